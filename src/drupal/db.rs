@@ -1,0 +1,51 @@
+//! The connection pool to Drupal's database: every connection speaks utf8mb4, refuses to truncate
+//! silently (strict mode), and reads committed data, as Drupal's own connection does.
+
+use crate::drupal::error::StoreError;
+use mysql_async::{Conn, Opts, OptsBuilder, Pool, PoolConstraints, PoolOpts};
+use std::time::Duration;
+
+/// A pool plus the time a request may wait for a connection.
+#[derive(Clone)]
+pub struct Db {
+    pool: Pool,
+    timeout: Duration,
+}
+
+impl Db {
+    /// Build the pool (connections are opened lazily).
+    pub fn new(url: &str, pool_max: usize, timeout: Duration) -> Result<Db, StoreError> {
+        let opts = Opts::from_url(url).map_err(|e| StoreError::Unavailable(format!("bad database URL: {e}")))?;
+        let constraints = PoolConstraints::new(0, pool_max.max(1))
+            .ok_or_else(|| StoreError::Unavailable("bad pool size".into()))?;
+        let builder = OptsBuilder::from_opts(opts)
+            .pool_opts(PoolOpts::default().with_constraints(constraints))
+            .init(vec![
+                "SET NAMES utf8mb4",
+                // Strict mode makes an over-long value an error instead of a silent truncation.
+                "SET SESSION sql_mode = 'STRICT_TRANS_TABLES,NO_ZERO_DATE,NO_ZERO_IN_DATE,ERROR_FOR_DIVISION_BY_ZERO,NO_ENGINE_SUBSTITUTION'",
+                "SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED",
+            ])
+            .wait_timeout(Some(28800));
+        Ok(Db { pool: Pool::new(builder), timeout })
+    }
+
+    /// A connection, or `Unavailable` when none can be had within the timeout.
+    pub async fn conn(&self) -> Result<Conn, StoreError> {
+        match tokio::time::timeout(self.timeout, self.pool.get_conn()).await {
+            Ok(Ok(conn)) => Ok(conn),
+            Ok(Err(e)) => Err(StoreError::Unavailable(e.to_string())),
+            Err(_) => Err(StoreError::Unavailable("timed out waiting for a database connection".into())),
+        }
+    }
+
+    /// The configured wait for the database.
+    pub fn timeout(&self) -> Duration {
+        self.timeout
+    }
+
+    /// Close every connection (graceful shutdown).
+    pub async fn close(self) {
+        let _ = self.pool.disconnect().await;
+    }
+}

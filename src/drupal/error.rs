@@ -1,0 +1,42 @@
+//! Errors of the Drupal store. Each says what a client should be told; the cause stays in the log.
+
+/// A failure while reading or writing Drupal's tables.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The database could not be reached in time (answered as 503).
+    #[error("database unavailable: {0}")]
+    Unavailable(String),
+    /// A row the request names does not exist.
+    #[error("not found: {0}")]
+    NotFound(String),
+    /// A uniqueness rule Drupal enforces would be broken.
+    #[error("conflict: {0}")]
+    Conflict(String),
+    /// A value Drupal would reject.
+    #[error("invalid value: {0}")]
+    Invalid(String),
+    /// The account or role is protected by the mapping and SCIM may not change it.
+    #[error("protected: {0}")]
+    Protected(String),
+    /// Anything else from the database driver.
+    #[error("database error: {0}")]
+    Db(#[from] mysql_async::Error),
+}
+
+impl StoreError {
+    /// True for errors worth retrying the whole transaction for (deadlock, lock wait timeout).
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            StoreError::Db(mysql_async::Error::Server(e)) => e.code == 1213 || e.code == 1205,
+            _ => false,
+        }
+    }
+
+    /// True when the server said the key is a duplicate (1062).
+    pub fn is_duplicate_key(&self) -> bool {
+        matches!(self, StoreError::Db(mysql_async::Error::Server(e)) if e.code == 1062)
+    }
+}
+
+/// MariaDB error code for "table doesn't exist": on cache tables it means "nothing to invalidate".
+pub const ER_NO_SUCH_TABLE: u16 = 1146;

@@ -1,0 +1,15 @@
+//! The Drupal store: Drupal's own tables written exactly as Drupal's entity API writes them.
+//! Knows nothing of HTTP or SCIM; receives store-neutral values and queries from the mapping.
+pub mod cache;
+pub mod db;
+pub mod error;
+pub mod locks;
+pub mod model;
+pub mod password;
+pub mod php_serialize;
+pub mod query;
+pub mod site;
+pub mod tables;
+pub mod timezones;
+pub mod users;
+pub mod validate;

@@ -1,0 +1,135 @@
+//! Store-neutral user query → SQL WHERE clause with bound values only. Identifiers come from
+//! constants and the validated mapping.
+
+use crate::drupal::model::{Cmp, DbValue, UserColumn, UserQuery};
+use crate::drupal::site::Site;
+use mysql_async::Value;
+
+/// The SQL of a column on the `users u` / `users_field_data d` / `scim_user s` join.
+fn column_sql(column: &UserColumn) -> Option<String> {
+    Some(match column {
+        UserColumn::Uuid => "u.`uuid`".into(),
+        UserColumn::ExternalId => "s.`external_id`".into(),
+        UserColumn::Created => "d.`created`".into(),
+        UserColumn::Changed => "d.`changed`".into(),
+        UserColumn::Base(c) => format!("d.`{}`", c.column()),
+        UserColumn::Field(_) | UserColumn::Role => return None,
+    })
+}
+
+/// Escape LIKE wildcards so `%` and `_` in a client's value match literally.
+pub fn like_escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        if matches!(c, '\\' | '%' | '_') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// `expr <op> ?` for one comparison, pushing its bound value.
+fn comparison(expr: &str, cmp: Cmp, value: &DbValue, params: &mut Vec<Value>) -> String {
+    if *value == DbValue::Null {
+        return match cmp {
+            Cmp::Ne => format!("{expr} IS NOT NULL"),
+            _ => format!("{expr} IS NULL"),
+        };
+    }
+    let text = match value {
+        DbValue::Text(s) => s.clone(),
+        DbValue::Int(i) => i.to_string(),
+        DbValue::Null => String::new(),
+    };
+    let (op, bound): (&str, Value) = match cmp {
+        Cmp::Eq => ("=", value.clone().into()),
+        Cmp::Ne => ("<>", value.clone().into()),
+        Cmp::Gt => (">", value.clone().into()),
+        Cmp::Ge => (">=", value.clone().into()),
+        Cmp::Lt => ("<", value.clone().into()),
+        Cmp::Le => ("<=", value.clone().into()),
+        Cmp::Contains => ("LIKE", format!("%{}%", like_escape(&text)).into()),
+        Cmp::StartsWith => ("LIKE", format!("{}%", like_escape(&text)).into()),
+        Cmp::EndsWith => ("LIKE", format!("%{}", like_escape(&text)).into()),
+    };
+    params.push(bound);
+    if op == "LIKE" {
+        format!("{expr} LIKE ? ESCAPE '\\\\'")
+    } else {
+        format!("{expr} {op} ?")
+    }
+}
+
+/// An EXISTS over a multi-value table (a field or the roles) for one comparison.
+fn exists_sql(site: &Site, column: &UserColumn, cmp: Option<(Cmp, &DbValue)>, params: &mut Vec<Value>) -> String {
+    let (table, value_col) = match column {
+        UserColumn::Field(f) => (site.field_table(f), format!("x.`{f}_value`")),
+        _ => (site.tables.t("user__roles"), "x.`roles_target_id`".to_string()),
+    };
+    let head = format!("SELECT 1 FROM {table} x WHERE x.`entity_id` = u.`uid` AND x.`deleted` = 0");
+    match cmp {
+        None => format!("EXISTS ({head})"),
+        // "has no value equal to v": SCIM ne over a multi-valued attribute.
+        Some((Cmp::Ne, v)) => {
+            let inner = comparison(&value_col, Cmp::Eq, v, params);
+            format!("NOT EXISTS ({head} AND {inner})")
+        }
+        Some((cmp, v)) => {
+            let inner = comparison(&value_col, cmp, v, params);
+            format!("EXISTS ({head} AND {inner})")
+        }
+    }
+}
+
+/// Translate a query into a WHERE fragment.
+pub fn where_sql(site: &Site, query: &UserQuery, params: &mut Vec<Value>) -> String {
+    match query {
+        UserQuery::True => "1 = 1".into(),
+        UserQuery::False => "1 = 0".into(),
+        UserQuery::And(a, b) => format!("({} AND {})", where_sql(site, a, params), where_sql(site, b, params)),
+        UserQuery::Or(a, b) => format!("({} OR {})", where_sql(site, a, params), where_sql(site, b, params)),
+        UserQuery::Not(a) => format!("NOT ({})", where_sql(site, a, params)),
+        UserQuery::Present(column) => match column_sql(column) {
+            Some(expr) => format!("({expr} IS NOT NULL AND {expr} <> '')"),
+            None => exists_sql(site, column, None, params),
+        },
+        UserQuery::Compare { column, cmp, value } => match column_sql(column) {
+            Some(expr) if *cmp == Cmp::Ne && *value != DbValue::Null => {
+                // SCIM ne is also true where the attribute has no value at all.
+                let inner = comparison(&expr, Cmp::Ne, value, params);
+                format!("({inner} OR {expr} IS NULL)")
+            }
+            Some(expr) => comparison(&expr, *cmp, value, params),
+            None if *value == DbValue::Null => {
+                let exists = exists_sql(site, column, None, params);
+                if *cmp == Cmp::Ne { exists } else { format!("NOT {exists}") }
+            }
+            None => exists_sql(site, column, Some((*cmp, value)), params),
+        },
+    }
+}
+
+/// ORDER BY expression of a sort column (multi-valued columns cannot be sorted on).
+pub fn order_sql(site: &Site, column: &UserColumn) -> String {
+    match column_sql(column) {
+        Some(expr) => expr,
+        None => match column {
+            UserColumn::Field(f) => format!(
+                "(SELECT MIN(x.`{f}_value`) FROM {} x WHERE x.`entity_id` = u.`uid` AND x.`deleted` = 0)",
+                site.field_table(f)
+            ),
+            _ => "u.`uid`".into(),
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::like_escape;
+
+    #[test]
+    fn like_wildcards_are_escaped() {
+        assert_eq!(like_escape(r"a%b_c\d"), r"a\%b\_c\\d");
+    }
+}

@@ -1,0 +1,261 @@
+//! What the store learns about a Drupal site at start-up: which tables and columns exist, the
+//! site's default language and time zone, the password hash it accepts, and the bridge tables.
+
+use crate::drupal::db::Db;
+use crate::drupal::error::StoreError;
+use crate::drupal::model::BaseColumn;
+use crate::drupal::password::PasswordScheme;
+use crate::drupal::php_serialize::{PhpValue, unserialize};
+use crate::drupal::tables::Tables;
+use crate::mapping::model::{Mapping, PasswordHash, Target};
+use mysql_async::prelude::*;
+use std::collections::HashMap;
+
+/// One column as information_schema describes it.
+#[derive(Debug, Clone)]
+pub struct ColumnInfo {
+    pub max_len: Option<usize>,
+    pub nullable: bool,
+    pub has_default: bool,
+    pub auto_increment: bool,
+}
+
+/// Everything about the site the store needs on every request.
+#[derive(Debug, Clone)]
+pub struct Site {
+    pub tables: Tables,
+    /// Language of new accounts.
+    pub langcode: String,
+    /// Time zone of new accounts that do not send one.
+    pub timezone: String,
+    pub password: PasswordScheme,
+    /// Mapped configurable fields (validated to exist).
+    pub fields: Vec<String>,
+    /// `content_translation_*` columns present in users_field_data.
+    pub translation_columns: Vec<String>,
+    pub protected_uids: Vec<u32>,
+    /// Drupal's `system` schema version (10300 for 10.3).
+    pub schema_version: i64,
+}
+
+/// Problems found while checking the site against the mapping (all of them, not just the first).
+#[derive(Debug, thiserror::Error)]
+pub enum SiteError {
+    #[error("{0}")]
+    Store(#[from] StoreError),
+    #[error("the Drupal database does not match drupal_mapping.toml:\n  - {}", .0.join("\n  - "))]
+    Mismatch(Vec<String>),
+}
+
+/// Columns of users_field_data that Drupal itself fills and SCIM writes.
+const KNOWN_DATA_COLUMNS: &[&str] = &[
+    "uid", "langcode", "preferred_langcode", "preferred_admin_langcode", "name", "pass", "mail", "timezone",
+    "status", "created", "changed", "access", "login", "init", "default_langcode",
+];
+
+impl Site {
+    /// Inspect the database. Fills each mapped attribute's `max_len` from the live schema.
+    pub async fn detect(db: &Db, mapping: &mut Mapping) -> Result<Site, SiteError> {
+        let tables = Tables::new(&mapping.table_prefix)?;
+        let mut conn = db.conn().await?;
+        let columns = load_columns(&mut conn, &tables).await?;
+        let mut problems = Vec::new();
+        let has = |t: &str| columns.contains_key(&tables.raw(t));
+        if !has("config") && has("variable") {
+            return Err(SiteError::Mismatch(vec![
+                "this is a Drupal 7 database (a `variable` table, no `config` table); Drupal 7 is not supported yet".into(),
+            ]));
+        }
+        for t in ["users", "users_field_data", "user__roles", "config", "key_value", "sessions"] {
+            if !has(t) {
+                problems.push(format!(
+                    "table {} is missing: is this a Drupal 8–11 database, and is table_prefix ({:?}) right?",
+                    tables.raw(t),
+                    mapping.table_prefix
+                ));
+            }
+        }
+        if !problems.is_empty() {
+            return Err(SiteError::Mismatch(problems));
+        }
+        let empty = HashMap::new();
+        let data = columns.get(&tables.raw("users_field_data")).unwrap_or(&empty);
+        let mut translation_columns = Vec::new();
+        for (name, info) in data {
+            if name.starts_with("content_translation_") {
+                translation_columns.push(name.clone());
+            } else if !KNOWN_DATA_COLUMNS.contains(&name.as_str()) && !info.nullable && !info.has_default {
+                problems.push(format!(
+                    "users_field_data.{name} is NOT NULL without a default and unknown to drupal-scim: a module added it, and inserts would fail"
+                ));
+            }
+        }
+        translation_columns.sort();
+        for map in &mut mapping.users.attributes {
+            match &map.target {
+                Target::Column(c) => match data.get(c.column()) {
+                    Some(info) => map.max_len = info.max_len,
+                    None => problems.push(format!("line {}: users_field_data.{} does not exist", map.line, c.column())),
+                },
+                Target::Field(field) => {
+                    let table = tables.raw(&format!("user__{field}"));
+                    match columns.get(&table).and_then(|cols| cols.get(&format!("{field}_value"))) {
+                        Some(info) => map.max_len = info.max_len,
+                        None => problems.push(format!(
+                            "line {}: field {field} has no table {table} with a column {field}_value (is it a user field of type \"Text (plain)\"?)",
+                            map.line
+                        )),
+                    }
+                }
+            }
+        }
+        if !problems.is_empty() {
+            return Err(SiteError::Mismatch(problems));
+        }
+        let site_cfg = read_config(&mut conn, &tables, "system.site").await?;
+        let date_cfg = read_config(&mut conn, &tables, "system.date").await?;
+        let langcode = mapping
+            .langcode
+            .clone()
+            .or_else(|| site_cfg.as_ref().and_then(|c| c.get("default_langcode")).and_then(|v| v.as_str()).map(String::from))
+            .unwrap_or_else(|| "en".into());
+        let timezone = mapping
+            .timezone
+            .clone()
+            .or_else(|| {
+                date_cfg
+                    .as_ref()
+                    .and_then(|c| c.get("timezone"))
+                    .and_then(|t| t.get("default"))
+                    .and_then(|v| v.as_str())
+                    .map(String::from)
+            })
+            .unwrap_or_else(|| "UTC".into());
+        let schema_version = read_schema_version(&mut conn, &tables).await?;
+        // Drupal 10.1 (schema 10100) moved to PHP's password_hash(); earlier versions only read $S$.
+        let bcrypt = match mapping.password_hash {
+            PasswordHash::Bcrypt => true,
+            PasswordHash::Phpass => false,
+            PasswordHash::Auto => schema_version >= 10100,
+        };
+        let password = if bcrypt {
+            PasswordScheme::Bcrypt { cost: mapping.bcrypt_cost }
+        } else {
+            PasswordScheme::PhpassSha512 { count_log2: 16 }
+        };
+        create_bridge_tables(&mut conn, &tables).await?;
+        Ok(Site {
+            tables,
+            langcode,
+            timezone,
+            password,
+            fields: mapping.field_names(),
+            translation_columns,
+            protected_uids: mapping.users.protected_uids.clone(),
+            schema_version,
+        })
+    }
+
+    /// Whether a uid is protected from SCIM.
+    pub fn is_protected(&self, uid: u32) -> bool {
+        self.protected_uids.contains(&uid)
+    }
+
+    /// `?, ?, ?` for the protected uids and their values.
+    pub fn protected_params(&self) -> (String, Vec<mysql_async::Value>) {
+        let marks = vec!["?"; self.protected_uids.len().max(1)].join(", ");
+        let mut values: Vec<mysql_async::Value> = self.protected_uids.iter().map(|u| (*u).into()).collect();
+        if values.is_empty() {
+            values.push(0u32.into());
+        }
+        (marks, values)
+    }
+
+    /// Name of a mapped field's table, quoted.
+    pub fn field_table(&self, field: &str) -> String {
+        self.tables.t(&format!("user__{field}"))
+    }
+
+    /// The readable base columns as a select list on alias `d`.
+    pub fn base_select() -> String {
+        BaseColumn::READABLE.iter().map(|c| format!("d.`{}`", c.column())).collect::<Vec<_>>().join(", ")
+    }
+}
+
+async fn load_columns(
+    conn: &mut mysql_async::Conn,
+    tables: &Tables,
+) -> Result<HashMap<String, HashMap<String, ColumnInfo>>, StoreError> {
+    let (schema_expr, schema_param) = tables.schema_expr();
+    let sql = format!(
+        "SELECT TABLE_NAME, COLUMN_NAME, CHARACTER_MAXIMUM_LENGTH, IS_NULLABLE, COLUMN_DEFAULT, EXTRA \
+         FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = {schema_expr}"
+    );
+    let params: Vec<mysql_async::Value> = schema_param.into_iter().map(Into::into).collect();
+    let rows: Vec<(String, String, Option<u64>, String, Option<String>, String)> = conn.exec(sql, params).await?;
+    let mut out: HashMap<String, HashMap<String, ColumnInfo>> = HashMap::new();
+    for (table, column, max_len, nullable, default, extra) in rows {
+        out.entry(table).or_default().insert(
+            column,
+            ColumnInfo {
+                max_len: max_len.and_then(|m| usize::try_from(m).ok()),
+                nullable: nullable == "YES",
+                has_default: default.is_some(),
+                auto_increment: extra.contains("auto_increment"),
+            },
+        );
+    }
+    Ok(out)
+}
+
+/// Read and unserialize one row of Drupal's `config` table.
+pub async fn read_config(
+    conn: &mut mysql_async::Conn,
+    tables: &Tables,
+    name: &str,
+) -> Result<Option<PhpValue>, StoreError> {
+    let sql = format!("SELECT `data` FROM {} WHERE `collection` = '' AND `name` = ?", tables.t("config"));
+    let data: Option<Vec<u8>> = conn.exec_first(sql, (name,)).await?;
+    Ok(data.and_then(|d| unserialize(&d).ok()))
+}
+
+async fn read_schema_version(conn: &mut mysql_async::Conn, tables: &Tables) -> Result<i64, StoreError> {
+    let sql = format!(
+        "SELECT `value` FROM {} WHERE `collection` = 'system.schema' AND `name` = 'system'",
+        tables.t("key_value")
+    );
+    let value: Option<Vec<u8>> = conn.exec_first(sql, ()).await?;
+    Ok(value.and_then(|v| unserialize(&v).ok()).and_then(|v| v.as_i64()).unwrap_or(0))
+}
+
+/// The bridge's own tables: SCIM state that Drupal has no column for.
+async fn create_bridge_tables(conn: &mut mysql_async::Conn, tables: &Tables) -> Result<(), StoreError> {
+    let user = format!(
+        "CREATE TABLE IF NOT EXISTS {} (\
+           `uid` int(10) unsigned NOT NULL COMMENT 'users.uid',\
+           `external_id` varchar(255) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin DEFAULT NULL COMMENT 'SCIM externalId (case-exact)',\
+           `deleted` tinyint(4) NOT NULL DEFAULT 0 COMMENT '1 after SCIM DELETE: hidden from SCIM, kept in Drupal',\
+           `created` int(11) NOT NULL DEFAULT 0,\
+           `changed` int(11) NOT NULL DEFAULT 0,\
+           PRIMARY KEY (`uid`),\
+           KEY `external_id` (`external_id`(191))\
+         ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_general_ci COMMENT='drupal-scim: SCIM state of Drupal accounts'",
+        tables.t("scim_user")
+    );
+    let group = format!(
+        "CREATE TABLE IF NOT EXISTS {} (\
+           `role_id` varchar(166) CHARACTER SET ascii COLLATE ascii_general_ci NOT NULL COMMENT 'user_role config id',\
+           `external_id` varchar(255) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin DEFAULT NULL COMMENT 'SCIM externalId (case-exact)',\
+           `created_by_scim` tinyint(4) NOT NULL DEFAULT 0 COMMENT '1 when drupal-scim created the role',\
+           `deleted` tinyint(4) NOT NULL DEFAULT 0 COMMENT '1 after SCIM DELETE when the role was kept',\
+           `created` int(11) NOT NULL DEFAULT 0,\
+           `changed` int(11) NOT NULL DEFAULT 0,\
+           PRIMARY KEY (`role_id`),\
+           KEY `external_id` (`external_id`(191))\
+         ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_general_ci COMMENT='drupal-scim: SCIM state of Drupal roles'",
+        tables.t("scim_group")
+    );
+    conn.query_drop(user).await?;
+    conn.query_drop(group).await?;
+    Ok(())
+}

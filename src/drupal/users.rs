@@ -1,0 +1,599 @@
+//! Drupal accounts: read, search, create, update and block them exactly as Drupal's entity API
+//! writes them (users → users_field_data → user__* rows), one transaction per write, caches
+//! invalidated after the commit.
+
+use crate::drupal::cache;
+use crate::drupal::db::Db;
+use crate::drupal::error::StoreError;
+use crate::drupal::locks::NamedLocks;
+use crate::drupal::model::{BaseColumn, DbValue, Sort, UserQuery, UserRecord, UserWrite};
+use crate::drupal::password::hash_password;
+use crate::drupal::query::{order_sql, where_sql};
+use crate::drupal::site::Site;
+use crate::drupal::{timezones, validate};
+use mysql_async::prelude::*;
+use mysql_async::{Conn, Row, TxOpts, Value};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+/// How many times a transaction that hit a deadlock or lock wait timeout is tried.
+const ATTEMPTS: u32 = 4;
+
+/// One page of a search.
+#[derive(Debug)]
+pub struct Page {
+    pub total: u64,
+    pub records: Vec<UserRecord>,
+}
+
+/// The account store of one Drupal site.
+#[derive(Clone)]
+pub struct UserStore {
+    db: Db,
+    site: Arc<Site>,
+}
+
+/// Unix time now.
+pub fn now() -> i64 {
+    time::OffsetDateTime::now_utc().unix_timestamp()
+}
+
+impl UserStore {
+    /// A store over `db` for `site`.
+    pub fn new(db: Db, site: Arc<Site>) -> Self {
+        UserStore { db, site }
+    }
+
+    /// The site this store writes to.
+    pub fn site(&self) -> &Site {
+        &self.site
+    }
+
+    /// FROM + the visibility rules: protected and SCIM-deleted accounts never show.
+    fn from_visible(&self, params: &mut Vec<Value>) -> String {
+        let t = &self.site.tables;
+        let (marks, protected) = self.site.protected_params();
+        params.extend(protected);
+        format!(
+            "FROM {} u JOIN {} d ON d.`uid` = u.`uid` AND d.`default_langcode` = 1 \
+             LEFT JOIN {} s ON s.`uid` = u.`uid` \
+             WHERE u.`uid` NOT IN ({marks}) AND (s.`deleted` IS NULL OR s.`deleted` = 0)",
+            t.t("users"),
+            t.t("users_field_data"),
+            t.t("scim_user"),
+        )
+    }
+
+    /// A visible account by SCIM id (Drupal uuid).
+    pub async fn get(&self, uuid: &str) -> Result<Option<UserRecord>, StoreError> {
+        let mut conn = self.db.conn().await?;
+        let mut params = Vec::new();
+        let from = self.from_visible(&mut params);
+        params.push(uuid.into());
+        let sql = format!("SELECT u.`uid` {from} AND u.`uuid` = ?");
+        let uid: Option<u32> = conn.exec_first(sql, params).await?;
+        match uid {
+            Some(uid) => Ok(load(&mut conn, &self.site, &[uid]).await?.into_iter().next()),
+            None => Ok(None),
+        }
+    }
+
+    /// Visible accounts matching `query`, `limit` of them from `offset`, with the total.
+    pub async fn search(
+        &self,
+        query: &UserQuery,
+        sort: Option<&Sort>,
+        offset: u64,
+        limit: u64,
+    ) -> Result<Page, StoreError> {
+        let mut conn = self.db.conn().await?;
+        let mut params = Vec::new();
+        let from = self.from_visible(&mut params);
+        let filter = where_sql(&self.site, query, &mut params);
+        let count_sql = format!("SELECT COUNT(*) {from} AND {filter}");
+        let total: u64 = conn.exec_first(count_sql, params.clone()).await?.unwrap_or(0);
+        if limit == 0 || offset >= total {
+            return Ok(Page { total, records: Vec::new() });
+        }
+        let order = match sort {
+            Some(s) => format!("{} {}, u.`uid`", order_sql(&self.site, &s.column), if s.descending { "DESC" } else { "ASC" }),
+            None => "u.`uid`".to_string(),
+        };
+        params.push(limit.into());
+        params.push(offset.into());
+        let sql = format!("SELECT u.`uid` {from} AND {filter} ORDER BY {order} LIMIT ? OFFSET ?");
+        let uids: Vec<u32> = conn.exec(sql, params).await?;
+        let records = load(&mut conn, &self.site, &uids).await?;
+        Ok(Page { total, records })
+    }
+
+    /// Create an account. `write` holds every mapped value (NULL where absent).
+    pub async fn create(&self, write: &UserWrite) -> Result<UserRecord, StoreError> {
+        let mut values = write.base.clone();
+        self.apply_create_defaults(&mut values);
+        validate_values(&self.site, &values)?;
+        let name = values.get(&BaseColumn::Name).and_then(DbValue::as_text).unwrap_or_default().to_string();
+        let mail = values.get(&BaseColumn::Mail).and_then(DbValue::as_text).map(String::from);
+        let pass = self.hash(write.password.as_deref()).await?;
+        let mut conn = self.db.conn().await?;
+        let locks = NamedLocks::acquire(&mut conn, &[Some(name.as_str()), mail.as_deref()], self.db.timeout()).await?;
+        let mut result = Err(StoreError::Unavailable("no attempt made".into()));
+        for attempt in 0..ATTEMPTS {
+            result = self.create_tx(&mut conn, &values, write, pass.as_deref()).await;
+            match &result {
+                Err(e) if e.is_retryable() => backoff(attempt).await,
+                _ => break,
+            }
+        }
+        locks.release(&mut conn).await;
+        let uid = result.map_err(|e| duplicate_as_conflict(e, &name))?;
+        cache::user_saved(&mut conn, &self.site.tables, &[uid], true).await;
+        load(&mut conn, &self.site, &[uid])
+            .await?
+            .into_iter()
+            .next()
+            .ok_or_else(|| StoreError::NotFound("the account just created".into()))
+    }
+
+    /// Fill what Drupal fills when a value is not given.
+    fn apply_create_defaults(&self, values: &mut BTreeMap<BaseColumn, DbValue>) {
+        let defaults = [
+            (BaseColumn::Status, DbValue::Int(1)),
+            (BaseColumn::Timezone, DbValue::Text(self.site.timezone.clone())),
+            (BaseColumn::PreferredLangcode, DbValue::Text(self.site.langcode.clone())),
+            (BaseColumn::PreferredAdminLangcode, DbValue::Null),
+            (BaseColumn::Mail, DbValue::Null),
+        ];
+        for (column, default) in defaults {
+            let slot = values.entry(column).or_insert(DbValue::Null);
+            if *slot == DbValue::Null {
+                *slot = default;
+            }
+        }
+    }
+
+    async fn create_tx(
+        &self,
+        conn: &mut Conn,
+        values: &BTreeMap<BaseColumn, DbValue>,
+        write: &UserWrite,
+        pass: Option<&str>,
+    ) -> Result<u32, StoreError> {
+        let t = &self.site.tables;
+        let site = &self.site;
+        let mut tx = conn.start_transaction(TxOpts::default()).await?;
+        let name = values.get(&BaseColumn::Name).cloned().unwrap_or(DbValue::Null);
+        let mail = values.get(&BaseColumn::Mail).cloned().unwrap_or(DbValue::Null);
+        check_unique(&mut tx, site, BaseColumn::Name, &name, None).await?;
+        check_unique(&mut tx, site, BaseColumn::Mail, &mail, None).await?;
+        let uuid = uuid::Uuid::new_v4().to_string();
+        let langcode = site.langcode.clone();
+        tx.exec_drop(format!("INSERT INTO {} (`uuid`, `langcode`) VALUES (?, ?)", t.t("users")), (&uuid, &langcode))
+            .await?;
+        let uid = tx
+            .last_insert_id()
+            .and_then(|id| u32::try_from(id).ok())
+            .ok_or_else(|| StoreError::Invalid("users.uid did not come from AUTO_INCREMENT".into()))?;
+        let now = now();
+        let mut columns: Vec<String> = Vec::new();
+        let mut params: Vec<Value> = Vec::new();
+        let mut push = |c: &str, v: Value| {
+            columns.push(format!("`{c}`"));
+            params.push(v);
+        };
+        push("uid", uid.into());
+        push("langcode", langcode.as_str().into());
+        for column in BaseColumn::READABLE {
+            push(column.column(), values.get(&column).cloned().unwrap_or(DbValue::Null).into());
+        }
+        push("pass", pass.map(String::from).into());
+        push("created", now.into());
+        push("changed", now.into());
+        push("access", 0.into());
+        push("login", 0.into());
+        // Drupal's registration form records the first mail address in init.
+        push("init", mail.into());
+        push("default_langcode", 1.into());
+        for column in &site.translation_columns {
+            let v: Value = match column.as_str() {
+                "content_translation_source" => "und".into(),
+                "content_translation_outdated" => 0.into(),
+                "content_translation_uid" => 0.into(),
+                "content_translation_status" => 1.into(),
+                "content_translation_created" => now.into(),
+                _ => Value::NULL,
+            };
+            push(column, v);
+        }
+        let marks = vec!["?"; columns.len()].join(", ");
+        tx.exec_drop(
+            format!("INSERT INTO {} ({}) VALUES ({marks})", t.t("users_field_data"), columns.join(", ")),
+            params,
+        )
+        .await?;
+        for (field, values) in &write.fields {
+            write_field(&mut tx, site, uid, &langcode, field, values, false).await?;
+        }
+        let ext = write.external_id.clone().flatten();
+        tx.exec_drop(
+            format!(
+                "INSERT INTO {} (`uid`, `external_id`, `deleted`, `created`, `changed`) VALUES (?, ?, 0, ?, ?)",
+                t.t("scim_user")
+            ),
+            (uid, ext, now, now),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(uid)
+    }
+
+    /// Apply `changes` (only what differs) to an existing account.
+    pub async fn update(&self, current: &UserRecord, changes: &UserWrite) -> Result<UserRecord, StoreError> {
+        if self.site.is_protected(current.uid) {
+            return Err(StoreError::Protected(format!("account {} is protected", current.uid)));
+        }
+        let mut values = changes.base.clone();
+        // A cleared status, time zone or language falls back to what Drupal would store.
+        for (column, default) in [
+            (BaseColumn::Status, DbValue::Int(1)),
+            (BaseColumn::Timezone, DbValue::Text(self.site.timezone.clone())),
+            (BaseColumn::PreferredLangcode, DbValue::Text(self.site.langcode.clone())),
+        ] {
+            if values.get(&column) == Some(&DbValue::Null) {
+                if current.get(column) == &default {
+                    values.remove(&column);
+                } else {
+                    values.insert(column, default);
+                }
+            }
+        }
+        if values.get(&BaseColumn::Name) == Some(&DbValue::Null) {
+            return Err(StoreError::Invalid("userName is required".into()));
+        }
+        validate_values(&self.site, &values)?;
+        let pass = self.hash(changes.password.as_deref()).await?;
+        if values.is_empty() && changes.fields.is_empty() && pass.is_none() && changes.external_id.is_none() {
+            return Ok(current.clone());
+        }
+        let name = values.get(&BaseColumn::Name).and_then(DbValue::as_text).map(String::from);
+        let mail = values.get(&BaseColumn::Mail).and_then(DbValue::as_text).map(String::from);
+        let mut conn = self.db.conn().await?;
+        let locks = NamedLocks::acquire(&mut conn, &[name.as_deref(), mail.as_deref()], self.db.timeout()).await?;
+        let mut result = Err(StoreError::Unavailable("no attempt made".into()));
+        for attempt in 0..ATTEMPTS {
+            result = self.update_tx(&mut conn, current, &values, changes, pass.as_deref()).await;
+            match &result {
+                Err(e) if e.is_retryable() => backoff(attempt).await,
+                _ => break,
+            }
+        }
+        locks.release(&mut conn).await;
+        result.map_err(|e| duplicate_as_conflict(e, name.as_deref().unwrap_or_default()))?;
+        cache::user_saved(&mut conn, &self.site.tables, &[current.uid], false).await;
+        load(&mut conn, &self.site, &[current.uid])
+            .await?
+            .into_iter()
+            .next()
+            .ok_or_else(|| StoreError::NotFound("the account just updated".into()))
+    }
+
+    async fn update_tx(
+        &self,
+        conn: &mut Conn,
+        current: &UserRecord,
+        values: &BTreeMap<BaseColumn, DbValue>,
+        changes: &UserWrite,
+        pass: Option<&str>,
+    ) -> Result<(), StoreError> {
+        let t = &self.site.tables;
+        let site = &self.site;
+        let uid = current.uid;
+        let mut tx = conn.start_transaction(TxOpts::default()).await?;
+        for column in [BaseColumn::Name, BaseColumn::Mail] {
+            if let Some(v) = values.get(&column) {
+                check_unique(&mut tx, site, column, v, Some(uid)).await?;
+            }
+        }
+        let now = now();
+        let mut sets: Vec<String> = Vec::new();
+        let mut params: Vec<Value> = Vec::new();
+        for (column, value) in values {
+            sets.push(format!("`{}` = ?", column.column()));
+            params.push(value.clone().into());
+        }
+        if let Some(hash) = pass {
+            sets.push("`pass` = ?".into());
+            params.push(hash.into());
+        }
+        let data_changed = !sets.is_empty() || !changes.fields.is_empty();
+        if data_changed {
+            sets.push("`changed` = ?".into());
+            params.push(now.into());
+            params.push(uid.into());
+            // Every translation row carries the untranslatable values: update them all.
+            let sql = format!("UPDATE {} SET {} WHERE `uid` = ?", t.t("users_field_data"), sets.join(", "));
+            tx.exec_drop(sql, params).await?;
+        }
+        for (field, field_values) in &changes.fields {
+            write_field(&mut tx, site, uid, &current.langcode, field, field_values, true).await?;
+        }
+        if let Some(ext) = &changes.external_id {
+            tx.exec_drop(
+                format!(
+                    "INSERT INTO {} (`uid`, `external_id`, `deleted`, `created`, `changed`) VALUES (?, ?, 0, ?, ?) \
+                     ON DUPLICATE KEY UPDATE `external_id` = VALUES(`external_id`), `changed` = VALUES(`changed`)",
+                    t.t("scim_user")
+                ),
+                (uid, ext.clone(), now, now),
+            )
+            .await?;
+        }
+        let blocked = values.get(&BaseColumn::Status) == Some(&DbValue::Int(0)) && current.is_active();
+        if blocked || pass.is_some() {
+            tx.exec_drop(format!("DELETE FROM {} WHERE `uid` = ?", t.t("sessions")), (uid,)).await?;
+        }
+        if pass.is_some() {
+            // Drupal forgets failed logins when the password changes; the flood table may not exist yet.
+            let sql = format!(
+                "DELETE FROM {} WHERE `event` = 'user.failed_login_user' AND (`identifier` = ? OR `identifier` LIKE ?)",
+                t.t("flood")
+            );
+            if let Err(e) = tx.exec_drop(sql, (uid.to_string(), format!("{uid}-%"))).await {
+                if !matches!(&e, mysql_async::Error::Server(s) if s.code == crate::drupal::error::ER_NO_SUCH_TABLE) {
+                    return Err(e.into());
+                }
+            }
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// SCIM DELETE with the `block` policy: block the account, end its sessions, hide it from SCIM.
+    pub async fn block_and_hide(&self, current: &UserRecord) -> Result<(), StoreError> {
+        if self.site.is_protected(current.uid) {
+            return Err(StoreError::Protected(format!("account {} is protected", current.uid)));
+        }
+        let t = &self.site.tables;
+        let uid = current.uid;
+        let mut conn = self.db.conn().await?;
+        let mut result = Ok(());
+        for attempt in 0..ATTEMPTS {
+            let now = now();
+            result = async {
+                let mut tx = conn.start_transaction(TxOpts::default()).await?;
+                tx.exec_drop(
+                    format!("UPDATE {} SET `status` = 0, `changed` = ? WHERE `uid` = ? AND `status` <> 0", t.t("users_field_data")),
+                    (now, uid),
+                )
+                .await?;
+                tx.exec_drop(format!("DELETE FROM {} WHERE `uid` = ?", t.t("sessions")), (uid,)).await?;
+                tx.exec_drop(
+                    format!(
+                        "INSERT INTO {} (`uid`, `external_id`, `deleted`, `created`, `changed`) VALUES (?, ?, 1, ?, ?) \
+                         ON DUPLICATE KEY UPDATE `deleted` = 1, `changed` = VALUES(`changed`)",
+                        t.t("scim_user")
+                    ),
+                    (uid, current.external_id.clone(), now, now),
+                )
+                .await?;
+                tx.commit().await?;
+                Ok::<(), StoreError>(())
+            }
+            .await;
+            match &result {
+                Err(e) if e.is_retryable() => backoff(attempt).await,
+                _ => break,
+            }
+        }
+        result?;
+        cache::user_saved(&mut conn, t, &[uid], false).await;
+        Ok(())
+    }
+
+    /// Hash a password off the async workers (bcrypt is deliberately slow).
+    async fn hash(&self, plain: Option<&str>) -> Result<Option<String>, StoreError> {
+        let Some(plain) = plain else { return Ok(None) };
+        let plain = plain.to_string();
+        let scheme = self.site.password;
+        tokio::task::spawn_blocking(move || hash_password(&plain, scheme))
+            .await
+            .map_err(|e| StoreError::Unavailable(format!("password hashing stopped: {e}")))?
+            .map(Some)
+            .map_err(|e| StoreError::Invalid(format!("password: {e}")))
+    }
+}
+
+/// Wait a little before retrying a transaction (grows with the attempt, with jitter).
+async fn backoff(attempt: u32) {
+    let base = 10u64 << attempt.min(6);
+    let jitter = rand::random::<u64>() % base.max(1);
+    tokio::time::sleep(std::time::Duration::from_millis(base + jitter)).await;
+}
+
+fn duplicate_as_conflict(e: StoreError, name: &str) -> StoreError {
+    if e.is_duplicate_key() {
+        StoreError::Conflict(format!("the user name {name:?} is already taken by another Drupal account"))
+    } else {
+        e
+    }
+}
+
+/// Drupal's own validation of the values about to be written.
+fn validate_values(site: &Site, values: &BTreeMap<BaseColumn, DbValue>) -> Result<(), StoreError> {
+    for (column, value) in values {
+        let text = match value {
+            DbValue::Text(s) => s.as_str(),
+            _ => continue,
+        };
+        let result = match column {
+            BaseColumn::Name => validate::validate_username(text),
+            BaseColumn::Mail => validate::validate_mail(text),
+            BaseColumn::Timezone if !timezones::is_valid_timezone(text) => {
+                Err(format!("{text:?} is not a time zone PHP knows (e.g. \"Europe/Berlin\", \"UTC\")"))
+            }
+            BaseColumn::PreferredLangcode | BaseColumn::PreferredAdminLangcode => validate::validate_langcode(text),
+            _ => Ok(()),
+        };
+        result.map_err(|e| StoreError::Invalid(format!("{}: {e}", column_label(*column))))?;
+    }
+    match values.get(&BaseColumn::Name) {
+        Some(DbValue::Text(_)) => {}
+        Some(_) => return Err(StoreError::Invalid("userName is required".into())),
+        None => {}
+    }
+    let _ = site;
+    Ok(())
+}
+
+fn column_label(column: BaseColumn) -> &'static str {
+    match column {
+        BaseColumn::Name => "user name",
+        BaseColumn::Mail => "e-mail address",
+        BaseColumn::Timezone => "time zone",
+        BaseColumn::PreferredLangcode => "preferred language",
+        BaseColumn::PreferredAdminLangcode => "preferred admin language",
+        BaseColumn::Status => "status",
+        BaseColumn::Pass => "password",
+    }
+}
+
+/// Global uniqueness of name and mail as the column's collation compares (case- and
+/// accent-insensitively), like Drupal's UserNameUnique / UserMailUnique constraints.
+async fn check_unique<Q: Queryable>(
+    q: &mut Q,
+    site: &Site,
+    column: BaseColumn,
+    value: &DbValue,
+    except_uid: Option<u32>,
+) -> Result<(), StoreError> {
+    let DbValue::Text(text) = value else { return Ok(()) };
+    let sql = format!(
+        "SELECT `uid` FROM {} WHERE `{}` = ? AND `uid` <> ? LIMIT 1",
+        site.tables.t("users_field_data"),
+        column.column()
+    );
+    let holder: Option<u32> = q.exec_first(sql, (text.as_str(), except_uid.map(i64::from).unwrap_or(-1))).await?;
+    let Some(holder) = holder else { return Ok(()) };
+    let what = if column == BaseColumn::Name { "user name" } else { "e-mail address" };
+    if site.is_protected(holder) {
+        return Err(StoreError::Conflict(format!(
+            "the {what} {text:?} belongs to a protected Drupal account (uid {holder}) that SCIM may not use"
+        )));
+    }
+    Err(StoreError::Conflict(format!("the {what} {text:?} is already taken by another Drupal account")))
+}
+
+/// Rewrite a multi-value field the way Drupal does: delete its rows, insert deltas 0..n-1.
+async fn write_field<Q: Queryable>(
+    q: &mut Q,
+    site: &Site,
+    uid: u32,
+    langcode: &str,
+    field: &str,
+    values: &[String],
+    replace: bool,
+) -> Result<(), StoreError> {
+    let table = site.field_table(field);
+    if replace {
+        q.exec_drop(format!("DELETE FROM {table} WHERE `entity_id` = ?"), (uid,)).await?;
+    }
+    if values.is_empty() {
+        return Ok(());
+    }
+    let marks = vec!["('user', 0, ?, ?, ?, ?, ?)"; values.len()].join(", ");
+    let mut params: Vec<Value> = Vec::new();
+    for (delta, value) in values.iter().enumerate() {
+        params.extend([uid.into(), uid.into(), langcode.into(), (delta as u64).into(), value.as_str().into()]);
+    }
+    let sql = format!(
+        "INSERT INTO {table} (`bundle`, `deleted`, `entity_id`, `revision_id`, `langcode`, `delta`, `{field}_value`) VALUES {marks}"
+    );
+    q.exec_drop(sql, params).await?;
+    Ok(())
+}
+
+/// Load full records for uids (in the given order).
+pub async fn load(conn: &mut Conn, site: &Site, uids: &[u32]) -> Result<Vec<UserRecord>, StoreError> {
+    if uids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let t = &site.tables;
+    let marks = vec!["?"; uids.len()].join(", ");
+    let sql = format!(
+        "SELECT u.`uid`, u.`uuid`, d.`langcode`, d.`created`, d.`changed`, s.`external_id`, {} \
+         FROM {} u JOIN {} d ON d.`uid` = u.`uid` AND d.`default_langcode` = 1 \
+         LEFT JOIN {} s ON s.`uid` = u.`uid` WHERE u.`uid` IN ({marks})",
+        Site::base_select(),
+        t.t("users"),
+        t.t("users_field_data"),
+        t.t("scim_user"),
+    );
+    let rows: Vec<Row> = conn.exec(sql, uids.to_vec()).await?;
+    let mut by_uid: BTreeMap<u32, UserRecord> = BTreeMap::new();
+    for mut row in rows {
+        let uid: u32 = take(&mut row, 0)?;
+        let mut base = BTreeMap::new();
+        for (i, column) in BaseColumn::READABLE.iter().enumerate() {
+            let value: Value = row.take(6 + i).unwrap_or(Value::NULL);
+            base.insert(*column, db_value(value));
+        }
+        by_uid.insert(
+            uid,
+            UserRecord {
+                uid,
+                uuid: take(&mut row, 1)?,
+                langcode: take(&mut row, 2)?,
+                created: take::<Option<i64>>(&mut row, 3)?.unwrap_or(0),
+                changed: take::<Option<i64>>(&mut row, 4)?.unwrap_or(0),
+                external_id: take(&mut row, 5)?,
+                base,
+                fields: BTreeMap::new(),
+                roles: Vec::new(),
+            },
+        );
+    }
+    for field in &site.fields {
+        let sql = format!(
+            "SELECT `entity_id`, `langcode`, `{field}_value` FROM {} WHERE `entity_id` IN ({marks}) AND `deleted` = 0 ORDER BY `entity_id`, `delta`",
+            site.field_table(field)
+        );
+        let rows: Vec<(u32, String, String)> = conn.exec(sql, uids.to_vec()).await?;
+        for (uid, langcode, value) in rows {
+            if let Some(record) = by_uid.get_mut(&uid) {
+                // Drupal only reads rows in the account's own language.
+                if record.langcode == langcode {
+                    record.fields.entry(field.clone()).or_default().push(value);
+                }
+            }
+        }
+    }
+    let sql = format!(
+        "SELECT `entity_id`, `langcode`, `roles_target_id` FROM {} WHERE `entity_id` IN ({marks}) AND `deleted` = 0 ORDER BY `entity_id`, `delta`",
+        t.t("user__roles")
+    );
+    let rows: Vec<(u32, String, String)> = conn.exec(sql, uids.to_vec()).await?;
+    for (uid, langcode, role) in rows {
+        if let Some(record) = by_uid.get_mut(&uid) {
+            if record.langcode == langcode {
+                record.roles.push(role);
+            }
+        }
+    }
+    Ok(uids.iter().filter_map(|uid| by_uid.remove(uid)).collect())
+}
+
+fn take<T: FromValue>(row: &mut Row, index: usize) -> Result<T, StoreError> {
+    row.take_opt(index)
+        .ok_or_else(|| StoreError::Invalid(format!("column {index} missing from a result row")))?
+        .map_err(|e| StoreError::Invalid(format!("unexpected value in a result row: {e}")))
+}
+
+fn db_value(value: Value) -> DbValue {
+    match value {
+        Value::NULL => DbValue::Null,
+        Value::Int(i) => DbValue::Int(i),
+        Value::UInt(u) => DbValue::Int(i64::try_from(u).unwrap_or(i64::MAX)),
+        Value::Bytes(b) => DbValue::Text(String::from_utf8_lossy(&b).into_owned()),
+        other => DbValue::Text(other.as_sql(true)),
+    }
+}

@@ -1,0 +1,66 @@
+//! The application: shared state and the route table.
+
+use crate::drupal::db::Db;
+use crate::http::{auth, discovery, health, users};
+use crate::provision::UserService;
+use crate::scim::discovery::{Capabilities, Exposed};
+use crate::scim::list::PageLimits;
+use crate::scim::schema::ENTERPRISE_USER_SCHEMA;
+use crate::settings::AuthSettings;
+use actix_web::middleware::from_fn;
+use actix_web::{HttpRequest, web};
+
+/// Everything a handler needs, shared by all workers.
+pub struct AppState {
+    pub users: UserService,
+    pub db: Db,
+    pub auth: AuthSettings,
+    pub base_path: String,
+    /// `https://host` when configured; otherwise taken from each request.
+    pub public_url: String,
+    pub body_limit: usize,
+    pub page_limits: PageLimits,
+    pub capabilities: Capabilities,
+    pub exposed: Vec<Exposed>,
+}
+
+impl AppState {
+    /// The absolute URL of the SCIM base path, for `meta.location`.
+    pub fn base_url(&self, req: &HttpRequest) -> String {
+        if !self.public_url.is_empty() {
+            return format!("{}{}", self.public_url.trim_end_matches('/'), self.base_path);
+        }
+        let info = req.connection_info();
+        format!("{}://{}{}", info.scheme(), info.host(), self.base_path)
+    }
+
+    /// Whether any enterprise-extension attribute is mapped.
+    pub fn enterprise(&self) -> bool {
+        self.exposed.iter().any(|e| e.schema == ENTERPRISE_USER_SCHEMA)
+    }
+}
+
+/// Register every route on an actix `App`.
+pub fn configure(state: web::Data<AppState>) -> impl FnOnce(&mut web::ServiceConfig) {
+    move |cfg: &mut web::ServiceConfig| {
+        let base = state.base_path.clone();
+        cfg.app_data(state)
+            .route("/healthz", web::get().to(health::healthz))
+            .service(
+                web::scope(&base)
+                    .wrap(from_fn(auth::require_bearer))
+                    .route("/ServiceProviderConfig", web::get().to(discovery::service_provider))
+                    .route("/ResourceTypes", web::get().to(discovery::list_resource_types))
+                    .route("/ResourceTypes/{id}", web::get().to(discovery::get_resource_type))
+                    .route("/Schemas", web::get().to(discovery::list_schemas))
+                    .route("/Schemas/{id}", web::get().to(discovery::get_schema))
+                    .route("/Users", web::get().to(users::list))
+                    .route("/Users", web::post().to(users::create))
+                    .route("/Users/{id}", web::get().to(users::get))
+                    .route("/Users/{id}", web::put().to(users::replace))
+                    .route("/Users/{id}", web::patch().to(users::patch))
+                    .route("/Users/{id}", web::delete().to(users::delete))
+                    .default_service(web::to(users::not_found)),
+            );
+    }
+}

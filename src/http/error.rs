@@ -1,0 +1,42 @@
+//! SCIM errors as HTTP responses (RFC 7644 §3.12): `status` as a string, `scimType`, `detail`.
+
+use crate::scim::error::ScimError;
+use crate::scim::schema::ERROR;
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, ResponseError};
+use serde_json::json;
+
+/// The SCIM media type of every answer.
+pub const SCIM_JSON: &str = "application/scim+json";
+
+/// The JSON body of a SCIM error.
+pub fn error_body(e: &ScimError) -> serde_json::Value {
+    let mut body = json!({"schemas": [ERROR], "status": e.status.to_string(), "detail": e.detail});
+    if let (Some(t), Some(obj)) = (e.scim_type, body.as_object_mut()) {
+        obj.insert("scimType".into(), json!(t.as_str()));
+    }
+    body
+}
+
+impl ResponseError for ScimError {
+    fn status_code(&self) -> StatusCode {
+        StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let mut builder = HttpResponse::build(self.status_code());
+        builder.content_type(SCIM_JSON);
+        if self.status == 401 {
+            builder.insert_header(("WWW-Authenticate", "Bearer realm=\"drupal-scim\""));
+        }
+        if self.status == 503 {
+            builder.insert_header(("Retry-After", "5"));
+        }
+        builder.body(error_body(self).to_string())
+    }
+}
+
+/// A successful SCIM JSON answer.
+pub fn scim_json(status: StatusCode, body: &serde_json::Value) -> HttpResponse {
+    HttpResponse::build(status).content_type(SCIM_JSON).body(body.to_string())
+}

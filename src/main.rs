@@ -1,0 +1,85 @@
+//! The `drupal-scim` command: thin wiring around the library.
+
+use clap::{Parser, Subcommand};
+use drupal_scim::settings::Settings;
+use drupal_scim::startup::Application;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(name = "drupal-scim", version, about = "SCIM 2.0 provisioning straight into a Drupal database")]
+struct Cli {
+    /// Settings file (TOML); default: ./drupal-scim.toml if present. DRUPAL_SCIM__* variables override it.
+    #[arg(long, global = true)]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the SCIM server.
+    Serve,
+    /// Print a bearer token for Entra ID's "Secret Token" box.
+    Token {
+        /// Who the token is for (recorded in the token's subject).
+        #[arg(long, default_value = "entra-id")]
+        subject: String,
+        /// Expiry in days; omit for a token that never expires (what Entra ID expects).
+        #[arg(long)]
+        expires_in_days: Option<i64>,
+    },
+}
+
+#[actix_web::main]
+async fn main() -> ExitCode {
+    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info")).init();
+    let cli = Cli::parse();
+    let settings = match Settings::load(cli.config.as_deref()) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("drupal-scim: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    match cli.command {
+        Command::Serve => serve(settings).await,
+        Command::Token { subject, expires_in_days } => token(&settings, &subject, expires_in_days),
+    }
+}
+
+async fn serve(settings: Settings) -> ExitCode {
+    let listen = settings.server.listen.clone();
+    let base = settings.server.base_path.clone();
+    let app = match Application::build(settings).await {
+        Ok(app) => app,
+        Err(e) => {
+            eprintln!("drupal-scim: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    log::info!("serving SCIM on http://{listen}{base} (port {})", app.port());
+    match app.run_until_stopped().await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("drupal-scim: {e}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn token(settings: &Settings, subject: &str, days: Option<i64>) -> ExitCode {
+    let a = &settings.auth;
+    match drupal_scim::token::mint(a.secret.expose(), &a.issuer, &a.audience, subject, days.map(|d| d * 86_400)) {
+        Ok(t) => {
+            let origin = if settings.server.public_url.is_empty() { "https://<your-host>" } else { &settings.server.public_url };
+            println!("Tenant URL:   {}{}", origin.trim_end_matches('/'), settings.server.base_path);
+            println!("Secret Token: {t}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("drupal-scim: {e}");
+            ExitCode::from(1)
+        }
+    }
+}

@@ -1,0 +1,38 @@
+//! Store errors as SCIM errors: one place decides what a client is told; causes go to the log.
+
+use crate::drupal::error::StoreError;
+use crate::scim::error::{ScimError, ScimType};
+
+impl From<StoreError> for ScimError {
+    fn from(e: StoreError) -> ScimError {
+        match e {
+            StoreError::Unavailable(cause) => {
+                log::warn!("database unavailable: {cause}");
+                ScimError::new(503, None, "the Drupal database is unavailable right now; try again later")
+            }
+            StoreError::NotFound(what) => ScimError::not_found(format!("{what} not found")),
+            StoreError::Conflict(detail) => ScimError::uniqueness(detail),
+            StoreError::Invalid(detail) => ScimError::invalid_value(detail),
+            StoreError::Protected(detail) => ScimError::new(400, Some(ScimType::Mutability), detail),
+            StoreError::Db(e) => {
+                if is_connection_error(&e) {
+                    log::warn!("database connection failed: {e}");
+                    ScimError::new(503, None, "the Drupal database is unavailable right now; try again later")
+                } else {
+                    log::error!("database error: {e}");
+                    ScimError::new(500, None, "internal error while writing to the Drupal database (see the server log)")
+                }
+            }
+        }
+    }
+}
+
+fn is_connection_error(e: &mysql_async::Error) -> bool {
+    match e {
+        mysql_async::Error::Io(_) | mysql_async::Error::Driver(_) => true,
+        // 2006/2013: server gone away / lost connection; 1040: too many connections;
+        // 1053: server shutdown in progress; 1927: connection killed.
+        mysql_async::Error::Server(s) => matches!(s.code, 1040 | 1053 | 1927 | 2006 | 2013),
+        _ => false,
+    }
+}

@@ -1,0 +1,111 @@
+//! Query parameters of a list request (RFC 7644 §3.4.2) and the ListResponse it answers with.
+
+use crate::scim::error::ScimError;
+use crate::scim::filter::{Filter, parse_filter};
+use crate::scim::schema::LIST_RESPONSE;
+use serde_json::{Value, json};
+
+/// A parsed list request.
+#[derive(Debug, Clone, Default)]
+pub struct ListQuery {
+    pub filter: Option<Filter>,
+    /// 1-based.
+    pub start_index: u64,
+    pub count: u64,
+    pub sort_by: Option<String>,
+    pub descending: bool,
+    pub attributes: Vec<String>,
+    pub excluded_attributes: Vec<String>,
+}
+
+/// Page-size limits from the settings.
+#[derive(Debug, Clone, Copy)]
+pub struct PageLimits {
+    pub default_count: u64,
+    pub max_count: u64,
+}
+
+fn split_list(s: &str) -> Vec<String> {
+    s.split(',').map(str::trim).filter(|s| !s.is_empty()).map(String::from).collect()
+}
+
+impl ListQuery {
+    /// Parse query parameters (names compared case-insensitively).
+    pub fn parse(params: &[(String, String)], limits: PageLimits) -> Result<ListQuery, ScimError> {
+        let get = |name: &str| params.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str());
+        let number = |name: &str| -> Result<Option<i64>, ScimError> {
+            match get(name) {
+                None | Some("") => Ok(None),
+                Some(v) => v
+                    .trim()
+                    .parse::<i64>()
+                    .map(Some)
+                    .map_err(|_| ScimError::invalid_value(format!("{name} must be an integer, not {v:?}"))),
+            }
+        };
+        let filter = match get("filter") {
+            Some(f) if !f.trim().is_empty() => Some(parse_filter(f)?),
+            _ => None,
+        };
+        // RFC 7644 §3.4.2.4: startIndex < 1 is read as 1, a negative count as 0.
+        let start_index = number("startIndex")?.unwrap_or(1).max(1) as u64;
+        let count = match number("count")? {
+            Some(c) => (c.max(0) as u64).min(limits.max_count),
+            None => limits.default_count.min(limits.max_count),
+        };
+        let descending = match get("sortOrder") {
+            None | Some("") => false,
+            Some(o) if o.eq_ignore_ascii_case("ascending") => false,
+            Some(o) if o.eq_ignore_ascii_case("descending") => true,
+            Some(o) => return Err(ScimError::invalid_value(format!("sortOrder must be ascending or descending, not {o:?}"))),
+        };
+        let attributes = get("attributes").map(split_list).unwrap_or_default();
+        let excluded_attributes = get("excludedAttributes").map(split_list).unwrap_or_default();
+        Ok(ListQuery {
+            filter,
+            start_index,
+            count,
+            sort_by: get("sortBy").map(String::from).filter(|s| !s.is_empty()),
+            descending,
+            attributes,
+            excluded_attributes,
+        })
+    }
+
+    /// The zero-based offset of the first result.
+    pub fn offset(&self) -> u64 {
+        self.start_index.saturating_sub(1)
+    }
+}
+
+/// Build a ListResponse.
+pub fn list_response(total: u64, start_index: u64, resources: Vec<Value>) -> Value {
+    json!({
+        "schemas": [LIST_RESPONSE],
+        "totalResults": total,
+        "startIndex": start_index,
+        "itemsPerPage": resources.len(),
+        "Resources": resources,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const LIMITS: PageLimits = PageLimits { default_count: 100, max_count: 1000 };
+
+    fn p(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    }
+
+    #[test]
+    fn out_of_range_paging_is_clamped_as_the_rfc_says() {
+        let q = ListQuery::parse(&p(&[("startIndex", "0"), ("count", "-5")]), LIMITS).unwrap();
+        assert_eq!((q.start_index, q.count), (1, 0));
+        let q = ListQuery::parse(&p(&[("count", "5000")]), LIMITS).unwrap();
+        assert_eq!(q.count, 1000);
+        assert!(ListQuery::parse(&p(&[("count", "ten")]), LIMITS).is_err());
+        assert!(ListQuery::parse(&p(&[("sortOrder", "sideways")]), LIMITS).is_err());
+    }
+}

@@ -1,0 +1,120 @@
+//! Build the server from settings: connect, check the mapping against the live site, bind.
+
+use crate::drupal::db::Db;
+use crate::drupal::site::{Site, SiteError};
+use crate::drupal::users::UserStore;
+use crate::http::{AppState, configure};
+use crate::mapping::model::{Mapping, MappingError};
+use crate::drupal::model::BaseColumn;
+use crate::provision::UserService;
+use crate::scim::discovery::{Capabilities, Exposed};
+use crate::scim::list::PageLimits;
+use crate::scim::schema::{GROUP_SCHEMA, USER_SCHEMA};
+use crate::settings::Settings;
+use actix_web::dev::Server;
+use actix_web::{App, HttpServer, web};
+use std::net::TcpListener;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Why the server could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    #[error("{0}")]
+    Mapping(#[from] MappingError),
+    #[error("{0}")]
+    Site(#[from] SiteError),
+    #[error("{0}")]
+    Store(#[from] crate::drupal::error::StoreError),
+    #[error("cannot listen on {0}: {1}")]
+    Bind(String, std::io::Error),
+}
+
+/// A built, bound server.
+pub struct Application {
+    port: u16,
+    server: Server,
+    db: Db,
+}
+
+/// The attributes the mapping exposes, for /Schemas.
+fn exposed(mapping: &Mapping) -> Vec<Exposed> {
+    let mut out: Vec<Exposed> = mapping
+        .users
+        .attributes
+        .iter()
+        .map(|m| Exposed { schema: m.schema_urn, attr: m.attr_name, sub: m.sub_name })
+        .collect();
+    out.push(Exposed { schema: USER_SCHEMA, attr: "groups", sub: None });
+    out.push(Exposed { schema: GROUP_SCHEMA, attr: "displayName", sub: None });
+    out.push(Exposed { schema: GROUP_SCHEMA, attr: "members", sub: None });
+    out
+}
+
+impl Application {
+    /// Connect to the database, validate the mapping against it, and bind the listener.
+    pub async fn build(settings: Settings) -> Result<Application, StartupError> {
+        let mut mapping = Mapping::load(&settings.mapping)?;
+        let db = Db::new(
+            settings.database.url.expose(),
+            settings.database.pool_max,
+            Duration::from_secs(settings.database.timeout_secs),
+        )?;
+        let site = Arc::new(Site::detect(&db, &mut mapping).await?);
+        log::info!(
+            "Drupal site: schema {}, langcode {}, timezone {}, password hashes {:?}, table prefix {:?}",
+            site.schema_version,
+            site.langcode,
+            site.timezone,
+            site.password,
+            mapping.table_prefix
+        );
+        let mapping = Arc::new(mapping);
+        let users = UserService::new(mapping.clone(), UserStore::new(db.clone(), site.clone()));
+        let state = web::Data::new(AppState {
+            users,
+            db: db.clone(),
+            auth: settings.auth.clone(),
+            base_path: settings.server.base_path.clone(),
+            public_url: settings.server.public_url.clone(),
+            body_limit: settings.limits.body_bytes,
+            page_limits: PageLimits {
+                default_count: u64::from(settings.limits.default_page_size),
+                max_count: u64::from(settings.limits.max_page_size),
+            },
+            capabilities: Capabilities {
+                max_results: u64::from(settings.limits.max_page_size),
+                change_password: mapping.column_map(BaseColumn::Pass).is_some(),
+                max_payload_size: settings.limits.body_bytes,
+            },
+            exposed: exposed(&mapping),
+        });
+        let listener = TcpListener::bind(&settings.server.listen)
+            .map_err(|e| StartupError::Bind(settings.server.listen.clone(), e))?;
+        let port = listener.local_addr().map_err(|e| StartupError::Bind(settings.server.listen.clone(), e))?.port();
+        let workers = if settings.server.workers == 0 { num_workers() } else { settings.server.workers };
+        let server = HttpServer::new(move || App::new().configure(configure(state.clone())))
+            .workers(workers)
+            .shutdown_timeout(30)
+            .listen(listener)
+            .map_err(|e| StartupError::Bind(settings.server.listen.clone(), e))?
+            .run();
+        Ok(Application { port, server, db })
+    }
+
+    /// The port actually bound (useful with `:0`).
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Serve until stopped (SIGTERM/SIGINT stop gracefully: in-flight requests finish).
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        let result = self.server.await;
+        self.db.close().await;
+        result
+    }
+}
+
+fn num_workers() -> usize {
+    std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2)
+}
