@@ -1,0 +1,284 @@
+//! Test harness: every test gets a fresh database loaded from tests/fixtures/drupal10.sql and
+//! the real server on a random port, and talks HTTP to it. The database is a real MariaDB
+//! (TEST_DATABASE_URL, set by scripts/test.sh).
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+
+use drupal_scim::settings::Settings;
+use drupal_scim::startup::Application;
+use mysql_async::prelude::*;
+use serde_json::Value;
+use std::path::PathBuf;
+
+pub const SECRET: &str = "test-secret-0123456789abcdef0123456789";
+pub const USER_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
+pub const ENTERPRISE: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
+pub const PATCH_OP: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
+pub const ERROR: &str = "urn:ietf:params:scim:api:messages:2.0:Error";
+
+/// The fixture's accounts (uid, name, uuid).
+pub const ADMIN_UUID: &str = "3bb89aac-5e14-41d9-ae91-2a186ddece7a";
+pub const ANON_UUID: &str = "b57f41ed-8f5f-400c-a72a-e98db001275b";
+pub const JDOE_UUID: &str = "d8d06222-121f-4f6b-9851-59451bb64899";
+pub const MSMITH_UUID: &str = "aaa75725-c243-456a-a2a1-e44b4c8bb397";
+pub const BLOCKED_UUID: &str = "bfece36f-8782-4990-9fa7-3ab30134e7b3";
+
+/// The shipped default mapping plus the fixture's four fields, as a site operator would add them.
+pub fn mapping_with_fields() -> String {
+    let mut text = std::fs::read_to_string(repo_path("drupal_mapping.toml")).unwrap();
+    text.push_str(
+        r#"
+[[users.attribute]]
+scim = "name.givenName"
+drupal = "field_first_name"
+
+[[users.attribute]]
+scim = "name.familyName"
+drupal = "field_last_name"
+
+[[users.attribute]]
+scim = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department"
+drupal = "field_department"
+
+[[users.attribute]]
+scim = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:employeeNumber"
+drupal = "field_employee_number"
+"#,
+    );
+    text
+}
+
+pub fn repo_path(rel: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(rel)
+}
+
+/// A running server over its own database.
+pub struct TestApp {
+    pub address: String,
+    pub base: String,
+    pub token: String,
+    pub client: reqwest::Client,
+    pub pool: mysql_async::Pool,
+    pub db_name: String,
+    server_url: String,
+    _mapping_dir: TempDir,
+}
+
+/// A temporary directory removed on drop.
+pub struct TempDir(pub PathBuf);
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn server_url() -> String {
+    let url = std::env::var("TEST_DATABASE_URL")
+        .expect("TEST_DATABASE_URL is not set: run the tests with scripts/test.sh (it starts a throwaway MariaDB)");
+    let url = url.trim_end_matches('/').to_string();
+    // Strip a database name if one was given: each test creates its own.
+    match url.rsplit_once('/') {
+        Some((head, tail)) if !head.ends_with('/') && !tail.contains('@') && head.contains("//") && head.matches('/').count() >= 2 => head.to_string(),
+        _ => url,
+    }
+}
+
+/// A fresh database loaded with the Drupal 10 fixture; returns its name and a pool on it.
+pub async fn fresh_database() -> (String, String, mysql_async::Pool) {
+    let server = server_url();
+    let db_name = format!("dscim_{}", uuid::Uuid::new_v4().simple());
+    let admin = mysql_async::Pool::new(format!("{server}/").as_str());
+    let mut conn = admin.get_conn().await.expect("connect to TEST_DATABASE_URL");
+    conn.query_drop(format!("CREATE DATABASE `{db_name}` CHARACTER SET utf8mb4 COLLATE utf8mb4_general_ci")).await.unwrap();
+    drop(conn);
+    admin.disconnect().await.unwrap();
+    let url = format!("{server}/{db_name}");
+    let pool = mysql_async::Pool::new(url.as_str());
+    let fixture = std::fs::read_to_string(repo_path("tests/fixtures/drupal10.sql")).unwrap();
+    let mut conn = pool.get_conn().await.unwrap();
+    conn.query_drop(fixture).await.expect("load tests/fixtures/drupal10.sql");
+    drop(conn);
+    (db_name, server, pool)
+}
+
+impl TestApp {
+    /// Spawn with the default mapping plus the fixture's fields.
+    pub async fn spawn() -> TestApp {
+        Self::spawn_with_mapping(&mapping_with_fields()).await
+    }
+
+    /// Spawn with a given drupal_mapping.toml text.
+    pub async fn spawn_with_mapping(mapping: &str) -> TestApp {
+        Self::try_spawn(mapping).await.unwrap_or_else(|e| panic!("server did not start: {e}"))
+    }
+
+    /// Spawn, returning the start-up error instead of panicking.
+    pub async fn try_spawn(mapping: &str) -> Result<TestApp, String> {
+        let _ = env_logger::builder().is_test(true).try_init();
+        let (db_name, server, pool) = fresh_database().await;
+        let dir = std::env::temp_dir().join(format!("dscim-mapping-{}", uuid::Uuid::new_v4().simple()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let mapping_path = dir.join("drupal_mapping.toml");
+        std::fs::write(&mapping_path, mapping).unwrap();
+        let settings = Settings::new(&format!("{server}/{db_name}"), SECRET, mapping_path);
+        let app = match Application::build(settings.clone()).await {
+            Ok(app) => app,
+            Err(e) => {
+                drop_database(&server, &db_name).await;
+                return Err(e.to_string());
+            }
+        };
+        let address = format!("http://127.0.0.1:{}", app.port());
+        tokio::spawn(app.run_until_stopped());
+        let token = drupal_scim::token::mint(SECRET, "drupal-scim", "drupal-scim", "tests", None).unwrap();
+        Ok(TestApp {
+            base: format!("{address}/scim/v2"),
+            address,
+            token,
+            client: reqwest::Client::new(),
+            pool,
+            db_name,
+            server_url: server,
+            _mapping_dir: TempDir(dir),
+        })
+    }
+
+    fn req(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
+        self.client
+            .request(method, format!("{}{path}", self.base))
+            .bearer_auth(&self.token)
+            .header("content-type", "application/scim+json")
+    }
+
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.req(reqwest::Method::GET, path).send().await.unwrap()
+    }
+    pub async fn post(&self, path: &str, body: &Value) -> reqwest::Response {
+        self.req(reqwest::Method::POST, path).body(body.to_string()).send().await.unwrap()
+    }
+    pub async fn put(&self, path: &str, body: &Value) -> reqwest::Response {
+        self.req(reqwest::Method::PUT, path).body(body.to_string()).send().await.unwrap()
+    }
+    pub async fn patch(&self, path: &str, body: &Value) -> reqwest::Response {
+        self.req(reqwest::Method::PATCH, path).body(body.to_string()).send().await.unwrap()
+    }
+    pub async fn delete(&self, path: &str) -> reqwest::Response {
+        self.req(reqwest::Method::DELETE, path).send().await.unwrap()
+    }
+    /// PATCH with a list of operations.
+    pub async fn patch_ops(&self, path: &str, ops: Value) -> reqwest::Response {
+        self.patch(path, &serde_json::json!({"schemas": [PATCH_OP], "Operations": ops})).await
+    }
+
+    /// GET /Users with a filter, URL-encoded.
+    pub async fn filter_users(&self, filter: &str) -> reqwest::Response {
+        self.client
+            .get(format!("{}/Users", self.base))
+            .bearer_auth(&self.token)
+            .query(&[("filter", filter)])
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// POST a minimal Entra-shaped user and return its JSON (asserting 201).
+    pub async fn create_user(&self, user_name: &str, mail: &str) -> Value {
+        let response = self.post("/Users", &entra_user(user_name, mail, &uuid::Uuid::new_v4().to_string())).await;
+        assert_eq!(response.status().as_u16(), 201, "create {user_name}");
+        response.json().await.unwrap()
+    }
+
+    /// Rows of a query on the test database.
+    pub async fn rows<T: FromRow + Send + 'static>(&self, sql: &str) -> Vec<T> {
+        let mut conn = self.pool.get_conn().await.unwrap();
+        conn.query(sql).await.unwrap()
+    }
+
+    /// Rows as JSON objects keyed by column name (ints as numbers, text as strings, NULL as null).
+    pub async fn json_rows(&self, sql: &str) -> Vec<Value> {
+        let mut conn = self.pool.get_conn().await.unwrap();
+        let rows: Vec<mysql_async::Row> = conn.query(sql).await.unwrap();
+        rows.into_iter()
+            .map(|row| {
+                let mut obj = serde_json::Map::new();
+                for (i, col) in row.columns_ref().iter().enumerate() {
+                    let v = match row.as_ref(i).unwrap() {
+                        mysql_async::Value::NULL => Value::Null,
+                        mysql_async::Value::Int(n) => Value::from(*n),
+                        mysql_async::Value::UInt(n) => Value::from(*n),
+                        mysql_async::Value::Bytes(b) => {
+                            let text = String::from_utf8_lossy(b).into_owned();
+                            // Integer columns come back as text over the text protocol.
+                            match text.parse::<i64>() {
+                                Ok(n) if col.column_type().is_numeric_type() => Value::from(n),
+                                _ => Value::from(text),
+                            }
+                        }
+                        other => Value::from(other.as_sql(true)),
+                    };
+                    obj.insert(col.name_str().into_owned(), v);
+                }
+                Value::Object(obj)
+            })
+            .collect()
+    }
+
+    /// One value of a query (None when no row).
+    pub async fn one<T: FromValue + Send + 'static>(&self, sql: &str) -> Option<T> {
+        let mut conn = self.pool.get_conn().await.unwrap();
+        conn.query_first(sql).await.unwrap()
+    }
+
+    /// The uid of an account by name.
+    pub async fn uid_of(&self, name: &str) -> u32 {
+        let mut conn = self.pool.get_conn().await.unwrap();
+        conn.exec_first("SELECT uid FROM users_field_data WHERE name = ?", (name,)).await.unwrap().expect("account exists")
+    }
+
+    /// A cache tag's invalidation count (0 when absent).
+    pub async fn tag_count(&self, tag: &str) -> i64 {
+        let mut conn = self.pool.get_conn().await.unwrap();
+        conn.exec_first("SELECT invalidations FROM cachetags WHERE tag = ?", (tag,)).await.unwrap().unwrap_or(0)
+    }
+
+    /// Run a statement on the test database.
+    pub async fn exec(&self, sql: &str) {
+        let mut conn = self.pool.get_conn().await.unwrap();
+        conn.query_drop(sql).await.unwrap();
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        let server = self.server_url.clone();
+        let db = self.db_name.clone();
+        // Drop the database from a thread of its own: Drop cannot await.
+        let _ = std::thread::spawn(move || {
+            if let Ok(rt) = tokio::runtime::Builder::new_current_thread().enable_all().build() {
+                rt.block_on(drop_database(&server, &db));
+            }
+        })
+        .join();
+    }
+}
+
+async fn drop_database(server: &str, db: &str) {
+    let pool = mysql_async::Pool::new(format!("{server}/").as_str());
+    if let Ok(mut conn) = pool.get_conn().await {
+        let _ = conn.query_drop(format!("DROP DATABASE IF EXISTS `{db}`")).await;
+    }
+    let _ = pool.disconnect().await;
+}
+
+/// The body Entra ID sends to create a user (MS-TUT "Create User").
+pub fn entra_user(user_name: &str, mail: &str, external_id: &str) -> Value {
+    serde_json::json!({
+        "schemas": [USER_SCHEMA, ENTERPRISE],
+        "externalId": external_id,
+        "userName": user_name,
+        "active": true,
+        "emails": [{"primary": true, "type": "work", "value": mail}],
+        "meta": {"resourceType": "User"},
+        "name": {"formatted": "Given Family", "familyName": "Family", "givenName": "Given"},
+        "roles": []
+    })
+}

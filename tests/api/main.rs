@@ -1,0 +1,3 @@
+//! The integration tests: one binary, the real server, a real MariaDB.
+mod helpers;
+mod users_basic;
