@@ -2,11 +2,13 @@
 
 use crate::drupal::db::Db;
 use crate::drupal::site::{Site, SiteError};
+use crate::drupal::groups::GroupStore;
+use crate::drupal::roles::list_roles;
 use crate::drupal::users::UserStore;
 use crate::http::{AppState, configure};
 use crate::mapping::model::{Mapping, MappingError};
 use crate::drupal::model::BaseColumn;
-use crate::provision::UserService;
+use crate::provision::{GroupService, UserService};
 use crate::scim::discovery::{Capabilities, Exposed};
 use crate::scim::list::PageLimits;
 use crate::scim::schema::{GROUP_SCHEMA, USER_SCHEMA};
@@ -69,10 +71,14 @@ impl Application {
             site.password,
             mapping.table_prefix
         );
+        check_group_maps(&db, &site, &mapping).await?;
         let mapping = Arc::new(mapping);
-        let users = UserService::new(mapping.clone(), UserStore::new(db.clone(), site.clone()));
+        let group_store = GroupStore::new(db.clone(), site.clone(), mapping.groups.protected_roles.clone());
+        let users = UserService::new(mapping.clone(), UserStore::new(db.clone(), site.clone()), group_store.clone());
+        let groups = GroupService::new(mapping.clone(), group_store);
         let state = web::Data::new(AppState {
             users,
+            groups,
             db: db.clone(),
             auth: settings.auth.clone(),
             base_path: settings.server.base_path.clone(),
@@ -113,6 +119,20 @@ impl Application {
         self.db.close().await;
         result
     }
+}
+
+/// Every role a `[[groups.map]]` names must exist.
+async fn check_group_maps(db: &Db, site: &Site, mapping: &Mapping) -> Result<(), StartupError> {
+    let mut conn = db.conn().await?;
+    let roles = list_roles(&mut conn, &site.tables).await?;
+    let problems: Vec<String> = mapping
+        .groups
+        .maps
+        .iter()
+        .filter(|m| !roles.iter().any(|r| r.id == m.role))
+        .map(|m| format!("line {}: role {:?} does not exist in this Drupal site", m.line, m.role))
+        .collect();
+    if problems.is_empty() { Ok(()) } else { Err(SiteError::Mismatch(problems).into()) }
 }
 
 fn num_workers() -> usize {

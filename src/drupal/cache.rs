@@ -53,3 +53,10 @@ fn report(result: Result<(), mysql_async::Error>, table: &str) {
         Err(e) => log::warn!("cache invalidation in {table} failed (the data write stands): {e}"),
     }
 }
+
+/// Empty a whole cache bin (Drupal's `deleteAll()`).
+pub async fn delete_all(conn: &mut Conn, tables: &Tables, bin: &str) {
+    let table = format!("cache_{bin}");
+    let sql = format!("DELETE FROM {}", tables.t(&table));
+    report(conn.query_drop(sql).await, &table);
+}

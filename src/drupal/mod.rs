@@ -3,11 +3,14 @@
 pub mod cache;
 pub mod db;
 pub mod error;
+pub mod groups;
 pub mod locks;
+pub mod membership;
 pub mod model;
 pub mod password;
 pub mod php_serialize;
 pub mod query;
+pub mod roles;
 pub mod site;
 pub mod tables;
 pub mod timezones;

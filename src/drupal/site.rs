@@ -244,15 +244,19 @@ async fn create_bridge_tables(conn: &mut mysql_async::Conn, tables: &Tables) -> 
     );
     let group = format!(
         "CREATE TABLE IF NOT EXISTS {} (\
-           `role_id` varchar(166) CHARACTER SET ascii COLLATE ascii_general_ci NOT NULL COMMENT 'user_role config id',\
+           `group_id` varchar(166) CHARACTER SET ascii COLLATE ascii_general_ci NOT NULL COMMENT 'SCIM Group id: the role id, or a uuid for a group that grants nothing',\
+           `role_id` varchar(166) CHARACTER SET ascii COLLATE ascii_general_ci DEFAULT NULL COMMENT 'user_role config id, NULL for an ignored group',\
+           `display_name` varchar(255) NOT NULL DEFAULT '' COMMENT 'SCIM displayName',\
            `external_id` varchar(255) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin DEFAULT NULL COMMENT 'SCIM externalId (case-exact)',\
            `created_by_scim` tinyint(4) NOT NULL DEFAULT 0 COMMENT '1 when drupal-scim created the role',\
-           `deleted` tinyint(4) NOT NULL DEFAULT 0 COMMENT '1 after SCIM DELETE when the role was kept',\
+           `deleted` tinyint(4) NOT NULL DEFAULT 0 COMMENT '1 after SCIM DELETE',\
            `created` int(11) NOT NULL DEFAULT 0,\
            `changed` int(11) NOT NULL DEFAULT 0,\
-           PRIMARY KEY (`role_id`),\
+           PRIMARY KEY (`group_id`),\
+           KEY `role_id` (`role_id`),\
+           KEY `display_name` (`display_name`(191)),\
            KEY `external_id` (`external_id`(191))\
-         ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_general_ci COMMENT='drupal-scim: SCIM state of Drupal roles'",
+         ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_general_ci COMMENT='drupal-scim: SCIM Groups and the Drupal roles they stand for'",
         tables.t("scim_group")
     );
     conn.query_drop(user).await?;

@@ -1,8 +1,8 @@
 //! The application: shared state and the route table.
 
 use crate::drupal::db::Db;
-use crate::http::{auth, discovery, health, users};
-use crate::provision::UserService;
+use crate::http::{auth, discovery, groups, health, users};
+use crate::provision::{GroupService, UserService};
 use crate::scim::discovery::{Capabilities, Exposed};
 use crate::scim::list::PageLimits;
 use crate::scim::schema::ENTERPRISE_USER_SCHEMA;
@@ -13,6 +13,7 @@ use actix_web::{HttpRequest, web};
 /// Everything a handler needs, shared by all workers.
 pub struct AppState {
     pub users: UserService,
+    pub groups: GroupService,
     pub db: Db,
     pub auth: AuthSettings,
     pub base_path: String,
@@ -60,6 +61,12 @@ pub fn configure(state: web::Data<AppState>) -> impl FnOnce(&mut web::ServiceCon
                     .route("/Users/{id}", web::put().to(users::replace))
                     .route("/Users/{id}", web::patch().to(users::patch))
                     .route("/Users/{id}", web::delete().to(users::delete))
+                    .route("/Groups", web::get().to(groups::list))
+                    .route("/Groups", web::post().to(groups::create))
+                    .route("/Groups/{id}", web::get().to(groups::get))
+                    .route("/Groups/{id}", web::put().to(groups::replace))
+                    .route("/Groups/{id}", web::patch().to(groups::patch))
+                    .route("/Groups/{id}", web::delete().to(groups::delete))
                     .default_service(web::to(users::not_found)),
             );
     }

@@ -5,6 +5,7 @@ pub mod auth;
 pub mod body;
 pub mod discovery;
 pub mod error;
+pub mod groups;
 pub mod health;
 pub mod users;
 

@@ -54,7 +54,7 @@ pub async fn delete(state: web::Data<AppState>, id: web::Path<String>) -> Result
 }
 
 /// A single-resource answer with its `Location` header.
-fn located(status: StatusCode, resource: &serde_json::Value) -> HttpResponse {
+pub fn located(status: StatusCode, resource: &serde_json::Value) -> HttpResponse {
     let mut response = scim_json(status, resource);
     if let Some(loc) = resource.pointer("/meta/location").and_then(|l| l.as_str()) {
         if let Ok(value) = actix_web::http::header::HeaderValue::from_str(loc) {

@@ -1,6 +1,7 @@
 //! SCIM Users over Drupal accounts.
 
 use crate::drupal::model::{BaseColumn, DbValue, UserColumn, UserQuery, UserRecord, UserWrite};
+use crate::drupal::groups::{GroupRecord, GroupStore};
 use crate::drupal::users::UserStore;
 use crate::mapping::model::Mapping;
 use crate::mapping::query::{user_query, user_sort};
@@ -19,6 +20,8 @@ use std::sync::Arc;
 pub struct UserService {
     pub mapping: Arc<Mapping>,
     pub store: UserStore,
+    /// For the read-only `groups` attribute.
+    pub groups: GroupStore,
 }
 
 /// What a create answered: the resource, and whether it already existed (idempotent re-POST).
@@ -29,17 +32,23 @@ pub struct Created {
 
 impl UserService {
     /// A service over a store with a mapping.
-    pub fn new(mapping: Arc<Mapping>, store: UserStore) -> Self {
-        UserService { mapping, store }
+    pub fn new(mapping: Arc<Mapping>, store: UserStore, groups: GroupStore) -> Self {
+        UserService { mapping, store, groups }
     }
 
-    fn render(&self, record: &UserRecord, base: &str) -> Value {
-        let groups: Vec<GroupRef> = record
-            .roles
+    /// The resource of one account; `groups` are the visible SCIM groups (read once per request).
+    fn render(&self, record: &UserRecord, base: &str, groups: &[GroupRecord]) -> Value {
+        let refs: Vec<GroupRef> = groups
             .iter()
-            .map(|r| GroupRef { id: r.clone(), display: r.clone() })
+            .filter(|g| g.role_id.as_ref().is_some_and(|r| record.roles.contains(r)))
+            .map(|g| GroupRef { id: g.id.clone(), display: g.display_name.clone() })
             .collect();
-        to_resource(&self.mapping, record, &format!("{base}/Users/{}", record.uuid), &groups)
+        to_resource(&self.mapping, record, &format!("{base}/Users/{}", record.uuid), &refs)
+    }
+
+    async fn render_one(&self, record: &UserRecord, base: &str) -> Result<Value, ScimError> {
+        let groups = self.groups.list().await?;
+        Ok(self.render(record, base, &groups))
     }
 
     async fn current(&self, id: &str) -> Result<UserRecord, ScimError> {
@@ -55,14 +64,15 @@ impl UserService {
         let sort = user_sort(&self.mapping, query.sort_by.as_deref(), query.descending)?;
         let page = self.store.search(&filter, sort.as_ref(), query.offset(), query.count).await?;
         let projection = Projection::new(&query.attributes, &query.excluded_attributes);
-        let resources = page.records.iter().map(|r| projection.apply(self.render(r, base))).collect();
+        let groups = if projection.excludes("groups") || page.records.is_empty() { Vec::new() } else { self.groups.list().await? };
+        let resources = page.records.iter().map(|r| projection.apply(self.render(r, base, &groups))).collect();
         Ok(list_response(page.total, query.start_index, resources))
     }
 
     /// `GET /Users/{id}`.
     pub async fn get(&self, id: &str, base: &str, projection: &Projection) -> Result<Value, ScimError> {
         let record = self.current(id).await?;
-        Ok(projection.apply(self.render(&record, base)))
+        Ok(projection.apply(self.render_one(&record, base).await?))
     }
 
     /// `POST /Users`.
@@ -76,10 +86,10 @@ impl UserService {
             // Entra re-sends a create whose answer it did not receive: converge, don't conflict.
             let changes = diff(&existing, &write);
             let record = self.store.update(&existing, &changes).await?;
-            return Ok(Created { resource: self.render(&record, base), existed: true });
+            return Ok(Created { resource: self.render_one(&record, base).await?, existed: true });
         }
         let record = self.store.create(&write).await?;
-        Ok(Created { resource: self.render(&record, base), existed: false })
+        Ok(Created { resource: self.render_one(&record, base).await?, existed: false })
     }
 
     /// The account this create re-sends: same externalId and same userName.
@@ -112,19 +122,19 @@ impl UserService {
         }
         let changes = diff(&current, &write);
         let record = self.store.update(&current, &changes).await?;
-        Ok(self.render(&record, base))
+        self.render_one(&record, base).await
     }
 
     /// `PATCH /Users/{id}`: ops applied to the in-memory resource, then written in one transaction.
     pub async fn patch(&self, id: &str, body: &Value, base: &str) -> Result<Value, ScimError> {
         let ops = patch::parse_request(body)?;
         let current = self.current(id).await?;
-        let mut resource = self.render(&current, base);
+        let mut resource = self.render_one(&current, base).await?;
         patch::apply(&mut resource, &ops, &USER_RESOURCE)?;
         let write = from_resource(&self.mapping, &resource)?;
         let changes = diff(&current, &write);
         let record = self.store.update(&current, &changes).await?;
-        Ok(self.render(&record, base))
+        self.render_one(&record, base).await
     }
 
     /// `DELETE /Users/{id}`: the mapping's delete policy (block and hide).

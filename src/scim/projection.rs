@@ -26,6 +26,11 @@ impl Projection {
             || (!self.include.is_empty() && !self.include.iter().any(|p| p.attr.eq_ignore_ascii_case(attr)))
     }
 
+    /// True when `attributes` names `attr` explicitly (for attributes returned only on request).
+    pub fn asks_for(&self, attr: &str) -> bool {
+        self.include.iter().any(|p| p.attr.eq_ignore_ascii_case(attr))
+    }
+
     /// Apply to one resource.
     pub fn apply(&self, resource: Value) -> Value {
         let Value::Object(obj) = resource else { return resource };

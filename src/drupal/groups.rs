@@ -1,0 +1,397 @@
+//! SCIM Groups over Drupal roles: the bridge table `scim_group` says which role a group stands
+//! for; roles and membership are written through `roles` and `membership`, one transaction per
+//! request, caches invalidated after the commit.
+
+use crate::drupal::cache;
+use crate::drupal::db::Db;
+use crate::drupal::error::StoreError;
+use crate::drupal::membership::{self, Account};
+use crate::drupal::roles::{self, Role};
+use crate::drupal::site::Site;
+use crate::drupal::users::now;
+use mysql_async::prelude::*;
+use mysql_async::{Conn, TxOpts};
+use std::sync::Arc;
+
+/// One SCIM group.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GroupRecord {
+    pub id: String,
+    /// The role it grants; None for a group accepted with `unmapped = "ignore"`.
+    pub role_id: Option<String>,
+    pub display_name: String,
+    pub external_id: Option<String>,
+    pub created_by_scim: bool,
+    pub created: i64,
+    pub changed: i64,
+}
+
+/// Where a new group lands.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum GroupTarget {
+    /// An existing role named by the mapping.
+    ExistingRole(String),
+    /// A new role, labelled with the displayName.
+    NewRole,
+    /// No role: the group is kept but grants nothing.
+    Nothing,
+}
+
+/// A membership change, by SCIM user ids.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MemberChange {
+    Add(Vec<String>),
+    Remove(Vec<String>),
+    /// Make the members exactly these.
+    Set(Vec<String>),
+}
+
+/// What an update of a group writes.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct GroupWrite {
+    pub display_name: Option<String>,
+    pub external_id: Option<Option<String>>,
+    pub members: Vec<MemberChange>,
+}
+
+/// The group store of one Drupal site.
+#[derive(Clone)]
+pub struct GroupStore {
+    db: Db,
+    site: Arc<Site>,
+    protected_roles: Arc<Vec<String>>,
+}
+
+/// Serialises group writes: display names must stay unique and role weights sequential.
+const GROUP_LOCK: &str = "drupal_scim:groups";
+
+type BridgeRow = (String, Option<String>, String, Option<String>, i8, i64, i64);
+
+fn record(row: BridgeRow) -> GroupRecord {
+    let (id, role_id, display_name, external_id, created_by_scim, created, changed) = row;
+    GroupRecord { id, role_id, display_name, external_id, created_by_scim: created_by_scim == 1, created, changed }
+}
+
+impl GroupStore {
+    /// A store over `db` for `site`; `protected_roles` are never SCIM groups.
+    pub fn new(db: Db, site: Arc<Site>, protected_roles: Vec<String>) -> Self {
+        GroupStore { db, site, protected_roles: Arc::new(protected_roles) }
+    }
+
+    fn is_protected(&self, role: &str) -> bool {
+        self.protected_roles.iter().any(|r| r == role) || roles::BUILT_IN.contains(&role)
+    }
+
+    /// Every role of the site.
+    pub async fn roles(&self) -> Result<Vec<Role>, StoreError> {
+        let mut conn = self.db.conn().await?;
+        roles::list_roles(&mut conn, &self.site.tables).await
+    }
+
+    /// Visible groups: linked, not deleted, their role still there and not protected.
+    pub async fn list(&self) -> Result<Vec<GroupRecord>, StoreError> {
+        let mut conn = self.db.conn().await?;
+        self.visible(&mut conn).await
+    }
+
+    async fn visible<Q: Queryable>(&self, q: &mut Q) -> Result<Vec<GroupRecord>, StoreError> {
+        let role_ids: Vec<String> = roles::list_roles(q, &self.site.tables).await?.into_iter().map(|r| r.id).collect();
+        let sql = format!(
+            "SELECT `group_id`, `role_id`, `display_name`, `external_id`, `created_by_scim`, `created`, `changed` \
+             FROM {} WHERE `deleted` = 0 ORDER BY `created`, `group_id`",
+            self.site.tables.t("scim_group")
+        );
+        let rows: Vec<BridgeRow> = q.exec(sql, ()).await?;
+        Ok(rows
+            .into_iter()
+            .map(record)
+            .filter(|g| match &g.role_id {
+                Some(role) => role_ids.contains(role) && !self.is_protected(role),
+                None => true,
+            })
+            .collect())
+    }
+
+    /// A visible group by id.
+    pub async fn get(&self, id: &str) -> Result<Option<GroupRecord>, StoreError> {
+        Ok(self.list().await?.into_iter().find(|g| g.id == id))
+    }
+
+    /// The visible members of a group (none for a group that grants nothing).
+    pub async fn members(&self, group: &GroupRecord) -> Result<Vec<Account>, StoreError> {
+        let Some(role) = &group.role_id else { return Ok(Vec::new()) };
+        let mut conn = self.db.conn().await?;
+        membership::members(&mut conn, &self.site, role).await
+    }
+
+    /// Create a group (and its role when `target` says so), with its initial members.
+    pub async fn create(
+        &self,
+        display_name: &str,
+        external_id: Option<&str>,
+        target: &GroupTarget,
+        members: &[String],
+    ) -> Result<GroupRecord, StoreError> {
+        if let GroupTarget::ExistingRole(role) = target {
+            if self.is_protected(role) {
+                return Err(StoreError::Protected(format!("role {role:?} is protected and cannot be a SCIM group")));
+            }
+        }
+        let mut conn = self.db.conn().await?;
+        self.lock(&mut conn).await?;
+        let result = self.create_tx(&mut conn, display_name, external_id, target, members).await;
+        unlock(&mut conn).await;
+        let (group, changed_uids, created_role) = result?;
+        if let (Some(role), true) = (&group.role_id, created_role) {
+            roles::invalidate_role(&mut conn, &self.site.tables, role, true, false).await;
+        }
+        cache::user_saved(&mut conn, &self.site.tables, &changed_uids, false).await;
+        Ok(group)
+    }
+
+    async fn create_tx(
+        &self,
+        conn: &mut Conn,
+        display_name: &str,
+        external_id: Option<&str>,
+        target: &GroupTarget,
+        members: &[String],
+    ) -> Result<(GroupRecord, Vec<u32>, bool), StoreError> {
+        let t = &self.site.tables;
+        let mut tx = conn.start_transaction(TxOpts::default()).await?;
+        self.check_display_name(&mut tx, display_name, None).await?;
+        let all_roles = roles::list_roles(&mut tx, t).await?;
+        let (group_id, role_id, created_role) = match target {
+            GroupTarget::ExistingRole(role) => {
+                if !all_roles.iter().any(|r| &r.id == role) {
+                    return Err(StoreError::Invalid(format!("drupal_mapping.toml maps this group to role {role:?}, which does not exist")));
+                }
+                (role.clone(), Some(role.clone()), false)
+            }
+            GroupTarget::NewRole => {
+                if let Some(r) = all_roles.iter().find(|r| r.label.to_lowercase() == display_name.to_lowercase()) {
+                    return Err(StoreError::Conflict(format!(
+                        "a Drupal role labelled {:?} ({}) already exists; to let this group grant it, add a [[groups.map]] entry for it in drupal_mapping.toml",
+                        r.label, r.id
+                    )));
+                }
+                let taken: Vec<String> = all_roles.iter().map(|r| r.id.clone()).collect();
+                let id = roles::machine_name(display_name, &taken);
+                roles::create_role(&mut tx, t, &self.site.langcode, &id, display_name).await?;
+                (id.clone(), Some(id), true)
+            }
+            GroupTarget::Nothing => (uuid::Uuid::new_v4().to_string(), None, false),
+        };
+        // A group that was deleted earlier and now comes back takes its old row.
+        let sql = format!(
+            "SELECT COUNT(*) FROM {} WHERE `group_id` = ? AND `deleted` = 0",
+            t.t("scim_group")
+        );
+        let live: Option<i64> = tx.exec_first(sql, (&group_id,)).await?;
+        if live.unwrap_or(0) > 0 {
+            return Err(StoreError::Conflict(format!("role {group_id:?} is already the Drupal side of another SCIM group")));
+        }
+        let now = now();
+        tx.exec_drop(
+            format!(
+                "INSERT INTO {} (`group_id`, `role_id`, `display_name`, `external_id`, `created_by_scim`, `deleted`, `created`, `changed`) \
+                 VALUES (?, ?, ?, ?, ?, 0, ?, ?) ON DUPLICATE KEY UPDATE `display_name` = VALUES(`display_name`), \
+                 `external_id` = VALUES(`external_id`), `deleted` = 0, `changed` = VALUES(`changed`)",
+                t.t("scim_group")
+            ),
+            (&group_id, &role_id, display_name, external_id, i8::from(created_role), now, now),
+        )
+        .await?;
+        let mut changed = Vec::new();
+        if let Some(role) = &role_id {
+            changed = self.apply_members(&mut tx, role, &[MemberChange::Add(members.to_vec())]).await?;
+        } else {
+            self.resolve_all(&mut tx, members).await?;
+        }
+        tx.commit().await?;
+        let group = GroupRecord {
+            id: group_id,
+            role_id,
+            display_name: display_name.to_string(),
+            external_id: external_id.map(String::from),
+            created_by_scim: created_role,
+            created: now,
+            changed: now,
+        };
+        Ok((group, changed, created_role))
+    }
+
+    /// Update a group: rename, externalId, membership, all in one transaction.
+    pub async fn update(&self, group: &GroupRecord, write: &GroupWrite) -> Result<GroupRecord, StoreError> {
+        let mut conn = self.db.conn().await?;
+        self.lock(&mut conn).await?;
+        let result = self.update_tx(&mut conn, group, write).await;
+        unlock(&mut conn).await;
+        let (updated, changed_uids, relabelled) = result?;
+        if let (Some(role), true) = (&group.role_id, relabelled) {
+            roles::invalidate_role(&mut conn, &self.site.tables, role, false, false).await;
+        }
+        cache::user_saved(&mut conn, &self.site.tables, &changed_uids, false).await;
+        Ok(updated)
+    }
+
+    async fn update_tx(
+        &self,
+        conn: &mut Conn,
+        group: &GroupRecord,
+        write: &GroupWrite,
+    ) -> Result<(GroupRecord, Vec<u32>, bool), StoreError> {
+        let t = &self.site.tables;
+        let mut tx = conn.start_transaction(TxOpts::default()).await?;
+        let mut updated = group.clone();
+        let mut relabelled = false;
+        let now = now();
+        if let Some(name) = write.display_name.as_ref().filter(|n| **n != group.display_name) {
+            self.check_display_name(&mut tx, name, Some(group)).await?;
+            if let (Some(role), true) = (&group.role_id, group.created_by_scim) {
+                // The role drupal-scim created carries the group's name as its label.
+                roles::relabel_role(&mut tx, t, role, name).await?;
+                relabelled = true;
+            }
+            updated.display_name = name.clone();
+        }
+        if let Some(ext) = &write.external_id {
+            updated.external_id = ext.clone();
+        }
+        if updated != *group {
+            updated.changed = now;
+            tx.exec_drop(
+                format!("UPDATE {} SET `display_name` = ?, `external_id` = ?, `changed` = ? WHERE `group_id` = ?", t.t("scim_group")),
+                (&updated.display_name, &updated.external_id, now, &group.id),
+            )
+            .await?;
+        }
+        let changed = match &group.role_id {
+            Some(role) => self.apply_members(&mut tx, role, &write.members).await?,
+            None => {
+                for change in &write.members {
+                    let (MemberChange::Add(ids) | MemberChange::Remove(ids) | MemberChange::Set(ids)) = change;
+                    self.resolve_all(&mut tx, ids).await?;
+                }
+                Vec::new()
+            }
+        };
+        tx.commit().await?;
+        Ok((updated, changed, relabelled))
+    }
+
+    /// Delete a group: memberships go; the role goes only when drupal-scim created it and
+    /// `delete_role` is set.
+    pub async fn delete(&self, group: &GroupRecord, delete_role: bool) -> Result<(), StoreError> {
+        let t = &self.site.tables;
+        let mut conn = self.db.conn().await?;
+        self.lock(&mut conn).await?;
+        let drop_role = delete_role && group.created_by_scim;
+        let result = async {
+            let mut tx = conn.start_transaction(TxOpts::default()).await?;
+            let mut changed = Vec::new();
+            if let Some(role) = &group.role_id {
+                changed = membership::revoke_all(&mut tx, &self.site, role).await?;
+                if drop_role {
+                    roles::delete_role(&mut tx, t, role).await?;
+                }
+            }
+            let sql = if drop_role {
+                format!("DELETE FROM {} WHERE `group_id` = ?", t.t("scim_group"))
+            } else {
+                format!("UPDATE {} SET `deleted` = 1 WHERE `group_id` = ?", t.t("scim_group"))
+            };
+            tx.exec_drop(sql, (&group.id,)).await?;
+            tx.commit().await?;
+            Ok::<Vec<u32>, StoreError>(changed)
+        }
+        .await;
+        unlock(&mut conn).await;
+        let changed = result?;
+        if let (Some(role), true) = (&group.role_id, drop_role) {
+            roles::invalidate_role(&mut conn, t, role, false, true).await;
+        }
+        cache::user_saved(&mut conn, t, &changed, false).await;
+        Ok(())
+    }
+
+    async fn apply_members<Q: Queryable>(&self, q: &mut Q, role: &str, changes: &[MemberChange]) -> Result<Vec<u32>, StoreError> {
+        let mut changed: Vec<u32> = Vec::new();
+        for change in changes {
+            let uids = match change {
+                MemberChange::Add(ids) => {
+                    let accounts = self.resolve_all(q, ids).await?;
+                    membership::grant(q, &self.site, role, &accounts).await?
+                }
+                MemberChange::Remove(ids) => {
+                    // Removing someone who is not (or no longer) a member is a no-op, not an error.
+                    let accounts = membership::resolve(q, &self.site, ids).await?;
+                    let uids: Vec<u32> = accounts.iter().map(|a| a.uid).collect();
+                    membership::revoke(q, &self.site, role, &uids).await?
+                }
+                MemberChange::Set(ids) => {
+                    let accounts = self.resolve_all(q, ids).await?;
+                    let keep: Vec<u32> = accounts.iter().map(|a| a.uid).collect();
+                    let current: Vec<u32> = membership::members(q, &self.site, role).await?.iter().map(|a| a.uid).collect();
+                    let gone: Vec<u32> = current.into_iter().filter(|u| !keep.contains(u)).collect();
+                    let mut uids = membership::revoke(q, &self.site, role, &gone).await?;
+                    uids.extend(membership::grant(q, &self.site, role, &accounts).await?);
+                    uids
+                }
+            };
+            changed.extend(uids);
+        }
+        changed.sort_unstable();
+        changed.dedup();
+        Ok(changed)
+    }
+
+    /// Resolve member ids; any unknown id fails the whole request (nothing is written).
+    async fn resolve_all<Q: Queryable>(&self, q: &mut Q, ids: &[String]) -> Result<Vec<Account>, StoreError> {
+        let accounts = membership::resolve(q, &self.site, ids).await?;
+        if let Some(missing) = ids.iter().find(|id| !accounts.iter().any(|a| &a.uuid == *id)) {
+            return Err(StoreError::Invalid(format!("members: there is no user with id {missing:?}")));
+        }
+        Ok(accounts)
+    }
+
+    /// displayName must be unique among SCIM groups (Entra matches groups on it).
+    async fn check_display_name<Q: Queryable>(&self, q: &mut Q, name: &str, except: Option<&GroupRecord>) -> Result<(), StoreError> {
+        if name.trim().is_empty() {
+            return Err(StoreError::Invalid("displayName is required".into()));
+        }
+        if name.chars().count() > 255 {
+            return Err(StoreError::Invalid("displayName is longer than 255 characters".into()));
+        }
+        let others = self.visible(q).await?;
+        if let Some(other) = others
+            .iter()
+            .find(|g| g.display_name.to_lowercase() == name.to_lowercase() && except.is_none_or(|e| e.id != g.id))
+        {
+            return Err(StoreError::Conflict(format!("the group {:?} already exists (id {})", other.display_name, other.id)));
+        }
+        if let Some(role) = except.and_then(|g| g.created_by_scim.then_some(g.role_id.as_ref()).flatten()) {
+            let all = roles::list_roles(q, &self.site.tables).await?;
+            if let Some(r) = all.iter().find(|r| &r.id != role && r.label.to_lowercase() == name.to_lowercase()) {
+                return Err(StoreError::Conflict(format!("a Drupal role labelled {:?} ({}) already exists", r.label, r.id)));
+            }
+        }
+        Ok(())
+    }
+
+    async fn lock(&self, conn: &mut Conn) -> Result<(), StoreError> {
+        let got: Option<Option<i64>> =
+            conn.exec_first("SELECT GET_LOCK(?, ?)", (GROUP_LOCK, self.db.timeout().as_secs().max(1))).await?;
+        if got.flatten() == Some(1) {
+            Ok(())
+        } else {
+            Err(StoreError::Unavailable("timed out waiting for a concurrent group change".into()))
+        }
+    }
+}
+
+async fn unlock(conn: &mut Conn) {
+    if let Err(e) = conn.exec_drop("SELECT RELEASE_LOCK(?)", (GROUP_LOCK,)).await {
+        log::warn!("releasing the group lock failed: {e}");
+    }
+}

@@ -1,0 +1,194 @@
+//! Role membership (`user__roles`) as set operations: grant or revoke one role for many accounts
+//! in a few statements, never loading the whole member list, deltas kept 0..n-1 per account.
+
+use crate::drupal::error::StoreError;
+use crate::drupal::site::Site;
+use crate::drupal::users::now;
+use mysql_async::Value;
+use mysql_async::prelude::*;
+use std::collections::{BTreeMap, BTreeSet};
+
+/// Placeholders per statement when a list of ids is bound.
+const CHUNK: usize = 500;
+
+/// An account that can be a member, resolved from its SCIM id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Account {
+    pub uid: u32,
+    pub uuid: String,
+    pub name: String,
+    pub langcode: String,
+}
+
+fn marks(n: usize) -> String {
+    vec!["?"; n].join(", ")
+}
+
+/// The visible accounts (not protected, not SCIM-deleted) among these SCIM ids.
+pub async fn resolve<Q: Queryable>(q: &mut Q, site: &Site, uuids: &[String]) -> Result<Vec<Account>, StoreError> {
+    let t = &site.tables;
+    let mut out = Vec::new();
+    for chunk in uuids.chunks(CHUNK) {
+        let (pmarks, protected) = site.protected_params();
+        let mut params: Vec<Value> = chunk.iter().map(|u| u.as_str().into()).collect();
+        params.extend(protected);
+        let sql = format!(
+            "SELECT u.`uid`, u.`uuid`, d.`name`, d.`langcode` FROM {} u \
+             JOIN {} d ON d.`uid` = u.`uid` AND d.`default_langcode` = 1 \
+             LEFT JOIN {} s ON s.`uid` = u.`uid` \
+             WHERE u.`uuid` IN ({}) AND u.`uid` NOT IN ({pmarks}) AND (s.`deleted` IS NULL OR s.`deleted` = 0)",
+            t.t("users"),
+            t.t("users_field_data"),
+            t.t("scim_user"),
+            marks(chunk.len()),
+        );
+        let rows: Vec<(u32, String, String, String)> = q.exec(sql, params).await?;
+        out.extend(rows.into_iter().map(|(uid, uuid, name, langcode)| Account { uid, uuid, name, langcode }));
+    }
+    Ok(out)
+}
+
+/// Visible members of a role, ordered by uid.
+pub async fn members<Q: Queryable>(q: &mut Q, site: &Site, role: &str) -> Result<Vec<Account>, StoreError> {
+    let t = &site.tables;
+    let (pmarks, protected) = site.protected_params();
+    let mut params: Vec<Value> = vec![role.into()];
+    params.extend(protected);
+    let sql = format!(
+        "SELECT DISTINCT u.`uid`, u.`uuid`, d.`name`, d.`langcode` FROM {} r \
+         JOIN {} u ON u.`uid` = r.`entity_id` \
+         JOIN {} d ON d.`uid` = u.`uid` AND d.`default_langcode` = 1 AND d.`langcode` = r.`langcode` \
+         LEFT JOIN {} s ON s.`uid` = u.`uid` \
+         WHERE r.`roles_target_id` = ? AND r.`deleted` = 0 AND u.`uid` NOT IN ({pmarks}) \
+           AND (s.`deleted` IS NULL OR s.`deleted` = 0) ORDER BY u.`uid`",
+        t.t("user__roles"),
+        t.t("users"),
+        t.t("users_field_data"),
+        t.t("scim_user"),
+    );
+    let rows: Vec<(u32, String, String, String)> = q.exec(sql, params).await?;
+    Ok(rows.into_iter().map(|(uid, uuid, name, langcode)| Account { uid, uuid, name, langcode }).collect())
+}
+
+/// Which of these uids hold the role.
+async fn holders<Q: Queryable>(q: &mut Q, site: &Site, role: &str, uids: &[u32]) -> Result<BTreeSet<u32>, StoreError> {
+    let mut out = BTreeSet::new();
+    for chunk in uids.chunks(CHUNK) {
+        let mut params: Vec<Value> = vec![role.into()];
+        params.extend(chunk.iter().map(|u| Value::from(*u)));
+        let sql = format!(
+            "SELECT DISTINCT `entity_id` FROM {} WHERE `roles_target_id` = ? AND `deleted` = 0 AND `entity_id` IN ({})",
+            site.tables.t("user__roles"),
+            marks(chunk.len())
+        );
+        let rows: Vec<u32> = q.exec(sql, params).await?;
+        out.extend(rows);
+    }
+    Ok(out)
+}
+
+/// Give the role to accounts that lack it. Returns the uids that changed.
+pub async fn grant<Q: Queryable>(q: &mut Q, site: &Site, role: &str, accounts: &[Account]) -> Result<Vec<u32>, StoreError> {
+    let uids: Vec<u32> = accounts.iter().map(|a| a.uid).collect();
+    let have = holders(q, site, role, &uids).await?;
+    let mut seen = BTreeSet::new();
+    let todo: Vec<&Account> = accounts.iter().filter(|a| !have.contains(&a.uid) && seen.insert(a.uid)).collect();
+    if todo.is_empty() {
+        return Ok(Vec::new());
+    }
+    let t = &site.tables;
+    let mut changed = Vec::new();
+    for chunk in todo.chunks(CHUNK) {
+        let ids: Vec<Value> = chunk.iter().map(|a| Value::from(a.uid)).collect();
+        let sql = format!(
+            "SELECT `entity_id`, MAX(`delta`) FROM {} WHERE `entity_id` IN ({}) AND `deleted` = 0 GROUP BY `entity_id`",
+            t.t("user__roles"),
+            marks(chunk.len())
+        );
+        let max: BTreeMap<u32, u32> = q.exec::<(u32, u32), _, _>(sql, ids).await?.into_iter().collect();
+        let mut params: Vec<Value> = Vec::new();
+        for a in chunk {
+            let delta = max.get(&a.uid).map_or(0, |d| d + 1);
+            params.extend([a.uid.into(), a.uid.into(), a.langcode.as_str().into(), delta.into(), role.into()]);
+            changed.push(a.uid);
+        }
+        let sql = format!(
+            "INSERT INTO {} (`bundle`, `deleted`, `entity_id`, `revision_id`, `langcode`, `delta`, `roles_target_id`) VALUES {}",
+            t.t("user__roles"),
+            vec!["('user', 0, ?, ?, ?, ?, ?)"; chunk.len()].join(", ")
+        );
+        q.exec_drop(sql, params).await?;
+    }
+    touch(q, site, &changed).await?;
+    Ok(changed)
+}
+
+/// Take the role from these accounts (those that have it). Returns the uids that changed.
+pub async fn revoke<Q: Queryable>(q: &mut Q, site: &Site, role: &str, uids: &[u32]) -> Result<Vec<u32>, StoreError> {
+    let have: Vec<u32> = holders(q, site, role, uids).await?.into_iter().collect();
+    for chunk in have.chunks(CHUNK) {
+        let mut params: Vec<Value> = vec![role.into()];
+        params.extend(chunk.iter().map(|u| Value::from(*u)));
+        let sql = format!(
+            "DELETE FROM {} WHERE `roles_target_id` = ? AND `entity_id` IN ({})",
+            site.tables.t("user__roles"),
+            marks(chunk.len())
+        );
+        q.exec_drop(sql, params).await?;
+    }
+    renumber(q, site, &have).await?;
+    touch(q, site, &have).await?;
+    Ok(have)
+}
+
+/// Take the role from every account SCIM may change. Returns the uids that changed.
+pub async fn revoke_all<Q: Queryable>(q: &mut Q, site: &Site, role: &str) -> Result<Vec<u32>, StoreError> {
+    let (pmarks, protected) = site.protected_params();
+    let mut params: Vec<Value> = vec![role.into()];
+    params.extend(protected);
+    let sql = format!(
+        "SELECT DISTINCT `entity_id` FROM {} WHERE `roles_target_id` = ? AND `entity_id` NOT IN ({pmarks})",
+        site.tables.t("user__roles")
+    );
+    let uids: Vec<u32> = q.exec(sql, params).await?;
+    revoke(q, site, role, &uids).await
+}
+
+/// Close the gaps a removal leaves: deltas 0..n-1 per account and language, in their order.
+/// Two passes so no intermediate value collides with the primary key.
+async fn renumber<Q: Queryable>(q: &mut Q, site: &Site, uids: &[u32]) -> Result<(), StoreError> {
+    let table = site.tables.t("user__roles");
+    for chunk in uids.chunks(CHUNK) {
+        let ids: Vec<Value> = chunk.iter().map(|u| Value::from(*u)).collect();
+        let m = marks(chunk.len());
+        q.exec_drop(
+            format!("UPDATE {table} SET `delta` = `delta` + 1000000 WHERE `entity_id` IN ({m}) AND `deleted` = 0"),
+            ids.clone(),
+        )
+        .await?;
+        q.exec_drop(
+            format!(
+                "UPDATE {table} r JOIN (SELECT `entity_id`, `langcode`, `delta`, \
+                   ROW_NUMBER() OVER (PARTITION BY `entity_id`, `langcode` ORDER BY `delta`) - 1 AS `nd` \
+                   FROM {table} WHERE `entity_id` IN ({m}) AND `deleted` = 0) x \
+                 ON r.`entity_id` = x.`entity_id` AND r.`langcode` = x.`langcode` AND r.`delta` = x.`delta` AND r.`deleted` = 0 \
+                 SET r.`delta` = x.`nd`"
+            ),
+            ids,
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+/// A role change is an account change for Drupal: bump `changed`.
+async fn touch<Q: Queryable>(q: &mut Q, site: &Site, uids: &[u32]) -> Result<(), StoreError> {
+    let now = now();
+    for chunk in uids.chunks(CHUNK) {
+        let mut params: Vec<Value> = vec![now.into()];
+        params.extend(chunk.iter().map(|u| Value::from(*u)));
+        let sql = format!("UPDATE {} SET `changed` = ? WHERE `uid` IN ({})", site.tables.t("users_field_data"), marks(chunk.len()));
+        q.exec_drop(sql, params).await?;
+    }
+    Ok(())
+}
