@@ -6,9 +6,11 @@
 //! - [`scim`]: the protocol, pure: filters, paths, PATCH, list responses, discovery.
 //! - [`mapping`]: drupal_mapping.toml, where SCIM names meet Drupal names.
 //! - [`drupal`]: the store: Drupal's tables, one transaction per write, cache invalidation.
-//! - [`settings`], [`token`], [`startup`]: configuration, bearer tokens, building the server.
+//! - [`settings`], [`token`], [`startup`], [`check`]: configuration, bearer tokens, building the
+//!   server, and the `check` report.
 #![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::todo)]
 
+pub mod check;
 pub mod drupal;
 pub mod http;
 pub mod mapping;

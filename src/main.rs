@@ -20,6 +20,8 @@ struct Cli {
 enum Command {
     /// Run the SCIM server.
     Serve,
+    /// Check settings, mapping and database without starting the server; exit 1 on any error.
+    Check,
     /// Print a bearer token for Entra ID's "Secret Token" box.
     Token {
         /// Who the token is for (recorded in the token's subject).
@@ -44,6 +46,11 @@ async fn main() -> ExitCode {
     };
     match cli.command {
         Command::Serve => serve(settings).await,
+        Command::Check => {
+            let report = drupal_scim::check::run(&settings).await;
+            println!("{report}");
+            if report.failed() { ExitCode::from(1) } else { ExitCode::SUCCESS }
+        }
         Command::Token { subject, expires_in_days } => token(&settings, &subject, expires_in_days),
     }
 }

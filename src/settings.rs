@@ -31,6 +31,7 @@ impl fmt::Debug for Secret {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Settings {
+    #[serde(default)]
     pub server: ServerSettings,
     pub database: DatabaseSettings,
     pub auth: AuthSettings,
@@ -101,6 +102,12 @@ pub struct LimitSettings {
     /// Largest page size a client may ask for with `count`.
     #[serde(default = "default_max_page_size")]
     pub max_page_size: u32,
+}
+
+impl Default for ServerSettings {
+    fn default() -> Self {
+        ServerSettings { listen: default_listen(), base_path: default_base_path(), public_url: String::new(), workers: 0 }
+    }
 }
 
 impl Default for LimitSettings {

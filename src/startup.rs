@@ -63,6 +63,7 @@ impl Application {
             Duration::from_secs(settings.database.timeout_secs),
         )?;
         let site = Arc::new(Site::detect(&db, &mut mapping).await?);
+        site.ensure_bridge_tables(&db).await?;
         log::info!(
             "Drupal site: schema {}, langcode {}, timezone {}, password hashes {:?}, table prefix {:?}",
             site.schema_version,

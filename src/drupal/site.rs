@@ -143,7 +143,6 @@ impl Site {
         } else {
             PasswordScheme::PhpassSha512 { count_log2: 16 }
         };
-        create_bridge_tables(&mut conn, &tables).await?;
         Ok(Site {
             tables,
             langcode,
@@ -154,6 +153,12 @@ impl Site {
             protected_uids: mapping.users.protected_uids.clone(),
             schema_version,
         })
+    }
+
+    /// Create drupal-scim's own tables if they are missing (the only DDL it ever runs).
+    pub async fn ensure_bridge_tables(&self, db: &Db) -> Result<(), StoreError> {
+        let mut conn = db.conn().await?;
+        create_bridge_tables(&mut conn, &self.tables).await
     }
 
     /// Whether a uid is protected from SCIM.

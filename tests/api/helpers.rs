@@ -261,6 +261,11 @@ impl Drop for TestApp {
     }
 }
 
+/// Drop a test database.
+pub async fn drop_test_database(server: &str, db: &str) {
+    drop_database(server, db).await;
+}
+
 async fn drop_database(server: &str, db: &str) {
     let pool = mysql_async::Pool::new(format!("{server}/").as_str());
     if let Ok(mut conn) = pool.get_conn().await {

@@ -1,0 +1,181 @@
+//! `drupal-scim check`: read the settings and the mapping, connect, inspect the Drupal site and
+//! report what drupal-scim would do — without opening a listener or writing anything.
+
+use crate::drupal::db::Db;
+use crate::drupal::roles::list_roles;
+use crate::drupal::site::{Site, SiteError};
+use crate::drupal::password::PasswordScheme;
+use crate::mapping::model::{Mapping, Target, UnmappedGroups};
+use crate::settings::Settings;
+use mysql_async::prelude::*;
+use std::fmt;
+use std::time::Duration;
+
+/// How serious a line of the report is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Level {
+    Ok,
+    Info,
+    Warn,
+    Error,
+}
+
+/// The report: lines in order, each with its level.
+#[derive(Debug, Default)]
+pub struct Report {
+    pub lines: Vec<(Level, String)>,
+}
+
+impl Report {
+    fn push(&mut self, level: Level, line: impl Into<String>) {
+        self.lines.push((level, line.into()));
+    }
+    /// True when any line is an error.
+    pub fn failed(&self) -> bool {
+        self.lines.iter().any(|(l, _)| *l == Level::Error)
+    }
+}
+
+impl fmt::Display for Report {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (level, line) in &self.lines {
+            let tag = match level {
+                Level::Ok => "ok   ",
+                Level::Info => "     ",
+                Level::Warn => "WARN ",
+                Level::Error => "ERROR",
+            };
+            writeln!(f, "{tag} {line}")?;
+        }
+        let errors = self.lines.iter().filter(|(l, _)| *l == Level::Error).count();
+        let warnings = self.lines.iter().filter(|(l, _)| *l == Level::Warn).count();
+        write!(f, "{} error(s), {} warning(s)", errors, warnings)
+    }
+}
+
+/// Run every check.
+pub async fn run(settings: &Settings) -> Report {
+    let mut report = Report::default();
+    let mut mapping = match Mapping::load(&settings.mapping) {
+        Ok(m) => {
+            report.push(Level::Ok, format!("mapping {} parsed", settings.mapping.display()));
+            m
+        }
+        Err(e) => {
+            report.push(Level::Error, e.to_string());
+            return report;
+        }
+    };
+    let db = match Db::new(settings.database.url.expose(), 1, Duration::from_secs(settings.database.timeout_secs)) {
+        Ok(db) => db,
+        Err(e) => {
+            report.push(Level::Error, e.to_string());
+            return report;
+        }
+    };
+    let site = match Site::detect(&db, &mut mapping).await {
+        Ok(site) => site,
+        Err(SiteError::Mismatch(problems)) => {
+            for p in problems {
+                report.push(Level::Error, p);
+            }
+            db.close().await;
+            return report;
+        }
+        Err(e) => {
+            report.push(Level::Error, format!("cannot inspect the database: {e}"));
+            db.close().await;
+            return report;
+        }
+    };
+    report.push(Level::Ok, format!("connected; Drupal 8–11 schema (system schema version {})", site.schema_version));
+    report.push(Level::Info, format!("table prefix {:?}", mapping.table_prefix));
+    report.push(Level::Info, format!("new accounts: language {}, time zone {}", site.langcode, site.timezone));
+    let hashes = match site.password {
+        PasswordScheme::Bcrypt { cost } => format!("bcrypt $2y$ at cost {cost}"),
+        PasswordScheme::PhpassSha512 { count_log2 } => format!("phpass $S$ with 2^{count_log2} rounds"),
+    };
+    report.push(Level::Info, format!("passwords (only when a client sends one): {hashes}"));
+    for map in &mapping.users.attributes {
+        let len = map.max_len.map(|l| format!(", at most {l} characters")).unwrap_or_default();
+        let kind = match &map.target {
+            Target::Column(_) => "column",
+            Target::Field(_) => "field",
+        };
+        report.push(Level::Ok, format!("line {}: {} → {} ({kind}{len})", map.line, map.scim_text, map.target));
+    }
+    if let Err(e) = site_report(&db, &site, &mapping, &mut report).await {
+        report.push(Level::Error, format!("cannot read the site: {e}"));
+    }
+    db.close().await;
+    report
+}
+
+async fn site_report(db: &Db, site: &Site, mapping: &Mapping, report: &mut Report) -> Result<(), crate::drupal::error::StoreError> {
+    let mut conn = db.conn().await?;
+    let t = &site.tables;
+    let (marks, params) = site.protected_params();
+    let sql = format!("SELECT `uid`, `name` FROM {} WHERE `uid` IN ({marks}) AND `default_langcode` = 1 ORDER BY `uid`", t.t("users_field_data"));
+    let protected: Vec<(u32, String)> = conn.exec(sql, params).await?;
+    for (uid, name) in protected {
+        let who = if name.is_empty() { "anonymous".to_string() } else { name };
+        report.push(Level::Info, format!("protected account uid {uid} ({who}): never listed or changed"));
+    }
+    let roles = list_roles(&mut conn, t).await?;
+    for role in &mapping.groups.protected_roles {
+        match roles.iter().find(|r| &r.id == role) {
+            Some(r) => report.push(Level::Info, format!("protected role {} ({:?}): never granted, revoked, renamed or deleted", r.id, r.label)),
+            None => report.push(Level::Info, format!("protected role {role} does not exist on this site")),
+        }
+    }
+    for m in &mapping.groups.maps {
+        let who = m.display_name.as_deref().or(m.external_id.as_deref()).unwrap_or_default();
+        match roles.iter().find(|r| r.id == m.role) {
+            Some(r) => report.push(Level::Ok, format!("line {}: group {who:?} → role {} ({:?})", m.line, r.id, r.label)),
+            None => report.push(Level::Error, format!("line {}: group {who:?} → role {:?}, which does not exist", m.line, m.role)),
+        }
+    }
+    let unmapped = match mapping.groups.unmapped {
+        UnmappedGroups::CreateRole => "create a role",
+        UnmappedGroups::Refuse => "are refused",
+        UnmappedGroups::Ignore => "are accepted and grant nothing",
+    };
+    report.push(Level::Info, format!("groups without a [[groups.map]] entry {unmapped}"));
+    let tables: Vec<String> = conn
+        .exec(
+            "SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE()",
+            (),
+        )
+        .await?;
+    let has = |name: &str| tables.iter().any(|x| x == &t.raw(name));
+    for bridge in ["scim_user", "scim_group"] {
+        if has(bridge) {
+            report.push(Level::Ok, format!("drupal-scim table {} present", t.raw(bridge)));
+        } else {
+            report.push(Level::Info, format!("drupal-scim table {} will be created at the first start", t.raw(bridge)));
+        }
+    }
+    if !has("cachetags") {
+        report.push(
+            Level::Warn,
+            "no cachetags table: either Drupal never invalidated a cache tag in the database, or its caches live elsewhere (Redis, Memcache) where drupal-scim cannot reach them — provisioned changes may then show late; run `drush cr` after provisioning",
+        );
+    } else {
+        let user_list: Option<i64> =
+            conn.exec_first(format!("SELECT `invalidations` FROM {} WHERE `tag` = 'user_list'", t.t("cachetags")), ()).await?;
+        if user_list.is_none() {
+            report.push(
+                Level::Warn,
+                "cachetags has never seen the user_list tag: if the site keeps cache tags in Redis or Memcache, drupal-scim's invalidations will not reach it",
+            );
+        } else {
+            report.push(Level::Ok, "cache tags are kept in the database (cachetags): provisioned changes show at once");
+        }
+    }
+    for bin in ["cache_entity", "cache_config", "cache_data"] {
+        if !has(bin) {
+            report.push(Level::Info, format!("{bin} does not exist yet (Drupal creates cache tables on first use): nothing to invalidate"));
+        }
+    }
+    Ok(())
+}
