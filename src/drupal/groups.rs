@@ -24,6 +24,8 @@ pub struct GroupRecord {
     pub created_by_scim: bool,
     pub created: i64,
     pub changed: i64,
+    /// Bumped by every change, membership included: what the group's ETag is made of.
+    pub revision: u32,
 }
 
 /// Where a new group lands.
@@ -65,11 +67,11 @@ pub struct GroupStore {
 /// Serialises group writes: display names must stay unique and role weights sequential.
 const GROUP_LOCK: &str = "drupal_scim:groups";
 
-type BridgeRow = (String, Option<String>, String, Option<String>, i8, i64, i64);
+type BridgeRow = (String, Option<String>, String, Option<String>, i8, i64, i64, u32);
 
 fn record(row: BridgeRow) -> GroupRecord {
-    let (id, role_id, display_name, external_id, created_by_scim, created, changed) = row;
-    GroupRecord { id, role_id, display_name, external_id, created_by_scim: created_by_scim == 1, created, changed }
+    let (id, role_id, display_name, external_id, created_by_scim, created, changed, revision) = row;
+    GroupRecord { id, role_id, display_name, external_id, created_by_scim: created_by_scim == 1, created, changed, revision }
 }
 
 impl GroupStore {
@@ -97,7 +99,7 @@ impl GroupStore {
     async fn visible<Q: Queryable>(&self, q: &mut Q) -> Result<Vec<GroupRecord>, StoreError> {
         let role_ids: Vec<String> = roles::list_roles(q, &self.site.tables).await?.into_iter().map(|r| r.id).collect();
         let sql = format!(
-            "SELECT `group_id`, `role_id`, `display_name`, `external_id`, `created_by_scim`, `created`, `changed` \
+            "SELECT `group_id`, `role_id`, `display_name`, `external_id`, `created_by_scim`, `created`, `changed`, `revision` \
              FROM {} WHERE `deleted` = 0 ORDER BY `created`, `group_id`",
             self.site.tables.t("scim_group")
         );
@@ -196,7 +198,7 @@ impl GroupStore {
             format!(
                 "INSERT INTO {} (`group_id`, `role_id`, `display_name`, `external_id`, `created_by_scim`, `deleted`, `created`, `changed`) \
                  VALUES (?, ?, ?, ?, ?, 0, ?, ?) ON DUPLICATE KEY UPDATE `display_name` = VALUES(`display_name`), \
-                 `external_id` = VALUES(`external_id`), `deleted` = 0, `changed` = VALUES(`changed`)",
+                 `external_id` = VALUES(`external_id`), `deleted` = 0, `changed` = VALUES(`changed`), `revision` = `revision` + 1",
                 t.t("scim_group")
             ),
             (&group_id, &role_id, display_name, external_id, i8::from(created_role), now, now),
@@ -217,6 +219,7 @@ impl GroupStore {
             created_by_scim: created_role,
             created: now,
             changed: now,
+            revision: 0,
         };
         Ok((group, changed, created_role))
     }
@@ -258,14 +261,6 @@ impl GroupStore {
         if let Some(ext) = &write.external_id {
             updated.external_id = ext.clone();
         }
-        if updated != *group {
-            updated.changed = now;
-            tx.exec_drop(
-                format!("UPDATE {} SET `display_name` = ?, `external_id` = ?, `changed` = ? WHERE `group_id` = ?", t.t("scim_group")),
-                (&updated.display_name, &updated.external_id, now, &group.id),
-            )
-            .await?;
-        }
         let changed = match &group.role_id {
             Some(role) => self.apply_members(&mut tx, role, &write.members).await?,
             None => {
@@ -276,6 +271,18 @@ impl GroupStore {
                 Vec::new()
             }
         };
+        if updated != *group || !changed.is_empty() {
+            updated.changed = now;
+            updated.revision += 1;
+            tx.exec_drop(
+                format!(
+                    "UPDATE {} SET `display_name` = ?, `external_id` = ?, `changed` = ?, `revision` = `revision` + 1 WHERE `group_id` = ?",
+                    t.t("scim_group")
+                ),
+                (&updated.display_name, &updated.external_id, now, &group.id),
+            )
+            .await?;
+        }
         tx.commit().await?;
         Ok((updated, changed, relabelled))
     }

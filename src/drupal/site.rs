@@ -255,6 +255,7 @@ async fn create_bridge_tables(conn: &mut mysql_async::Conn, tables: &Tables) -> 
            `external_id` varchar(255) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin DEFAULT NULL COMMENT 'SCIM externalId (case-exact)',\
            `created_by_scim` tinyint(4) NOT NULL DEFAULT 0 COMMENT '1 when drupal-scim created the role',\
            `deleted` tinyint(4) NOT NULL DEFAULT 0 COMMENT '1 after SCIM DELETE',\
+           `revision` int(10) unsigned NOT NULL DEFAULT 0 COMMENT 'bumped by every change, membership included (the ETag)',\
            `created` int(11) NOT NULL DEFAULT 0,\
            `changed` int(11) NOT NULL DEFAULT 0,\
            PRIMARY KEY (`group_id`),\

@@ -3,7 +3,7 @@
 use crate::http::app::AppState;
 use crate::http::body::json_body;
 use crate::http::error::scim_json;
-use crate::http::users::located;
+use crate::http::users::{fresh_or_located, if_match, located};
 use crate::provision::groups::Patched;
 use crate::scim::error::ScimError;
 use crate::scim::list::ListQuery;
@@ -30,7 +30,7 @@ pub async fn list(state: web::Data<AppState>, req: HttpRequest, query: Query) ->
 pub async fn get(state: web::Data<AppState>, req: HttpRequest, id: web::Path<String>, query: Query) -> Result<HttpResponse, ScimError> {
     let (projection, _) = projection(&state, &query)?;
     let body = state.groups.get(&id, &state.base_url(&req), &projection).await?;
-    Ok(located(StatusCode::OK, &body))
+    Ok(fresh_or_located(&req, &body))
 }
 
 /// `POST /Groups`.
@@ -51,7 +51,7 @@ pub async fn replace(
 ) -> Result<HttpResponse, ScimError> {
     let (projection, _) = projection(&state, &query)?;
     let body = json_body(&req, payload, state.body_limit).await?;
-    let group = state.groups.replace(&id, &body, &state.base_url(&req), &projection).await?;
+    let group = state.groups.replace(&id, &body, &state.base_url(&req), &projection, if_match(&req)).await?;
     Ok(located(StatusCode::OK, &group))
 }
 
@@ -65,14 +65,14 @@ pub async fn patch(
 ) -> Result<HttpResponse, ScimError> {
     let (projection, asked) = projection(&state, &query)?;
     let body = json_body(&req, payload, state.body_limit).await?;
-    match state.groups.patch(&id, &body, &state.base_url(&req), asked.then_some(&projection)).await? {
+    match state.groups.patch(&id, &body, &state.base_url(&req), asked.then_some(&projection), if_match(&req)).await? {
         Patched::NoContent => Ok(HttpResponse::NoContent().finish()),
         Patched::Resource(group) => Ok(located(StatusCode::OK, &group)),
     }
 }
 
 /// `DELETE /Groups/{id}`.
-pub async fn delete(state: web::Data<AppState>, id: web::Path<String>) -> Result<HttpResponse, ScimError> {
-    state.groups.delete(&id).await?;
+pub async fn delete(state: web::Data<AppState>, req: HttpRequest, id: web::Path<String>) -> Result<HttpResponse, ScimError> {
+    state.groups.delete(&id, if_match(&req)).await?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -7,6 +7,7 @@ pub mod discovery;
 pub mod error;
 pub mod groups;
 pub mod health;
+pub mod search;
 pub mod users;
 
 pub use app::{AppState, configure};

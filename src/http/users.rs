@@ -6,7 +6,8 @@ use crate::http::error::scim_json;
 use crate::scim::error::ScimError;
 use crate::scim::list::ListQuery;
 use crate::scim::projection::Projection;
-use actix_web::http::StatusCode;
+use crate::scim::version;
+use actix_web::http::{StatusCode, header};
 use actix_web::{HttpRequest, HttpResponse, web};
 
 type Query = web::Query<Vec<(String, String)>>;
@@ -23,7 +24,7 @@ pub async fn get(state: web::Data<AppState>, req: HttpRequest, id: web::Path<Str
     let q = ListQuery::parse(&query, state.page_limits)?;
     let projection = Projection::new(&q.attributes, &q.excluded_attributes);
     let body = state.users.get(&id, &state.base_url(&req), &projection).await?;
-    Ok(located(StatusCode::OK, &body))
+    Ok(fresh_or_located(&req, &body))
 }
 
 /// `POST /Users`.
@@ -36,32 +37,56 @@ pub async fn create(state: web::Data<AppState>, req: HttpRequest, payload: web::
 /// `PUT /Users/{id}`.
 pub async fn replace(state: web::Data<AppState>, req: HttpRequest, id: web::Path<String>, payload: web::Payload) -> Result<HttpResponse, ScimError> {
     let body = json_body(&req, payload, state.body_limit).await?;
-    let resource = state.users.replace(&id, &body, &state.base_url(&req)).await?;
+    let resource = state.users.replace(&id, &body, &state.base_url(&req), if_match(&req)).await?;
     Ok(located(StatusCode::OK, &resource))
 }
 
 /// `PATCH /Users/{id}`.
 pub async fn patch(state: web::Data<AppState>, req: HttpRequest, id: web::Path<String>, payload: web::Payload) -> Result<HttpResponse, ScimError> {
     let body = json_body(&req, payload, state.body_limit).await?;
-    let resource = state.users.patch(&id, &body, &state.base_url(&req)).await?;
+    let resource = state.users.patch(&id, &body, &state.base_url(&req), if_match(&req)).await?;
     Ok(located(StatusCode::OK, &resource))
 }
 
 /// `DELETE /Users/{id}`.
-pub async fn delete(state: web::Data<AppState>, id: web::Path<String>) -> Result<HttpResponse, ScimError> {
-    state.users.delete(&id).await?;
+pub async fn delete(state: web::Data<AppState>, req: HttpRequest, id: web::Path<String>) -> Result<HttpResponse, ScimError> {
+    state.users.delete(&id, if_match(&req)).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
-/// A single-resource answer with its `Location` header.
+/// A single-resource answer with its `Location` and `ETag` headers.
 pub fn located(status: StatusCode, resource: &serde_json::Value) -> HttpResponse {
     let mut response = scim_json(status, resource);
-    if let Some(loc) = resource.pointer("/meta/location").and_then(|l| l.as_str()) {
-        if let Ok(value) = actix_web::http::header::HeaderValue::from_str(loc) {
-            response.headers_mut().insert(actix_web::http::header::LOCATION, value);
+    let headers = [
+        (header::LOCATION, resource.pointer("/meta/location")),
+        (header::ETAG, resource.pointer("/meta/version")),
+    ];
+    for (name, value) in headers {
+        if let Some(value) = value.and_then(|v| v.as_str()).and_then(|v| header::HeaderValue::from_str(v).ok()) {
+            response.headers_mut().insert(name, value);
         }
     }
     response
+}
+
+/// A GET answer: 304 when `If-None-Match` names the current version.
+pub fn fresh_or_located(req: &HttpRequest, resource: &serde_json::Value) -> HttpResponse {
+    let inm = req.headers().get(header::IF_NONE_MATCH).and_then(|v| v.to_str().ok());
+    if let (Some(inm), Some(current)) = (inm, version::of(resource)) {
+        if version::listed(inm, current) {
+            let mut response = HttpResponse::NotModified().finish();
+            if let Ok(v) = header::HeaderValue::from_str(current) {
+                response.headers_mut().insert(header::ETAG, v);
+            }
+            return response;
+        }
+    }
+    located(StatusCode::OK, resource)
+}
+
+/// The `If-Match` header, if any.
+pub fn if_match(req: &HttpRequest) -> Option<&str> {
+    req.headers().get(header::IF_MATCH).and_then(|v| v.to_str().ok())
 }
 
 /// Any unmatched route under the SCIM base path.

@@ -46,7 +46,9 @@ pub fn to_resource(mapping: &Mapping, record: &UserRecord, location: &str, group
             "location": location,
         }),
     );
-    Value::Object(out)
+    let mut resource = Value::Object(out);
+    crate::scim::version::stamp(&mut resource);
+    resource
 }
 
 /// The JSON value of one mapped attribute, or None when Drupal stores nothing for it.

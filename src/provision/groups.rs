@@ -12,6 +12,7 @@ use crate::scim::patch::{self, PatchOp, PatchOpKind};
 use crate::scim::projection::Projection;
 use crate::scim::resource::from_body;
 use crate::scim::schema::{GROUP_RESOURCE, GROUP_SCHEMA};
+use crate::scim::version::{check_if_match, weak_etag};
 use serde_json::{Map, Value, json};
 use std::sync::Arc;
 
@@ -56,6 +57,9 @@ impl GroupService {
                 "created": rfc3339(group.created),
                 "lastModified": rfc3339(group.changed.max(group.created)),
                 "location": format!("{base}/Groups/{}", group.id),
+                // Members are not part of the representation hashed here, so the version comes
+                // from the bridge's revision counter, which every membership change bumps.
+                "version": weak_etag(format!("{}:{}:{}", group.id, group.revision, group.changed).as_bytes()),
             }),
         );
         Value::Object(out)
@@ -160,8 +164,16 @@ impl GroupService {
     }
 
     /// `PUT /Groups/{id}`: displayName, externalId and the member list replaced.
-    pub async fn replace(&self, id: &str, body: &Value, base: &str, projection: &Projection) -> Result<Value, ScimError> {
+    pub async fn replace(
+        &self,
+        id: &str,
+        body: &Value,
+        base: &str,
+        projection: &Projection,
+        if_match: Option<&str>,
+    ) -> Result<Value, ScimError> {
         let group = self.current(id).await?;
+        check_if_match(if_match, &self.render(&group, base, None))?;
         let resource = from_body(body, &GROUP_RESOURCE)?;
         let display_name = resource
             .get("displayName")
@@ -179,10 +191,18 @@ impl GroupService {
 
     /// `PATCH /Groups/{id}`: member operations become set operations; the rest is applied to
     /// the in-memory group (without members) and written with them in one transaction.
-    pub async fn patch(&self, id: &str, body: &Value, base: &str, projection: Option<&Projection>) -> Result<Patched, ScimError> {
+    pub async fn patch(
+        &self,
+        id: &str,
+        body: &Value,
+        base: &str,
+        projection: Option<&Projection>,
+        if_match: Option<&str>,
+    ) -> Result<Patched, ScimError> {
         let ops = patch::parse_request(body)?;
         let group = self.current(id).await?;
         let mut resource = self.render(&group, base, None);
+        check_if_match(if_match, &resource)?;
         let mut write = GroupWrite::default();
         for (i, op) in ops.iter().enumerate() {
             let other = split_member_op(op, &mut write.members).map_err(|mut e| {
@@ -212,8 +232,9 @@ impl GroupService {
     }
 
     /// `DELETE /Groups/{id}`.
-    pub async fn delete(&self, id: &str) -> Result<(), ScimError> {
+    pub async fn delete(&self, id: &str, if_match: Option<&str>) -> Result<(), ScimError> {
         let group = self.current(id).await?;
+        check_if_match(if_match, &self.render(&group, "", None))?;
         self.store.delete(&group, self.mapping.groups.delete_created_roles).await?;
         Ok(())
     }

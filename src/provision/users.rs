@@ -12,6 +12,7 @@ use crate::scim::patch;
 use crate::scim::projection::Projection;
 use crate::scim::resource::from_body;
 use crate::scim::schema::USER_RESOURCE;
+use crate::scim::version::check_if_match;
 use serde_json::Value;
 use std::sync::Arc;
 
@@ -112,8 +113,11 @@ impl UserService {
     }
 
     /// `PUT /Users/{id}`.
-    pub async fn replace(&self, id: &str, body: &Value, base: &str) -> Result<Value, ScimError> {
+    pub async fn replace(&self, id: &str, body: &Value, base: &str, if_match: Option<&str>) -> Result<Value, ScimError> {
         let current = self.current(id).await?;
+        if if_match.is_some() {
+            check_if_match(if_match, &self.render_one(&current, base).await?)?;
+        }
         let resource = from_body(body, &USER_RESOURCE)?;
         let mut write = from_resource(&self.mapping, &resource)?;
         if write.external_id == Some(None) {
@@ -126,10 +130,11 @@ impl UserService {
     }
 
     /// `PATCH /Users/{id}`: ops applied to the in-memory resource, then written in one transaction.
-    pub async fn patch(&self, id: &str, body: &Value, base: &str) -> Result<Value, ScimError> {
+    pub async fn patch(&self, id: &str, body: &Value, base: &str, if_match: Option<&str>) -> Result<Value, ScimError> {
         let ops = patch::parse_request(body)?;
         let current = self.current(id).await?;
         let mut resource = self.render_one(&current, base).await?;
+        check_if_match(if_match, &resource)?;
         patch::apply(&mut resource, &ops, &USER_RESOURCE)?;
         let write = from_resource(&self.mapping, &resource)?;
         let changes = diff(&current, &write);
@@ -138,8 +143,11 @@ impl UserService {
     }
 
     /// `DELETE /Users/{id}`: the mapping's delete policy (block and hide).
-    pub async fn delete(&self, id: &str) -> Result<(), ScimError> {
+    pub async fn delete(&self, id: &str, if_match: Option<&str>) -> Result<(), ScimError> {
         let current = self.current(id).await?;
+        if if_match.is_some() {
+            check_if_match(if_match, &self.render_one(&current, "").await?)?;
+        }
         self.store.block_and_hide(&current).await?;
         Ok(())
     }

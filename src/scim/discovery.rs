@@ -32,7 +32,7 @@ pub fn service_provider_config(caps: &Capabilities, location: &str) -> Value {
         "filter": {"supported": true, "maxResults": caps.max_results},
         "changePassword": {"supported": caps.change_password},
         "sort": {"supported": true},
-        "etag": {"supported": false},
+        "etag": {"supported": true},
         "authenticationSchemes": [{
             "type": "oauthbearertoken",
             "name": "OAuth Bearer Token",

@@ -2,7 +2,7 @@
 
 use crate::scim::error::ScimError;
 use crate::scim::filter::{Filter, parse_filter};
-use crate::scim::schema::LIST_RESPONSE;
+use crate::scim::schema::{LIST_RESPONSE, SEARCH_REQUEST};
 use serde_json::{Value, json};
 
 /// A parsed list request.
@@ -70,6 +70,35 @@ impl ListQuery {
             attributes,
             excluded_attributes,
         })
+    }
+
+    /// Parse a `POST /.search` body (RFC 7644 §3.4.3): the same parameters as a JSON object.
+    pub fn from_search(body: &Value, limits: PageLimits) -> Result<ListQuery, ScimError> {
+        let Value::Object(obj) = body else {
+            return Err(ScimError::invalid_syntax("a search request must be a JSON object"));
+        };
+        if let Some(schemas) = obj.get("schemas") {
+            let ok = schemas.as_array().is_some_and(|s| s.iter().any(|v| v.as_str() == Some(SEARCH_REQUEST)));
+            if !ok {
+                return Err(ScimError::invalid_syntax(format!("schemas must contain {SEARCH_REQUEST}")));
+            }
+        }
+        let mut params = Vec::new();
+        for (key, value) in obj {
+            let text = match value {
+                Value::String(s) => s.clone(),
+                Value::Number(n) => n.to_string(),
+                Value::Array(items) if key.eq_ignore_ascii_case("attributes") || key.eq_ignore_ascii_case("excludedAttributes") => {
+                    let names: Option<Vec<&str>> = items.iter().map(Value::as_str).collect();
+                    names.ok_or_else(|| ScimError::invalid_value(format!("{key} must be a list of strings")))?.join(",")
+                }
+                Value::Null => continue,
+                _ if key == "schemas" => continue,
+                other => return Err(ScimError::invalid_value(format!("{key} cannot be {other}"))),
+            };
+            params.push((key.clone(), text));
+        }
+        ListQuery::parse(&params, limits)
     }
 
     /// The zero-based offset of the first result.

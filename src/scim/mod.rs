@@ -12,3 +12,4 @@ pub mod path;
 pub mod projection;
 pub mod resource;
 pub mod schema;
+pub mod version;

@@ -1,4 +1,6 @@
 //! The integration tests: one binary, the real server, a real MariaDB.
 mod check;
 mod helpers;
+mod search;
 mod users_basic;
+mod versioning;

@@ -1,0 +1,84 @@
+//! Resource versions (RFC 7644 §3.14): weak ETags in `meta.version`, and the `If-Match` /
+//! `If-None-Match` comparisons.
+
+use crate::scim::error::ScimError;
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+
+/// A weak ETag over some bytes: `W/"<16 hex digits>"`.
+pub fn weak_etag(bytes: &[u8]) -> String {
+    let digest = Sha256::digest(bytes);
+    let hex: String = digest.iter().take(8).map(|b| format!("{b:02x}")).collect();
+    format!("W/\"{hex}\"")
+}
+
+/// Put `meta.version` into a resource: the ETag of its attributes (meta left out, so the
+/// version does not depend on the URL the server was reached at).
+pub fn stamp(resource: &mut Value) {
+    let mut attributes = resource.clone();
+    if let Some(obj) = attributes.as_object_mut() {
+        obj.remove("meta");
+    }
+    let version = weak_etag(attributes.to_string().as_bytes());
+    if let Some(meta) = resource.get_mut("meta").and_then(Value::as_object_mut) {
+        meta.insert("version".into(), Value::from(version));
+    }
+}
+
+/// The version a resource carries.
+pub fn of(resource: &Value) -> Option<&str> {
+    resource.pointer("/meta/version").and_then(Value::as_str)
+}
+
+/// ETags compare weakly: `W/"x"` equals `"x"`.
+fn opaque(tag: &str) -> &str {
+    tag.trim().trim_start_matches("W/")
+}
+
+/// Whether a list header (`If-Match` / `If-None-Match`) names the current version.
+pub fn listed(header: &str, current: &str) -> bool {
+    header.split(',').any(|t| t.trim() == "*" || opaque(t) == opaque(current))
+}
+
+/// `If-Match`: fail with 412 when the client's version is stale.
+pub fn check_if_match(if_match: Option<&str>, current: &Value) -> Result<(), ScimError> {
+    let (Some(header), Some(version)) = (if_match, of(current)) else { return Ok(()) };
+    if listed(header, version) {
+        Ok(())
+    } else {
+        Err(ScimError::new(
+            412,
+            None,
+            format!("the resource has changed (its version is now {version}); read it again and retry"),
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn stamping_is_stable_and_changes_with_the_content() {
+        let mut a = json!({"id": "1", "userName": "a", "meta": {"resourceType": "User"}});
+        stamp(&mut a);
+        let v1 = of(&a).unwrap().to_string();
+        stamp(&mut a);
+        assert_eq!(of(&a).unwrap(), v1, "restamping does not change the version");
+        let mut b = json!({"id": "1", "userName": "b", "meta": {"resourceType": "User"}});
+        stamp(&mut b);
+        assert_ne!(of(&b).unwrap(), v1);
+        assert!(v1.starts_with("W/\""));
+    }
+
+    #[test]
+    fn preconditions_compare_weakly_and_accept_star() {
+        let r = json!({"meta": {"version": "W/\"abc\""}});
+        assert!(check_if_match(Some("W/\"abc\""), &r).is_ok());
+        assert!(check_if_match(Some("\"abc\""), &r).is_ok());
+        assert!(check_if_match(Some("*"), &r).is_ok());
+        assert!(check_if_match(None, &r).is_ok());
+        assert_eq!(check_if_match(Some("W/\"old\", W/\"older\""), &r).unwrap_err().status, 412);
+    }
+}
