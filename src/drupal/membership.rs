@@ -154,9 +154,25 @@ pub async fn revoke_all<Q: Queryable>(q: &mut Q, site: &Site, role: &str) -> Res
     revoke(q, site, role, &uids).await
 }
 
+/// Take several roles from one account.
+pub async fn revoke_roles_of<Q: Queryable>(q: &mut Q, site: &Site, uid: u32, roles: &[String]) -> Result<(), StoreError> {
+    if roles.is_empty() {
+        return Ok(());
+    }
+    let mut params: Vec<Value> = vec![uid.into()];
+    params.extend(roles.iter().map(|r| Value::from(r.as_str())));
+    let sql = format!(
+        "DELETE FROM {} WHERE `entity_id` = ? AND `roles_target_id` IN ({})",
+        site.tables.t("user__roles"),
+        marks(roles.len())
+    );
+    q.exec_drop(sql, params).await?;
+    renumber(q, site, &[uid]).await
+}
+
 /// Close the gaps a removal leaves: deltas 0..n-1 per account and language, in their order.
 /// Two passes so no intermediate value collides with the primary key.
-async fn renumber<Q: Queryable>(q: &mut Q, site: &Site, uids: &[u32]) -> Result<(), StoreError> {
+pub async fn renumber<Q: Queryable>(q: &mut Q, site: &Site, uids: &[u32]) -> Result<(), StoreError> {
     let table = site.tables.t("user__roles");
     for chunk in uids.chunks(CHUNK) {
         let ids: Vec<Value> = chunk.iter().map(|u| Value::from(*u)).collect();

@@ -130,12 +130,18 @@ pub struct UserWrite {
     pub password: Option<String>,
     /// `Some(None)` clears the externalId.
     pub external_id: Option<Option<String>>,
+    /// Roles to take away in the same transaction (deprovisioning with `block_remove_roles`).
+    pub revoke_roles: Vec<String>,
 }
 
 impl UserWrite {
     /// True when nothing would be written.
     pub fn is_empty(&self) -> bool {
-        self.base.is_empty() && self.fields.is_empty() && self.password.is_none() && self.external_id.is_none()
+        self.base.is_empty()
+            && self.fields.is_empty()
+            && self.password.is_none()
+            && self.external_id.is_none()
+            && self.revoke_roles.is_empty()
     }
 }
 

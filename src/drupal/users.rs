@@ -6,6 +6,7 @@ use crate::drupal::cache;
 use crate::drupal::db::Db;
 use crate::drupal::error::StoreError;
 use crate::drupal::locks::NamedLocks;
+use crate::drupal::membership;
 use crate::drupal::model::{BaseColumn, DbValue, Sort, UserQuery, UserRecord, UserWrite};
 use crate::drupal::password::hash_password;
 use crate::drupal::query::{order_sql, where_sql};
@@ -15,6 +16,19 @@ use mysql_async::prelude::*;
 use mysql_async::{Conn, Row, TxOpts, Value};
 use std::collections::BTreeMap;
 use std::sync::Arc;
+
+/// Columns that make an account the owner of content: (table, column, what it is).
+const OWNER_COLUMNS: [(&str, &str, &str); 9] = [
+    ("node_field_data", "uid", "content (nodes)"),
+    ("node_field_revision", "uid", "content revisions"),
+    ("node_revision", "revision_uid", "content revisions"),
+    ("comment_field_data", "uid", "comments"),
+    ("file_managed", "uid", "files"),
+    ("media_field_data", "uid", "media"),
+    ("media_revision", "revision_user", "media revisions"),
+    ("block_content_revision", "revision_user", "block content revisions"),
+    ("taxonomy_term_revision", "revision_user", "taxonomy term revisions"),
+];
 
 /// How many times a transaction that hit a deadlock or lock wait timeout is tried.
 const ATTEMPTS: u32 = 4;
@@ -252,7 +266,12 @@ impl UserStore {
         }
         validate_values(&self.site, &values)?;
         let pass = self.hash(changes.password.as_deref()).await?;
-        if values.is_empty() && changes.fields.is_empty() && pass.is_none() && changes.external_id.is_none() {
+        if values.is_empty()
+            && changes.fields.is_empty()
+            && pass.is_none()
+            && changes.external_id.is_none()
+            && changes.revoke_roles.is_empty()
+        {
             return Ok(current.clone());
         }
         let name = values.get(&BaseColumn::Name).and_then(DbValue::as_text).map(String::from);
@@ -328,6 +347,12 @@ impl UserStore {
             )
             .await?;
         }
+        if !changes.revoke_roles.is_empty() {
+            membership::revoke_roles_of(&mut tx, site, uid, &changes.revoke_roles).await?;
+            if !data_changed {
+                tx.exec_drop(format!("UPDATE {} SET `changed` = ? WHERE `uid` = ?", t.t("users_field_data")), (now, uid)).await?;
+            }
+        }
         let blocked = values.get(&BaseColumn::Status) == Some(&DbValue::Int(0)) && current.is_active();
         if blocked || pass.is_some() {
             tx.exec_drop(format!("DELETE FROM {} WHERE `uid` = ?", t.t("sessions")), (uid,)).await?;
@@ -348,8 +373,9 @@ impl UserStore {
         Ok(())
     }
 
-    /// SCIM DELETE with the `block` policy: block the account, end its sessions, hide it from SCIM.
-    pub async fn block_and_hide(&self, current: &UserRecord) -> Result<(), StoreError> {
+    /// SCIM DELETE with the `block` policies: block the account, end its sessions, take away
+    /// `revoke_roles`, hide it from SCIM.
+    pub async fn block_and_hide(&self, current: &UserRecord, revoke_roles: &[String]) -> Result<(), StoreError> {
         if self.site.is_protected(current.uid) {
             return Err(StoreError::Protected(format!("account {} is protected", current.uid)));
         }
@@ -367,6 +393,7 @@ impl UserStore {
                 )
                 .await?;
                 tx.exec_drop(format!("DELETE FROM {} WHERE `uid` = ?", t.t("sessions")), (uid,)).await?;
+                membership::revoke_roles_of(&mut tx, &self.site, uid, revoke_roles).await?;
                 tx.exec_drop(
                     format!(
                         "INSERT INTO {} (`uid`, `external_id`, `deleted`, `created`, `changed`) VALUES (?, ?, 1, ?, ?) \
@@ -386,6 +413,72 @@ impl UserStore {
             }
         }
         result?;
+        cache::user_saved(&mut conn, t, &[uid], false).await;
+        Ok(())
+    }
+
+    /// The first piece of content the account owns, if any (hard delete is refused then).
+    pub async fn owned_content(&self, uid: u32) -> Result<Option<String>, StoreError> {
+        let mut conn = self.db.conn().await?;
+        let (schema_expr, schema_param) = self.site.tables.schema_expr();
+        let sql = format!(
+            "SELECT TABLE_NAME, COLUMN_NAME FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = {schema_expr}"
+        );
+        let params: Vec<Value> = schema_param.into_iter().map(Into::into).collect();
+        let columns: Vec<(String, String)> = conn.exec(sql, params).await?;
+        for (table, column, what) in OWNER_COLUMNS {
+            if !columns.iter().any(|(t, c)| *t == self.site.tables.raw(table) && c == column) {
+                continue;
+            }
+            let sql = format!("SELECT 1 FROM {} WHERE `{column}` = ? LIMIT 1", self.site.tables.t(table));
+            let owns: Option<i64> = conn.exec_first(sql, (uid,)).await?;
+            if owns.is_some() {
+                return Ok(Some(what.to_string()));
+            }
+        }
+        Ok(None)
+    }
+
+    /// Delete an account the way Drupal's own delete does (every user row, sessions, history,
+    /// shortcuts, flood entries). The caller has checked it owns no content.
+    pub async fn hard_delete(&self, current: &UserRecord) -> Result<(), StoreError> {
+        if self.site.is_protected(current.uid) {
+            return Err(StoreError::Protected(format!("account {} is protected", current.uid)));
+        }
+        let uid = current.uid;
+        let t = &self.site.tables;
+        let mut conn = self.db.conn().await?;
+        let (schema_expr, schema_param) = t.schema_expr();
+        let sql = format!("SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = {schema_expr}");
+        let params: Vec<Value> = schema_param.into_iter().map(Into::into).collect();
+        let tables: Vec<String> = conn.exec(sql, params).await?;
+        let exists = |name: &str| tables.iter().any(|x| *x == t.raw(name));
+        let field_tables: Vec<String> = tables
+            .iter()
+            .filter_map(|x| x.strip_prefix(&t.raw("user__")))
+            .filter(|rest| rest.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_'))
+            .map(|rest| format!("user__{rest}"))
+            .collect();
+        let mut tx = conn.start_transaction(TxOpts::default()).await?;
+        for table in &field_tables {
+            tx.exec_drop(format!("DELETE FROM {} WHERE `entity_id` = ?", t.t(table)), (uid,)).await?;
+        }
+        for (table, column) in [("users_data", "uid"), ("sessions", "uid"), ("history", "uid"), ("shortcut_set_users", "uid")] {
+            if exists(table) {
+                tx.exec_drop(format!("DELETE FROM {} WHERE `{column}` = ?", t.t(table)), (uid,)).await?;
+            }
+        }
+        if exists("flood") {
+            tx.exec_drop(
+                format!("DELETE FROM {} WHERE `identifier` = ? OR `identifier` LIKE ?", t.t("flood")),
+                (uid.to_string(), format!("{uid}-%")),
+            )
+            .await?;
+        }
+        for table in ["users_field_data", "users", "scim_user"] {
+            tx.exec_drop(format!("DELETE FROM {} WHERE `uid` = ?", t.t(table)), (uid,)).await?;
+        }
+        tx.commit().await?;
         cache::user_saved(&mut conn, t, &[uid], false).await;
         Ok(())
     }

@@ -6,6 +6,7 @@ use crate::http::error::scim_json;
 use crate::scim::error::ScimError;
 use crate::scim::list::ListQuery;
 use crate::scim::projection::Projection;
+use crate::provision::users::Deleted;
 use crate::scim::version;
 use actix_web::http::{StatusCode, header};
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -50,8 +51,13 @@ pub async fn patch(state: web::Data<AppState>, req: HttpRequest, id: web::Path<S
 
 /// `DELETE /Users/{id}`.
 pub async fn delete(state: web::Data<AppState>, req: HttpRequest, id: web::Path<String>) -> Result<HttpResponse, ScimError> {
-    state.users.delete(&id, if_match(&req)).await?;
-    Ok(HttpResponse::NoContent().finish())
+    let outcome = state.users.delete(&id, if_match(&req)).await?;
+    let mut response = HttpResponse::NoContent();
+    if let Deleted::BlockedOwnsContent(what) = outcome {
+        // 204 has no body: the fallback is told in a warning header (and the log).
+        response.insert_header(("Warning", format!("299 drupal-scim \"the account owns {what}: it was blocked, not deleted\"")));
+    }
+    Ok(response.finish())
 }
 
 /// A single-resource answer with its `Location` and `ETag` headers.

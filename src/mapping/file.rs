@@ -49,12 +49,16 @@ pub struct UsersSection {
     /// Accounts SCIM never sees nor changes (anonymous and the super user by default).
     #[serde(default)]
     pub protected_uids: Option<Spanned<Vec<u32>>>,
-    /// What `active = false` does: `block`.
+    /// What `active = false` does: `block` or `block_remove_roles`.
     #[serde(default)]
     pub deactivate: Option<Spanned<String>>,
-    /// What DELETE does: `block`.
+    /// What DELETE does: `block`, `block_remove_roles` or `delete_if_no_content`.
     #[serde(default)]
     pub delete: Option<Spanned<String>>,
+    /// A create for the name or mail of an existing Drupal account SCIM has not linked yet:
+    /// `refuse` (409) or `link` (adopt it).
+    #[serde(default)]
+    pub link_existing: Option<Spanned<String>>,
     /// SCIM attribute → Drupal column or field.
     #[serde(default, rename = "attribute")]
     pub attributes: Vec<AttributeEntry>,

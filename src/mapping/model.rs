@@ -102,6 +102,17 @@ fn collect_eq_terms(filter: &Filter, out: &mut Vec<(String, serde_json::Value)>)
 pub enum Deprovision {
     /// status = 0, sessions ended; content and account kept.
     Block,
+    /// As Block, and the roles granted through SCIM groups are removed.
+    BlockRemoveRoles,
+    /// Delete the account when it owns no content; otherwise block it (and say so).
+    DeleteIfNoContent,
+}
+
+/// What a create does with an existing, not yet linked Drupal account of the same name or mail.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LinkExisting {
+    Refuse,
+    Link,
 }
 
 /// Which password hash the site accepts.
@@ -136,6 +147,7 @@ pub struct UserMapping {
     pub protected_uids: Vec<u32>,
     pub deactivate: Deprovision,
     pub delete: Deprovision,
+    pub link_existing: LinkExisting,
 }
 
 /// The `[groups]` part.
@@ -282,12 +294,25 @@ fn parse_users(lines: &Lines<'_>, file: &MappingFile) -> Result<UserMapping, Map
         }
     }
     protected_uids.sort_unstable();
-    let block = [("block", Deprovision::Block)];
+    let blocks = [("block", Deprovision::Block), ("block_remove_roles", Deprovision::BlockRemoveRoles)];
+    let deletes = [
+        ("block", Deprovision::Block),
+        ("block_remove_roles", Deprovision::BlockRemoveRoles),
+        ("delete_if_no_content", Deprovision::DeleteIfNoContent),
+    ];
     Ok(UserMapping {
         attributes,
         protected_uids,
-        deactivate: one_of(lines, &u.deactivate, Deprovision::Block, &block, "users.deactivate")?,
-        delete: one_of(lines, &u.delete, Deprovision::Block, &block, "users.delete")?,
+        // Deleting on deactivation would make Entra's re-enable impossible, so it is not offered.
+        deactivate: one_of(lines, &u.deactivate, Deprovision::Block, &blocks, "users.deactivate")?,
+        delete: one_of(lines, &u.delete, Deprovision::Block, &deletes, "users.delete")?,
+        link_existing: one_of(
+            lines,
+            &u.link_existing,
+            LinkExisting::Refuse,
+            &[("refuse", LinkExisting::Refuse), ("link", LinkExisting::Link)],
+            "users.link_existing",
+        )?,
     })
 }
 

@@ -1,9 +1,9 @@
 //! SCIM Users over Drupal accounts.
 
-use crate::drupal::model::{BaseColumn, DbValue, UserColumn, UserQuery, UserRecord, UserWrite};
+use crate::drupal::model::{BaseColumn, Cmp, DbValue, UserColumn, UserQuery, UserRecord, UserWrite};
 use crate::drupal::groups::{GroupRecord, GroupStore};
 use crate::drupal::users::UserStore;
-use crate::mapping::model::Mapping;
+use crate::mapping::model::{Deprovision, LinkExisting, Mapping};
 use crate::mapping::query::{user_query, user_sort};
 use crate::mapping::users::{GroupRef, diff, from_resource, to_resource};
 use crate::scim::error::ScimError;
@@ -23,6 +23,15 @@ pub struct UserService {
     pub store: UserStore,
     /// For the read-only `groups` attribute.
     pub groups: GroupStore,
+}
+
+/// What a DELETE did in Drupal.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Deleted {
+    Blocked,
+    Removed,
+    /// `delete_if_no_content` found content: the account was blocked instead.
+    BlockedOwnsContent(String),
 }
 
 /// What a create answered: the resource, and whether it already existed (idempotent re-POST).
@@ -89,6 +98,19 @@ impl UserService {
             let record = self.store.update(&existing, &changes).await?;
             return Ok(Created { resource: self.render_one(&record, base).await?, existed: true });
         }
+        if let Some(existing) = self.unlinked_match(&write, &name).await? {
+            if self.mapping.users.link_existing == LinkExisting::Refuse {
+                return Err(ScimError::uniqueness(format!(
+                    "an existing Drupal account (uid {}) already has this user name or e-mail address; to adopt existing accounts, set [users] link_existing = \"link\" in drupal_mapping.toml",
+                    existing.uid
+                )));
+            }
+            log::info!("linking existing Drupal account {} to SCIM", existing.uid);
+            let mut changes = diff(&existing, &write);
+            self.apply_deactivation(&existing, &mut changes).await?;
+            let record = self.store.update(&existing, &changes).await?;
+            return Ok(Created { resource: self.render_one(&record, base).await?, existed: true });
+        }
         let record = self.store.create(&write).await?;
         Ok(Created { resource: self.render_one(&record, base).await?, existed: false })
     }
@@ -99,12 +121,12 @@ impl UserService {
         let query = UserQuery::And(
             Box::new(UserQuery::Compare {
                 column: UserColumn::ExternalId,
-                cmp: crate::drupal::model::Cmp::Eq,
+                cmp: Cmp::Eq,
                 value: DbValue::Text(ext.clone()),
             }),
             Box::new(UserQuery::Compare {
                 column: UserColumn::Base(BaseColumn::Name),
-                cmp: crate::drupal::model::Cmp::Eq,
+                cmp: Cmp::Eq,
                 value: DbValue::Text(name.to_string()),
             }),
         );
@@ -124,7 +146,8 @@ impl UserService {
             // Okta's PUT does not always carry externalId; keep the link Entra matches on.
             write.external_id = None;
         }
-        let changes = diff(&current, &write);
+        let mut changes = diff(&current, &write);
+        self.apply_deactivation(&current, &mut changes).await?;
         let record = self.store.update(&current, &changes).await?;
         self.render_one(&record, base).await
     }
@@ -137,18 +160,75 @@ impl UserService {
         check_if_match(if_match, &resource)?;
         patch::apply(&mut resource, &ops, &USER_RESOURCE)?;
         let write = from_resource(&self.mapping, &resource)?;
-        let changes = diff(&current, &write);
+        let mut changes = diff(&current, &write);
+        self.apply_deactivation(&current, &mut changes).await?;
         let record = self.store.update(&current, &changes).await?;
         self.render_one(&record, base).await
     }
 
-    /// `DELETE /Users/{id}`: the mapping's delete policy (block and hide).
-    pub async fn delete(&self, id: &str, if_match: Option<&str>) -> Result<(), ScimError> {
+    /// `DELETE /Users/{id}`: the mapping's delete policy. SCIM answers 404 for the account after.
+    pub async fn delete(&self, id: &str, if_match: Option<&str>) -> Result<Deleted, ScimError> {
         let current = self.current(id).await?;
         if if_match.is_some() {
             check_if_match(if_match, &self.render_one(&current, "").await?)?;
         }
-        self.store.block_and_hide(&current).await?;
+        match self.mapping.users.delete {
+            Deprovision::Block => self.store.block_and_hide(&current, &[]).await?,
+            Deprovision::BlockRemoveRoles => {
+                let roles = self.scim_roles(&current).await?;
+                self.store.block_and_hide(&current, &roles).await?;
+            }
+            Deprovision::DeleteIfNoContent => {
+                if let Some(what) = self.store.owned_content(current.uid).await? {
+                    log::warn!(
+                        "DELETE /Users/{id}: account {} ({}) owns {what}; blocked instead of deleted",
+                        current.uid,
+                        current.get(BaseColumn::Name).as_text().unwrap_or_default()
+                    );
+                    self.store.block_and_hide(&current, &[]).await?;
+                    return Ok(Deleted::BlockedOwnsContent(what));
+                }
+                self.store.hard_delete(&current).await?;
+                return Ok(Deleted::Removed);
+            }
+        }
+        Ok(Deleted::Blocked)
+    }
+
+    /// The account's roles that SCIM groups stand for.
+    async fn scim_roles(&self, record: &UserRecord) -> Result<Vec<String>, ScimError> {
+        let groups = self.groups.list().await?;
+        Ok(record
+            .roles
+            .iter()
+            .filter(|r| groups.iter().any(|g| g.role_id.as_ref() == Some(*r)))
+            .cloned()
+            .collect())
+    }
+
+    /// Deactivation with `block_remove_roles` also takes the SCIM-granted roles away.
+    async fn apply_deactivation(&self, current: &UserRecord, changes: &mut UserWrite) -> Result<(), ScimError> {
+        let deactivating = changes.base.get(&BaseColumn::Status) == Some(&DbValue::Int(0)) && current.is_active();
+        if deactivating && self.mapping.users.deactivate == Deprovision::BlockRemoveRoles {
+            changes.revoke_roles = self.scim_roles(current).await?;
+        }
         Ok(())
+    }
+
+    /// An existing account with this name or mail that SCIM has not linked (no externalId).
+    async fn unlinked_match(&self, write: &UserWrite, name: &str) -> Result<Option<UserRecord>, ScimError> {
+        let eq = |column: UserColumn, value: DbValue| UserQuery::Compare { column, cmp: Cmp::Eq, value };
+        let mut same = eq(UserColumn::Base(BaseColumn::Name), DbValue::Text(name.to_string()));
+        if let Some(DbValue::Text(mail)) = write.base.get(&BaseColumn::Mail) {
+            same = UserQuery::Or(Box::new(same), Box::new(eq(UserColumn::Base(BaseColumn::Mail), DbValue::Text(mail.clone()))));
+        }
+        let query = UserQuery::And(Box::new(same), Box::new(eq(UserColumn::ExternalId, DbValue::Null)));
+        let page = self.store.search(&query, None, 0, 2).await?;
+        if page.total > 1 {
+            return Err(ScimError::uniqueness(format!(
+                "the user name {name:?} and the e-mail address belong to two different Drupal accounts"
+            )));
+        }
+        Ok(page.records.into_iter().next())
     }
 }

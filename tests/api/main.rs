@@ -1,5 +1,6 @@
 //! The integration tests: one binary, the real server, a real MariaDB.
 mod check;
+mod deprovision;
 mod helpers;
 mod search;
 mod users_basic;
