@@ -9,6 +9,7 @@ use crate::http::{AppState, configure};
 use crate::mapping::model::{Mapping, MappingError};
 use crate::drupal::model::BaseColumn;
 use crate::provision::{GroupService, UserService};
+use crate::scim::cursor::CursorKey;
 use crate::scim::discovery::{Capabilities, Exposed};
 use crate::scim::list::PageLimits;
 use crate::scim::schema::{GROUP_SCHEMA, USER_SCHEMA};
@@ -75,8 +76,9 @@ impl Application {
         check_group_maps(&db, &site, &mapping).await?;
         let mapping = Arc::new(mapping);
         let group_store = GroupStore::new(db.clone(), site.clone(), mapping.groups.protected_roles.clone());
-        let users = UserService::new(mapping.clone(), UserStore::new(db.clone(), site.clone()), group_store.clone());
-        let groups = GroupService::new(mapping.clone(), group_store);
+        let cursors = CursorKey::new(settings.auth.secret.expose(), 3600);
+        let users = UserService::new(mapping.clone(), UserStore::new(db.clone(), site.clone()), group_store.clone(), cursors.clone());
+        let groups = GroupService::new(mapping.clone(), group_store, cursors);
         let state = web::Data::new(AppState {
             users,
             groups,
@@ -91,6 +93,7 @@ impl Application {
             },
             capabilities: Capabilities {
                 max_results: u64::from(settings.limits.max_page_size),
+                default_page_size: u64::from(settings.limits.default_page_size),
                 change_password: mapping.column_map(BaseColumn::Pass).is_some(),
                 max_payload_size: settings.limits.body_bytes,
             },

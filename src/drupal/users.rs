@@ -121,6 +121,22 @@ impl UserStore {
         Ok(Page { total, records })
     }
 
+    /// Keyset paging for cursors: visible accounts matching `query` with a uid above `after`, in
+    /// uid order — stable under concurrent inserts, which only ever add higher uids.
+    pub async fn search_after(&self, query: &UserQuery, after: u32, limit: u64) -> Result<Page, StoreError> {
+        let mut conn = self.db.conn().await?;
+        let mut params = Vec::new();
+        let from = self.from_visible(&mut params);
+        let filter = where_sql(&self.site, query, &mut params);
+        let total: u64 = conn.exec_first(format!("SELECT COUNT(*) {from} AND {filter}"), params.clone()).await?.unwrap_or(0);
+        params.push(after.into());
+        params.push(limit.into());
+        let sql = format!("SELECT u.`uid` {from} AND {filter} AND u.`uid` > ? ORDER BY u.`uid` LIMIT ?");
+        let uids: Vec<u32> = conn.exec(sql, params).await?;
+        let records = load(&mut conn, &self.site, &uids).await?;
+        Ok(Page { total, records })
+    }
+
     /// Create an account. `write` holds every mapped value (NULL where absent).
     pub async fn create(&self, write: &UserWrite) -> Result<UserRecord, StoreError> {
         let mut values = write.base.clone();

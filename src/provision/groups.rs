@@ -7,7 +7,8 @@ use crate::mapping::model::{Mapping, UnmappedGroups};
 use crate::mapping::users::{get_ci, rfc3339};
 use crate::scim::error::ScimError;
 use crate::scim::filter::{CompareOp, Filter, matches};
-use crate::scim::list::{ListQuery, list_response};
+use crate::scim::cursor::{CursorKey, scope};
+use crate::scim::list::{ListQuery, cursor_response, list_response};
 use crate::scim::patch::{self, PatchOp, PatchOpKind};
 use crate::scim::projection::Projection;
 use crate::scim::resource::from_body;
@@ -21,6 +22,7 @@ use std::sync::Arc;
 pub struct GroupService {
     pub mapping: Arc<Mapping>,
     pub store: GroupStore,
+    pub cursors: CursorKey,
 }
 
 /// What a PATCH answers: 204, or the group when the client asked for attributes.
@@ -31,8 +33,8 @@ pub enum Patched {
 
 impl GroupService {
     /// A service over a store with a mapping.
-    pub fn new(mapping: Arc<Mapping>, store: GroupStore) -> Self {
-        GroupService { mapping, store }
+    pub fn new(mapping: Arc<Mapping>, store: GroupStore, cursors: CursorKey) -> Self {
+        GroupService { mapping, store, cursors }
     }
 
     fn render(&self, group: &GroupRecord, base: &str, members: Option<&[Account]>) -> Value {
@@ -95,8 +97,23 @@ impl GroupService {
             }
         }
         let total = rendered.len() as u64;
-        let offset = usize::try_from(query.offset()).unwrap_or(usize::MAX);
         let count = usize::try_from(query.count).unwrap_or(usize::MAX);
+        // Cursor pages walk the groups in id order, after the last id already returned.
+        let (offset, next) = match &query.cursor {
+            None => (usize::try_from(query.offset()).unwrap_or(usize::MAX), None),
+            Some(cursor) => {
+                rendered.sort_by(|a, b| a.0.id.cmp(&b.0.id));
+                let scope = scope(&["Groups", &query.filter.as_ref().map(|f| f.to_string()).unwrap_or_default()]);
+                let now = crate::drupal::users::now();
+                let after = if cursor.is_empty() { None } else { Some(self.cursors.open(cursor, now, &scope)?.after) };
+                let offset = after.map_or(0, |a| rendered.iter().take_while(|(g, _)| g.id <= a).count());
+                let next = match rendered.get(offset + count.saturating_sub(1)) {
+                    Some((last, _)) if count > 0 && offset + count < rendered.len() => Some(self.cursors.seal(&last.id, now, &scope)?),
+                    _ => None,
+                };
+                (offset, Some(next))
+            }
+        };
         let mut page = Vec::new();
         for (group, resource) in rendered.into_iter().skip(offset).take(count) {
             let resource = if show_members && !filter_needs_members {
@@ -106,7 +123,10 @@ impl GroupService {
             };
             page.push(projection.apply(resource));
         }
-        Ok(list_response(total, query.start_index, page))
+        match next {
+            Some(next) => Ok(cursor_response(total, page, next)),
+            None => Ok(list_response(total, query.start_index, page)),
+        }
     }
 
     /// `GET /Groups/{id}`.

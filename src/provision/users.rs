@@ -7,7 +7,9 @@ use crate::mapping::model::{Deprovision, LinkExisting, Mapping};
 use crate::mapping::query::{user_query, user_sort};
 use crate::mapping::users::{GroupRef, diff, from_resource, to_resource};
 use crate::scim::error::ScimError;
-use crate::scim::list::{ListQuery, list_response};
+use crate::scim::cursor::{CursorKey, scope};
+use crate::scim::error::ScimType;
+use crate::scim::list::{ListQuery, cursor_response, list_response};
 use crate::scim::patch;
 use crate::scim::projection::Projection;
 use crate::scim::resource::from_body;
@@ -23,6 +25,7 @@ pub struct UserService {
     pub store: UserStore,
     /// For the read-only `groups` attribute.
     pub groups: GroupStore,
+    pub cursors: CursorKey,
 }
 
 /// What a DELETE did in Drupal.
@@ -42,8 +45,8 @@ pub struct Created {
 
 impl UserService {
     /// A service over a store with a mapping.
-    pub fn new(mapping: Arc<Mapping>, store: UserStore, groups: GroupStore) -> Self {
-        UserService { mapping, store, groups }
+    pub fn new(mapping: Arc<Mapping>, store: UserStore, groups: GroupStore, cursors: CursorKey) -> Self {
+        UserService { mapping, store, groups, cursors }
     }
 
     /// The resource of one account; `groups` are the visible SCIM groups (read once per request).
@@ -71,12 +74,45 @@ impl UserService {
             Some(f) => user_query(&self.mapping, f)?,
             None => UserQuery::True,
         };
+        let projection = Projection::new(&query.attributes, &query.excluded_attributes);
+        if let Some(cursor) = &query.cursor {
+            return self.list_by_cursor(&filter, cursor, query, &projection, base).await;
+        }
         let sort = user_sort(&self.mapping, query.sort_by.as_deref(), query.descending)?;
         let page = self.store.search(&filter, sort.as_ref(), query.offset(), query.count).await?;
-        let projection = Projection::new(&query.attributes, &query.excluded_attributes);
         let groups = if projection.excludes("groups") || page.records.is_empty() { Vec::new() } else { self.groups.list().await? };
         let resources = page.records.iter().map(|r| projection.apply(self.render(r, base, &groups))).collect();
         Ok(list_response(page.total, query.start_index, resources))
+    }
+
+    async fn list_by_cursor(
+        &self,
+        filter: &UserQuery,
+        cursor: &str,
+        query: &ListQuery,
+        projection: &Projection,
+        base: &str,
+    ) -> Result<Value, ScimError> {
+        let scope = scope(&["Users", &query.filter.as_ref().map(|f| f.to_string()).unwrap_or_default()]);
+        let now = crate::drupal::users::now();
+        let after = if cursor.is_empty() {
+            0
+        } else {
+            let opened = self.cursors.open(cursor, now, &scope)?;
+            opened.after.parse::<u32>().map_err(|_| ScimError::bad_request(ScimType::InvalidCursor, "malformed cursor"))?
+        };
+        let page = self.store.search_after(filter, after, query.count).await?;
+        let groups = if projection.excludes("groups") || page.records.is_empty() { Vec::new() } else { self.groups.list().await? };
+        let next = match page.records.last() {
+            Some(last) if page.records.len() as u64 == query.count => {
+                // One more look: is there anything after this page?
+                let more = self.store.search_after(filter, last.uid, 1).await?;
+                if more.records.is_empty() { None } else { Some(self.cursors.seal(&last.uid.to_string(), now, &scope)?) }
+            }
+            _ => None,
+        };
+        let resources = page.records.iter().map(|r| projection.apply(self.render(r, base, &groups))).collect();
+        Ok(cursor_response(page.total, resources, next))
     }
 
     /// `GET /Users/{id}`.

@@ -18,6 +18,7 @@ pub struct Exposed {
 #[derive(Debug, Clone)]
 pub struct Capabilities {
     pub max_results: u64,
+    pub default_page_size: u64,
     pub change_password: bool,
     pub max_payload_size: usize,
 }
@@ -33,6 +34,14 @@ pub fn service_provider_config(caps: &Capabilities, location: &str) -> Value {
         "changePassword": {"supported": caps.change_password},
         "sort": {"supported": true},
         "etag": {"supported": true},
+        "pagination": {
+            "cursor": true,
+            "index": true,
+            "defaultPaginationMethod": "index",
+            "defaultPageSize": caps.default_page_size,
+            "maxPageSize": caps.max_results,
+            "cursorTimeout": 3600
+        },
         "authenticationSchemes": [{
             "type": "oauthbearertoken",
             "name": "OAuth Bearer Token",

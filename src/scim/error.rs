@@ -15,6 +15,12 @@ pub enum ScimType {
     InvalidValue,
     InvalidVers,
     Sensitive,
+    /// RFC 9865: a cursor that is malformed, forged or for another query.
+    InvalidCursor,
+    /// RFC 9865: a cursor past its lifetime.
+    ExpiredCursor,
+    /// RFC 9865: a count the server will not honour in cursor mode.
+    InvalidCount,
 }
 
 impl ScimType {
@@ -31,6 +37,9 @@ impl ScimType {
             ScimType::InvalidValue => "invalidValue",
             ScimType::InvalidVers => "invalidVers",
             ScimType::Sensitive => "sensitive",
+            ScimType::InvalidCursor => "invalidCursor",
+            ScimType::ExpiredCursor => "expiredCursor",
+            ScimType::InvalidCount => "invalidCount",
         }
     }
 }

@@ -16,6 +16,8 @@ pub struct ListQuery {
     pub descending: bool,
     pub attributes: Vec<String>,
     pub excluded_attributes: Vec<String>,
+    /// RFC 9865: `Some("")` asks for the first page of cursor pagination.
+    pub cursor: Option<String>,
 }
 
 /// Page-size limits from the settings.
@@ -59,6 +61,21 @@ impl ListQuery {
             Some(o) if o.eq_ignore_ascii_case("descending") => true,
             Some(o) => return Err(ScimError::invalid_value(format!("sortOrder must be ascending or descending, not {o:?}"))),
         };
+        let cursor = get("cursor").map(String::from);
+        if cursor.is_some() {
+            if get("startIndex").is_some_and(|s| !s.is_empty()) {
+                return Err(ScimError::invalid_value("use either startIndex or cursor, not both"));
+            }
+            if number("count")?.is_some_and(|c| c > limits.max_count as i64) {
+                return Err(ScimError::bad_request(
+                    crate::scim::error::ScimType::InvalidCount,
+                    format!("count may be at most {} with cursor pagination", limits.max_count),
+                ));
+            }
+            if get("sortBy").is_some_and(|s| !s.is_empty()) {
+                return Err(ScimError::invalid_value("cursor pagination returns resources in creation order; sortBy cannot be used with it"));
+            }
+        }
         let attributes = get("attributes").map(split_list).unwrap_or_default();
         let excluded_attributes = get("excludedAttributes").map(split_list).unwrap_or_default();
         Ok(ListQuery {
@@ -69,6 +86,7 @@ impl ListQuery {
             descending,
             attributes,
             excluded_attributes,
+            cursor,
         })
     }
 
@@ -116,6 +134,20 @@ pub fn list_response(total: u64, start_index: u64, resources: Vec<Value>) -> Val
         "itemsPerPage": resources.len(),
         "Resources": resources,
     })
+}
+
+/// Build a cursor-paginated ListResponse (RFC 9865): no startIndex, `nextCursor` while more remain.
+pub fn cursor_response(total: u64, resources: Vec<Value>, next: Option<String>) -> Value {
+    let mut body = json!({
+        "schemas": [LIST_RESPONSE],
+        "totalResults": total,
+        "itemsPerPage": resources.len(),
+        "Resources": resources,
+    });
+    if let (Some(next), Some(obj)) = (next, body.as_object_mut()) {
+        obj.insert("nextCursor".into(), Value::from(next));
+    }
+    body
 }
 
 #[cfg(test)]

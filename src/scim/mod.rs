@@ -4,6 +4,7 @@
 //! resource, `schema` holds the RFC attribute definitions, `list` and `projection` shape answers,
 //! `resource` normalises incoming bodies, `discovery` answers the discovery endpoints.
 pub mod discovery;
+pub mod cursor;
 pub mod error;
 pub mod filter;
 pub mod list;

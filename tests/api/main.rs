@@ -2,6 +2,7 @@
 mod check;
 mod deprovision;
 mod helpers;
+mod paging;
 mod search;
 mod users_basic;
 mod versioning;
