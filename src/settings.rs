@@ -102,6 +102,9 @@ pub struct LimitSettings {
     /// Largest page size a client may ask for with `count`.
     #[serde(default = "default_max_page_size")]
     pub max_page_size: u32,
+    /// Most operations in one /Bulk request.
+    #[serde(default = "default_bulk_max_operations")]
+    pub bulk_max_operations: usize,
 }
 
 impl Default for ServerSettings {
@@ -116,6 +119,7 @@ impl Default for LimitSettings {
             body_bytes: default_body_bytes(),
             default_page_size: default_page_size(),
             max_page_size: default_max_page_size(),
+            bulk_max_operations: default_bulk_max_operations(),
         }
     }
 }
@@ -148,6 +152,9 @@ fn default_page_size() -> u32 {
     100
 }
 fn default_max_page_size() -> u32 {
+    1000
+}
+fn default_bulk_max_operations() -> usize {
     1000
 }
 

@@ -96,6 +96,7 @@ impl Application {
                 default_page_size: u64::from(settings.limits.default_page_size),
                 change_password: mapping.column_map(BaseColumn::Pass).is_some(),
                 max_payload_size: settings.limits.body_bytes,
+                max_operations: settings.limits.bulk_max_operations,
             },
             exposed: exposed(&mapping),
         });

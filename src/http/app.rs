@@ -1,7 +1,7 @@
 //! The application: shared state and the route table.
 
 use crate::drupal::db::Db;
-use crate::http::{auth, discovery, groups, health, search, users};
+use crate::http::{auth, bulk, discovery, groups, health, search, users};
 use crate::provision::{GroupService, UserService};
 use crate::scim::discovery::{Capabilities, Exposed};
 use crate::scim::list::PageLimits;
@@ -59,6 +59,7 @@ pub fn configure(state: web::Data<AppState>) -> impl FnOnce(&mut web::ServiceCon
                     .route("/Users/.search", web::post().to(search::users))
                     .route("/Groups/.search", web::post().to(search::groups))
                     .route("/Me", web::to(search::me))
+                    .route("/Bulk", web::post().to(bulk::bulk))
                     .route("/Users", web::get().to(users::list))
                     .route("/Users", web::post().to(users::create))
                     .route("/Users/{id}", web::get().to(users::get))

@@ -1,22 +1,13 @@
 //! SCIM errors as HTTP responses (RFC 7644 §3.12): `status` as a string, `scimType`, `detail`.
 
 use crate::scim::error::ScimError;
-use crate::scim::schema::ERROR;
+use crate::scim::error_body;
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
-use serde_json::json;
 
 /// The SCIM media type of every answer.
 pub const SCIM_JSON: &str = "application/scim+json";
 
-/// The JSON body of a SCIM error.
-pub fn error_body(e: &ScimError) -> serde_json::Value {
-    let mut body = json!({"schemas": [ERROR], "status": e.status.to_string(), "detail": e.detail});
-    if let (Some(t), Some(obj)) = (e.scim_type, body.as_object_mut()) {
-        obj.insert("scimType".into(), json!(t.as_str()));
-    }
-    body
-}
 
 impl ResponseError for ScimError {
     fn status_code(&self) -> StatusCode {

@@ -3,6 +3,7 @@
 pub mod app;
 pub mod auth;
 pub mod body;
+pub mod bulk;
 pub mod discovery;
 pub mod error;
 pub mod groups;

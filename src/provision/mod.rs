@@ -1,5 +1,6 @@
 //! The use cases: what each SCIM request does, tying the protocol (`scim`), the mapping and the
 //! Drupal store together. Testable without HTTP; the http layer only adapts requests to these.
+pub mod bulk;
 pub mod errors;
 pub mod groups;
 pub mod users;

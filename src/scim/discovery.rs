@@ -21,6 +21,7 @@ pub struct Capabilities {
     pub default_page_size: u64,
     pub change_password: bool,
     pub max_payload_size: usize,
+    pub max_operations: usize,
 }
 
 /// `GET /ServiceProviderConfig`.
@@ -29,7 +30,7 @@ pub fn service_provider_config(caps: &Capabilities, location: &str) -> Value {
         "schemas": [SERVICE_PROVIDER_CONFIG_SCHEMA],
         "documentationUri": "https://github.com/drupal-scim/drupal-scim#readme",
         "patch": {"supported": true},
-        "bulk": {"supported": false, "maxOperations": 0, "maxPayloadSize": caps.max_payload_size},
+        "bulk": {"supported": true, "maxOperations": caps.max_operations, "maxPayloadSize": caps.max_payload_size},
         "filter": {"supported": true, "maxResults": caps.max_results},
         "changePassword": {"supported": caps.change_password},
         "sort": {"supported": true},

@@ -1,4 +1,5 @@
 //! The integration tests: one binary, the real server, a real MariaDB.
+mod bulk;
 mod check;
 mod deprovision;
 mod helpers;
