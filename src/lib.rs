@@ -18,4 +18,5 @@ pub mod provision;
 pub mod scim;
 pub mod settings;
 pub mod startup;
+pub mod telemetry;
 pub mod token;

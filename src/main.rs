@@ -19,7 +19,11 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Run the SCIM server.
-    Serve,
+    Serve {
+        /// Validate and log every write, then roll it back: nothing is written to Drupal.
+        #[arg(long)]
+        dry_run: bool,
+    },
     /// Check settings, mapping and database without starting the server; exit 1 on any error.
     Check,
     /// Print a bearer token for Entra ID's "Secret Token" box.
@@ -45,7 +49,11 @@ async fn main() -> ExitCode {
         }
     };
     match cli.command {
-        Command::Serve => serve(settings).await,
+        Command::Serve { dry_run } => {
+            let mut settings = settings;
+            settings.dry_run |= dry_run;
+            serve(settings).await
+        }
         Command::Check => {
             let report = drupal_scim::check::run(&settings).await;
             println!("{report}");

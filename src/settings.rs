@@ -40,6 +40,30 @@ pub struct Settings {
     pub mapping: PathBuf,
     #[serde(default)]
     pub limits: LimitSettings,
+    #[serde(default)]
+    pub audit: AuditSettings,
+    /// Validate and log every write as it would happen, then roll it back: nothing is written.
+    #[serde(default)]
+    pub dry_run: bool,
+}
+
+/// Where provisioning changes are recorded.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuditSettings {
+    /// Also write each change to Drupal's log (the `watchdog` table, when dblog is enabled).
+    #[serde(default = "default_true")]
+    pub watchdog: bool,
+}
+
+impl Default for AuditSettings {
+    fn default() -> Self {
+        AuditSettings { watchdog: true }
+    }
+}
+
+fn default_true() -> bool {
+    true
 }
 
 /// The HTTP side.
@@ -222,6 +246,8 @@ impl Settings {
             auth: AuthSettings { secret: Secret::new(secret), issuer: default_issuer(), audience: default_audience() },
             mapping,
             limits: LimitSettings::default(),
+            audit: AuditSettings::default(),
+            dry_run: false,
         }
     }
 }

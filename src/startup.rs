@@ -1,5 +1,6 @@
 //! Build the server from settings: connect, check the mapping against the live site, bind.
 
+use crate::drupal::audit::Audit;
 use crate::drupal::db::Db;
 use crate::drupal::site::{Site, SiteError};
 use crate::drupal::groups::GroupStore;
@@ -62,7 +63,11 @@ impl Application {
             settings.database.url.expose(),
             settings.database.pool_max,
             Duration::from_secs(settings.database.timeout_secs),
-        )?;
+        )?
+        .dry_run(settings.dry_run);
+        if settings.dry_run {
+            log::warn!("DRY RUN: every write is validated, logged and rolled back; nothing is written to Drupal");
+        }
         let site = Arc::new(Site::detect(&db, &mut mapping).await?);
         site.ensure_bridge_tables(&db).await?;
         log::info!(
@@ -77,8 +82,15 @@ impl Application {
         let mapping = Arc::new(mapping);
         let group_store = GroupStore::new(db.clone(), site.clone(), mapping.groups.protected_roles.clone());
         let cursors = CursorKey::new(settings.auth.secret.expose(), 3600);
-        let users = UserService::new(mapping.clone(), UserStore::new(db.clone(), site.clone()), group_store.clone(), cursors.clone());
-        let groups = GroupService::new(mapping.clone(), group_store, cursors);
+        let audit = Audit::new(db.clone(), site.tables.clone(), site.has_watchdog && settings.audit.watchdog);
+        let users = UserService::new(
+            mapping.clone(),
+            UserStore::new(db.clone(), site.clone()),
+            group_store.clone(),
+            cursors.clone(),
+            audit.clone(),
+        );
+        let groups = GroupService::new(mapping.clone(), group_store, cursors, audit);
         let state = web::Data::new(AppState {
             users,
             groups,
@@ -104,7 +116,9 @@ impl Application {
             .map_err(|e| StartupError::Bind(settings.server.listen.clone(), e))?;
         let port = listener.local_addr().map_err(|e| StartupError::Bind(settings.server.listen.clone(), e))?.port();
         let workers = if settings.server.workers == 0 { num_workers() } else { settings.server.workers };
-        let server = HttpServer::new(move || App::new().configure(configure(state.clone())))
+        let server = HttpServer::new(move || {
+            App::new().wrap(actix_web::middleware::from_fn(crate::http::observe::observe)).configure(configure(state.clone()))
+        })
             .workers(workers)
             .shutdown_timeout(30)
             .listen(listener)

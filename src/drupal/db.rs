@@ -2,7 +2,7 @@
 //! silently (strict mode), and reads committed data, as Drupal's own connection does.
 
 use crate::drupal::error::StoreError;
-use mysql_async::{Conn, Opts, OptsBuilder, Pool, PoolConstraints, PoolOpts};
+use mysql_async::{Conn, Opts, OptsBuilder, Pool, PoolConstraints, PoolOpts, Transaction};
 use std::time::Duration;
 
 /// A pool plus the time a request may wait for a connection.
@@ -10,6 +10,8 @@ use std::time::Duration;
 pub struct Db {
     pool: Pool,
     timeout: Duration,
+    /// Dry run: every transaction is rolled back instead of committed, no cache is touched.
+    dry_run: bool,
 }
 
 impl Db {
@@ -27,7 +29,7 @@ impl Db {
                 "SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED",
             ])
             .wait_timeout(Some(28800));
-        Ok(Db { pool: Pool::new(builder), timeout })
+        Ok(Db { pool: Pool::new(builder), timeout, dry_run: false })
     }
 
     /// A connection, or `Unavailable` when none can be had within the timeout.
@@ -37,6 +39,34 @@ impl Db {
             Ok(Err(e)) => Err(StoreError::Unavailable(e.to_string())),
             Err(_) => Err(StoreError::Unavailable("timed out waiting for a database connection".into())),
         }
+    }
+
+    /// The same pool in dry-run mode (validate and run every statement, then roll back).
+    pub fn dry_run(mut self, on: bool) -> Db {
+        self.dry_run = on;
+        self
+    }
+
+    /// Whether writes really happen (false in dry-run mode).
+    pub fn writes(&self) -> bool {
+        !self.dry_run
+    }
+
+    /// End a write transaction: commit it, or roll it back in dry-run mode.
+    pub async fn finish(&self, tx: Transaction<'_>) -> Result<(), StoreError> {
+        if self.dry_run {
+            tx.rollback().await?;
+            log::info!("[dry-run] rolled back a write transaction (request {})", crate::telemetry::request_id());
+        } else {
+            tx.commit().await?;
+            crate::telemetry::METRICS.committed();
+        }
+        Ok(())
+    }
+
+    /// The pool's own gauges, for /metrics.
+    pub fn pool_metrics(&self) -> std::sync::Arc<mysql_async::Metrics> {
+        self.pool.metrics()
     }
 
     /// The configured wait for the database.

@@ -144,10 +144,12 @@ impl GroupStore {
         let result = self.create_tx(&mut conn, display_name, external_id, target, members).await;
         unlock(&mut conn).await;
         let (group, changed_uids, created_role) = result?;
-        if let (Some(role), true) = (&group.role_id, created_role) {
+        if let (Some(role), true, true) = (&group.role_id, created_role, self.db.writes()) {
             roles::invalidate_role(&mut conn, &self.site.tables, role, true, false).await;
         }
-        cache::user_saved(&mut conn, &self.site.tables, &changed_uids, false).await;
+        if self.db.writes() {
+            cache::user_saved(&mut conn, &self.site.tables, &changed_uids, false).await;
+        }
         Ok(group)
     }
 
@@ -210,7 +212,7 @@ impl GroupStore {
         } else {
             self.resolve_all(&mut tx, members).await?;
         }
-        tx.commit().await?;
+        self.db.finish(tx).await?;
         let group = GroupRecord {
             id: group_id,
             role_id,
@@ -231,10 +233,12 @@ impl GroupStore {
         let result = self.update_tx(&mut conn, group, write).await;
         unlock(&mut conn).await;
         let (updated, changed_uids, relabelled) = result?;
-        if let (Some(role), true) = (&group.role_id, relabelled) {
+        if let (Some(role), true, true) = (&group.role_id, relabelled, self.db.writes()) {
             roles::invalidate_role(&mut conn, &self.site.tables, role, false, false).await;
         }
-        cache::user_saved(&mut conn, &self.site.tables, &changed_uids, false).await;
+        if self.db.writes() {
+            cache::user_saved(&mut conn, &self.site.tables, &changed_uids, false).await;
+        }
         Ok(updated)
     }
 
@@ -283,7 +287,7 @@ impl GroupStore {
             )
             .await?;
         }
-        tx.commit().await?;
+        self.db.finish(tx).await?;
         Ok((updated, changed, relabelled))
     }
 
@@ -309,12 +313,15 @@ impl GroupStore {
                 format!("UPDATE {} SET `deleted` = 1 WHERE `group_id` = ?", t.t("scim_group"))
             };
             tx.exec_drop(sql, (&group.id,)).await?;
-            tx.commit().await?;
+            self.db.finish(tx).await?;
             Ok::<Vec<u32>, StoreError>(changed)
         }
         .await;
         unlock(&mut conn).await;
         let changed = result?;
+        if !self.db.writes() {
+            return Ok(());
+        }
         if let (Some(role), true) = (&group.role_id, drop_role) {
             roles::invalidate_role(&mut conn, t, role, false, true).await;
         }

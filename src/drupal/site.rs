@@ -36,6 +36,8 @@ pub struct Site {
     pub protected_uids: Vec<u32>,
     /// Drupal's `system` schema version (10300 for 10.3).
     pub schema_version: i64,
+    /// dblog is enabled: a `watchdog` table exists.
+    pub has_watchdog: bool,
 }
 
 /// Problems found while checking the site against the mapping (all of them, not just the first).
@@ -143,6 +145,7 @@ impl Site {
         } else {
             PasswordScheme::PhpassSha512 { count_log2: 16 }
         };
+        let has_watchdog = columns.contains_key(&tables.raw("watchdog"));
         Ok(Site {
             tables,
             langcode,
@@ -152,6 +155,7 @@ impl Site {
             translation_columns,
             protected_uids: mapping.users.protected_uids.clone(),
             schema_version,
+            has_watchdog,
         })
     }
 

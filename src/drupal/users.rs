@@ -156,13 +156,11 @@ impl UserStore {
             }
         }
         locks.release(&mut conn).await;
-        let uid = result.map_err(|e| duplicate_as_conflict(e, &name))?;
-        cache::user_saved(&mut conn, &self.site.tables, &[uid], true).await;
-        load(&mut conn, &self.site, &[uid])
-            .await?
-            .into_iter()
-            .next()
-            .ok_or_else(|| StoreError::NotFound("the account just created".into()))
+        let record = result.map_err(|e| duplicate_as_conflict(e, &name))?;
+        if self.db.writes() {
+            cache::user_saved(&mut conn, &self.site.tables, &[record.uid], true).await;
+        }
+        Ok(record)
     }
 
     /// Fill what Drupal fills when a value is not given.
@@ -188,7 +186,7 @@ impl UserStore {
         values: &BTreeMap<BaseColumn, DbValue>,
         write: &UserWrite,
         pass: Option<&str>,
-    ) -> Result<u32, StoreError> {
+    ) -> Result<UserRecord, StoreError> {
         let t = &self.site.tables;
         let site = &self.site;
         let mut tx = conn.start_transaction(TxOpts::default()).await?;
@@ -253,8 +251,10 @@ impl UserStore {
             (uid, ext, now, now),
         )
         .await?;
-        tx.commit().await?;
-        Ok(uid)
+        // Read the account back inside the transaction (a dry run rolls it away).
+        let record = load(&mut tx, site, &[uid]).await?.into_iter().next();
+        self.db.finish(tx).await?;
+        record.ok_or_else(|| StoreError::NotFound("the account just created".into()))
     }
 
     /// Apply `changes` (only what differs) to an existing account.
@@ -303,13 +303,11 @@ impl UserStore {
             }
         }
         locks.release(&mut conn).await;
-        result.map_err(|e| duplicate_as_conflict(e, name.as_deref().unwrap_or_default()))?;
-        cache::user_saved(&mut conn, &self.site.tables, &[current.uid], false).await;
-        load(&mut conn, &self.site, &[current.uid])
-            .await?
-            .into_iter()
-            .next()
-            .ok_or_else(|| StoreError::NotFound("the account just updated".into()))
+        let record = result.map_err(|e| duplicate_as_conflict(e, name.as_deref().unwrap_or_default()))?;
+        if self.db.writes() {
+            cache::user_saved(&mut conn, &self.site.tables, &[current.uid], false).await;
+        }
+        Ok(record)
     }
 
     async fn update_tx(
@@ -319,7 +317,7 @@ impl UserStore {
         values: &BTreeMap<BaseColumn, DbValue>,
         changes: &UserWrite,
         pass: Option<&str>,
-    ) -> Result<(), StoreError> {
+    ) -> Result<UserRecord, StoreError> {
         let t = &self.site.tables;
         let site = &self.site;
         let uid = current.uid;
@@ -385,8 +383,9 @@ impl UserStore {
                 }
             }
         }
-        tx.commit().await?;
-        Ok(())
+        let record = load(&mut tx, site, &[uid]).await?.into_iter().next();
+        self.db.finish(tx).await?;
+        record.ok_or_else(|| StoreError::NotFound("the account just updated".into()))
     }
 
     /// SCIM DELETE with the `block` policies: block the account, end its sessions, take away
@@ -419,7 +418,7 @@ impl UserStore {
                     (uid, current.external_id.clone(), now, now),
                 )
                 .await?;
-                tx.commit().await?;
+                self.db.finish(tx).await?;
                 Ok::<(), StoreError>(())
             }
             .await;
@@ -429,7 +428,9 @@ impl UserStore {
             }
         }
         result?;
-        cache::user_saved(&mut conn, t, &[uid], false).await;
+        if self.db.writes() {
+            cache::user_saved(&mut conn, t, &[uid], false).await;
+        }
         Ok(())
     }
 
@@ -494,8 +495,10 @@ impl UserStore {
         for table in ["users_field_data", "users", "scim_user"] {
             tx.exec_drop(format!("DELETE FROM {} WHERE `uid` = ?", t.t(table)), (uid,)).await?;
         }
-        tx.commit().await?;
-        cache::user_saved(&mut conn, t, &[uid], false).await;
+        self.db.finish(tx).await?;
+        if self.db.writes() {
+            cache::user_saved(&mut conn, t, &[uid], false).await;
+        }
         Ok(())
     }
 
@@ -514,6 +517,7 @@ impl UserStore {
 
 /// Wait a little before retrying a transaction (grows with the attempt, with jitter).
 async fn backoff(attempt: u32) {
+    crate::telemetry::METRICS.retried();
     let base = 10u64 << attempt.min(6);
     let jitter = rand::random::<u64>() % base.max(1);
     tokio::time::sleep(std::time::Duration::from_millis(base + jitter)).await;
@@ -622,7 +626,7 @@ async fn write_field<Q: Queryable>(
 }
 
 /// Load full records for uids (in the given order).
-pub async fn load(conn: &mut Conn, site: &Site, uids: &[u32]) -> Result<Vec<UserRecord>, StoreError> {
+pub async fn load<Q: Queryable>(conn: &mut Q, site: &Site, uids: &[u32]) -> Result<Vec<UserRecord>, StoreError> {
     if uids.is_empty() {
         return Ok(Vec::new());
     }

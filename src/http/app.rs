@@ -1,7 +1,7 @@
 //! The application: shared state and the route table.
 
 use crate::drupal::db::Db;
-use crate::http::{auth, bulk, discovery, groups, health, search, users};
+use crate::http::{auth, bulk, discovery, groups, health, observe, search, users};
 use crate::provision::{GroupService, UserService};
 use crate::scim::discovery::{Capabilities, Exposed};
 use crate::scim::list::PageLimits;
@@ -47,6 +47,7 @@ pub fn configure(state: web::Data<AppState>) -> impl FnOnce(&mut web::ServiceCon
         let base = state.base_path.clone();
         cfg.app_data(state)
             .route("/healthz", web::get().to(health::healthz))
+            .route("/metrics", web::get().to(observe::metrics))
             .service(
                 web::scope(&base)
                     .wrap(from_fn(auth::require_bearer))

@@ -1,6 +1,7 @@
 //! SCIM Groups over Drupal roles: which role a group lands on is the mapping's decision;
 //! membership changes become set operations, never a read of the whole member list.
 
+use crate::drupal::audit::{Audit, Entry, Severity};
 use crate::drupal::groups::{GroupRecord, GroupStore, GroupTarget, GroupWrite, MemberChange};
 use crate::drupal::membership::Account;
 use crate::mapping::model::{Mapping, UnmappedGroups};
@@ -23,6 +24,7 @@ pub struct GroupService {
     pub mapping: Arc<Mapping>,
     pub store: GroupStore,
     pub cursors: CursorKey,
+    pub audit: Audit,
 }
 
 /// What a PATCH answers: 204, or the group when the client asked for attributes.
@@ -33,8 +35,45 @@ pub enum Patched {
 
 impl GroupService {
     /// A service over a store with a mapping.
-    pub fn new(mapping: Arc<Mapping>, store: GroupStore, cursors: CursorKey) -> Self {
-        GroupService { mapping, store, cursors }
+    pub fn new(mapping: Arc<Mapping>, store: GroupStore, cursors: CursorKey, audit: Audit) -> Self {
+        GroupService { mapping, store, cursors, audit }
+    }
+
+    async fn record(&self, severity: Severity, message: &'static str, group: &GroupRecord, more: &[(&'static str, String)]) {
+        let mut variables = vec![
+            ("%group", group.display_name.clone()),
+            ("%role", group.role_id.clone().unwrap_or_else(|| "none".into())),
+        ];
+        variables.extend(more.iter().cloned());
+        let link = group.role_id.as_ref().map(|r| format!("/admin/people/roles/manage/{r}"));
+        self.audit.record(Entry { severity, message, variables, uid: 0, link }).await;
+    }
+
+    /// Update a group and record what changed.
+    async fn save(&self, group: &GroupRecord, write: &GroupWrite) -> Result<GroupRecord, ScimError> {
+        let updated = self.store.update(group, write).await?;
+        if updated.display_name != group.display_name {
+            self.record(Severity::Notice, "Renamed SCIM group %old to %group (role %role).", &updated, &[("%old", group.display_name.clone())])
+                .await;
+        }
+        if !write.members.is_empty() && updated.revision != group.revision {
+            let mut counts = (0, 0, 0);
+            for change in &write.members {
+                match change {
+                    MemberChange::Add(ids) => counts.0 += ids.len(),
+                    MemberChange::Remove(ids) => counts.1 += ids.len(),
+                    MemberChange::Set(ids) => counts.2 += ids.len(),
+                }
+            }
+            let what = match counts {
+                (a, 0, 0) => format!("{a} member(s) added"),
+                (0, r, 0) => format!("{r} member(s) removed"),
+                (0, 0, s) => format!("members set to {s} account(s)"),
+                (a, r, s) => format!("{a} added, {r} removed, {s} set"),
+            };
+            self.record(Severity::Info, "Changed the members of SCIM group %group (role %role): @what.", &updated, &[("@what", what)]).await;
+        }
+        Ok(updated)
     }
 
     fn render(&self, group: &GroupRecord, base: &str, members: Option<&[Account]>) -> Value {
@@ -174,12 +213,18 @@ impl GroupService {
                 .find(|g| g.external_id.as_deref() == Some(ext) && g.display_name.to_lowercase() == display_name.to_lowercase())
             {
                 let write = GroupWrite { members: vec![MemberChange::Add(members)], ..GroupWrite::default() };
-                let group = self.store.update(&existing, &write).await?;
+                let group = self.save(&existing, &write).await?;
                 return self.render_with(&group, base, wants_members(projection)).await.map(|r| projection.apply(r));
             }
         }
         let target = self.target(&display_name, external_id.as_deref())?;
         let group = self.store.create(&display_name, external_id.as_deref(), &target, &members).await?;
+        let message = match target {
+            GroupTarget::NewRole => "Created SCIM group %group as the new role %role.",
+            GroupTarget::ExistingRole(_) => "Created SCIM group %group on the existing role %role.",
+            GroupTarget::Nothing => "Accepted SCIM group %group; it grants no role (unmapped = ignore).",
+        };
+        self.record(Severity::Notice, message, &group, &[]).await;
         Ok(projection.apply(self.render_with(&group, base, wants_members(projection)).await?))
     }
 
@@ -205,7 +250,7 @@ impl GroupService {
             external_id: Some(resource.get("externalId").and_then(Value::as_str).map(String::from)),
             members: vec![MemberChange::Set(member_ids(resource.get("members"))?)],
         };
-        let group = self.store.update(&group, &write).await?;
+        let group = self.save(&group, &write).await?;
         Ok(projection.apply(self.render_with(&group, base, wants_members(projection)).await?))
     }
 
@@ -244,7 +289,7 @@ impl GroupService {
         if external_id != group.external_id {
             write.external_id = Some(external_id);
         }
-        let updated = if write == GroupWrite::default() { group } else { self.store.update(&group, &write).await? };
+        let updated = if write == GroupWrite::default() { group } else { self.save(&group, &write).await? };
         match projection {
             None => Ok(Patched::NoContent),
             Some(p) => Ok(Patched::Resource(p.apply(self.render_with(&updated, base, wants_members(p)).await?))),
@@ -256,6 +301,13 @@ impl GroupService {
         let group = self.current(id).await?;
         check_if_match(if_match, &self.render(&group, "", None))?;
         self.store.delete(&group, self.mapping.groups.delete_created_roles).await?;
+        let role_deleted = self.mapping.groups.delete_created_roles && group.created_by_scim;
+        let message = if role_deleted {
+            "Deleted SCIM group %group and its role %role."
+        } else {
+            "Deleted SCIM group %group; its members lost role %role, the role was kept."
+        };
+        self.record(Severity::Notice, message, &group, &[]).await;
         Ok(())
     }
 }

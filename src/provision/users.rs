@@ -1,9 +1,10 @@
 //! SCIM Users over Drupal accounts.
 
 use crate::drupal::model::{BaseColumn, Cmp, DbValue, UserColumn, UserQuery, UserRecord, UserWrite};
+use crate::drupal::audit::{Audit, Entry, Severity};
 use crate::drupal::groups::{GroupRecord, GroupStore};
 use crate::drupal::users::UserStore;
-use crate::mapping::model::{Deprovision, LinkExisting, Mapping};
+use crate::mapping::model::{Deprovision, LinkExisting, Mapping, Target};
 use crate::mapping::query::{user_query, user_sort};
 use crate::mapping::users::{GroupRef, diff, from_resource, to_resource};
 use crate::scim::error::ScimError;
@@ -26,6 +27,14 @@ pub struct UserService {
     /// For the read-only `groups` attribute.
     pub groups: GroupStore,
     pub cursors: CursorKey,
+    pub audit: Audit,
+}
+
+/// An audit entry about one account.
+fn entry(severity: Severity, message: &'static str, record: &UserRecord, more: &[(&'static str, String)]) -> Entry {
+    let mut variables = vec![("%name", record.get(BaseColumn::Name).as_text().unwrap_or_default().to_string())];
+    variables.extend(more.iter().cloned());
+    Entry { severity, message, variables, uid: record.uid, link: Some(format!("/user/{}/edit", record.uid)) }
 }
 
 /// What a DELETE did in Drupal.
@@ -45,8 +54,59 @@ pub struct Created {
 
 impl UserService {
     /// A service over a store with a mapping.
-    pub fn new(mapping: Arc<Mapping>, store: UserStore, groups: GroupStore, cursors: CursorKey) -> Self {
-        UserService { mapping, store, groups, cursors }
+    pub fn new(mapping: Arc<Mapping>, store: UserStore, groups: GroupStore, cursors: CursorKey, audit: Audit) -> Self {
+        UserService { mapping, store, groups, cursors, audit }
+    }
+
+    /// Write `changes` to an existing account (with the deactivation policy), and record it.
+    async fn save(&self, current: &UserRecord, mut changes: UserWrite, linked: bool) -> Result<UserRecord, ScimError> {
+        self.apply_deactivation(current, &mut changes).await?;
+        let record = self.store.update(current, &changes).await?;
+        if linked {
+            self.audit
+                .record(entry(Severity::Notice, "Linked the existing account %name to SCIM (externalId @ext).", &record, &[(
+                    "@ext",
+                    record.external_id.clone().unwrap_or_default(),
+                )]))
+                .await;
+        }
+        let names = self.changed_attributes(&changes);
+        let status = changes.base.get(&BaseColumn::Status);
+        if status == Some(&DbValue::Int(0)) {
+            self.audit.record(entry(Severity::Notice, "Blocked account %name through SCIM.", &record, &[])).await;
+        } else if status == Some(&DbValue::Int(1)) {
+            self.audit.record(entry(Severity::Notice, "Unblocked account %name through SCIM.", &record, &[])).await;
+        }
+        if !names.is_empty() && !linked {
+            self.audit
+                .record(entry(Severity::Info, "Updated account %name through SCIM: @changes.", &record, &[("@changes", names.join(", "))]))
+                .await;
+        }
+        Ok(record)
+    }
+
+    /// The SCIM names of what a write changes (never values: they may be personal data).
+    fn changed_attributes(&self, changes: &UserWrite) -> Vec<String> {
+        let mut names: Vec<String> = self
+            .mapping
+            .users
+            .attributes
+            .iter()
+            .filter(|m| match &m.target {
+                Target::Column(BaseColumn::Status) => false,
+                Target::Column(BaseColumn::Pass) => changes.password.is_some(),
+                Target::Column(c) => changes.base.contains_key(c),
+                Target::Field(f) => changes.fields.contains_key(f),
+            })
+            .map(|m| m.scim_text.clone())
+            .collect();
+        if changes.external_id.is_some() {
+            names.push("externalId".into());
+        }
+        if !changes.revoke_roles.is_empty() {
+            names.push(format!("roles removed ({})", changes.revoke_roles.join(", ")));
+        }
+        names
     }
 
     /// The resource of one account; `groups` are the visible SCIM groups (read once per request).
@@ -130,8 +190,7 @@ impl UserService {
         };
         if let Some(existing) = self.same_account(&write, &name).await? {
             // Entra re-sends a create whose answer it did not receive: converge, don't conflict.
-            let changes = diff(&existing, &write);
-            let record = self.store.update(&existing, &changes).await?;
+            let record = self.save(&existing, diff(&existing, &write), false).await?;
             return Ok(Created { resource: self.render_one(&record, base).await?, existed: true });
         }
         if let Some(existing) = self.unlinked_match(&write, &name).await? {
@@ -141,13 +200,11 @@ impl UserService {
                     existing.uid
                 )));
             }
-            log::info!("linking existing Drupal account {} to SCIM", existing.uid);
-            let mut changes = diff(&existing, &write);
-            self.apply_deactivation(&existing, &mut changes).await?;
-            let record = self.store.update(&existing, &changes).await?;
+            let record = self.save(&existing, diff(&existing, &write), true).await?;
             return Ok(Created { resource: self.render_one(&record, base).await?, existed: true });
         }
         let record = self.store.create(&write).await?;
+        self.audit.record(entry(Severity::Notice, "Created account %name through SCIM.", &record, &[])).await;
         Ok(Created { resource: self.render_one(&record, base).await?, existed: false })
     }
 
@@ -182,9 +239,7 @@ impl UserService {
             // Okta's PUT does not always carry externalId; keep the link Entra matches on.
             write.external_id = None;
         }
-        let mut changes = diff(&current, &write);
-        self.apply_deactivation(&current, &mut changes).await?;
-        let record = self.store.update(&current, &changes).await?;
+        let record = self.save(&current, diff(&current, &write), false).await?;
         self.render_one(&record, base).await
     }
 
@@ -196,9 +251,7 @@ impl UserService {
         check_if_match(if_match, &resource)?;
         patch::apply(&mut resource, &ops, &USER_RESOURCE)?;
         let write = from_resource(&self.mapping, &resource)?;
-        let mut changes = diff(&current, &write);
-        self.apply_deactivation(&current, &mut changes).await?;
-        let record = self.store.update(&current, &changes).await?;
+        let record = self.save(&current, diff(&current, &write), false).await?;
         self.render_one(&record, base).await
     }
 
@@ -208,27 +261,39 @@ impl UserService {
         if if_match.is_some() {
             check_if_match(if_match, &self.render_one(&current, "").await?)?;
         }
-        match self.mapping.users.delete {
-            Deprovision::Block => self.store.block_and_hide(&current, &[]).await?,
+        let outcome = match self.mapping.users.delete {
+            Deprovision::Block => {
+                self.store.block_and_hide(&current, &[]).await?;
+                Deleted::Blocked
+            }
             Deprovision::BlockRemoveRoles => {
                 let roles = self.scim_roles(&current).await?;
                 self.store.block_and_hide(&current, &roles).await?;
+                Deleted::Blocked
             }
-            Deprovision::DeleteIfNoContent => {
-                if let Some(what) = self.store.owned_content(current.uid).await? {
-                    log::warn!(
-                        "DELETE /Users/{id}: account {} ({}) owns {what}; blocked instead of deleted",
-                        current.uid,
-                        current.get(BaseColumn::Name).as_text().unwrap_or_default()
-                    );
+            Deprovision::DeleteIfNoContent => match self.store.owned_content(current.uid).await? {
+                Some(what) => {
                     self.store.block_and_hide(&current, &[]).await?;
-                    return Ok(Deleted::BlockedOwnsContent(what));
+                    Deleted::BlockedOwnsContent(what)
                 }
-                self.store.hard_delete(&current).await?;
-                return Ok(Deleted::Removed);
-            }
-        }
-        Ok(Deleted::Blocked)
+                None => {
+                    self.store.hard_delete(&current).await?;
+                    Deleted::Removed
+                }
+            },
+        };
+        let audited = match &outcome {
+            Deleted::Blocked => entry(Severity::Notice, "Blocked account %name: it was deleted in the identity provider (SCIM).", &current, &[]),
+            Deleted::Removed => entry(Severity::Notice, "Deleted account %name through SCIM (it owned no content).", &current, &[]),
+            Deleted::BlockedOwnsContent(what) => entry(
+                Severity::Warning,
+                "Blocked account %name instead of deleting it through SCIM: it owns @what.",
+                &current,
+                &[("@what", what.clone())],
+            ),
+        };
+        self.audit.record(audited).await;
+        Ok(outcome)
     }
 
     /// The account's roles that SCIM groups stand for.

@@ -1,0 +1,134 @@
+//! What the server knows about its own work: request counters and latencies, transaction
+//! retries, the last successful write, the current request's id — and their Prometheus text.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::{LazyLock, Mutex};
+use std::time::Duration;
+
+/// Upper bounds (seconds) of the latency histogram's buckets.
+const BUCKETS: [f64; 11] = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0];
+
+#[derive(Default)]
+struct RouteStats {
+    by_status: BTreeMap<u16, u64>,
+    buckets: [u64; BUCKETS.len()],
+    count: u64,
+    sum_secs: f64,
+}
+
+/// Process-wide counters (one server per process in production; tests read deltas).
+#[derive(Default)]
+pub struct Metrics {
+    routes: Mutex<BTreeMap<(String, String), RouteStats>>,
+    tx_retries: AtomicU64,
+    last_write: AtomicI64,
+}
+
+/// The counters.
+pub static METRICS: LazyLock<Metrics> = LazyLock::new(Metrics::default);
+
+/// The request being served, as the audit trail and the logs describe it.
+#[derive(Debug, Clone, Default)]
+pub struct RequestInfo {
+    pub id: String,
+    /// The client's address.
+    pub peer: String,
+    pub method: String,
+    pub path: String,
+}
+
+tokio::task_local! {
+    /// The request being served (set by the HTTP layer).
+    pub static REQUEST: RequestInfo;
+}
+
+/// The current request's id, or `-` outside a request.
+pub fn request_id() -> String {
+    REQUEST.try_with(|r| r.id.clone()).unwrap_or_else(|_| "-".into())
+}
+
+/// The current request, if any.
+pub fn request() -> Option<RequestInfo> {
+    REQUEST.try_with(Clone::clone).ok()
+}
+
+impl Metrics {
+    /// Count one answered request.
+    pub fn observe(&self, method: &str, route: &str, status: u16, elapsed: Duration) {
+        let secs = elapsed.as_secs_f64();
+        if let Ok(mut routes) = self.routes.lock() {
+            let stats = routes.entry((method.to_string(), route.to_string())).or_default();
+            *stats.by_status.entry(status).or_default() += 1;
+            stats.count += 1;
+            stats.sum_secs += secs;
+            for (i, bound) in BUCKETS.iter().enumerate() {
+                if secs <= *bound {
+                    if let Some(b) = stats.buckets.get_mut(i) {
+                        *b += 1;
+                    }
+                }
+            }
+        }
+    }
+
+    /// A transaction was retried after a deadlock or lock wait timeout.
+    pub fn retried(&self) {
+        self.tx_retries.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// A write transaction committed.
+    pub fn committed(&self) {
+        self.last_write.store(time::OffsetDateTime::now_utc().unix_timestamp(), Ordering::Relaxed);
+    }
+
+    /// Transaction retries so far.
+    pub fn retries(&self) -> u64 {
+        self.tx_retries.load(Ordering::Relaxed)
+    }
+
+    /// Prometheus text exposition format.
+    pub fn render(&self, pool: &mysql_async::Metrics) -> String {
+        let mut out = String::new();
+        let _ = writeln!(out, "# HELP drupal_scim_requests_total SCIM requests answered, by method, route and status.");
+        let _ = writeln!(out, "# TYPE drupal_scim_requests_total counter");
+        let routes = match self.routes.lock() {
+            Ok(r) => r,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        for ((method, route), stats) in routes.iter() {
+            for (status, n) in &stats.by_status {
+                let _ = writeln!(out, "drupal_scim_requests_total{{method=\"{method}\",route=\"{route}\",status=\"{status}\"}} {n}");
+            }
+        }
+        let _ = writeln!(out, "# HELP drupal_scim_request_duration_seconds Time to answer a request.");
+        let _ = writeln!(out, "# TYPE drupal_scim_request_duration_seconds histogram");
+        for ((method, route), stats) in routes.iter() {
+            let labels = format!("method=\"{method}\",route=\"{route}\"");
+            for (bound, n) in BUCKETS.iter().zip(stats.buckets.iter()) {
+                let _ = writeln!(out, "drupal_scim_request_duration_seconds_bucket{{{labels},le=\"{bound}\"}} {n}");
+            }
+            let _ = writeln!(out, "drupal_scim_request_duration_seconds_bucket{{{labels},le=\"+Inf\"}} {}", stats.count);
+            let _ = writeln!(out, "drupal_scim_request_duration_seconds_sum{{{labels}}} {}", stats.sum_secs);
+            let _ = writeln!(out, "drupal_scim_request_duration_seconds_count{{{labels}}} {}", stats.count);
+        }
+        drop(routes);
+        let gauge = |out: &mut String, name: &str, help: &str, value: u64| {
+            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} gauge\n{name} {value}");
+        };
+        gauge(&mut out, "drupal_scim_db_connections_in_use", "Database connections held by requests.", pool.connections_in_use.load(Ordering::Relaxed) as u64);
+        gauge(&mut out, "drupal_scim_db_connections_idle", "Open database connections waiting in the pool.", pool.connections_in_pool.load(Ordering::Relaxed) as u64);
+        gauge(&mut out, "drupal_scim_db_connection_waiters", "Requests waiting for a database connection.", pool.active_wait_requests.load(Ordering::Relaxed) as u64);
+        let _ = writeln!(out, "# HELP drupal_scim_transaction_retries_total Transactions retried after a deadlock or lock wait timeout.");
+        let _ = writeln!(out, "# TYPE drupal_scim_transaction_retries_total counter");
+        let _ = writeln!(out, "drupal_scim_transaction_retries_total {}", self.retries());
+        gauge(
+            &mut out,
+            "drupal_scim_last_successful_write_timestamp_seconds",
+            "Unix time of the last committed write (0: none yet).",
+            u64::try_from(self.last_write.load(Ordering::Relaxed)).unwrap_or(0),
+        );
+        out
+    }
+}
