@@ -84,12 +84,22 @@ async fn serve(settings: Settings) -> ExitCode {
 }
 
 fn token(settings: &Settings, subject: &str, days: Option<i64>) -> ExitCode {
-    let a = &settings.auth;
-    match drupal_scim::token::mint(a.secret.expose(), &a.issuer, &a.audience, subject, days.map(|d| d * 86_400)) {
-        Ok(t) => {
+    let keyring = drupal_scim::token::Keyring::new(&settings.auth);
+    match keyring.mint(subject, days.map(|d| d * 86_400)) {
+        Ok((t, claims)) => {
             let origin = if settings.server.public_url.is_empty() { "https://<your-host>" } else { &settings.server.public_url };
+            println!("Paste these into Entra ID → Enterprise application → Provisioning → Admin Credentials:");
+            println!();
             println!("Tenant URL:   {}{}", origin.trim_end_matches('/'), settings.server.base_path);
             println!("Secret Token: {t}");
+            println!();
+            let expiry = match claims.exp {
+                Some(exp) => format!("expires at unix time {exp}"),
+                None => "never expires".into(),
+            };
+            let kid = settings.auth.key_id.as_deref().map(|k| format!(", signed with key {k:?}")).unwrap_or_default();
+            println!("Token id {} (subject {:?}){kid}, {expiry}.", claims.jti, claims.sub);
+            println!("To revoke it later, add its id to auth.revoked (DRUPAL_SCIM__AUTH__REVOKED) and restart.");
             ExitCode::SUCCESS
         }
         Err(e) => {

@@ -105,12 +105,29 @@ pub struct DatabaseSettings {
 pub struct AuthSettings {
     /// HS256 signing secret for tokens minted by `drupal-scim token` (at least 32 bytes).
     pub secret: Secret,
+    /// Key id (`kid`) of `secret`, so it can be rotated while older keys are still accepted.
+    #[serde(default)]
+    pub key_id: Option<String>,
+    /// Older keys still accepted for verification (tokens name them by `kid`).
+    #[serde(default)]
+    pub previous_keys: Vec<PreviousKey>,
+    /// Token ids (`jti`, printed by `drupal-scim token`) that are refused.
+    #[serde(default)]
+    pub revoked: Vec<String>,
     /// `iss` claim required in tokens.
     #[serde(default = "default_issuer")]
     pub issuer: String,
     /// `aud` claim required in tokens.
     #[serde(default = "default_audience")]
     pub audience: String,
+}
+
+/// A signing key that is being rotated out: tokens with its `kid` are still accepted.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PreviousKey {
+    pub id: String,
+    pub secret: Secret,
 }
 
 /// Request limits.
@@ -201,7 +218,13 @@ impl Settings {
             builder = builder.add_source(config::File::with_name("drupal-scim").required(false));
         }
         let settings: Settings = builder
-            .add_source(config::Environment::with_prefix("DRUPAL_SCIM").prefix_separator("__").separator("__"))
+            .add_source(
+                config::Environment::with_prefix("DRUPAL_SCIM")
+                    .prefix_separator("__")
+                    .separator("__")
+                    .list_separator(",")
+                    .with_list_parse_key("auth.revoked"),
+            )
             .build()?
             .try_deserialize()?;
         settings.check()?;
@@ -210,10 +233,18 @@ impl Settings {
 
     /// Checks that cannot be expressed in types.
     pub fn check(&self) -> Result<(), SettingsError> {
-        if self.auth.secret.expose().len() < 32 {
-            return Err(SettingsError::Invalid(
-                "auth.secret must be at least 32 bytes (generate one with `openssl rand -hex 32`)".into(),
-            ));
+        let short = std::iter::once(("auth.secret", &self.auth.secret))
+            .chain(self.auth.previous_keys.iter().map(|k| ("auth.previous_keys.secret", &k.secret)))
+            .find(|(_, s)| s.expose().len() < 32);
+        if let Some((name, _)) = short {
+            return Err(SettingsError::Invalid(format!(
+                "{name} must be at least 32 bytes (generate one with `openssl rand -hex 32`)"
+            )));
+        }
+        if let Some(id) = &self.auth.key_id {
+            if self.auth.previous_keys.iter().any(|k| &k.id == id) {
+                return Err(SettingsError::Invalid(format!("auth.key_id {id:?} is also the id of a previous key")));
+            }
         }
         if !self.server.base_path.starts_with('/') || self.server.base_path.ends_with('/') {
             return Err(SettingsError::Invalid(format!(
@@ -243,7 +274,14 @@ impl Settings {
                 pool_max: default_pool_max(),
                 timeout_secs: default_db_timeout(),
             },
-            auth: AuthSettings { secret: Secret::new(secret), issuer: default_issuer(), audience: default_audience() },
+            auth: AuthSettings {
+                secret: Secret::new(secret),
+                key_id: None,
+                previous_keys: Vec::new(),
+                revoked: Vec::new(),
+                issuer: default_issuer(),
+                audience: default_audience(),
+            },
             mapping,
             limits: LimitSettings::default(),
             audit: AuditSettings::default(),

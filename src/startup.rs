@@ -15,6 +15,7 @@ use crate::scim::discovery::{Capabilities, Exposed};
 use crate::scim::list::PageLimits;
 use crate::scim::schema::{GROUP_SCHEMA, USER_SCHEMA};
 use crate::settings::Settings;
+use crate::token::Keyring;
 use actix_web::dev::Server;
 use actix_web::{App, HttpServer, web};
 use std::net::TcpListener;
@@ -95,7 +96,7 @@ impl Application {
             users,
             groups,
             db: db.clone(),
-            auth: settings.auth.clone(),
+            keyring: Keyring::new(&settings.auth),
             base_path: settings.server.base_path.clone(),
             public_url: settings.server.public_url.clone(),
             body_limit: settings.limits.body_bytes,

@@ -1,9 +1,12 @@
 //! Bearer tokens: HS256 JWTs minted by `drupal-scim token` and checked on every SCIM request.
 //! Entra ID stores one long-lived "Secret Token", so expiry is optional; issuer and audience
-//! are always checked.
+//! are always checked. Keys rotate by `kid` (older keys stay accepted until removed) and single
+//! tokens are revoked by their id (`jti`).
 
-use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation, decode, encode};
+use crate::settings::{AuthSettings, Secret};
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation, decode, decode_header, encode};
 use serde::{Deserialize, Serialize};
+use std::collections::HashSet;
 
 /// The claims drupal-scim puts in (and expects from) a token.
 #[derive(Debug, Serialize, Deserialize, PartialEq, Eq)]
@@ -14,7 +17,7 @@ pub struct Claims {
     pub iat: i64,
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub exp: Option<i64>,
-    /// Token id, for revocation lists.
+    /// Token id, for revocation.
     pub jti: String,
 }
 
@@ -23,52 +26,147 @@ pub struct Claims {
 pub enum TokenError {
     #[error("token rejected: {0}")]
     Rejected(#[from] jsonwebtoken::errors::Error),
+    #[error("token rejected: no key with id {0:?}")]
+    UnknownKey(String),
+    #[error("token rejected: token {0} is revoked")]
+    Revoked(String),
 }
 
-/// Mint a token. `ttl_secs = None` makes a token that never expires (what Entra wants).
+/// The keys a server signs and accepts tokens with.
+#[derive(Clone)]
+pub struct Keyring {
+    current_id: Option<String>,
+    current: Secret,
+    previous: Vec<(String, Secret)>,
+    revoked: HashSet<String>,
+    issuer: String,
+    audience: String,
+}
+
+impl Keyring {
+    /// From the `[auth]` settings.
+    pub fn new(auth: &AuthSettings) -> Keyring {
+        Keyring {
+            current_id: auth.key_id.clone(),
+            current: auth.secret.clone(),
+            previous: auth.previous_keys.iter().map(|k| (k.id.clone(), k.secret.clone())).collect(),
+            revoked: auth.revoked.iter().cloned().collect(),
+            issuer: auth.issuer.clone(),
+            audience: auth.audience.clone(),
+        }
+    }
+
+    /// Mint a token with the current key. `ttl_secs = None` never expires (what Entra wants).
+    pub fn mint(&self, subject: &str, ttl_secs: Option<i64>) -> Result<(String, Claims), TokenError> {
+        let now = time::OffsetDateTime::now_utc().unix_timestamp();
+        let claims = Claims {
+            iss: self.issuer.clone(),
+            aud: self.audience.clone(),
+            sub: subject.into(),
+            iat: now,
+            exp: ttl_secs.map(|t| now + t),
+            jti: uuid::Uuid::new_v4().to_string(),
+        };
+        let mut header = Header::new(Algorithm::HS256);
+        header.kid = self.current_id.clone();
+        let token = encode(&header, &claims, &EncodingKey::from_secret(self.current.expose().as_bytes())?)?;
+        Ok((token, claims))
+    }
+
+    /// Check signature (with the key the token names), issuer, audience, expiry, revocation.
+    pub fn verify(&self, token: &str) -> Result<Claims, TokenError> {
+        let header = decode_header(token)?;
+        let secret = match (&header.kid, &self.current_id) {
+            (None, _) => &self.current,
+            (Some(kid), Some(current)) if kid == current => &self.current,
+            (Some(kid), _) => self
+                .previous
+                .iter()
+                .find(|(id, _)| id == kid)
+                .map(|(_, s)| s)
+                .ok_or_else(|| TokenError::UnknownKey(kid.clone()))?,
+        };
+        let mut validation = Validation::new(Algorithm::HS256);
+        validation.set_issuer(&[&self.issuer]);
+        validation.set_audience(&[&self.audience]);
+        // exp is optional (long-lived Entra tokens) but enforced when present.
+        validation.required_spec_claims.clear();
+        validation.required_spec_claims.insert("iss".into());
+        validation.required_spec_claims.insert("aud".into());
+        validation.validate_exp = true;
+        validation.leeway = 30;
+        let claims = decode::<Claims>(token, &DecodingKey::from_secret(secret.expose().as_bytes())?, &validation)?.claims;
+        if self.revoked.contains(&claims.jti) {
+            return Err(TokenError::Revoked(claims.jti));
+        }
+        Ok(claims)
+    }
+}
+
+/// Mint a token with a bare secret (tests and tools).
 pub fn mint(secret: &str, issuer: &str, audience: &str, subject: &str, ttl_secs: Option<i64>) -> Result<String, TokenError> {
-    let now = time::OffsetDateTime::now_utc().unix_timestamp();
-    let claims = Claims {
-        iss: issuer.into(),
-        aud: audience.into(),
-        sub: subject.into(),
-        iat: now,
-        exp: ttl_secs.map(|t| now + t),
-        jti: uuid::Uuid::new_v4().to_string(),
+    let keyring = Keyring {
+        current_id: None,
+        current: Secret::new(secret),
+        previous: Vec::new(),
+        revoked: HashSet::new(),
+        issuer: issuer.into(),
+        audience: audience.into(),
     };
-    Ok(encode(&Header::new(Algorithm::HS256), &claims, &EncodingKey::from_secret(secret.as_bytes())?)?)
-}
-
-/// Check a token's signature, issuer, audience and (when present) expiry.
-pub fn verify(token: &str, secret: &str, issuer: &str, audience: &str) -> Result<Claims, TokenError> {
-    let mut validation = Validation::new(Algorithm::HS256);
-    validation.set_issuer(&[issuer]);
-    validation.set_audience(&[audience]);
-    // exp is optional (long-lived Entra tokens) but enforced when present.
-    validation.required_spec_claims.clear();
-    validation.required_spec_claims.insert("iss".into());
-    validation.required_spec_claims.insert("aud".into());
-    validation.validate_exp = true;
-    validation.leeway = 30;
-    let data = decode::<Claims>(token, &DecodingKey::from_secret(secret.as_bytes())?, &validation)?;
-    Ok(data.claims)
+    keyring.mint(subject, ttl_secs).map(|(t, _)| t)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::settings::PreviousKey;
 
     const SECRET: &str = "0123456789abcdef0123456789abcdef";
+    const OLD: &str = "an-older-secret-an-older-secret-0000";
+
+    fn auth(key_id: Option<&str>, previous: &[(&str, &str)], revoked: &[&str]) -> AuthSettings {
+        AuthSettings {
+            secret: Secret::new(SECRET),
+            key_id: key_id.map(String::from),
+            previous_keys: previous.iter().map(|(id, s)| PreviousKey { id: id.to_string(), secret: Secret::new(*s) }).collect(),
+            revoked: revoked.iter().map(|s| s.to_string()).collect(),
+            issuer: "drupal-scim".into(),
+            audience: "drupal-scim".into(),
+        }
+    }
 
     #[test]
     fn minted_tokens_verify_and_others_do_not() {
-        let t = mint(SECRET, "drupal-scim", "drupal-scim", "entra", None).unwrap();
-        assert_eq!(verify(&t, SECRET, "drupal-scim", "drupal-scim").unwrap().sub, "entra");
-        assert!(verify(&t, "another secret of at least 32 bytes!", "drupal-scim", "drupal-scim").is_err());
-        assert!(verify(&t, SECRET, "drupal-scim", "someone-else").is_err());
-        assert!(verify(&t, SECRET, "other-issuer", "drupal-scim").is_err());
-        let expired = mint(SECRET, "drupal-scim", "drupal-scim", "entra", Some(-3600)).unwrap();
-        assert!(verify(&expired, SECRET, "drupal-scim", "drupal-scim").is_err());
-        assert!(verify("not.a.token", SECRET, "drupal-scim", "drupal-scim").is_err());
+        let ring = Keyring::new(&auth(None, &[], &[]));
+        let (t, claims) = ring.mint("entra", None).unwrap();
+        assert_eq!(ring.verify(&t).unwrap(), claims);
+        let other = mint("another secret of at least 32 bytes!", "drupal-scim", "drupal-scim", "x", None).unwrap();
+        assert!(ring.verify(&other).is_err());
+        assert!(ring.verify(&mint(SECRET, "drupal-scim", "someone-else", "x", None).unwrap()).is_err());
+        assert!(ring.verify(&mint(SECRET, "other-issuer", "drupal-scim", "x", None).unwrap()).is_err());
+        assert!(ring.verify(&mint(SECRET, "drupal-scim", "drupal-scim", "x", Some(-3600)).unwrap()).is_err());
+        assert!(ring.verify("not.a.token").is_err());
+    }
+
+    #[test]
+    fn rotated_keys_stay_valid_by_kid_until_removed() {
+        let before = Keyring::new(&AuthSettings { secret: Secret::new(OLD), ..auth(Some("2026-05"), &[], &[]) });
+        let (old_token, _) = before.mint("entra", None).unwrap();
+        let after = Keyring::new(&auth(Some("2026-11"), &[("2026-05", OLD)], &[]));
+        assert!(after.verify(&old_token).is_ok(), "the previous key still verifies its tokens");
+        let (new_token, _) = after.mint("entra", None).unwrap();
+        assert!(after.verify(&new_token).is_ok());
+        let retired = Keyring::new(&auth(Some("2026-11"), &[], &[]));
+        assert!(matches!(retired.verify(&old_token), Err(TokenError::UnknownKey(_))));
+    }
+
+    #[test]
+    fn a_revoked_token_is_refused_and_others_are_not() {
+        let ring = Keyring::new(&auth(None, &[], &[]));
+        let (a, claims_a) = ring.mint("a", None).unwrap();
+        let (b, _) = ring.mint("b", None).unwrap();
+        let revoking = Keyring::new(&auth(None, &[], &[&claims_a.jti]));
+        assert!(matches!(revoking.verify(&a), Err(TokenError::Revoked(_))));
+        assert!(revoking.verify(&b).is_ok());
     }
 }

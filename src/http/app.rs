@@ -6,7 +6,7 @@ use crate::provision::{GroupService, UserService};
 use crate::scim::discovery::{Capabilities, Exposed};
 use crate::scim::list::PageLimits;
 use crate::scim::schema::ENTERPRISE_USER_SCHEMA;
-use crate::settings::AuthSettings;
+use crate::token::Keyring;
 use actix_web::middleware::from_fn;
 use actix_web::{HttpRequest, web};
 
@@ -15,7 +15,7 @@ pub struct AppState {
     pub users: UserService,
     pub groups: GroupService,
     pub db: Db,
-    pub auth: AuthSettings,
+    pub keyring: Keyring,
     pub base_path: String,
     /// `https://host` when configured; otherwise taken from each request.
     pub public_url: String,

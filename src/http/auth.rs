@@ -2,7 +2,6 @@
 
 use crate::http::app::AppState;
 use crate::scim::error::ScimError;
-use crate::token::verify;
 use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::middleware::Next;
@@ -15,7 +14,7 @@ pub async fn require_bearer<B: MessageBody>(
 ) -> Result<ServiceResponse<EitherBody<B>>, Error> {
     let ok = match (req.app_data::<web::Data<AppState>>(), bearer(&req)) {
         (Some(state), Some(token)) => {
-            match verify(token, state.auth.secret.expose(), &state.auth.issuer, &state.auth.audience) {
+            match state.keyring.verify(token) {
                 Ok(_) => true,
                 Err(e) => {
                     log::info!("rejected a bearer token: {e}");

@@ -3,6 +3,7 @@ mod bulk;
 mod check;
 mod deprovision;
 mod helpers;
+mod logs;
 mod operations;
 mod paging;
 mod search;
