@@ -1,3 +1,4 @@
 //! The integration tests: one binary, the real server, a real MariaDB.
 mod helpers;
 mod users_basic;
+mod users_entra;
