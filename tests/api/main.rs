@@ -2,3 +2,4 @@
 mod helpers;
 mod users_basic;
 mod users_entra;
+mod users_quirks;
