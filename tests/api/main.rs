@@ -3,3 +3,4 @@ mod helpers;
 mod users_basic;
 mod users_entra;
 mod users_quirks;
+mod users_okta;
