@@ -4,3 +4,4 @@ mod users_basic;
 mod users_entra;
 mod users_quirks;
 mod users_okta;
+mod users_filters;
