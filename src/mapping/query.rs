@@ -26,12 +26,12 @@ pub fn user_query(mapping: &Mapping, filter: &Filter) -> Result<UserQuery, ScimE
         Filter::Not(a) => UserQuery::Not(Box::new(user_query(mapping, a)?)),
         Filter::Present(path) => match columns_for(mapping, path) {
             Ok(columns) => any(columns.into_iter().map(|(c, _)| UserQuery::Present(c))),
-            Err(e) => return unstored(path, e, UserQuery::False),
+            Err(e) => return unstored(mapping, path, e, UserQuery::False),
         },
         Filter::Compare { path, op, value } => {
             let columns = match columns_for(mapping, path) {
                 Ok(columns) => columns,
-                Err(e) => return unstored(path, e, absent_compare(*op, value)),
+                Err(e) => return unstored(mapping, path, e, absent_compare(*op, value)),
             };
             let mut terms = Vec::new();
             for (column, kind) in columns {
@@ -42,7 +42,7 @@ pub fn user_query(mapping: &Mapping, filter: &Filter) -> Result<UserQuery, ScimE
         Filter::ValuePath { path, filter } => {
             let maps = multi_maps(mapping, path);
             if maps.is_empty() {
-                return unstored(path, unsupported(path), UserQuery::False);
+                return unstored(mapping, path, unsupported(path), UserQuery::False);
             }
             let mut terms = Vec::new();
             for map in maps {
@@ -63,12 +63,13 @@ fn any(mut terms: impl Iterator<Item = UserQuery>) -> UserQuery {
 /// account, so a filter on it is answered, not refused: `manager eq "x"` matches nobody and
 /// `manager ne "x"` everybody. Entra asks `id eq "…" and manager eq "…"` before it sets a manager
 /// and must get a ListResponse (a 400 there fails the user's export every cycle). Names the
-/// schema does not know, and attributes that can never be filtered on, stay `err`.
-fn unstored(path: &AttrPath, err: ScimError, absent: UserQuery) -> Result<UserQuery, ScimError> {
-    let known = USER_RESOURCE
-        .resolve(path)
-        .is_some_and(|r| !matches!(r.attr.name, "id" | "externalId" | "meta" | "password"));
-    if known { Ok(absent) } else { Err(err) }
+/// schema does not know, attributes that can never be filtered on, and parts of a mapped attribute
+/// the mapping cannot answer for (`emails.type`) stay `err`.
+fn unstored(mapping: &Mapping, path: &AttrPath, err: ScimError, absent: UserQuery) -> Result<UserQuery, ScimError> {
+    let Some(resolved) = USER_RESOURCE.resolve(path) else { return Err(err) };
+    let never = matches!(resolved.attr.name, "id" | "externalId" | "meta" | "password" | "groups");
+    let mapped = mapping.users.attributes.iter().any(|m| m.schema_urn == resolved.schema && m.attr_name == resolved.attr.name);
+    if never || mapped { Err(err) } else { Ok(absent) }
 }
 
 /// What a comparison says about an attribute without a value (`null`).
