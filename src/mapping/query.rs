@@ -46,7 +46,10 @@ pub fn user_query(mapping: &Mapping, filter: &Filter) -> Result<UserQuery, ScimE
             }
             let mut terms = Vec::new();
             for map in maps {
-                terms.push(element_query(map, filter)?);
+                // The element exists only where its column has a value: without this,
+                // `emails[type eq "work"]` matched accounts that have no mail at all.
+                let exists = UserQuery::Present(map_column(map));
+                terms.push(UserQuery::And(Box::new(exists), Box::new(element_query(map, filter)?)));
             }
             any(terms.into_iter())
         }
