@@ -5,3 +5,4 @@ mod users_entra;
 mod users_quirks;
 mod users_okta;
 mod users_filters;
+mod users_errors;
