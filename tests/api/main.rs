@@ -6,3 +6,4 @@ mod users_quirks;
 mod users_okta;
 mod users_filters;
 mod users_errors;
+mod discovery;
