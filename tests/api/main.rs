@@ -7,3 +7,4 @@ mod users_okta;
 mod users_filters;
 mod users_errors;
 mod discovery;
+mod users_drupal_rows;
