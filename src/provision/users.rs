@@ -1,5 +1,6 @@
 //! SCIM Users over Drupal accounts.
 
+use crate::drupal::error::StoreError;
 use crate::drupal::model::{BaseColumn, DbValue, UserColumn, UserQuery, UserRecord, UserWrite};
 use crate::drupal::users::UserStore;
 use crate::mapping::model::Mapping;
@@ -78,8 +79,20 @@ impl UserService {
             let record = self.store.update(&existing, &changes).await?;
             return Ok(Created { resource: self.render(&record, base), existed: true });
         }
-        let record = self.store.create(&write).await?;
-        Ok(Created { resource: self.render(&record, base), existed: false })
+        match self.store.create(&write).await {
+            Ok(record) => Ok(Created { resource: self.render(&record, base), existed: false }),
+            // A concurrent create of the same account (a re-send racing the original) won: the
+            // name is taken by the very account this request describes, so converge on it too.
+            Err(StoreError::Conflict(detail)) => match self.same_account(&write, &name).await? {
+                Some(existing) => {
+                    let changes = diff(&existing, &write);
+                    let record = self.store.update(&existing, &changes).await?;
+                    Ok(Created { resource: self.render(&record, base), existed: true })
+                }
+                None => Err(StoreError::Conflict(detail).into()),
+            },
+            Err(e) => Err(e.into()),
+        }
     }
 
     /// The account this create re-sends: same externalId and same userName.
