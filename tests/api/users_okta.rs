@@ -203,7 +203,17 @@ async fn okta_pathless_replace_active_false_deactivates() {
 async fn okta_bad_token_is_401_scim_error_with_www_authenticate() {
     let app = TestApp::spawn().await;
     let forged = drupal_scim::token::mint("another-secret-0123456789abcdef0123456789", "drupal-scim", "drupal-scim", "x", None).unwrap();
-    for auth in [Some(format!("Bearer {forged}")), Some("Bearer not-a-jwt".to_string()), Some(format!("Basic {}", app.token)), None] {
+    let expired = drupal_scim::token::mint(SECRET, "drupal-scim", "drupal-scim", "x", Some(-3600)).unwrap();
+    let other_audience = drupal_scim::token::mint(SECRET, "drupal-scim", "someone-else", "x", None).unwrap();
+    for auth in [
+        Some(format!("Bearer {forged}")),
+        Some(format!("Bearer {expired}")),
+        Some(format!("Bearer {other_audience}")),
+        Some("Bearer not-a-jwt".to_string()),
+        Some("Bearer ".to_string()),
+        Some(format!("Basic {}", app.token)),
+        None,
+    ] {
         let mut request = app.client.get(format!("{}/Users", app.base));
         if let Some(auth) = &auth {
             request = request.header("authorization", auth);
