@@ -400,3 +400,25 @@ async fn entra_bcp47_preferred_language_lands_on_a_configured_drupal_language() 
     assert_eq!(response.status().as_u16(), 200);
     assert_eq!(app.data_column(2, "preferred_langcode").await, "en", "not a language of this site: the site default");
 }
+
+#[tokio::test]
+async fn clearing_active_never_unblocks_an_account() {
+    // `remove active`, `active: null`, or a PUT that leaves active out assert nothing about it:
+    // a blocked Drupal account must stay blocked (and keep no sessions).
+    let app = TestApp::spawn().await;
+    let url = format!("/Users/{BLOCKED_UUID}");
+    let response = app.patch_ops(&url, json!([{"op": "Remove", "path": "active"}])).await;
+    assert_eq!(response.status().as_u16(), 200);
+    assert_eq!(app.data_column(4, "status").await, 0);
+    let response = app.patch_ops(&url, json!([{"op": "Replace", "value": {"active": null}}])).await;
+    assert_eq!(response.status().as_u16(), 200);
+    assert_eq!(app.data_column(4, "status").await, 0);
+    let body = json!({"schemas": [USER_SCHEMA], "userName": "blocked.user", "emails": [{"type": "work", "value": "blocked.user@example.com"}]});
+    assert_eq!(app.put(&url, &body).await.status().as_u16(), 200);
+    assert_eq!(app.data_column(4, "status").await, 0);
+    // An active account stays active the same way.
+    let response = app.patch_ops(&jdoe(), json!([{"op": "Remove", "path": "active"}])).await;
+    assert_eq!(response.status().as_u16(), 200);
+    assert_eq!(app.data_column(2, "status").await, 1);
+    assert_eq!(app.one::<i64>("SELECT COUNT(*) FROM sessions WHERE uid = 2").await, Some(1));
+}
