@@ -67,7 +67,8 @@ fn exists_sql(site: &Site, column: &UserColumn, cmp: Option<(Cmp, &DbValue)>, pa
         UserColumn::Field(f) => (site.field_table(f), format!("x.`{f}_value`")),
         _ => (site.tables.t("user__roles"), "x.`roles_target_id`".to_string()),
     };
-    let head = format!("SELECT 1 FROM {table} x WHERE x.`entity_id` = u.`uid` AND x.`deleted` = 0");
+    // Drupal reads only the rows in the account's own language (§1.9); so does a filter.
+    let head = format!("SELECT 1 FROM {table} x WHERE x.`entity_id` = u.`uid` AND x.`deleted` = 0 AND x.`langcode` = u.`langcode`");
     match cmp {
         None => format!("EXISTS ({head})"),
         // "has no value equal to v": SCIM ne over a multi-valued attribute.
@@ -116,7 +117,7 @@ pub fn order_sql(site: &Site, column: &UserColumn) -> String {
         Some(expr) => expr,
         None => match column {
             UserColumn::Field(f) => format!(
-                "(SELECT MIN(x.`{f}_value`) FROM {} x WHERE x.`entity_id` = u.`uid` AND x.`deleted` = 0)",
+                "(SELECT MIN(x.`{f}_value`) FROM {} x WHERE x.`entity_id` = u.`uid` AND x.`deleted` = 0 AND x.`langcode` = u.`langcode`)",
                 site.field_table(f)
             ),
             _ => "u.`uid`".into(),

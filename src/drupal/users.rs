@@ -263,9 +263,13 @@ impl UserStore {
             return Err(StoreError::Protected(format!("account {} is protected", current.uid)));
         }
         let mut values = changes.base.clone();
-        // A cleared status, time zone or language falls back to what Drupal would store.
+        // A cleared status asserts nothing: the account keeps its state (a cleared `active`
+        // must never unblock a blocked account).
+        if values.get(&BaseColumn::Status) == Some(&DbValue::Null) {
+            values.remove(&BaseColumn::Status);
+        }
+        // A cleared time zone or language falls back to what Drupal would store.
         for (column, default) in [
-            (BaseColumn::Status, DbValue::Int(1)),
             (BaseColumn::Timezone, DbValue::Text(self.site.timezone.clone())),
             (BaseColumn::PreferredLangcode, DbValue::Text(self.site.langcode.clone())),
         ] {

@@ -7,7 +7,7 @@ use crate::mapping::users::{parse_bool, parse_rfc3339};
 use crate::scim::error::ScimError;
 use crate::scim::filter::{CompareOp, Filter};
 use crate::scim::path::AttrPath;
-use crate::scim::schema::USER_SCHEMA;
+use crate::scim::schema::{USER_RESOURCE, USER_SCHEMA};
 use serde_json::Value;
 
 /// How a filter term's value must be converted for its column.
@@ -24,10 +24,17 @@ pub fn user_query(mapping: &Mapping, filter: &Filter) -> Result<UserQuery, ScimE
         Filter::And(a, b) => UserQuery::And(Box::new(user_query(mapping, a)?), Box::new(user_query(mapping, b)?)),
         Filter::Or(a, b) => UserQuery::Or(Box::new(user_query(mapping, a)?), Box::new(user_query(mapping, b)?)),
         Filter::Not(a) => UserQuery::Not(Box::new(user_query(mapping, a)?)),
-        Filter::Present(path) => any(columns_for(mapping, path)?.into_iter().map(|(c, _)| UserQuery::Present(c))),
+        Filter::Present(path) => match columns_for(mapping, path) {
+            Ok(columns) => any(columns.into_iter().map(|(c, _)| UserQuery::Present(c))),
+            Err(e) => return unstored(mapping, path, e, UserQuery::False),
+        },
         Filter::Compare { path, op, value } => {
+            let columns = match columns_for(mapping, path) {
+                Ok(columns) => columns,
+                Err(e) => return unstored(mapping, path, e, absent_compare(*op, value)),
+            };
             let mut terms = Vec::new();
-            for (column, kind) in columns_for(mapping, path)? {
+            for (column, kind) in columns {
                 terms.push(compare(column, kind, *op, value, path)?);
             }
             any(terms.into_iter())
@@ -35,11 +42,14 @@ pub fn user_query(mapping: &Mapping, filter: &Filter) -> Result<UserQuery, ScimE
         Filter::ValuePath { path, filter } => {
             let maps = multi_maps(mapping, path);
             if maps.is_empty() {
-                return Err(unsupported(path));
+                return unstored(mapping, path, unsupported(path), UserQuery::False);
             }
             let mut terms = Vec::new();
             for map in maps {
-                terms.push(element_query(map, filter)?);
+                // The element exists only where its column has a value: without this,
+                // `emails[type eq "work"]` matched accounts that have no mail at all.
+                let exists = UserQuery::Present(map_column(map));
+                terms.push(UserQuery::And(Box::new(exists), Box::new(element_query(map, filter)?)));
             }
             any(terms.into_iter())
         }
@@ -50,6 +60,27 @@ pub fn user_query(mapping: &Mapping, filter: &Filter) -> Result<UserQuery, ScimE
 fn any(mut terms: impl Iterator<Item = UserQuery>) -> UserQuery {
     let Some(first) = terms.next() else { return UserQuery::False };
     terms.fold(first, |acc, t| UserQuery::Or(Box::new(acc), Box::new(t)))
+}
+
+/// An attribute of the SCIM User schema that the mapping does not store has no value on any
+/// account, so a filter on it is answered, not refused: `manager eq "x"` matches nobody and
+/// `manager ne "x"` everybody. Entra asks `id eq "…" and manager eq "…"` before it sets a manager
+/// and must get a ListResponse (a 400 there fails the user's export every cycle). Names the
+/// schema does not know, attributes that can never be filtered on, and parts of a mapped attribute
+/// the mapping cannot answer for (`emails.type`) stay `err`.
+fn unstored(mapping: &Mapping, path: &AttrPath, err: ScimError, absent: UserQuery) -> Result<UserQuery, ScimError> {
+    let Some(resolved) = USER_RESOURCE.resolve(path) else { return Err(err) };
+    let never = matches!(resolved.attr.name, "id" | "externalId" | "meta" | "password" | "groups");
+    let mapped = mapping.users.attributes.iter().any(|m| m.schema_urn == resolved.schema && m.attr_name == resolved.attr.name);
+    if never || mapped { Err(err) } else { Ok(absent) }
+}
+
+/// What a comparison says about an attribute without a value (`null`).
+fn absent_compare(op: CompareOp, value: &Value) -> UserQuery {
+    match (op, value.is_null()) {
+        (CompareOp::Eq, true) | (CompareOp::Ne, false) => UserQuery::True,
+        _ => UserQuery::False,
+    }
 }
 
 fn unsupported(path: &AttrPath) -> ScimError {

@@ -1,8 +1,9 @@
 //! SCIM Users over Drupal accounts.
 
-use crate::drupal::model::{BaseColumn, Cmp, DbValue, UserColumn, UserQuery, UserRecord, UserWrite};
 use crate::drupal::audit::{Audit, Entry, Severity};
+use crate::drupal::error::StoreError;
 use crate::drupal::groups::{GroupRecord, GroupStore};
+use crate::drupal::model::{BaseColumn, Cmp, DbValue, UserColumn, UserQuery, UserRecord, UserWrite};
 use crate::drupal::users::UserStore;
 use crate::mapping::model::{Deprovision, LinkExisting, Mapping, Target};
 use crate::mapping::query::{user_query, user_sort};
@@ -203,9 +204,22 @@ impl UserService {
             let record = self.save(&existing, diff(&existing, &write), true).await?;
             return Ok(Created { resource: self.render_one(&record, base).await?, existed: true });
         }
-        let record = self.store.create(&write).await?;
-        self.audit.record(entry(Severity::Notice, "Created account %name through SCIM.", &record, &[])).await;
-        Ok(Created { resource: self.render_one(&record, base).await?, existed: false })
+        match self.store.create(&write).await {
+            Ok(record) => {
+                self.audit.record(entry(Severity::Notice, "Created account %name through SCIM.", &record, &[])).await;
+                Ok(Created { resource: self.render_one(&record, base).await?, existed: false })
+            }
+            // A concurrent create of the same account (a re-send racing the original) won: the
+            // name is taken by the very account this request describes, so converge on it too.
+            Err(StoreError::Conflict(detail)) => match self.same_account(&write, &name).await? {
+                Some(existing) => {
+                    let record = self.save(&existing, diff(&existing, &write), false).await?;
+                    Ok(Created { resource: self.render_one(&record, base).await?, existed: true })
+                }
+                None => Err(StoreError::Conflict(detail).into()),
+            },
+            Err(e) => Err(e.into()),
+        }
     }
 
     /// The account this create re-sends: same externalId and same userName.

@@ -360,6 +360,12 @@ fn apply_single(
         (None, _) => {
             let v = need_value(value, kind)?;
             if a.is_complex() {
+                // Entra sends the enterprise `manager` as a one-element list:
+                // `{"op":"Add","path":"manager","value":[{"$ref":null,"value":"<id>"}]}`.
+                let v = match v {
+                    Value::Array(items) if items.len() == 1 => &items[0],
+                    other => other,
+                };
                 let patch = coerce_complex(a, v, a.name)?;
                 let mut cur = take_object(container, a.name);
                 let result = merge_into(&mut cur, a, patch, a.name);
@@ -1047,6 +1053,14 @@ mod tests {
         .unwrap();
         assert!(u.get(ENT).is_none());
         assert_eq!(u["schemas"], json!([USER_SCHEMA]));
+    }
+
+    #[test]
+    fn entra_manager_as_one_element_list() {
+        let u = patch_user(
+            json!([{"op": "Add", "path": "manager", "value": [{"$ref": null, "value": "boss-2"}]}]),
+        );
+        assert_eq!(u[ENT]["manager"], json!({"value": "boss-2"}));
     }
 
     #[test]

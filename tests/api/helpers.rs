@@ -287,3 +287,98 @@ pub fn entra_user(user_name: &str, mail: &str, external_id: &str) -> Value {
         "roles": []
     })
 }
+
+/// The fixture's first created account gets this uid (AUTO_INCREMENT after uid 4).
+pub const FIRST_NEW_UID: u32 = 5;
+
+impl TestApp {
+    /// GET /Users with query parameters, URL-encoded.
+    pub async fn list_users(&self, params: &[(&str, &str)]) -> reqwest::Response {
+        self.client
+            .get(format!("{}/Users", self.base))
+            .bearer_auth(&self.token)
+            .query(params)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// The userNames a filter finds, in answer order (asserting 200).
+    pub async fn names_matching(&self, filter: &str) -> Vec<String> {
+        let response = self.filter_users(filter).await;
+        assert_eq!(response.status().as_u16(), 200, "filter {filter:?}");
+        let body: Value = response.json().await.unwrap();
+        body["Resources"]
+            .as_array()
+            .map(|items| items.iter().map(|r| r["userName"].as_str().unwrap_or_default().to_string()).collect())
+            .unwrap_or_default()
+    }
+
+    /// Everything Drupal (and the bridge) stores for one account, as JSON, to prove that a
+    /// refused request wrote nothing.
+    pub async fn snapshot(&self, uid: u32) -> Value {
+        let mut out = serde_json::Map::new();
+        let queries = [
+            ("users", format!("SELECT * FROM users WHERE uid = {uid}")),
+            ("users_field_data", format!("SELECT * FROM users_field_data WHERE uid = {uid} ORDER BY langcode")),
+            ("user__roles", format!("SELECT * FROM user__roles WHERE entity_id = {uid} ORDER BY delta")),
+            ("first", format!("SELECT * FROM user__field_first_name WHERE entity_id = {uid} ORDER BY delta")),
+            ("last", format!("SELECT * FROM user__field_last_name WHERE entity_id = {uid} ORDER BY delta")),
+            ("department", format!("SELECT * FROM user__field_department WHERE entity_id = {uid} ORDER BY delta")),
+            ("employee", format!("SELECT * FROM user__field_employee_number WHERE entity_id = {uid} ORDER BY delta")),
+            ("scim_user", format!("SELECT * FROM scim_user WHERE uid = {uid}")),
+            ("sessions", format!("SELECT uid, sid FROM sessions WHERE uid = {uid} ORDER BY sid")),
+            ("cache_entity", format!("SELECT cid FROM cache_entity WHERE cid = 'values:user:{uid}'")),
+        ];
+        for (key, sql) in queries {
+            out.insert(key.to_string(), Value::Array(self.json_rows(&sql).await));
+        }
+        Value::Object(out)
+    }
+
+    /// Number of rows of a table.
+    pub async fn count(&self, table: &str) -> i64 {
+        self.one(&format!("SELECT COUNT(*) FROM `{table}`")).await.unwrap()
+    }
+
+    /// A column of users_field_data for one account.
+    pub async fn data_column(&self, uid: u32, column: &str) -> Value {
+        let rows = self.json_rows(&format!("SELECT `{column}` AS v FROM users_field_data WHERE uid = {uid}")).await;
+        assert_eq!(rows.len(), 1, "one users_field_data row for uid {uid}");
+        rows[0]["v"].clone()
+    }
+
+    /// The values of a configurable field for one account, in delta order.
+    pub async fn field_values(&self, uid: u32, field: &str) -> Vec<String> {
+        self.rows(&format!("SELECT `{field}_value` FROM `user__{field}` WHERE entity_id = {uid} ORDER BY delta")).await
+    }
+}
+
+/// Assert a SCIM error answer (RFC 7644 §3.12) and return its body: the status, the Error schema,
+/// `status` as a string, the SCIM media type, and `scimType` when one is expected.
+pub async fn expect_error(response: reqwest::Response, status: u16, scim_type: Option<&str>) -> Value {
+    assert_eq!(response.status().as_u16(), status, "HTTP status");
+    let content_type = response.headers().get("content-type").map(|v| v.to_str().unwrap().to_string());
+    assert_eq!(content_type.as_deref(), Some("application/scim+json"), "SCIM media type on a {status}");
+    let body: Value = response.json().await.expect("a JSON error body");
+    assert_eq!(body["schemas"], serde_json::json!([ERROR]), "{body}");
+    assert_eq!(body["status"], Value::from(status.to_string()), "status is a string: {body}");
+    match scim_type {
+        Some(t) => assert_eq!(body["scimType"], t, "{body}"),
+        None => assert!(body.get("scimType").is_none() || body["scimType"].is_string(), "{body}"),
+    }
+    assert!(body["detail"].as_str().is_some_and(|d| !d.is_empty()), "a detail: {body}");
+    body
+}
+
+/// Assert a ListResponse (200, integer paging fields) and return it.
+pub async fn expect_list(response: reqwest::Response) -> Value {
+    assert_eq!(response.status().as_u16(), 200, "a list answers 200");
+    assert_eq!(response.headers()["content-type"], "application/scim+json");
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["schemas"], serde_json::json!(["urn:ietf:params:scim:api:messages:2.0:ListResponse"]), "{body}");
+    for key in ["totalResults", "startIndex", "itemsPerPage"] {
+        assert!(body[key].is_u64(), "{key} is an integer: {body}");
+    }
+    body
+}
