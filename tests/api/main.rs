@@ -1,3 +1,6 @@
 //! The integration tests: one binary, the real server, a real MariaDB.
 mod helpers;
 mod users_basic;
+
+mod groups_support;
+mod groups_flows;
