@@ -4,3 +4,4 @@ mod users_basic;
 
 mod groups_support;
 mod groups_flows;
+mod groups_roles;
