@@ -5,3 +5,4 @@ mod users_basic;
 mod groups_support;
 mod groups_flows;
 mod groups_roles;
+mod groups_policy;
