@@ -142,16 +142,44 @@ pub async fn snapshot(app: &TestApp, sql: &str) -> Vec<Value> {
 }
 
 /// Everything a membership change can write: user__roles, users_field_data.changed,
-/// cachetags, cache_entity, scim_group.
-pub async fn membership_snapshot(app: &TestApp) -> Vec<Vec<Value>> {
-    vec![
-        snapshot(app, "SELECT * FROM user__roles ORDER BY entity_id, langcode, delta").await,
-        snapshot(app, "SELECT uid, changed FROM users_field_data ORDER BY uid").await,
-        snapshot(app, "SELECT * FROM cachetags ORDER BY tag").await,
-        snapshot(app, "SELECT cid FROM cache_entity ORDER BY cid").await,
-        snapshot(app, "SELECT * FROM scim_group ORDER BY group_id").await,
-        snapshot(app, "SELECT collection, name, data FROM config ORDER BY collection, name").await,
-    ]
+/// cachetags, cache_entity, cache_config, scim_group, config and key_value (by checksum).
+pub async fn membership_snapshot(app: &TestApp) -> Snapshot {
+    let mut tables = Vec::new();
+    for (label, sql) in [
+        ("user__roles", "SELECT * FROM user__roles ORDER BY entity_id, langcode, delta"),
+        ("users_field_data.changed", "SELECT uid, changed FROM users_field_data ORDER BY uid"),
+        ("cachetags", "SELECT * FROM cachetags ORDER BY tag"),
+        ("cache_entity", "SELECT cid FROM cache_entity ORDER BY cid"),
+        ("cache_config", "SELECT cid FROM cache_config ORDER BY cid"),
+        ("scim_group", "SELECT * FROM scim_group ORDER BY group_id"),
+        ("config", "SELECT collection, name, MD5(data) AS md5 FROM config ORDER BY collection, name"),
+        ("key_value", "SELECT collection, name, MD5(value) AS md5 FROM key_value ORDER BY collection, name"),
+    ] {
+        tables.push((label, app.json_rows(sql).await));
+    }
+    Snapshot(tables)
+}
+
+/// Rows of the tables a group request can write, to prove one wrote nothing.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Snapshot(pub Vec<(&'static str, Vec<Value>)>);
+
+impl Snapshot {
+    /// Panic naming the table and the rows that differ.
+    pub fn assert_same(&self, after: &Snapshot, what: &str) {
+        for ((label, a), (_, b)) in self.0.iter().zip(after.0.iter()) {
+            if a != b {
+                let gone: Vec<&Value> = a.iter().filter(|r| !b.contains(r)).collect();
+                let new: Vec<&Value> = b.iter().filter(|r| !a.contains(r)).collect();
+                panic!("{what}: {label} changed\n  before only: {gone:?}\n  after only:  {new:?}");
+            }
+        }
+    }
+}
+
+/// Assert a request wrote nothing since `before`.
+pub async fn assert_unchanged(app: &TestApp, before: &Snapshot, what: &str) {
+    before.assert_same(&membership_snapshot(app).await, what);
 }
 
 /// The raw `config.data` of one config name.

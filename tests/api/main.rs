@@ -6,3 +6,4 @@ mod groups_support;
 mod groups_flows;
 mod groups_roles;
 mod groups_policy;
+mod groups_membership;
