@@ -145,7 +145,7 @@ impl GroupStore {
         if let (Some(role), true) = (&group.role_id, created_role) {
             roles::invalidate_role(&mut conn, &self.site.tables, role, true, false).await;
         }
-        cache::user_saved(&mut conn, &self.site.tables, &changed_uids, false).await;
+        accounts_changed(&mut conn, &self.site, &changed_uids).await;
         Ok(group)
     }
 
@@ -231,7 +231,7 @@ impl GroupStore {
         if let (Some(role), true) = (&group.role_id, relabelled) {
             roles::invalidate_role(&mut conn, &self.site.tables, role, false, false).await;
         }
-        cache::user_saved(&mut conn, &self.site.tables, &changed_uids, false).await;
+        accounts_changed(&mut conn, &self.site, &changed_uids).await;
         Ok(updated)
     }
 
@@ -311,7 +311,7 @@ impl GroupStore {
         if let (Some(role), true) = (&group.role_id, drop_role) {
             roles::invalidate_role(&mut conn, t, role, false, true).await;
         }
-        cache::user_saved(&mut conn, t, &changed, false).await;
+        accounts_changed(&mut conn, &self.site, &changed).await;
         Ok(())
     }
 
@@ -387,6 +387,15 @@ impl GroupStore {
         } else {
             Err(StoreError::Unavailable("timed out waiting for a concurrent group change".into()))
         }
+    }
+}
+
+/// The user caches after a membership change. No account changed (Entra re-adds every member
+/// each cycle) means nothing to invalidate: bumping `user_list` and `4xx-response` anyway would
+/// flush the People page and every cached 404/403 page on every sync.
+async fn accounts_changed(conn: &mut Conn, site: &Site, uids: &[u32]) {
+    if !uids.is_empty() {
+        cache::user_saved(conn, &site.tables, uids, false).await;
     }
 }
 
