@@ -54,7 +54,7 @@ async fn assert_role_rows(app: &TestApp, id: &str, label: &str, weight: i64) -> 
         assert_eq!(action.get("status"), Some(&PhpValue::Bool(true)));
         let deps = action.get("dependencies").unwrap();
         assert_eq!(keys(deps), ["config", "module"]);
-        assert_eq!(strings(deps.get("config").unwrap()), [name.clone()]);
+        assert_eq!(strings(deps.get("config").unwrap()), [name.as_str()]);
         assert_eq!(strings(deps.get("module").unwrap()), ["user"]);
         assert_eq!(action.get("id"), Some(&PhpValue::str(&format!("{plugin}.{id}"))));
         assert_eq!(action.get("label"), Some(&PhpValue::str(&text)));

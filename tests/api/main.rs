@@ -7,3 +7,6 @@ mod groups_flows;
 mod groups_roles;
 mod groups_policy;
 mod groups_membership;
+mod groups_query;
+mod groups_large;
+mod groups_lifecycle;
