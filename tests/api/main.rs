@@ -10,3 +10,4 @@ mod groups_membership;
 mod groups_query;
 mod groups_large;
 mod groups_lifecycle;
+mod groups_edges;

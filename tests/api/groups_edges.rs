@@ -1,0 +1,76 @@
+//! Groups: edges of the flows — deleted users leaving groups, role deletion and deltas,
+//! single-valued attribute ops, mapping errors at start-up.
+
+use crate::groups_support::*;
+use crate::helpers::*;
+use serde_json::json;
+
+#[tokio::test]
+async fn removing_a_scim_deleted_user_from_a_group_revokes_the_role() {
+    let app = TestApp::spawn().await;
+    create_group(&app, &entra_group("Support", "ext-support")).await;
+    patch_204(&app, "/Groups/support", json!([{"op": "Add", "path": "members", "value": members(&[MSMITH_UUID, JDOE_UUID])}])).await;
+    // Entra deletes the user first (blocked and hidden by the default policy) …
+    assert_eq!(app.delete(&format!("/Users/{MSMITH_UUID}")).await.status().as_u16(), 204);
+    // … then sends the membership removal: the role must go, or the blocked account keeps it.
+    let tag = app.tag_count("user:3").await;
+    patch_204(&app, "/Groups/support", json!([{"op": "Remove", "path": "members", "value": members(&[MSMITH_UUID])}])).await;
+    assert_eq!(role_rows(&app, 3).await, Vec::<RoleRow>::new(), "removal in Entra removes the role");
+    assert_eq!(app.tag_count("user:3").await, tag + 1);
+    // Same with the filter style.
+    assert_eq!(app.delete(&format!("/Users/{JDOE_UUID}")).await.status().as_u16(), 204);
+    patch_204(&app, "/Groups/support", json!([{"op": "remove", "path": format!("members[value eq \"{JDOE_UUID}\"]")}])).await;
+    assert_eq!(role_rows(&app, 2).await, vec![role_row(2, 0, "content_editor")]);
+    // But a SCIM-deleted user cannot be added.
+    error_of(app.patch_ops("/Groups/support", json!([{"op": "Add", "path": "members", "value": members(&[MSMITH_UUID])}])).await, 400).await;
+    assert_eq!(role_rows(&app, 3).await, Vec::<RoleRow>::new());
+}
+
+#[tokio::test]
+async fn deleting_a_created_role_keeps_every_holders_deltas_contiguous() {
+    let app = TestApp::spawn_with_mapping(&mapping_with("create_role", true, "")).await;
+    create_group(&app, &entra_group("Temp Team", "ext-temp")).await;
+    patch_204(&app, "/Groups/temp_team", json!([{"op": "Add", "path": "members", "value": members(&[JDOE_UUID])}])).await;
+    // The super user got the role too, by hand in Drupal, between two others.
+    app.exec("INSERT INTO user__roles VALUES ('user', 0, 1, 1, 'en', 1, 'temp_team'), ('user', 0, 1, 1, 'en', 2, 'content_editor')").await;
+    let admin_tag = app.tag_count("user:1").await;
+    assert_eq!(app.delete("/Groups/temp_team").await.status().as_u16(), 204);
+    assert_eq!(holders(&app, "temp_team").await, Vec::<u32>::new(), "no assignment of a deleted role is left");
+    assert_eq!(role_rows(&app, 2).await, vec![role_row(2, 0, "content_editor")]);
+    assert_eq!(
+        role_rows(&app, 1).await,
+        vec![role_row(1, 0, "administrator"), role_row(1, 1, "content_editor")],
+        "uid 1 keeps its other roles, deltas 0..n-1"
+    );
+    assert_eq!(app.tag_count("user:1").await, admin_tag + 1, "its account changed");
+}
+
+#[tokio::test]
+async fn single_valued_attributes_take_add_and_replace() {
+    let app = TestApp::spawn().await;
+    create_group(&app, &entra_group("Support", "ext-support")).await;
+    // Entra sometimes sends Add for single-valued attributes.
+    patch_204(&app, "/Groups/support", json!([{"op": "Add", "path": "displayName", "value": "Support Desk"}])).await;
+    assert_eq!(config(&app, "user.role.support").await.unwrap().get("label").unwrap().as_str(), Some("Support Desk"));
+    patch_204(&app, "/Groups/support", json!([{"op": "Replace", "path": "externalId", "value": "ext-new"}])).await;
+    assert_eq!(bridge_row(&app, "support").await.unwrap().2.as_deref(), Some("ext-new"));
+    let found = get_json(&app, "/Groups", &[("filter", "externalId eq \"ext-new\"")]).await;
+    assert_eq!(found["totalResults"], 1);
+    // Entra's path-less form (aadOptscim062020).
+    patch_204(&app, "/Groups/support", json!([{"op": "replace", "value": {"displayName": "Support Tier 1"}}])).await;
+    assert_eq!(config(&app, "user.role.support").await.unwrap().get("label").unwrap().as_str(), Some("Support Tier 1"));
+    // displayName cannot be removed.
+    error_of(app.patch_ops("/Groups/support", json!([{"op": "Remove", "path": "displayName"}])).await, 400).await;
+    assert_eq!(bridge_row(&app, "support").await.unwrap().1, "Support Tier 1");
+}
+
+#[tokio::test]
+async fn a_group_map_naming_a_missing_role_stops_the_server_naming_the_line() {
+    let mapping = mapping_with("create_role", false, "[[groups.map]]\ndisplay_name = \"Editors\"\nrole = \"no_such_role\"\n");
+    let line = mapping.lines().position(|l| l == "role = \"no_such_role\"").unwrap() + 1;
+    let error = TestApp::try_spawn(&mapping).await.err().expect("the role does not exist");
+    assert!(error.contains(&format!("line {line}")) && error.contains("no_such_role"), "{error}");
+    let mapping = mapping_with("create_role", false, "[[groups.map]]\ndisplay_name = \"Everyone\"\nrole = \"authenticated\"\n");
+    let error = TestApp::try_spawn(&mapping).await.err().expect("built-in roles cannot be mapped");
+    assert!(error.contains("authenticated"), "{error}");
+}
