@@ -345,7 +345,7 @@ impl GroupStore {
                 }
                 MemberChange::Remove(ids) => {
                     // Removing someone who is not (or no longer) a member is a no-op, not an error.
-                    let accounts = membership::resolve(q, &self.site, ids).await?;
+                    let accounts = membership::resolve_for_removal(q, &self.site, ids).await?;
                     let uids: Vec<u32> = accounts.iter().map(|a| a.uid).collect();
                     membership::revoke(q, &self.site, role, &uids).await?
                 }
