@@ -313,6 +313,9 @@ impl GroupStore {
             if let Some(role) = &group.role_id {
                 changed = membership::revoke_all(&mut tx, &self.site, role).await?;
                 if drop_role {
+                    // The role goes for everyone, protected accounts included (as in Drupal);
+                    // take it from them here so their deltas stay 0..n-1 too.
+                    changed.extend(membership::revoke_from_all_holders(&mut tx, &self.site, role).await?);
                     roles::delete_role(&mut tx, t, role).await?;
                 }
             }

@@ -165,6 +165,14 @@ pub async fn revoke_all<Q: Queryable>(q: &mut Q, site: &Site, role: &str) -> Res
     revoke(q, site, role, &uids).await
 }
 
+/// Take the role from every account that holds it, protected ones included: only for a role
+/// that is being deleted. Returns the uids that changed.
+pub async fn revoke_from_all_holders<Q: Queryable>(q: &mut Q, site: &Site, role: &str) -> Result<Vec<u32>, StoreError> {
+    let sql = format!("SELECT DISTINCT `entity_id` FROM {} WHERE `roles_target_id` = ?", site.tables.t("user__roles"));
+    let uids: Vec<u32> = q.exec(sql, (role,)).await?;
+    revoke(q, site, role, &uids).await
+}
+
 /// Close the gaps a removal leaves: deltas 0..n-1 per account and language, in their order.
 /// Two passes so no intermediate value collides with the primary key.
 async fn renumber<Q: Queryable>(q: &mut Q, site: &Site, uids: &[u32]) -> Result<(), StoreError> {
