@@ -143,9 +143,14 @@ async fn unmapped_ignore_accepts_the_group_but_grants_nothing() {
     patch_204(&app, &format!("/Groups/{id}"), json!([{"op": "Add", "path": "members", "value": members(&[MSMITH_UUID, JDOE_UUID])}])).await;
     assert_eq!(snapshot(&app, "SELECT * FROM user__roles ORDER BY entity_id, delta").await, before, "no user__roles rows");
     assert_eq!(changed_of(&app, 3).await, changed);
-    // Unknown members are still refused, as for any group.
+    // Unknown members are still refused, as for any group …
     let response = app.patch_ops(&format!("/Groups/{id}"), json!([{"op": "Add", "path": "members", "value": members(&["00000000-0000-4000-8000-000000000000"])}])).await;
     error_of(response, 400).await;
+    // … and removing one that is gone is a no-op, as for any group (Entra would retry a 400 forever).
+    patch_204(&app, &format!("/Groups/{id}"), json!([{"op": "Remove", "path": "members", "value": members(&["00000000-0000-4000-8000-000000000000"])}])).await;
+    patch_204(&app, &format!("/Groups/{id}"), json!([{"op": "remove", "path": "members[value eq \"00000000-0000-4000-8000-000000000000\"]"}])).await;
+    assert_eq!(app.delete(&format!("/Users/{MSMITH_UUID}")).await.status().as_u16(), 204);
+    patch_204(&app, &format!("/Groups/{id}"), json!([{"op": "Remove", "path": "members", "value": members(&[MSMITH_UUID])}])).await;
     // The group is readable, renameable and deletable.
     let read = get_json(&app, &format!("/Groups/{id}"), &[]).await;
     assert_eq!(read["displayName"], "Drupal Editors");
