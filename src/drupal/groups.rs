@@ -289,9 +289,11 @@ impl GroupStore {
         let changed = match &group.role_id {
             Some(role) => self.apply_members(&mut tx, role, &write.members).await?,
             None => {
+                // Validated as for any group: unknown ids fail additions; removals never fail.
                 for change in &write.members {
-                    let (MemberChange::Add(ids) | MemberChange::Remove(ids) | MemberChange::Set(ids)) = change;
-                    self.resolve_all(&mut tx, ids).await?;
+                    if let MemberChange::Add(ids) | MemberChange::Set(ids) = change {
+                        self.resolve_all(&mut tx, ids).await?;
+                    }
                 }
                 Vec::new()
             }
