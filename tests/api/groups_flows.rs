@@ -103,8 +103,16 @@ async fn entra_membership_and_delete(app: &TestApp, add_op: &str, remove_op: imp
     assert!(!cached(app, "entity", "values:user:2").await);
 
     // Row 16: delete → 204, then 404; the role stays, the memberships go.
+    seed_entity_cache(app, bob_uid).await;
+    let (list, bob_tag, jdoe_tag) = (app.tag_count("user_list").await, app.tag_count(&format!("user:{bob_uid}")).await, app.tag_count("user:2").await);
+    let role_list = app.tag_count("config:user_role_list").await;
     let response = app.delete(&format!("/Groups/{id}")).await;
     assert_eq!(response.status().as_u16(), 204);
+    assert_eq!(app.tag_count("user_list").await, list + 1);
+    assert_eq!(app.tag_count(&format!("user:{bob_uid}")).await, bob_tag + 1);
+    assert_eq!(app.tag_count("user:2").await, jdoe_tag, "jdoe was no longer a member");
+    assert!(!cached(app, "entity", &format!("values:user:{bob_uid}")).await);
+    assert_eq!(app.tag_count("config:user_role_list").await, role_list, "the role is untouched");
     assert_eq!(error_of(app.get(&format!("/Groups/{id}")).await, 404).await["status"], "404");
     assert_eq!(app.delete(&format!("/Groups/{id}")).await.status().as_u16(), 404);
     assert_eq!(holders(app, "drupal_editors").await, Vec::<u32>::new());
@@ -212,6 +220,11 @@ async fn patch_members_accepts_capitalized_ops_and_several_members_per_op() {
     patch_204(&app, &format!("/Groups/{id}"), json!([{"op": "Remove", "path": "members", "value": members(&[&u1, MSMITH_UUID])}])).await;
     assert_eq!(holders(&app, "support").await, vec![uid2]);
     patch_204(&app, &format!("/Groups/{id}"), json!([{"op": "Replace", "path": "members", "value": members(&[&u1, MSMITH_UUID])}])).await;
+    assert_eq!(holders(&app, "support").await, vec![3, uid1]);
+    // Path-less ops carrying members: add adds, replace sets.
+    patch_204(&app, &format!("/Groups/{id}"), json!([{"op": "Add", "value": {"members": members(&[&u2])}}])).await;
+    assert_eq!(holders(&app, "support").await, vec![3, uid1, uid2]);
+    patch_204(&app, &format!("/Groups/{id}"), json!([{"op": "replace", "value": {"displayName": "Support", "members": members(&[&u1, MSMITH_UUID])}}])).await;
     assert_eq!(holders(&app, "support").await, vec![3, uid1]);
     // Two filter removes or-ed in one path.
     patch_204(

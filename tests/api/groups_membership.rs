@@ -204,7 +204,12 @@ async fn put_replaces_display_name_and_members() {
     let (alice, alice_uid) = new_user(&app, "alice").await;
     let mut body = entra_group("Support", "ext-support");
     body["members"] = members(&[MSMITH_UUID, &alice]);
+    seed_entity_cache(&app, 3).await;
+    let msmith_tag = app.tag_count("user:3").await;
     let group = create_group(&app, &body).await;
+    assert_eq!(app.tag_count("user:3").await, msmith_tag + 1, "members given at creation invalidate their caches too");
+    assert!(!cached(&app, "entity", "values:user:3").await);
+    assert_eq!(role_rows(&app, alice_uid).await, vec![role_row(alice_uid, 0, "support")]);
     assert!(group.get("members").is_none(), "POST answers members only when asked");
     assert_eq!(holders(&app, "support").await, vec![3, alice_uid]);
 
