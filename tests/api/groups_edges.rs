@@ -74,3 +74,58 @@ async fn a_group_map_naming_a_missing_role_stops_the_server_naming_the_line() {
     let error = TestApp::try_spawn(&mapping).await.err().expect("built-in roles cannot be mapped");
     assert!(error.contains("authenticated"), "{error}");
 }
+
+#[tokio::test]
+async fn concurrent_membership_changes_keep_deltas_unique_and_contiguous() {
+    let app = TestApp::spawn().await;
+    let groups: Vec<String> = ["G1", "G2", "G3", "G4", "G5", "G6"]
+        .into_iter()
+        .map(|n| n.to_lowercase())
+        .collect();
+    for g in &groups {
+        create_group(&app, &entra_group(&g.to_uppercase(), &format!("ext-{g}"))).await;
+    }
+    // Every group adds jdoe and msmith at once, in parallel requests.
+    let mut tasks = tokio::task::JoinSet::new();
+    for g in &groups {
+        for user in [JDOE_UUID, MSMITH_UUID] {
+            let (client, url, token) = (app.client.clone(), format!("{}/Groups/{g}", app.base), app.token.clone());
+            tasks.spawn(async move {
+                let body = json!({"schemas": [PATCH_OP], "Operations": [{"op": "Add", "path": "members", "value": [{"value": user}]}]});
+                client.patch(url).bearer_auth(token).header("content-type", "application/scim+json").body(body.to_string()).send().await.unwrap().status().as_u16()
+            });
+        }
+    }
+    while let Some(status) = tasks.join_next().await {
+        assert_eq!(status.unwrap(), 204);
+    }
+    for uid in [2u32, 3] {
+        let rows = role_rows(&app, uid).await;
+        let deltas: Vec<u32> = rows.iter().map(|r| r.5).collect();
+        assert_eq!(deltas, (0..rows.len() as u32).collect::<Vec<_>>(), "uid {uid}: {rows:?}");
+        let mut roles: Vec<String> = rows.iter().map(|r| r.6.clone()).filter(|r| r != "content_editor").collect();
+        roles.sort();
+        assert_eq!(roles, groups, "uid {uid}");
+    }
+    // And remove them all again in parallel, half by each style.
+    let mut tasks = tokio::task::JoinSet::new();
+    for (i, g) in groups.iter().enumerate() {
+        for user in [JDOE_UUID, MSMITH_UUID] {
+            let (client, url, token) = (app.client.clone(), format!("{}/Groups/{g}", app.base), app.token.clone());
+            let op = if i % 2 == 0 {
+                json!({"op": "Remove", "path": "members", "value": [{"value": user}]})
+            } else {
+                json!({"op": "remove", "path": format!("members[value eq \"{user}\"]")})
+            };
+            tasks.spawn(async move {
+                let body = json!({"schemas": [PATCH_OP], "Operations": [op]});
+                client.patch(url).bearer_auth(token).header("content-type", "application/scim+json").body(body.to_string()).send().await.unwrap().status().as_u16()
+            });
+        }
+    }
+    while let Some(status) = tasks.join_next().await {
+        assert_eq!(status.unwrap(), 204);
+    }
+    assert_eq!(role_rows(&app, 2).await, vec![role_row(2, 0, "content_editor")]);
+    assert_eq!(role_rows(&app, 3).await, Vec::<RoleRow>::new());
+}
