@@ -129,3 +129,31 @@ async fn concurrent_membership_changes_keep_deltas_unique_and_contiguous() {
     assert_eq!(role_rows(&app, 2).await, vec![role_row(2, 0, "content_editor")]);
     assert_eq!(role_rows(&app, 3).await, Vec::<RoleRow>::new());
 }
+
+#[tokio::test]
+async fn concurrent_identical_creates_converge_on_one_group() {
+    let app = TestApp::spawn().await;
+    // A client that timed out re-sends the create while the first is still being handled.
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..4 {
+        let (client, url, token) = (app.client.clone(), format!("{}/Groups", app.base), app.token.clone());
+        tasks.spawn(async move {
+            let response = client
+                .post(url)
+                .bearer_auth(token)
+                .header("content-type", "application/scim+json")
+                .body(entra_group("Drupal Editors", "ext-de").to_string())
+                .send()
+                .await
+                .unwrap();
+            let status = response.status().as_u16();
+            (status, response.text().await.unwrap())
+        });
+    }
+    while let Some(result) = tasks.join_next().await {
+        let (status, body) = result.unwrap();
+        assert_eq!(status, 201, "{body}");
+    }
+    assert_eq!(role_count(&app).await, 5, "one role");
+    assert_eq!(app.one::<i64>("SELECT COUNT(*) FROM scim_group").await, Some(1));
+}
