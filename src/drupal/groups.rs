@@ -148,7 +148,7 @@ impl GroupStore {
             roles::invalidate_role(&mut conn, &self.site.tables, role, true, false).await;
         }
         if self.db.writes() {
-            cache::user_saved(&mut conn, &self.site.tables, &changed_uids, false).await;
+            accounts_changed(&mut conn, &self.site, &changed_uids).await;
         }
         Ok(group)
     }
@@ -165,6 +165,7 @@ impl GroupStore {
         let mut tx = conn.start_transaction(TxOpts::default()).await?;
         self.check_display_name(&mut tx, display_name, None).await?;
         let all_roles = roles::list_roles(&mut tx, t).await?;
+        let mut revived_role = false;
         let (group_id, role_id, created_role) = match target {
             GroupTarget::ExistingRole(role) => {
                 if !all_roles.iter().any(|r| &r.id == role) {
@@ -174,36 +175,56 @@ impl GroupStore {
             }
             GroupTarget::NewRole => {
                 if let Some(r) = all_roles.iter().find(|r| r.label.to_lowercase() == display_name.to_lowercase()) {
-                    return Err(StoreError::Conflict(format!(
-                        "a Drupal role labelled {:?} ({}) already exists; to let this group grant it, add a [[groups.map]] entry for it in drupal_mapping.toml",
-                        r.label, r.id
-                    )));
+                    // A group deleted through SCIM keeps the role it created; when it comes back
+                    // (Entra re-scoping it), it takes that role again instead of failing forever.
+                    let sql = format!(
+                        "SELECT COUNT(*) FROM {} WHERE `group_id` = ? AND `role_id` = ? AND `deleted` = 1 AND `created_by_scim` = 1",
+                        t.t("scim_group")
+                    );
+                    let kept: Option<i64> = tx.exec_first(sql, (&r.id, &r.id)).await?;
+                    if kept.unwrap_or(0) == 0 {
+                        return Err(StoreError::Conflict(format!(
+                            "a Drupal role labelled {:?} ({}) already exists; to let this group grant it, add a [[groups.map]] entry for it in drupal_mapping.toml",
+                            r.label, r.id
+                        )));
+                    }
+                    revived_role = true;
+                    (r.id.clone(), Some(r.id.clone()), false)
+                } else {
+                    let taken: Vec<String> = all_roles.iter().map(|r| r.id.clone()).collect();
+                    let id = roles::machine_name(display_name, &taken);
+                    roles::create_role(&mut tx, t, &self.site.langcode, &id, display_name).await?;
+                    (id.clone(), Some(id), true)
                 }
-                let taken: Vec<String> = all_roles.iter().map(|r| r.id.clone()).collect();
-                let id = roles::machine_name(display_name, &taken);
-                roles::create_role(&mut tx, t, &self.site.langcode, &id, display_name).await?;
-                (id.clone(), Some(id), true)
             }
             GroupTarget::Nothing => (uuid::Uuid::new_v4().to_string(), None, false),
         };
-        // A group that was deleted earlier and now comes back takes its old row.
+        // A group that was deleted earlier and now comes back takes its old row. So does a row
+        // left behind by a role an admin deleted in Drupal: that group is gone for SCIM already.
         let sql = format!(
-            "SELECT COUNT(*) FROM {} WHERE `group_id` = ? AND `deleted` = 0",
+            "SELECT `role_id` FROM {} WHERE `group_id` = ? AND `deleted` = 0",
             t.t("scim_group")
         );
-        let live: Option<i64> = tx.exec_first(sql, (&group_id,)).await?;
-        if live.unwrap_or(0) > 0 {
-            return Err(StoreError::Conflict(format!("role {group_id:?} is already the Drupal side of another SCIM group")));
+        let live: Option<Option<String>> = tx.exec_first(sql, (&group_id,)).await?;
+        if let Some(live_role) = live {
+            // `all_roles` was read before this request created any role.
+            let role_gone = live_role.as_ref().is_some_and(|lr| !all_roles.iter().any(|r| &r.id == lr));
+            if !role_gone {
+                return Err(StoreError::Conflict(format!("role {group_id:?} is already the Drupal side of another SCIM group")));
+            }
         }
+        let by_scim = created_role || revived_role;
         let now = now();
         tx.exec_drop(
             format!(
                 "INSERT INTO {} (`group_id`, `role_id`, `display_name`, `external_id`, `created_by_scim`, `deleted`, `created`, `changed`) \
-                 VALUES (?, ?, ?, ?, ?, 0, ?, ?) ON DUPLICATE KEY UPDATE `display_name` = VALUES(`display_name`), \
-                 `external_id` = VALUES(`external_id`), `deleted` = 0, `changed` = VALUES(`changed`), `revision` = `revision` + 1",
+                 VALUES (?, ?, ?, ?, ?, 0, ?, ?) ON DUPLICATE KEY UPDATE `role_id` = VALUES(`role_id`), \
+                 `display_name` = VALUES(`display_name`), `external_id` = VALUES(`external_id`), \
+                 `created_by_scim` = VALUES(`created_by_scim`), `deleted` = 0, `changed` = VALUES(`changed`), \
+                 `revision` = `revision` + 1",
                 t.t("scim_group")
             ),
-            (&group_id, &role_id, display_name, external_id, i8::from(created_role), now, now),
+            (&group_id, &role_id, display_name, external_id, i8::from(by_scim), now, now),
         )
         .await?;
         let mut changed = Vec::new();
@@ -218,7 +239,7 @@ impl GroupStore {
             role_id,
             display_name: display_name.to_string(),
             external_id: external_id.map(String::from),
-            created_by_scim: created_role,
+            created_by_scim: by_scim,
             created: now,
             changed: now,
             revision: 0,
@@ -237,7 +258,7 @@ impl GroupStore {
             roles::invalidate_role(&mut conn, &self.site.tables, role, false, false).await;
         }
         if self.db.writes() {
-            cache::user_saved(&mut conn, &self.site.tables, &changed_uids, false).await;
+            accounts_changed(&mut conn, &self.site, &changed_uids).await;
         }
         Ok(updated)
     }
@@ -268,9 +289,11 @@ impl GroupStore {
         let changed = match &group.role_id {
             Some(role) => self.apply_members(&mut tx, role, &write.members).await?,
             None => {
+                // Validated as for any group: unknown ids fail additions; removals never fail.
                 for change in &write.members {
-                    let (MemberChange::Add(ids) | MemberChange::Remove(ids) | MemberChange::Set(ids)) = change;
-                    self.resolve_all(&mut tx, ids).await?;
+                    if let MemberChange::Add(ids) | MemberChange::Set(ids) = change {
+                        self.resolve_all(&mut tx, ids).await?;
+                    }
                 }
                 Vec::new()
             }
@@ -304,6 +327,9 @@ impl GroupStore {
             if let Some(role) = &group.role_id {
                 changed = membership::revoke_all(&mut tx, &self.site, role).await?;
                 if drop_role {
+                    // The role goes for everyone, protected accounts included (as in Drupal);
+                    // take it from them here so their deltas stay 0..n-1 too.
+                    changed.extend(membership::revoke_from_all_holders(&mut tx, &self.site, role).await?);
                     roles::delete_role(&mut tx, t, role).await?;
                 }
             }
@@ -325,7 +351,7 @@ impl GroupStore {
         if let (Some(role), true) = (&group.role_id, drop_role) {
             roles::invalidate_role(&mut conn, t, role, false, true).await;
         }
-        cache::user_saved(&mut conn, t, &changed, false).await;
+        accounts_changed(&mut conn, &self.site, &changed).await;
         Ok(())
     }
 
@@ -339,7 +365,7 @@ impl GroupStore {
                 }
                 MemberChange::Remove(ids) => {
                     // Removing someone who is not (or no longer) a member is a no-op, not an error.
-                    let accounts = membership::resolve(q, &self.site, ids).await?;
+                    let accounts = membership::resolve_for_removal(q, &self.site, ids).await?;
                     let uids: Vec<u32> = accounts.iter().map(|a| a.uid).collect();
                     membership::revoke(q, &self.site, role, &uids).await?
                 }
@@ -401,6 +427,15 @@ impl GroupStore {
         } else {
             Err(StoreError::Unavailable("timed out waiting for a concurrent group change".into()))
         }
+    }
+}
+
+/// The user caches after a membership change. No account changed (Entra re-adds every member
+/// each cycle) means nothing to invalidate: bumping `user_list` and `4xx-response` anyway would
+/// flush the People page and every cached 404/403 page on every sync.
+async fn accounts_changed(conn: &mut Conn, site: &Site, uids: &[u32]) {
+    if !uids.is_empty() {
+        cache::user_saved(conn, &site.tables, uids, false).await;
     }
 }
 

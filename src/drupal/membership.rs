@@ -26,7 +26,18 @@ fn marks(n: usize) -> String {
 
 /// The visible accounts (not protected, not SCIM-deleted) among these SCIM ids.
 pub async fn resolve<Q: Queryable>(q: &mut Q, site: &Site, uuids: &[String]) -> Result<Vec<Account>, StoreError> {
+    resolve_accounts(q, site, uuids, false).await
+}
+
+/// The accounts a removal may reach among these SCIM ids: not protected, SCIM-deleted included
+/// (Entra may delete a user before it removes the user from its groups; the role must still go).
+pub async fn resolve_for_removal<Q: Queryable>(q: &mut Q, site: &Site, uuids: &[String]) -> Result<Vec<Account>, StoreError> {
+    resolve_accounts(q, site, uuids, true).await
+}
+
+async fn resolve_accounts<Q: Queryable>(q: &mut Q, site: &Site, uuids: &[String], with_hidden: bool) -> Result<Vec<Account>, StoreError> {
     let t = &site.tables;
+    let hidden = if with_hidden { "" } else { " AND (s.`deleted` IS NULL OR s.`deleted` = 0)" };
     let mut out = Vec::new();
     for chunk in uuids.chunks(CHUNK) {
         let (pmarks, protected) = site.protected_params();
@@ -36,7 +47,7 @@ pub async fn resolve<Q: Queryable>(q: &mut Q, site: &Site, uuids: &[String]) -> 
             "SELECT u.`uid`, u.`uuid`, d.`name`, d.`langcode` FROM {} u \
              JOIN {} d ON d.`uid` = u.`uid` AND d.`default_langcode` = 1 \
              LEFT JOIN {} s ON s.`uid` = u.`uid` \
-             WHERE u.`uuid` IN ({}) AND u.`uid` NOT IN ({pmarks}) AND (s.`deleted` IS NULL OR s.`deleted` = 0)",
+             WHERE u.`uuid` IN ({}) AND u.`uid` NOT IN ({pmarks}){hidden}",
             t.t("users"),
             t.t("users_field_data"),
             t.t("scim_user"),
@@ -168,6 +179,14 @@ pub async fn revoke_roles_of<Q: Queryable>(q: &mut Q, site: &Site, uid: u32, rol
     );
     q.exec_drop(sql, params).await?;
     renumber(q, site, &[uid]).await
+}
+
+/// Take the role from every account that holds it, protected ones included: only for a role
+/// that is being deleted. Returns the uids that changed.
+pub async fn revoke_from_all_holders<Q: Queryable>(q: &mut Q, site: &Site, role: &str) -> Result<Vec<u32>, StoreError> {
+    let sql = format!("SELECT DISTINCT `entity_id` FROM {} WHERE `roles_target_id` = ?", site.tables.t("user__roles"));
+    let uids: Vec<u32> = q.exec(sql, (role,)).await?;
+    revoke(q, site, role, &uids).await
 }
 
 /// Close the gaps a removal leaves: deltas 0..n-1 per account and language, in their order.

@@ -3,6 +3,7 @@
 
 use crate::drupal::audit::{Audit, Entry, Severity};
 use crate::drupal::groups::{GroupRecord, GroupStore, GroupTarget, GroupWrite, MemberChange};
+use crate::drupal::error::StoreError;
 use crate::drupal::membership::Account;
 use crate::mapping::model::{Mapping, UnmappedGroups};
 use crate::mapping::users::{get_ci, rfc3339};
@@ -204,21 +205,20 @@ impl GroupService {
         let external_id = resource.get("externalId").and_then(Value::as_str).map(String::from);
         let members = member_ids(resource.get("members"))?;
         // A re-sent create (same externalId and displayName) converges on the existing group.
-        if let Some(ext) = &external_id {
-            if let Some(existing) = self
-                .store
-                .list()
-                .await?
-                .into_iter()
-                .find(|g| g.external_id.as_deref() == Some(ext) && g.display_name.to_lowercase() == display_name.to_lowercase())
-            {
-                let write = GroupWrite { members: vec![MemberChange::Add(members)], ..GroupWrite::default() };
-                let group = self.save(&existing, &write).await?;
-                return self.render_with(&group, base, wants_members(projection)).await.map(|r| projection.apply(r));
-            }
+        if let Some(existing) = self.same_group(&display_name, external_id.as_deref()).await? {
+            return self.converge(&existing, members, base, projection).await;
         }
         let target = self.target(&display_name, external_id.as_deref())?;
-        let group = self.store.create(&display_name, external_id.as_deref(), &target, &members).await?;
+        let group = match self.store.create(&display_name, external_id.as_deref(), &target, &members).await {
+            Ok(group) => group,
+            // The same create sent again while the first was still running (a client retrying
+            // after a timeout) lost the race for the group lock: converge, as when sequential.
+            Err(StoreError::Conflict(detail)) => match self.same_group(&display_name, external_id.as_deref()).await? {
+                Some(existing) => return self.converge(&existing, members, base, projection).await,
+                None => return Err(StoreError::Conflict(detail).into()),
+            },
+            Err(e) => return Err(e.into()),
+        };
         let message = match target {
             GroupTarget::NewRole => "Created SCIM group %group as the new role %role.",
             GroupTarget::ExistingRole(_) => "Created SCIM group %group on the existing role %role.",
@@ -226,6 +226,24 @@ impl GroupService {
         };
         self.record(Severity::Notice, message, &group, &[]).await;
         Ok(projection.apply(self.render_with(&group, base, wants_members(projection)).await?))
+    }
+
+    /// The visible group a create with this externalId and displayName re-sends, if any.
+    async fn same_group(&self, display_name: &str, external_id: Option<&str>) -> Result<Option<GroupRecord>, ScimError> {
+        let Some(ext) = external_id else { return Ok(None) };
+        Ok(self
+            .store
+            .list()
+            .await?
+            .into_iter()
+            .find(|g| g.external_id.as_deref() == Some(ext) && g.display_name.to_lowercase() == display_name.to_lowercase()))
+    }
+
+    /// Answer a re-sent create with the existing group, adding the members it lists.
+    async fn converge(&self, existing: &GroupRecord, members: Vec<String>, base: &str, projection: &Projection) -> Result<Value, ScimError> {
+        let write = GroupWrite { members: vec![MemberChange::Add(members)], ..GroupWrite::default() };
+        let group = self.save(existing, &write).await?;
+        self.render_with(&group, base, wants_members(projection)).await.map(|r| projection.apply(r))
     }
 
     /// `PUT /Groups/{id}`: displayName, externalId and the member list replaced.
