@@ -66,6 +66,9 @@ pub async fn run(settings: &Settings) -> Report {
             return report;
         }
     };
+    if let Some(prefix) = &settings.database.table_prefix {
+        mapping.table_prefix = prefix.clone();
+    }
     let db = match Db::new(settings.database.url.expose(), 1, Duration::from_secs(settings.database.timeout_secs)) {
         Ok(db) => db,
         Err(e) => {

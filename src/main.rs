@@ -1,6 +1,7 @@
 //! The `drupal-scim` command: thin wiring around the library.
 
 use clap::{Parser, Subcommand};
+use drupal_scim::drupal::settings_php::parse_settings;
 use drupal_scim::settings::Settings;
 use drupal_scim::startup::Application;
 use std::path::PathBuf;
@@ -12,6 +13,10 @@ struct Cli {
     /// Settings file (TOML); default: ./drupal-scim.toml if present. DRUPAL_SCIM__* variables override it.
     #[arg(long, global = true)]
     config: Option<PathBuf>,
+    /// Read the database connection and table prefix from Drupal's settings.php (the literal
+    /// $databases['default']['default'] array); the settings file and environment override it.
+    #[arg(long, global = true)]
+    drupal_settings: Option<PathBuf>,
     #[command(subcommand)]
     command: Command,
 }
@@ -41,7 +46,14 @@ enum Command {
 async fn main() -> ExitCode {
     env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info")).init();
     let cli = Cli::parse();
-    let settings = match Settings::load(cli.config.as_deref()) {
+    let defaults = match cli.drupal_settings.as_deref().map(read_drupal_settings).transpose() {
+        Ok(d) => d.unwrap_or_default(),
+        Err(e) => {
+            eprintln!("drupal-scim: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let settings = match Settings::load(cli.config.as_deref(), &defaults) {
         Ok(s) => s,
         Err(e) => {
             eprintln!("drupal-scim: {e}");
@@ -61,6 +73,17 @@ async fn main() -> ExitCode {
         }
         Command::Token { subject, expires_in_days } => token(&settings, &subject, expires_in_days),
     }
+}
+
+/// Database URL and prefix from Drupal's settings.php, as setting defaults.
+fn read_drupal_settings(path: &std::path::Path) -> Result<Vec<(&'static str, String)>, String> {
+    let php = std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let db = parse_settings(&php).map_err(|e| format!("{}: {e}", path.display()))?;
+    for warning in &db.warnings {
+        log::warn!("{}: {warning}", path.display());
+    }
+    log::info!("database settings read from {} (host {}, database {}, prefix {:?})", path.display(), db.host, db.database, db.prefix);
+    Ok(vec![("database.url", db.url()), ("database.table_prefix", db.prefix.clone())])
 }
 
 async fn serve(settings: Settings) -> ExitCode {

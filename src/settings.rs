@@ -97,6 +97,9 @@ pub struct DatabaseSettings {
     /// Seconds a request may wait for the database before it gets a 503.
     #[serde(default = "default_db_timeout")]
     pub timeout_secs: u64,
+    /// Drupal's table prefix when given here (or read from settings.php); overrides the mapping's.
+    #[serde(default)]
+    pub table_prefix: Option<String>,
 }
 
 /// Bearer token checking.
@@ -210,8 +213,13 @@ pub enum SettingsError {
 
 impl Settings {
     /// Read the optional settings file, then the `DRUPAL_SCIM__*` environment.
-    pub fn load(file: Option<&std::path::Path>) -> Result<Settings, SettingsError> {
+    /// `defaults` come first (e.g. what Drupal's settings.php says); the file and the
+    /// environment override them.
+    pub fn load(file: Option<&std::path::Path>, defaults: &[(&str, String)]) -> Result<Settings, SettingsError> {
         let mut builder = config::Config::builder();
+        for (key, value) in defaults {
+            builder = builder.set_default(*key, value.as_str())?;
+        }
         if let Some(path) = file {
             builder = builder.add_source(config::File::from(path).required(true));
         } else {
@@ -241,11 +249,10 @@ impl Settings {
                 "{name} must be at least 32 bytes (generate one with `openssl rand -hex 32`)"
             )));
         }
-        if let Some(id) = &self.auth.key_id {
-            if self.auth.previous_keys.iter().any(|k| &k.id == id) {
+        if let Some(id) = &self.auth.key_id
+            && self.auth.previous_keys.iter().any(|k| &k.id == id) {
                 return Err(SettingsError::Invalid(format!("auth.key_id {id:?} is also the id of a previous key")));
             }
-        }
         if !self.server.base_path.starts_with('/') || self.server.base_path.ends_with('/') {
             return Err(SettingsError::Invalid(format!(
                 "server.base_path must start with '/' and not end with it (got {:?})",
@@ -273,6 +280,7 @@ impl Settings {
                 url: Secret::new(database_url),
                 pool_max: default_pool_max(),
                 timeout_secs: default_db_timeout(),
+                table_prefix: None,
             },
             auth: AuthSettings {
                 secret: Secret::new(secret),

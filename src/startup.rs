@@ -60,6 +60,9 @@ impl Application {
     /// Connect to the database, validate the mapping against it, and bind the listener.
     pub async fn build(settings: Settings) -> Result<Application, StartupError> {
         let mut mapping = Mapping::load(&settings.mapping)?;
+        if let Some(prefix) = &settings.database.table_prefix {
+            mapping.table_prefix = prefix.clone();
+        }
         let db = Db::new(
             settings.database.url.expose(),
             settings.database.pool_max,
@@ -149,8 +152,14 @@ async fn check_group_maps(db: &Db, site: &Site, mapping: &Mapping) -> Result<(),
         .groups
         .maps
         .iter()
-        .filter(|m| !roles.iter().any(|r| r.id == m.role))
-        .map(|m| format!("line {}: role {:?} does not exist in this Drupal site", m.line, m.role))
+        .filter_map(|m| match roles.iter().find(|r| r.id == m.role) {
+            None => Some(format!("line {}: role {:?} does not exist in this Drupal site", m.line, m.role)),
+            Some(r) if r.is_admin => Some(format!(
+                "line {}: role {:?} is an administrator role in Drupal (every permission); SCIM may never grant it",
+                m.line, m.role
+            )),
+            Some(_) => None,
+        })
         .collect();
     if problems.is_empty() { Ok(()) } else { Err(SiteError::Mismatch(problems).into()) }
 }

@@ -64,11 +64,10 @@ impl Metrics {
             stats.count += 1;
             stats.sum_secs += secs;
             for (i, bound) in BUCKETS.iter().enumerate() {
-                if secs <= *bound {
-                    if let Some(b) = stats.buckets.get_mut(i) {
+                if secs <= *bound
+                    && let Some(b) = stats.buckets.get_mut(i) {
                         *b += 1;
                     }
-                }
             }
         }
     }

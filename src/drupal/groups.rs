@@ -80,8 +80,10 @@ impl GroupStore {
         GroupStore { db, site, protected_roles: Arc::new(protected_roles) }
     }
 
-    fn is_protected(&self, role: &str) -> bool {
-        self.protected_roles.iter().any(|r| r == role) || roles::BUILT_IN.contains(&role)
+    /// Protected: listed in the mapping, built in, or flagged as an administrator role in Drupal
+    /// (whatever its name, a role with every permission is never SCIM's to grant).
+    fn is_protected(&self, role: &Role) -> bool {
+        role.is_admin || self.protected_roles.contains(&role.id) || roles::BUILT_IN.contains(&role.id.as_str())
     }
 
     /// Every role of the site.
@@ -97,7 +99,7 @@ impl GroupStore {
     }
 
     async fn visible<Q: Queryable>(&self, q: &mut Q) -> Result<Vec<GroupRecord>, StoreError> {
-        let role_ids: Vec<String> = roles::list_roles(q, &self.site.tables).await?.into_iter().map(|r| r.id).collect();
+        let all_roles = roles::list_roles(q, &self.site.tables).await?;
         let sql = format!(
             "SELECT `group_id`, `role_id`, `display_name`, `external_id`, `created_by_scim`, `created`, `changed`, `revision` \
              FROM {} WHERE `deleted` = 0 ORDER BY `created`, `group_id`",
@@ -108,7 +110,7 @@ impl GroupStore {
             .into_iter()
             .map(record)
             .filter(|g| match &g.role_id {
-                Some(role) => role_ids.contains(role) && !self.is_protected(role),
+                Some(role) => all_roles.iter().any(|r| &r.id == role && !self.is_protected(r)),
                 None => true,
             })
             .collect())
@@ -134,12 +136,15 @@ impl GroupStore {
         target: &GroupTarget,
         members: &[String],
     ) -> Result<GroupRecord, StoreError> {
+        let mut conn = self.db.conn().await?;
         if let GroupTarget::ExistingRole(role) = target {
-            if self.is_protected(role) {
+            let all = roles::list_roles(&mut conn, &self.site.tables).await?;
+            let protected = all.iter().find(|r| &r.id == role).is_some_and(|r| self.is_protected(r))
+                || self.protected_roles.iter().any(|r| r == role);
+            if protected {
                 return Err(StoreError::Protected(format!("role {role:?} is protected and cannot be a SCIM group")));
             }
         }
-        let mut conn = self.db.conn().await?;
         self.lock(&mut conn).await?;
         let result = self.create_tx(&mut conn, display_name, external_id, target, members).await;
         unlock(&mut conn).await;
@@ -389,7 +394,7 @@ impl GroupStore {
     /// Resolve member ids; any unknown id fails the whole request (nothing is written).
     async fn resolve_all<Q: Queryable>(&self, q: &mut Q, ids: &[String]) -> Result<Vec<Account>, StoreError> {
         let accounts = membership::resolve(q, &self.site, ids).await?;
-        if let Some(missing) = ids.iter().find(|id| !accounts.iter().any(|a| &a.uuid == *id)) {
+        if let Some(missing) = ids.iter().find(|id| !accounts.iter().any(|a| a.uuid.eq_ignore_ascii_case(id))) {
             return Err(StoreError::Invalid(format!("members: there is no user with id {missing:?}")));
         }
         Ok(accounts)

@@ -42,10 +42,9 @@ impl NamedLocks {
 
     /// Release every lock this connection holds.
     pub async fn release(self, conn: &mut Conn) {
-        if self.held {
-            if let Err(e) = conn.query_drop("SELECT RELEASE_ALL_LOCKS()").await {
+        if self.held
+            && let Err(e) = conn.query_drop("SELECT RELEASE_ALL_LOCKS()").await {
                 log::warn!("releasing named locks failed: {e}");
             }
-        }
     }
 }

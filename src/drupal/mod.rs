@@ -12,6 +12,7 @@ pub mod password;
 pub mod php_serialize;
 pub mod query;
 pub mod roles;
+pub mod settings_php;
 pub mod site;
 pub mod tables;
 pub mod timezones;

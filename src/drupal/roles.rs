@@ -17,6 +17,8 @@ pub struct Role {
     pub uuid: String,
     pub label: String,
     pub weight: i64,
+    /// Drupal's "administrator role" flag: every permission. Always protected from SCIM.
+    pub is_admin: bool,
 }
 
 /// Roles every account has implicitly; never stored in user__roles, never SCIM groups.
@@ -41,6 +43,7 @@ pub async fn list_roles<Q: Queryable>(q: &mut Q, tables: &Tables) -> Result<Vec<
                 label: value.get("label").and_then(PhpValue::as_str).unwrap_or(&id).to_string(),
                 uuid: value.get("uuid").and_then(PhpValue::as_str).unwrap_or_default().to_string(),
                 weight: value.get("weight").and_then(PhpValue::as_i64).unwrap_or(0),
+                is_admin: value.get("is_admin").and_then(PhpValue::as_bool).unwrap_or(false),
                 id,
             })
         })
@@ -164,7 +167,7 @@ pub async fn create_role<Q: Queryable>(
         let (name, data) = action_data(&action_uuid, langcode, id, label, add);
         insert_config(q, tables, &name, &data, "action", &action_uuid).await?;
     }
-    Ok(Role { id: id.into(), uuid, label: label.into(), weight })
+    Ok(Role { id: id.into(), uuid, label: label.into(), weight, is_admin: false })
 }
 
 /// Change a role's label, keeping every other key as it is.

@@ -38,6 +38,9 @@ pub struct Site {
     pub schema_version: i64,
     /// dblog is enabled: a `watchdog` table exists.
     pub has_watchdog: bool,
+    /// The site's configured languages (`language.entity.*`; just the default without the
+    /// language module).
+    pub languages: Vec<String>,
 }
 
 /// Problems found while checking the site against the mapping (all of them, not just the first).
@@ -146,6 +149,7 @@ impl Site {
             PasswordScheme::PhpassSha512 { count_log2: 16 }
         };
         let has_watchdog = columns.contains_key(&tables.raw("watchdog"));
+        let languages = read_languages(&mut conn, &tables, &langcode).await?;
         Ok(Site {
             tables,
             langcode,
@@ -156,6 +160,7 @@ impl Site {
             protected_uids: mapping.users.protected_uids.clone(),
             schema_version,
             has_watchdog,
+            languages,
         })
     }
 
@@ -163,6 +168,19 @@ impl Site {
     pub async fn ensure_bridge_tables(&self, db: &Db) -> Result<(), StoreError> {
         let mut conn = db.conn().await?;
         create_bridge_tables(&mut conn, &self.tables).await
+    }
+
+    /// The configured language a client's language tag means: exact, then Drupal's lowercase
+    /// form (`pt-BR` → `pt-br`), then the primary subtag (`en-US` → `en`); otherwise the site's
+    /// default language (Entra sends BCP 47 tags; Drupal only stores its own language ids).
+    pub fn language_for(&self, tag: &str) -> String {
+        let lower = tag.trim().to_ascii_lowercase().replace('_', "-");
+        let primary = lower.split('-').next().unwrap_or_default().to_string();
+        [lower, primary]
+            .iter()
+            .find_map(|want| self.languages.iter().find(|l| l.eq_ignore_ascii_case(want)))
+            .cloned()
+            .unwrap_or_else(|| self.langcode.clone())
     }
 
     /// Whether a uid is protected from SCIM.
@@ -226,6 +244,25 @@ pub async fn read_config(
     let sql = format!("SELECT `data` FROM {} WHERE `collection` = '' AND `name` = ?", tables.t("config"));
     let data: Option<Vec<u8>> = conn.exec_first(sql, (name,)).await?;
     Ok(data.and_then(|d| unserialize(&d).ok()))
+}
+
+/// Language ids from `language.entity.*` config rows (without the special `und`/`zxx`).
+async fn read_languages(conn: &mut mysql_async::Conn, tables: &Tables, default: &str) -> Result<Vec<String>, StoreError> {
+    let sql = format!(
+        "SELECT `name` FROM {} WHERE `collection` = '' AND `name` LIKE 'language.entity.%'",
+        tables.t("config")
+    );
+    let names: Vec<String> = conn.exec(sql, ()).await?;
+    let mut languages: Vec<String> = names
+        .iter()
+        .filter_map(|n| n.strip_prefix("language.entity."))
+        .filter(|code| !matches!(*code, "und" | "zxx"))
+        .map(String::from)
+        .collect();
+    if !languages.iter().any(|l| l == default) {
+        languages.push(default.to_string());
+    }
+    Ok(languages)
 }
 
 async fn read_schema_version(conn: &mut mysql_async::Conn, tables: &Tables) -> Result<i64, StoreError> {

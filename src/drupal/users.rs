@@ -141,6 +141,7 @@ impl UserStore {
     pub async fn create(&self, write: &UserWrite) -> Result<UserRecord, StoreError> {
         let mut values = write.base.clone();
         self.apply_create_defaults(&mut values);
+        normalize_languages(&self.site, &mut values);
         validate_values(&self.site, &values)?;
         let name = values.get(&BaseColumn::Name).and_then(DbValue::as_text).unwrap_or_default().to_string();
         let mail = values.get(&BaseColumn::Mail).and_then(DbValue::as_text).map(String::from);
@@ -284,6 +285,8 @@ impl UserStore {
         if values.get(&BaseColumn::Name) == Some(&DbValue::Null) {
             return Err(StoreError::Invalid("userName is required".into()));
         }
+        normalize_languages(&self.site, &mut values);
+        values.retain(|column, value| current.get(*column) != value);
         validate_values(&self.site, &values)?;
         let pass = self.hash(changes.password.as_deref()).await?;
         if values.is_empty()
@@ -381,11 +384,10 @@ impl UserStore {
                 "DELETE FROM {} WHERE `event` = 'user.failed_login_user' AND (`identifier` = ? OR `identifier` LIKE ?)",
                 t.t("flood")
             );
-            if let Err(e) = tx.exec_drop(sql, (uid.to_string(), format!("{uid}-%"))).await {
-                if !matches!(&e, mysql_async::Error::Server(s) if s.code == crate::drupal::error::ER_NO_SUCH_TABLE) {
+            if let Err(e) = tx.exec_drop(sql, (uid.to_string(), format!("{uid}-%"))).await
+                && !matches!(&e, mysql_async::Error::Server(s) if s.code == crate::drupal::error::ER_NO_SUCH_TABLE) {
                     return Err(e.into());
                 }
-            }
         }
         let record = load(&mut tx, site, &[uid]).await?.into_iter().next();
         self.db.finish(tx).await?;
@@ -532,6 +534,15 @@ fn duplicate_as_conflict(e: StoreError, name: &str) -> StoreError {
         StoreError::Conflict(format!("the user name {name:?} is already taken by another Drupal account"))
     } else {
         e
+    }
+}
+
+/// Language tags become the site's language ids, as Drupal only accepts configured languages.
+fn normalize_languages(site: &Site, values: &mut BTreeMap<BaseColumn, DbValue>) {
+    for column in [BaseColumn::PreferredLangcode, BaseColumn::PreferredAdminLangcode] {
+        if let Some(DbValue::Text(tag)) = values.get_mut(&column) {
+            *tag = site.language_for(tag);
+        }
     }
 }
 
@@ -690,11 +701,10 @@ pub async fn load<Q: Queryable>(conn: &mut Q, site: &Site, uids: &[u32]) -> Resu
     );
     let rows: Vec<(u32, String, String)> = conn.exec(sql, uids.to_vec()).await?;
     for (uid, langcode, role) in rows {
-        if let Some(record) = by_uid.get_mut(&uid) {
-            if record.langcode == langcode {
+        if let Some(record) = by_uid.get_mut(&uid)
+            && record.langcode == langcode {
                 record.roles.push(role);
             }
-        }
     }
     Ok(uids.iter().filter_map(|uid| by_uid.remove(uid)).collect())
 }

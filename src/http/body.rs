@@ -8,11 +8,10 @@ use futures_util::StreamExt;
 /// Read and parse a JSON body no larger than `limit` bytes (413 beyond, 400 for bad JSON).
 pub async fn json_body(req: &HttpRequest, mut payload: Payload, limit: usize) -> Result<serde_json::Value, ScimError> {
     let too_large = || ScimError::new(413, None, format!("the request body is larger than {limit} bytes"));
-    if let Some(len) = req.headers().get("content-length").and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<usize>().ok()) {
-        if len > limit {
+    if let Some(len) = req.headers().get("content-length").and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<usize>().ok())
+        && len > limit {
             return Err(too_large());
         }
-    }
     let mut bytes = BytesMut::new();
     while let Some(chunk) = payload.next().await {
         let chunk = chunk.map_err(|e| ScimError::invalid_syntax(format!("could not read the request body: {e}")))?;

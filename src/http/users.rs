@@ -78,15 +78,14 @@ pub fn located(status: StatusCode, resource: &serde_json::Value) -> HttpResponse
 /// A GET answer: 304 when `If-None-Match` names the current version.
 pub fn fresh_or_located(req: &HttpRequest, resource: &serde_json::Value) -> HttpResponse {
     let inm = req.headers().get(header::IF_NONE_MATCH).and_then(|v| v.to_str().ok());
-    if let (Some(inm), Some(current)) = (inm, version::of(resource)) {
-        if version::listed(inm, current) {
+    if let (Some(inm), Some(current)) = (inm, version::of(resource))
+        && version::listed(inm, current) {
             let mut response = HttpResponse::NotModified().finish();
             if let Ok(v) = header::HeaderValue::from_str(current) {
                 response.headers_mut().insert(header::ETAG, v);
             }
             return response;
         }
-    }
     located(StatusCode::OK, resource)
 }
 

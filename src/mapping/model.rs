@@ -210,11 +210,10 @@ impl Mapping {
             return Err(lines.err(&file.version, "only `version = 1` is understood by this drupal-scim"));
         }
         let d = &file.drupal;
-        if let Some(core) = &d.core {
-            if !matches!(core.get_ref().as_str(), "auto" | "10") {
+        if let Some(core) = &d.core
+            && !matches!(core.get_ref().as_str(), "auto" | "10") {
                 return Err(lines.err(core, "core must be \"auto\" or \"10\" (Drupal 8.x–11.x)"));
             }
-        }
         let password_hash = one_of(
             &lines,
             &d.password_hash,

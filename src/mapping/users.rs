@@ -145,11 +145,10 @@ pub fn from_resource(mapping: &Mapping, resource: &Value) -> Result<UserWrite, S
         Some(Value::String(s)) => Some(s.clone()),
         Some(_) => return Err(ScimError::invalid_value("externalId must be a string")),
     };
-    if let Some(ext) = &external_id {
-        if ext.chars().count() > 255 {
+    if let Some(ext) = &external_id
+        && ext.chars().count() > 255 {
             return Err(ScimError::invalid_value("externalId is longer than 255 characters"));
         }
-    }
     write.external_id = Some(external_id);
     Ok(write)
 }
@@ -218,14 +217,13 @@ fn column_value(map: &AttributeMap, raw: Option<&Value>) -> Result<DbValue, Scim
     if text.contains('\0') {
         return Err(ScimError::invalid_value(format!("{name} contains a NUL character")));
     }
-    if let Some(max) = map.max_len {
-        if text.chars().count() > max {
+    if let Some(max) = map.max_len
+        && text.chars().count() > max {
             return Err(ScimError::invalid_value(format!(
                 "{name} is longer than the {max} characters Drupal's {} holds",
                 map.target
             )));
         }
-    }
     Ok(DbValue::Text(text))
 }
 
@@ -267,10 +265,9 @@ pub fn diff(current: &UserRecord, wanted: &UserWrite) -> UserWrite {
         }
     }
     out.password = wanted.password.clone();
-    if let Some(ext) = &wanted.external_id {
-        if ext != &current.external_id {
+    if let Some(ext) = &wanted.external_id
+        && ext != &current.external_id {
             out.external_id = Some(ext.clone());
         }
-    }
     out
 }

@@ -50,7 +50,7 @@ async fn roles_by_uid(app: &TestApp) -> BTreeMap<u32, Vec<(u32, String)>> {
 
 fn expected_roles(uid: u32, member: bool) -> Vec<(u32, String)> {
     let mut roles = Vec::new();
-    if uid % 3 == 0 {
+    if uid.is_multiple_of(3) {
         roles.push((0, "content_editor".to_string()));
     }
     if member {

@@ -162,3 +162,17 @@ async fn unmapped_ignore_accepts_the_group_but_grants_nothing() {
     assert_eq!(app.get(&format!("/Groups/{id}")).await.status().as_u16(), 404);
     assert_eq!(snapshot(&app, "SELECT * FROM user__roles ORDER BY entity_id, delta").await, before);
 }
+
+#[tokio::test]
+async fn a_drupal_administrator_role_is_protected_whatever_its_name() {
+    let app = TestApp::spawn().await;
+    // An operator's own admin role (is_admin: true), not listed in protected_roles.
+    let data = r#"a:9:{s:4:"uuid";s:36:"5d1b2f7e-0000-4000-8000-000000000001";s:8:"langcode";s:2:"en";s:6:"status";b:1;s:12:"dependencies";a:0:{}s:2:"id";s:10:"site_admin";s:5:"label";s:10:"Site admin";s:6:"weight";i:9;s:8:"is_admin";b:1;s:11:"permissions";a:0:{}}"#;
+    app.exec(&format!("INSERT INTO config (collection, name, data) VALUES ('', 'user.role.site_admin', '{data}')")).await;
+    app.exec("INSERT INTO scim_group (group_id, role_id, display_name, external_id, created_by_scim, deleted, created, changed) VALUES ('site_admin', 'site_admin', 'Site admins', 'ext-sa', 0, 0, 1, 1)").await;
+    let list: serde_json::Value = app.get("/Groups").await.json().await.unwrap();
+    assert_eq!(list["totalResults"], 0, "{list}");
+    let add = app.patch_ops("/Groups/site_admin", json!([{"op": "add", "path": "members", "value": [{"value": JDOE_UUID}]}])).await;
+    assert_eq!(add.status().as_u16(), 404);
+    assert_eq!(app.one::<i64>("SELECT COUNT(*) FROM user__roles WHERE roles_target_id = 'site_admin'").await, Some(0));
+}

@@ -12,7 +12,7 @@ async fn provisioning_changes_appear_in_drupals_recent_log_messages() {
     app.patch_ops(&format!("/Users/{id}"), json!([{"op": "Replace", "path": "active", "value": "False"}])).await;
     let uid = app.uid_of("audited").await;
     let rows = app
-        .json_rows(&format!("SELECT uid, type, message, variables, severity, link, location FROM watchdog WHERE type = 'drupal_scim' ORDER BY wid"))
+        .json_rows(&"SELECT uid, type, message, variables, severity, link, location FROM watchdog WHERE type = 'drupal_scim' ORDER BY wid".to_string())
         .await;
     assert_eq!(rows.len(), 2, "{rows:?}");
     assert_eq!(rows[0]["uid"], uid);

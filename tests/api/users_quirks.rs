@@ -385,7 +385,7 @@ async fn okta_id_and_meta_echoed_in_a_pathless_value_are_ignored() {
 }
 
 #[tokio::test]
-#[ignore = "BUG: preferredLanguage is stored verbatim; Entra's BCP 47 \"en-US\" is not a Drupal language (Drupal's AllowedValues constraint refuses it)"]
+
 async fn entra_bcp47_preferred_language_lands_on_a_configured_drupal_language() {
     // Entra's default mapping sends preferredLanguage as BCP 47 ("en-US"); Drupal's
     // preferred_langcode only takes the id of a configured language ("en"; this site has no
