@@ -209,6 +209,9 @@ impl Site {
     }
 }
 
+/// table, column, max length, nullable, default, extra — as information_schema lists them.
+type ColumnRow = (String, String, Option<u64>, String, Option<String>, String);
+
 async fn load_columns(
     conn: &mut mysql_async::Conn,
     tables: &Tables,
@@ -219,7 +222,7 @@ async fn load_columns(
          FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = {schema_expr}"
     );
     let params: Vec<mysql_async::Value> = schema_param.into_iter().map(Into::into).collect();
-    let rows: Vec<(String, String, Option<u64>, String, Option<String>, String)> = conn.exec(sql, params).await?;
+    let rows: Vec<ColumnRow> = conn.exec(sql, params).await?;
     let mut out: HashMap<String, HashMap<String, ColumnInfo>> = HashMap::new();
     for (table, column, max_len, nullable, default, extra) in rows {
         out.entry(table).or_default().insert(

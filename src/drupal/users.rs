@@ -64,7 +64,7 @@ impl UserStore {
     }
 
     /// FROM + the visibility rules: protected and SCIM-deleted accounts never show.
-    fn from_visible(&self, params: &mut Vec<Value>) -> String {
+    fn visible_from(&self, params: &mut Vec<Value>) -> String {
         let t = &self.site.tables;
         let (marks, protected) = self.site.protected_params();
         params.extend(protected);
@@ -82,7 +82,7 @@ impl UserStore {
     pub async fn get(&self, uuid: &str) -> Result<Option<UserRecord>, StoreError> {
         let mut conn = self.db.conn().await?;
         let mut params = Vec::new();
-        let from = self.from_visible(&mut params);
+        let from = self.visible_from(&mut params);
         params.push(uuid.into());
         let sql = format!("SELECT u.`uid` {from} AND u.`uuid` = ?");
         let uid: Option<u32> = conn.exec_first(sql, params).await?;
@@ -102,7 +102,7 @@ impl UserStore {
     ) -> Result<Page, StoreError> {
         let mut conn = self.db.conn().await?;
         let mut params = Vec::new();
-        let from = self.from_visible(&mut params);
+        let from = self.visible_from(&mut params);
         let filter = where_sql(&self.site, query, &mut params);
         let count_sql = format!("SELECT COUNT(*) {from} AND {filter}");
         let total: u64 = conn.exec_first(count_sql, params.clone()).await?.unwrap_or(0);
@@ -126,7 +126,7 @@ impl UserStore {
     pub async fn search_after(&self, query: &UserQuery, after: u32, limit: u64) -> Result<Page, StoreError> {
         let mut conn = self.db.conn().await?;
         let mut params = Vec::new();
-        let from = self.from_visible(&mut params);
+        let from = self.visible_from(&mut params);
         let filter = where_sql(&self.site, query, &mut params);
         let total: u64 = conn.exec_first(format!("SELECT COUNT(*) {from} AND {filter}"), params.clone()).await?.unwrap_or(0);
         params.push(after.into());

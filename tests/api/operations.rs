@@ -12,7 +12,7 @@ async fn provisioning_changes_appear_in_drupals_recent_log_messages() {
     app.patch_ops(&format!("/Users/{id}"), json!([{"op": "Replace", "path": "active", "value": "False"}])).await;
     let uid = app.uid_of("audited").await;
     let rows = app
-        .json_rows(&"SELECT uid, type, message, variables, severity, link, location FROM watchdog WHERE type = 'drupal_scim' ORDER BY wid".to_string())
+        .json_rows("SELECT uid, type, message, variables, severity, link, location FROM watchdog WHERE type = 'drupal_scim' ORDER BY wid")
         .await;
     assert_eq!(rows.len(), 2, "{rows:?}");
     assert_eq!(rows[0]["uid"], uid);
@@ -50,6 +50,9 @@ async fn the_watchdog_can_be_turned_off() {
     drop_test_database(&server, &db).await;
 }
 
+/// Row counts and sums a dry run must leave as they were.
+type Snapshot = (i64, i64, i64, i64, i64, i64, i64, i64, i64);
+
 #[tokio::test]
 async fn dry_run_validates_and_answers_but_writes_nothing() {
     let (db, server, pool) = fresh_database().await;
@@ -68,7 +71,7 @@ async fn dry_run_validates_and_answers_but_writes_nothing() {
     let snapshot = "SELECT (SELECT COUNT(*) FROM users), (SELECT COUNT(*) FROM users_field_data), (SELECT COUNT(*) FROM user__roles), \
         (SELECT SUM(invalidations) FROM cachetags), (SELECT COUNT(*) FROM watchdog), (SELECT COUNT(*) FROM config), (SELECT COUNT(*) FROM scim_user), \
         (SELECT COUNT(*) FROM sessions), (SELECT status FROM users_field_data WHERE uid = 2)";
-    let before: Option<(i64, i64, i64, i64, i64, i64, i64, i64, i64)> = conn.query_first(snapshot).await.unwrap();
+    let before: Option<Snapshot> = conn.query_first(snapshot).await.unwrap();
 
     let created = client.post(format!("{base}/Users")).bearer_auth(&token).json(&entra_user("ghost", "ghost@example.com", "g")).send().await.unwrap();
     assert_eq!(created.status().as_u16(), 201, "the answer is what would have happened");
@@ -82,7 +85,7 @@ async fn dry_run_validates_and_answers_but_writes_nothing() {
     let group = client.post(format!("{base}/Groups")).bearer_auth(&token).json(&json!({"displayName": "Ghosts", "members": [{"value": JDOE_UUID}]})).send().await.unwrap();
     assert_eq!(group.status().as_u16(), 201);
 
-    let after: Option<(i64, i64, i64, i64, i64, i64, i64, i64, i64)> = conn.query_first(snapshot).await.unwrap();
+    let after: Option<Snapshot> = conn.query_first(snapshot).await.unwrap();
     assert_eq!(before, after, "not one row changed");
     drop(conn);
     pool.disconnect().await.unwrap();
