@@ -20,4 +20,5 @@ pub mod scim;
 pub mod settings;
 pub mod startup;
 pub mod telemetry;
+pub mod tls;
 pub mod token;

@@ -83,6 +83,12 @@ pub struct ServerSettings {
     /// HTTP worker threads; 0 = one per core.
     #[serde(default)]
     pub workers: usize,
+    /// PEM certificate chain: with `tls_key`, the server speaks HTTPS itself (TLS 1.2 and 1.3).
+    #[serde(default)]
+    pub tls_cert: Option<PathBuf>,
+    /// PEM private key of `tls_cert`.
+    #[serde(default)]
+    pub tls_key: Option<PathBuf>,
 }
 
 /// Drupal's own database.
@@ -153,7 +159,14 @@ pub struct LimitSettings {
 
 impl Default for ServerSettings {
     fn default() -> Self {
-        ServerSettings { listen: default_listen(), base_path: default_base_path(), public_url: String::new(), workers: 0 }
+        ServerSettings {
+            listen: default_listen(),
+            base_path: default_base_path(),
+            public_url: String::new(),
+            workers: 0,
+            tls_cert: None,
+            tls_key: None,
+        }
     }
 }
 
@@ -250,9 +263,13 @@ impl Settings {
             )));
         }
         if let Some(id) = &self.auth.key_id
-            && self.auth.previous_keys.iter().any(|k| &k.id == id) {
-                return Err(SettingsError::Invalid(format!("auth.key_id {id:?} is also the id of a previous key")));
-            }
+            && self.auth.previous_keys.iter().any(|k| &k.id == id)
+        {
+            return Err(SettingsError::Invalid(format!("auth.key_id {id:?} is also the id of a previous key")));
+        }
+        if self.server.tls_cert.is_some() != self.server.tls_key.is_some() {
+            return Err(SettingsError::Invalid("server.tls_cert and server.tls_key go together".into()));
+        }
         if !self.server.base_path.starts_with('/') || self.server.base_path.ends_with('/') {
             return Err(SettingsError::Invalid(format!(
                 "server.base_path must start with '/' and not end with it (got {:?})",
@@ -275,6 +292,8 @@ impl Settings {
                 base_path: default_base_path(),
                 public_url: String::new(),
                 workers: 2,
+                tls_cert: None,
+                tls_key: None,
             },
             database: DatabaseSettings {
                 url: Secret::new(database_url),

@@ -33,6 +33,8 @@ pub enum StartupError {
     Store(#[from] crate::drupal::error::StoreError),
     #[error("cannot listen on {0}: {1}")]
     Bind(String, std::io::Error),
+    #[error("{0}")]
+    Tls(#[from] crate::tls::TlsError),
 }
 
 /// A built, bound server.
@@ -123,11 +125,18 @@ impl Application {
         let server = HttpServer::new(move || {
             App::new().wrap(actix_web::middleware::from_fn(crate::http::observe::observe)).configure(configure(state.clone()))
         })
-            .workers(workers)
-            .shutdown_timeout(30)
-            .listen(listener)
-            .map_err(|e| StartupError::Bind(settings.server.listen.clone(), e))?
-            .run();
+        .workers(workers)
+        .shutdown_timeout(30);
+        let server = match (&settings.server.tls_cert, &settings.server.tls_key) {
+            (Some(cert), Some(key)) => {
+                let config = crate::tls::server_config(cert, key)?;
+                log::info!("serving HTTPS (TLS 1.2/1.3) with {}", cert.display());
+                server.listen_rustls_0_23(listener, config)
+            }
+            _ => server.listen(listener),
+        }
+        .map_err(|e| StartupError::Bind(settings.server.listen.clone(), e))?
+        .run();
         Ok(Application { port, server, db })
     }
 

@@ -17,6 +17,7 @@ mod logs;
 mod operations;
 mod paging;
 mod search;
+mod tls;
 mod users_basic;
 mod users_drupal_rows;
 mod users_entra;
