@@ -608,6 +608,13 @@ async fn check_unique<Q: Queryable>(
             "the {what} {text:?} belongs to a protected Drupal account (uid {holder}) that SCIM may not use"
         )));
     }
+    let sql = format!("SELECT `deleted` FROM {} WHERE `uid` = ?", site.tables.t("scim_user"));
+    let deleted: Option<i64> = q.exec_first(sql, (holder,)).await?;
+    if deleted == Some(1) {
+        return Err(StoreError::Conflict(format!(
+            "the {what} {text:?} belongs to an account deleted through SCIM earlier (uid {holder}, blocked and kept in Drupal); delete or rename that account in Drupal to reuse it"
+        )));
+    }
     Err(StoreError::Conflict(format!("the {what} {text:?} is already taken by another Drupal account")))
 }
 

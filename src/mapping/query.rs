@@ -28,6 +28,27 @@ pub fn user_query(mapping: &Mapping, filter: &Filter) -> Result<UserQuery, ScimE
             Ok(columns) => any(columns.into_iter().map(|(c, _)| UserQuery::Present(c))),
             Err(e) => return unstored(mapping, path, e, UserQuery::False),
         },
+        // `emails[type eq "work"].value eq "x"`: the bracket is decided per mapped element.
+        Filter::Compare { path, op, value } if path.filter.is_some() && !multi_maps(mapping, path).is_empty() => {
+            let Some(inner) = &path.filter else { return Ok(UserQuery::False) };
+            let sub = path.sub.as_deref().unwrap_or("value");
+            let mut terms = Vec::new();
+            for map in multi_maps(mapping, path) {
+                if !is_value_sub(map, sub) {
+                    continue;
+                }
+                let condition = element_query(map, inner)?;
+                if condition == UserQuery::False {
+                    continue;
+                }
+                let kind = if map.boolean { Kind::Bool } else { Kind::Text };
+                terms.push(UserQuery::And(Box::new(condition), Box::new(compare(map_column(map), kind, *op, value, path)?)));
+            }
+            if terms.is_empty() {
+                return unstored(mapping, path, unsupported(path), absent_compare(*op, value));
+            }
+            any(terms.into_iter())
+        }
         Filter::Compare { path, op, value } => {
             let columns = match columns_for(mapping, path) {
                 Ok(columns) => columns,
@@ -121,7 +142,10 @@ fn element_query(map: &AttributeMap, filter: &Filter) -> Result<UserQuery, ScimE
             let fixed = map.filter_terms();
             match fixed.iter().find(|(k, _)| k.eq_ignore_ascii_case(&path.attr)) {
                 Some((_, v)) if values_equal(v, value) => UserQuery::True,
-                _ => UserQuery::False,
+                Some(_) => UserQuery::False,
+                // The one mapped element is rendered as the primary one.
+                None if path.attr.eq_ignore_ascii_case("primary") && parse_bool(value) == Some(true) => UserQuery::True,
+                None => UserQuery::False,
             }
         }
         Filter::Present(p) => {

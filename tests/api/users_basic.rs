@@ -102,3 +102,25 @@ async fn protected_accounts_are_invisible_and_untouchable() {
     assert!(error["detail"].as_str().unwrap().contains("protected"), "{error}");
     assert_eq!(app.one::<i64>("SELECT status FROM users_field_data WHERE uid = 1").await, Some(1));
 }
+
+#[tokio::test]
+async fn primary_email_filters_find_the_mapped_mail() {
+    let app = TestApp::spawn().await;
+    let found: Value = app.filter_users("emails[primary eq true].value eq \"jdoe@example.com\"").await.json().await.unwrap();
+    assert_eq!(found["totalResults"], 1, "{found}");
+    assert_eq!(found["Resources"][0]["userName"], "jdoe");
+    let none: Value = app.filter_users("emails[primary eq false]").await.json().await.unwrap();
+    assert_eq!(none["totalResults"], 0);
+}
+
+#[tokio::test]
+async fn a_name_held_by_an_account_deleted_through_scim_says_so() {
+    let app = TestApp::spawn().await;
+    let user = app.create_user("gone.user", "gone@example.com").await;
+    let id = user["id"].as_str().unwrap();
+    assert_eq!(app.delete(&format!("/Users/{id}")).await.status().as_u16(), 204);
+    let again = app.post("/Users", &entra_user("gone.user", "new.gone@example.com", "another-object-id")).await;
+    assert_eq!(again.status().as_u16(), 409);
+    let error: Value = again.json().await.unwrap();
+    assert!(error["detail"].as_str().unwrap().contains("deleted through SCIM earlier"), "{error}");
+}
