@@ -124,3 +124,40 @@ async fn a_name_held_by_an_account_deleted_through_scim_says_so() {
     let error: Value = again.json().await.unwrap();
     assert!(error["detail"].as_str().unwrap().contains("deleted through SCIM earlier"), "{error}");
 }
+
+#[tokio::test]
+async fn protected_accounts_are_out_of_reach_of_every_route() {
+    let app = TestApp::spawn().await;
+    let admin_path = format!("/Users/{ADMIN_UUID}");
+    let disable = json!([{"op": "Replace", "path": "active", "value": "False"}]);
+    assert_eq!(app.get(&admin_path).await.status().as_u16(), 404);
+    assert_eq!(app.put(&admin_path, &json!({"userName": "admin", "active": false})).await.status().as_u16(), 404);
+    assert_eq!(app.patch_ops(&admin_path, disable.clone()).await.status().as_u16(), 404);
+    assert_eq!(app.delete(&admin_path).await.status().as_u16(), 404);
+    // Search, by any attribute.
+    let search = json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:SearchRequest"], "filter": format!("id eq \"{ADMIN_UUID}\" or userName eq \"admin\"")});
+    let found: Value = app.post("/Users/.search", &search).await.json().await.unwrap();
+    assert_eq!(found["totalResults"], 0);
+    // Bulk, every method.
+    let bulk = json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:BulkRequest"], "Operations": [
+        {"method": "PATCH", "path": admin_path, "data": {"schemas": [PATCH_OP], "Operations": disable}},
+        {"method": "PUT", "path": admin_path, "data": {"userName": "admin2"}},
+        {"method": "DELETE", "path": admin_path},
+        {"method": "DELETE", "path": format!("/Users/{ANON_UUID}")},
+    ]});
+    let answer: Value = app.post("/Bulk", &bulk).await.json().await.unwrap();
+    for op in answer["Operations"].as_array().unwrap() {
+        assert_eq!(op["status"], "404", "{op}");
+    }
+    // Groups: admin can be neither added nor removed.
+    app.post("/Groups", &json!({"displayName": "Reach"})).await;
+    let add = app.patch_ops("/Groups/reach", json!([{"op": "Add", "path": "members", "value": [{"value": ADMIN_UUID}]}])).await;
+    assert_eq!(add.status().as_u16(), 400);
+    let rows = app.json_rows("SELECT uid, name, status, mail FROM users_field_data WHERE uid IN (0, 1) ORDER BY uid").await;
+    assert_eq!(rows, vec![
+        json!({"uid": 0, "name": "", "status": 0, "mail": null}),
+        json!({"uid": 1, "name": "admin", "status": 1, "mail": "admin@example.com"}),
+    ]);
+    assert_eq!(app.one::<i64>("SELECT COUNT(*) FROM user__roles WHERE entity_id = 1").await, Some(1));
+    assert_eq!(app.one::<i64>("SELECT COUNT(*) FROM sessions WHERE uid = 1").await, Some(1));
+}
