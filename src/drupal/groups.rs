@@ -3,7 +3,7 @@
 //! request, caches invalidated after the commit.
 
 use crate::drupal::cache;
-use crate::drupal::db::Db;
+use crate::drupal::db::{Db, retrying};
 use crate::drupal::error::StoreError;
 use crate::drupal::membership::{self, Account};
 use crate::drupal::roles::{self, Role};
@@ -64,8 +64,11 @@ pub struct GroupStore {
     protected_roles: Arc<Vec<String>>,
 }
 
-/// Serialises group writes: display names must stay unique and role weights sequential.
-const GROUP_LOCK: &str = "drupal_scim:groups";
+/// The lock that serialises one site's group writes: display names must stay unique and role
+/// weights sequential.
+fn group_lock(site: &Site) -> String {
+    format!("dscim:{}:groups", site.lock_scope)
+}
 
 type BridgeRow = (String, Option<String>, String, Option<String>, i8, i64, i64, u32);
 
@@ -146,8 +149,8 @@ impl GroupStore {
             }
         }
         self.lock(&mut conn).await?;
-        let result = self.create_tx(&mut conn, display_name, external_id, target, members).await;
-        unlock(&mut conn).await;
+        let result = retrying!(self.create_tx(&mut conn, display_name, external_id, target, members).await);
+        unlock(&mut conn, &self.site).await;
         let (group, changed_uids, created_role) = result?;
         if let (Some(role), true, true) = (&group.role_id, created_role, self.db.writes()) {
             roles::invalidate_role(&mut conn, &self.site.tables, role, true, false).await;
@@ -256,8 +259,8 @@ impl GroupStore {
     pub async fn update(&self, group: &GroupRecord, write: &GroupWrite) -> Result<GroupRecord, StoreError> {
         let mut conn = self.db.conn().await?;
         self.lock(&mut conn).await?;
-        let result = self.update_tx(&mut conn, group, write).await;
-        unlock(&mut conn).await;
+        let result = retrying!(self.update_tx(&mut conn, group, write).await);
+        unlock(&mut conn, &self.site).await;
         let (updated, changed_uids, relabelled) = result?;
         if let (Some(role), true, true) = (&group.role_id, relabelled, self.db.writes()) {
             roles::invalidate_role(&mut conn, &self.site.tables, role, false, false).await;
@@ -326,29 +329,8 @@ impl GroupStore {
         let mut conn = self.db.conn().await?;
         self.lock(&mut conn).await?;
         let drop_role = delete_role && group.created_by_scim;
-        let result = async {
-            let mut tx = conn.start_transaction(TxOpts::default()).await?;
-            let mut changed = Vec::new();
-            if let Some(role) = &group.role_id {
-                changed = membership::revoke_all(&mut tx, &self.site, role).await?;
-                if drop_role {
-                    // The role goes for everyone, protected accounts included (as in Drupal);
-                    // take it from them here so their deltas stay 0..n-1 too.
-                    changed.extend(membership::revoke_from_all_holders(&mut tx, &self.site, role).await?);
-                    roles::delete_role(&mut tx, t, role).await?;
-                }
-            }
-            let sql = if drop_role {
-                format!("DELETE FROM {} WHERE `group_id` = ?", t.t("scim_group"))
-            } else {
-                format!("UPDATE {} SET `deleted` = 1 WHERE `group_id` = ?", t.t("scim_group"))
-            };
-            tx.exec_drop(sql, (&group.id,)).await?;
-            self.db.finish(tx).await?;
-            Ok::<Vec<u32>, StoreError>(changed)
-        }
-        .await;
-        unlock(&mut conn).await;
+        let result = retrying!(self.delete_tx(&mut conn, group, drop_role).await);
+        unlock(&mut conn, &self.site).await;
         let changed = result?;
         if !self.db.writes() {
             return Ok(());
@@ -358,6 +340,29 @@ impl GroupStore {
         }
         accounts_changed(&mut conn, &self.site, &changed).await;
         Ok(())
+    }
+
+    async fn delete_tx(&self, conn: &mut Conn, group: &GroupRecord, drop_role: bool) -> Result<Vec<u32>, StoreError> {
+        let t = &self.site.tables;
+        let mut tx = conn.start_transaction(TxOpts::default()).await?;
+        let mut changed = Vec::new();
+        if let Some(role) = &group.role_id {
+            changed = membership::revoke_all(&mut tx, &self.site, role).await?;
+            if drop_role {
+                // The role goes for everyone, protected accounts included (as in Drupal);
+                // take it from them here so their deltas stay 0..n-1 too.
+                changed.extend(membership::revoke_from_all_holders(&mut tx, &self.site, role).await?);
+                roles::delete_role(&mut tx, t, role).await?;
+            }
+        }
+        let sql = if drop_role {
+            format!("DELETE FROM {} WHERE `group_id` = ?", t.t("scim_group"))
+        } else {
+            format!("UPDATE {} SET `deleted` = 1 WHERE `group_id` = ?", t.t("scim_group"))
+        };
+        tx.exec_drop(sql, (&group.id,)).await?;
+        self.db.finish(tx).await?;
+        Ok(changed)
     }
 
     async fn apply_members<Q: Queryable>(&self, q: &mut Q, role: &str, changes: &[MemberChange]) -> Result<Vec<u32>, StoreError> {
@@ -426,7 +431,7 @@ impl GroupStore {
 
     async fn lock(&self, conn: &mut Conn) -> Result<(), StoreError> {
         let got: Option<Option<i64>> =
-            conn.exec_first("SELECT GET_LOCK(?, ?)", (GROUP_LOCK, self.db.timeout().as_secs().max(1))).await?;
+            conn.exec_first("SELECT GET_LOCK(?, ?)", (group_lock(&self.site), self.db.timeout().as_secs().max(1))).await?;
         if got.flatten() == Some(1) {
             Ok(())
         } else {
@@ -444,8 +449,8 @@ async fn accounts_changed(conn: &mut Conn, site: &Site, uids: &[u32]) {
     }
 }
 
-async fn unlock(conn: &mut Conn) {
-    if let Err(e) = conn.exec_drop("SELECT RELEASE_LOCK(?)", (GROUP_LOCK,)).await {
+async fn unlock(conn: &mut Conn, site: &Site) {
+    if let Err(e) = conn.exec_drop("SELECT RELEASE_LOCK(?)", (group_lock(site),)).await {
         log::warn!("releasing the group lock failed: {e}");
     }
 }

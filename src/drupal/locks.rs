@@ -14,17 +14,26 @@ pub struct NamedLocks {
     held: bool,
 }
 
-/// The lock name for a claimed value: case-folded, hashed (lock names are limited to 64 chars).
-fn lock_name(value: &str) -> String {
+/// The lock name for a claimed value: case-folded, hashed (lock names are limited to 64
+/// characters), scoped to one site (named locks are server-wide, and one server may hold
+/// several Drupal databases).
+fn lock_name(scope: &str, value: &str) -> String {
     let digest = Sha256::digest(value.trim().to_lowercase().as_bytes());
     let hex: String = digest.iter().take(20).map(|b| format!("{b:02x}")).collect();
-    format!("drupal_scim:{hex}")
+    format!("dscim:{scope}:{hex}")
+}
+
+/// A short identifier of one site (database and table prefix) for lock names.
+pub fn scope_of(database: &str, prefix: &str) -> String {
+    let digest = Sha256::digest(format!("{database}\0{prefix}").as_bytes());
+    digest.iter().take(6).map(|b| format!("{b:02x}")).collect()
 }
 
 impl NamedLocks {
     /// Take a lock for every given value, in a fixed order so two writers cannot deadlock.
-    pub async fn acquire(conn: &mut Conn, values: &[Option<&str>], wait: Duration) -> Result<NamedLocks, StoreError> {
-        let mut names: Vec<String> = values.iter().flatten().filter(|v| !v.is_empty()).map(|v| lock_name(v)).collect();
+    pub async fn acquire(conn: &mut Conn, scope: &str, values: &[Option<&str>], wait: Duration) -> Result<NamedLocks, StoreError> {
+        let mut names: Vec<String> =
+            values.iter().flatten().filter(|v| !v.is_empty()).map(|v| lock_name(scope, v)).collect();
         names.sort();
         names.dedup();
         let mut locks = NamedLocks { held: false };

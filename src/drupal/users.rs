@@ -3,7 +3,7 @@
 //! invalidated after the commit.
 
 use crate::drupal::cache;
-use crate::drupal::db::Db;
+use crate::drupal::db::{Db, retrying};
 use crate::drupal::error::StoreError;
 use crate::drupal::locks::NamedLocks;
 use crate::drupal::membership;
@@ -30,8 +30,6 @@ const OWNER_COLUMNS: [(&str, &str, &str); 9] = [
     ("taxonomy_term_revision", "revision_user", "taxonomy term revisions"),
 ];
 
-/// How many times a transaction that hit a deadlock or lock wait timeout is tried.
-const ATTEMPTS: u32 = 4;
 
 /// One page of a search.
 #[derive(Debug)]
@@ -147,15 +145,8 @@ impl UserStore {
         let mail = values.get(&BaseColumn::Mail).and_then(DbValue::as_text).map(String::from);
         let pass = self.hash(write.password.as_deref()).await?;
         let mut conn = self.db.conn().await?;
-        let locks = NamedLocks::acquire(&mut conn, &[Some(name.as_str()), mail.as_deref()], self.db.timeout()).await?;
-        let mut result = Err(StoreError::Unavailable("no attempt made".into()));
-        for attempt in 0..ATTEMPTS {
-            result = self.create_tx(&mut conn, &values, write, pass.as_deref()).await;
-            match &result {
-                Err(e) if e.is_retryable() => backoff(attempt).await,
-                _ => break,
-            }
-        }
+        let locks = NamedLocks::acquire(&mut conn, &self.site.lock_scope, &[Some(name.as_str()), mail.as_deref()], self.db.timeout()).await?;
+        let result = retrying!(self.create_tx(&mut conn, &values, write, pass.as_deref()).await);
         locks.release(&mut conn).await;
         let record = result.map_err(|e| duplicate_as_conflict(e, &name))?;
         if self.db.writes() {
@@ -300,15 +291,8 @@ impl UserStore {
         let name = values.get(&BaseColumn::Name).and_then(DbValue::as_text).map(String::from);
         let mail = values.get(&BaseColumn::Mail).and_then(DbValue::as_text).map(String::from);
         let mut conn = self.db.conn().await?;
-        let locks = NamedLocks::acquire(&mut conn, &[name.as_deref(), mail.as_deref()], self.db.timeout()).await?;
-        let mut result = Err(StoreError::Unavailable("no attempt made".into()));
-        for attempt in 0..ATTEMPTS {
-            result = self.update_tx(&mut conn, current, &values, changes, pass.as_deref()).await;
-            match &result {
-                Err(e) if e.is_retryable() => backoff(attempt).await,
-                _ => break,
-            }
-        }
+        let locks = NamedLocks::acquire(&mut conn, &self.site.lock_scope, &[name.as_deref(), mail.as_deref()], self.db.timeout()).await?;
+        let result = retrying!(self.update_tx(&mut conn, current, &values, changes, pass.as_deref()).await);
         locks.release(&mut conn).await;
         let record = result.map_err(|e| duplicate_as_conflict(e, name.as_deref().unwrap_or_default()))?;
         if self.db.writes() {
@@ -403,40 +387,35 @@ impl UserStore {
         let t = &self.site.tables;
         let uid = current.uid;
         let mut conn = self.db.conn().await?;
-        let mut result = Ok(());
-        for attempt in 0..ATTEMPTS {
-            let now = now();
-            result = async {
-                let mut tx = conn.start_transaction(TxOpts::default()).await?;
-                tx.exec_drop(
-                    format!("UPDATE {} SET `status` = 0, `changed` = ? WHERE `uid` = ? AND `status` <> 0", t.t("users_field_data")),
-                    (now, uid),
-                )
-                .await?;
-                tx.exec_drop(format!("DELETE FROM {} WHERE `uid` = ?", t.t("sessions")), (uid,)).await?;
-                membership::revoke_roles_of(&mut tx, &self.site, uid, revoke_roles).await?;
-                tx.exec_drop(
-                    format!(
-                        "INSERT INTO {} (`uid`, `external_id`, `deleted`, `created`, `changed`) VALUES (?, ?, 1, ?, ?) \
-                         ON DUPLICATE KEY UPDATE `deleted` = 1, `changed` = VALUES(`changed`)",
-                        t.t("scim_user")
-                    ),
-                    (uid, current.external_id.clone(), now, now),
-                )
-                .await?;
-                self.db.finish(tx).await?;
-                Ok::<(), StoreError>(())
-            }
-            .await;
-            match &result {
-                Err(e) if e.is_retryable() => backoff(attempt).await,
-                _ => break,
-            }
-        }
-        result?;
+        retrying!(self.block_tx(&mut conn, current, revoke_roles).await)?;
         if self.db.writes() {
             cache::user_saved(&mut conn, t, &[uid], false).await;
         }
+        Ok(())
+    }
+
+    async fn block_tx(&self, conn: &mut Conn, current: &UserRecord, revoke_roles: &[String]) -> Result<(), StoreError> {
+        let t = &self.site.tables;
+        let uid = current.uid;
+        let now = now();
+        let mut tx = conn.start_transaction(TxOpts::default()).await?;
+        tx.exec_drop(
+            format!("UPDATE {} SET `status` = 0, `changed` = ? WHERE `uid` = ? AND `status` <> 0", t.t("users_field_data")),
+            (now, uid),
+        )
+        .await?;
+        tx.exec_drop(format!("DELETE FROM {} WHERE `uid` = ?", t.t("sessions")), (uid,)).await?;
+        membership::revoke_roles_of(&mut tx, &self.site, uid, revoke_roles).await?;
+        tx.exec_drop(
+            format!(
+                "INSERT INTO {} (`uid`, `external_id`, `deleted`, `created`, `changed`) VALUES (?, ?, 1, ?, ?) \
+                 ON DUPLICATE KEY UPDATE `deleted` = 1, `changed` = VALUES(`changed`)",
+                t.t("scim_user")
+            ),
+            (uid, current.external_id.clone(), now, now),
+        )
+        .await?;
+        self.db.finish(tx).await?;
         Ok(())
     }
 
@@ -475,6 +454,16 @@ impl UserStore {
         let sql = format!("SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = {schema_expr}");
         let params: Vec<Value> = schema_param.into_iter().map(Into::into).collect();
         let tables: Vec<String> = conn.exec(sql, params).await?;
+        retrying!(self.hard_delete_tx(&mut conn, uid, &tables).await)?;
+        if self.db.writes() {
+            cache::user_saved(&mut conn, t, &[uid], false).await;
+        }
+        Ok(())
+    }
+
+    /// The rows of one account, in every table Drupal's delete clears (`tables`: what exists).
+    async fn hard_delete_tx(&self, conn: &mut Conn, uid: u32, tables: &[String]) -> Result<(), StoreError> {
+        let t = &self.site.tables;
         let exists = |name: &str| tables.iter().any(|x| *x == t.raw(name));
         let field_tables: Vec<String> = tables
             .iter()
@@ -501,11 +490,7 @@ impl UserStore {
         for table in ["users_field_data", "users", "scim_user"] {
             tx.exec_drop(format!("DELETE FROM {} WHERE `uid` = ?", t.t(table)), (uid,)).await?;
         }
-        self.db.finish(tx).await?;
-        if self.db.writes() {
-            cache::user_saved(&mut conn, t, &[uid], false).await;
-        }
-        Ok(())
+        self.db.finish(tx).await
     }
 
     /// Hash a password off the async workers (bcrypt is deliberately slow).
@@ -519,14 +504,6 @@ impl UserStore {
             .map(Some)
             .map_err(|e| StoreError::Invalid(format!("password: {e}")))
     }
-}
-
-/// Wait a little before retrying a transaction (grows with the attempt, with jitter).
-async fn backoff(attempt: u32) {
-    crate::telemetry::METRICS.retried();
-    let base = 10u64 << attempt.min(6);
-    let jitter = rand::random::<u64>() % base.max(1);
-    tokio::time::sleep(std::time::Duration::from_millis(base + jitter)).await;
 }
 
 fn duplicate_as_conflict(e: StoreError, name: &str) -> StoreError {
