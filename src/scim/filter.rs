@@ -384,8 +384,14 @@ impl fmt::Display for CompareOp {
 impl fmt::Display for Filter {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Filter::And(l, r) => write!(f, "{} and {}", Grouped(l), Grouped(r)),
-            Filter::Or(l, r) => write!(f, "{} or {}", Grouped(l), Grouped(r)),
+            // Parentheses only where the parser needs them ("and" binds tighter, both are
+            // left-associative), so a printed filter is never nested deeper than the one parsed
+            // and always parses again within MAX_FILTER_DEPTH.
+            Filter::And(l, r) => {
+                let (lp, rp) = (matches!(**l, Filter::Or(..)), matches!(**r, Filter::And(..) | Filter::Or(..)));
+                write!(f, "{} and {}", Grouped(l, lp), Grouped(r, rp))
+            }
+            Filter::Or(l, r) => write!(f, "{} or {}", Grouped(l, false), Grouped(r, matches!(**r, Filter::Or(..)))),
             Filter::Not(inner) => write!(f, "not ({inner})"),
             Filter::Present(path) => write!(f, "{path} pr"),
             // serde_json's Display of a Value is its compact JSON, so strings come out escaped.
@@ -395,15 +401,12 @@ impl fmt::Display for Filter {
     }
 }
 
-/// Prints a child of `and`/`or`, parenthesised when it is itself an `and`/`or`.
-struct Grouped<'a>(&'a Filter);
+/// Prints a child of `and`/`or`, in parentheses when the flag says so.
+struct Grouped<'a>(&'a Filter, bool);
 
 impl fmt::Display for Grouped<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.0 {
-            Filter::And(..) | Filter::Or(..) => write!(f, "({})", self.0),
-            other => write!(f, "{other}"),
-        }
+        if self.1 { write!(f, "({})", self.0) } else { write!(f, "{}", self.0) }
     }
 }
 
@@ -803,7 +806,11 @@ mod tests {
 
     #[test]
     fn printer_is_canonical() {
-        assert_eq!(p("A EQ 1 OR b Eq 2 AND c pr").to_string(), "A eq 1 or (b eq 2 and c pr)");
+        assert_eq!(p("A EQ 1 OR b Eq 2 AND c pr").to_string(), "A eq 1 or b eq 2 and c pr");
+        assert_eq!(p("(a pr or b pr) and (c pr or d pr)").to_string(), "(a pr or b pr) and (c pr or d pr)");
+        assert_eq!(p("a pr or (b pr or c pr)").to_string(), "a pr or (b pr or c pr)");
+        assert_eq!(p("a pr and (b pr and c pr)").to_string(), "a pr and (b pr and c pr)");
+        assert_eq!(p("a pr and b pr and c pr or d pr or e pr").to_string(), "a pr and b pr and c pr or d pr or e pr");
         assert_eq!(p(r#"NOT(x co "a\"b")"#).to_string(), r#"not (x co "a\"b")"#);
         assert_eq!(
             p(r#"emails[type eq "work"].value eq "a""#).to_string(),
@@ -824,6 +831,18 @@ mod tests {
         for s in RFC_EXAMPLES.iter().chain(ENTRA_OKTA).chain(extra.iter()) {
             round_trip(s);
         }
+    }
+
+    #[test]
+    fn a_long_or_chain_prints_to_a_filter_that_parses_again() {
+        // Left-associative chains used to print one "(" per term and broke MAX_FILTER_DEPTH.
+        for joiner in [" or ", " and "] {
+            let chain = (0..40).map(|i| format!("a{i} eq {i}")).collect::<Vec<_>>().join(joiner);
+            round_trip(&chain);
+            assert!(!p(&chain).to_string().contains('('), "{joiner}");
+        }
+        let mixed = (0..40).map(|i| format!("(a{i} pr or b{i} pr)")).collect::<Vec<_>>().join(" and ");
+        round_trip(&mixed);
     }
 
     fn user() -> Value {
