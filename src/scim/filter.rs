@@ -502,11 +502,19 @@ fn compare(actual: &Value, op: CompareOp, expected: &Value, case_exact: bool) ->
             !matches!(op, CompareOp::Co | CompareOp::Sw | CompareOp::Ew)
                 && number_cmp(actual, expected).is_some_and(|ord| ordering_holds(ord, op))
         }
-        (Value::Bool(a), Value::Bool(b)) => match op {
-            CompareOp::Eq => a == b,
-            CompareOp::Ne => a != b,
-            _ => false,
-        },
+        (Value::Bool(a), Value::Bool(b)) => bool_holds(*a, op, *b),
+        // `active eq "True"`: string booleans, as clients send them in PATCH values and as the
+        // SQL translation of filters reads them.
+        (Value::Bool(a), Value::String(b)) if b.eq_ignore_ascii_case("true") => bool_holds(*a, op, true),
+        (Value::Bool(a), Value::String(b)) if b.eq_ignore_ascii_case("false") => bool_holds(*a, op, false),
+        _ => false,
+    }
+}
+
+fn bool_holds(a: bool, op: CompareOp, b: bool) -> bool {
+    match op {
+        CompareOp::Eq => a == b,
+        CompareOp::Ne => a != b,
         _ => false,
     }
 }
@@ -927,6 +935,10 @@ mod tests {
         check("active eq true", true);
         check("active ne false", true);
         check("active gt false", false);
+        check(r#"active eq "True""#, true);
+        check(r#"active eq "FALSE""#, false);
+        check(r#"active ne "false""#, true);
+        check(r#"active eq "yes""#, false);
         check(r#"meta.lastModified gt "2011-01-01T00:00:00Z""#, true);
         check(r#"meta.lastModified ge "2011-05-13T04:42:34Z""#, true);
         check(r#"meta.lastModified lt "2011-05-13T04:42:34Z""#, false);
