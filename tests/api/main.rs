@@ -2,7 +2,9 @@
 mod bulk;
 mod check;
 mod deprovision;
+mod filter_sql;
 mod helpers;
+mod injection;
 mod operations;
 mod paging;
 mod search;
