@@ -5,6 +5,7 @@ mod deprovision;
 mod filter_sql;
 mod helpers;
 mod injection;
+mod limits;
 mod operations;
 mod paging;
 mod search;
