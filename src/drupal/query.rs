@@ -90,7 +90,9 @@ pub fn where_sql(site: &Site, query: &UserQuery, params: &mut Vec<Value>) -> Str
         UserQuery::False => "1 = 0".into(),
         UserQuery::And(a, b) => format!("({} AND {})", where_sql(site, a, params), where_sql(site, b, params)),
         UserQuery::Or(a, b) => format!("({} OR {})", where_sql(site, a, params), where_sql(site, b, params)),
-        UserQuery::Not(a) => format!("NOT ({})", where_sql(site, a, params)),
+        // A comparison on a NULL column (no externalId, no mail) is NULL in SQL, and NOT NULL is
+        // still NULL: read it as false first, as SCIM does for an absent attribute.
+        UserQuery::Not(a) => format!("NOT COALESCE({}, 0)", where_sql(site, a, params)),
         UserQuery::Present(column) => match column_sql(column) {
             Some(expr) => format!("({expr} IS NOT NULL AND {expr} <> '')"),
             None => exists_sql(site, column, None, params),

@@ -37,7 +37,7 @@ pub fn user_query(mapping: &Mapping, filter: &Filter) -> Result<UserQuery, ScimE
                 if !is_value_sub(map, sub) {
                     continue;
                 }
-                let condition = element_query(map, inner)?;
+                let condition = element_query(mapping, map, inner)?;
                 if condition == UserQuery::False {
                     continue;
                 }
@@ -67,10 +67,10 @@ pub fn user_query(mapping: &Mapping, filter: &Filter) -> Result<UserQuery, ScimE
             }
             let mut terms = Vec::new();
             for map in maps {
-                // The element exists only where its column has a value: without this,
-                // `emails[type eq "work"]` matched accounts that have no mail at all.
-                let exists = UserQuery::Present(map_column(map));
-                terms.push(UserQuery::And(Box::new(exists), Box::new(element_query(map, filter)?)));
+                // An element exists only where its column has a value: `emails[type eq "work"]`
+                // is false for an account without a mail, as it is in memory.
+                let element = element_query(mapping, map, filter)?;
+                terms.push(UserQuery::And(Box::new(UserQuery::Present(map_column(map))), Box::new(element)));
             }
             any(terms.into_iter())
         }
@@ -129,27 +129,30 @@ fn urn_matches(map: &AttributeMap, path: &AttrPath) -> bool {
 
 /// Inside `emails[...]`: `type eq "work"` is decided by the map's own filter; `value op x` by
 /// the column.
-fn element_query(map: &AttributeMap, filter: &Filter) -> Result<UserQuery, ScimError> {
+fn element_query(mapping: &Mapping, map: &AttributeMap, filter: &Filter) -> Result<UserQuery, ScimError> {
+    let recurse = |f: &Filter| element_query(mapping, map, f).map(Box::new);
     Ok(match filter {
-        Filter::And(a, b) => UserQuery::And(Box::new(element_query(map, a)?), Box::new(element_query(map, b)?)),
-        Filter::Or(a, b) => UserQuery::Or(Box::new(element_query(map, a)?), Box::new(element_query(map, b)?)),
-        Filter::Not(a) => UserQuery::Not(Box::new(element_query(map, a)?)),
+        Filter::And(a, b) => UserQuery::And(recurse(a)?, recurse(b)?),
+        Filter::Or(a, b) => UserQuery::Or(recurse(a)?, recurse(b)?),
+        Filter::Not(a) => UserQuery::Not(recurse(a)?),
         Filter::Present(p) if is_value_sub(map, &p.attr) => UserQuery::Present(map_column(map)),
         Filter::Compare { path, op, value } if is_value_sub(map, &path.attr) => {
             compare(map_column(map), Kind::Text, *op, value, path)?
         }
+        // Resources mark the first element with a value primary (and carry no `primary: false`).
+        Filter::Compare { path, op: CompareOp::Eq, value } if path.attr.eq_ignore_ascii_case("primary") => {
+            if parse_bool(value) == Some(true) { is_primary(mapping, map) } else { UserQuery::False }
+        }
+        Filter::Present(p) if p.attr.eq_ignore_ascii_case("primary") => is_primary(mapping, map),
         Filter::Compare { path, op: CompareOp::Eq, value } => {
             let fixed = map.filter_terms();
             match fixed.iter().find(|(k, _)| k.eq_ignore_ascii_case(&path.attr)) {
                 Some((_, v)) if values_equal(v, value) => UserQuery::True,
-                Some(_) => UserQuery::False,
-                // The one mapped element is rendered as the primary one.
-                None if path.attr.eq_ignore_ascii_case("primary") && parse_bool(value) == Some(true) => UserQuery::True,
-                None => UserQuery::False,
+                _ => UserQuery::False,
             }
         }
         Filter::Present(p) => {
-            if map.filter_terms().iter().any(|(k, _)| k.eq_ignore_ascii_case(&p.attr)) || p.attr.eq_ignore_ascii_case("primary") {
+            if map.filter_terms().iter().any(|(k, _)| k.eq_ignore_ascii_case(&p.attr)) {
                 UserQuery::True
             } else {
                 UserQuery::False
@@ -162,6 +165,28 @@ fn element_query(map: &AttributeMap, filter: &Filter) -> Result<UserQuery, ScimE
             )));
         }
     })
+}
+
+/// Whether `map`'s element is the primary one: no element of the same attribute placed before it
+/// has a value (the caller requires `map`'s own value).
+fn is_primary(mapping: &Mapping, map: &AttributeMap) -> UserQuery {
+    UserQuery::Not(Box::new(any(earlier_elements(mapping, map).map(|m| UserQuery::Present(map_column(m))))))
+}
+
+/// The maps of the same multi-valued attribute placed before `map` (with other filter terms).
+fn earlier_elements<'a>(mapping: &'a Mapping, map: &'a AttributeMap) -> impl Iterator<Item = &'a AttributeMap> {
+    let terms = map.filter_terms();
+    mapping
+        .users
+        .attributes
+        .iter()
+        .take_while(move |m| !std::ptr::eq(*m, map))
+        .filter(move |m| {
+            m.multi_valued
+                && m.schema_urn == map.schema_urn
+                && m.attr_name.eq_ignore_ascii_case(map.attr_name)
+                && m.filter_terms() != terms
+        })
 }
 
 fn is_value_sub(map: &AttributeMap, sub: &str) -> bool {

@@ -384,8 +384,14 @@ impl fmt::Display for CompareOp {
 impl fmt::Display for Filter {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Filter::And(l, r) => write!(f, "{} and {}", Grouped(l), Grouped(r)),
-            Filter::Or(l, r) => write!(f, "{} or {}", Grouped(l), Grouped(r)),
+            // Parentheses only where the parser needs them ("and" binds tighter, both are
+            // left-associative), so a printed filter is never nested deeper than the one parsed
+            // and always parses again within MAX_FILTER_DEPTH.
+            Filter::And(l, r) => {
+                let (lp, rp) = (matches!(**l, Filter::Or(..)), matches!(**r, Filter::And(..) | Filter::Or(..)));
+                write!(f, "{} and {}", Grouped(l, lp), Grouped(r, rp))
+            }
+            Filter::Or(l, r) => write!(f, "{} or {}", Grouped(l, false), Grouped(r, matches!(**r, Filter::Or(..)))),
             Filter::Not(inner) => write!(f, "not ({inner})"),
             Filter::Present(path) => write!(f, "{path} pr"),
             // serde_json's Display of a Value is its compact JSON, so strings come out escaped.
@@ -395,15 +401,12 @@ impl fmt::Display for Filter {
     }
 }
 
-/// Prints a child of `and`/`or`, parenthesised when it is itself an `and`/`or`.
-struct Grouped<'a>(&'a Filter);
+/// Prints a child of `and`/`or`, in parentheses when the flag says so.
+struct Grouped<'a>(&'a Filter, bool);
 
 impl fmt::Display for Grouped<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.0 {
-            Filter::And(..) | Filter::Or(..) => write!(f, "({})", self.0),
-            other => write!(f, "{other}"),
-        }
+        if self.1 { write!(f, "({})", self.0) } else { write!(f, "{}", self.0) }
     }
 }
 
@@ -499,11 +502,19 @@ fn compare(actual: &Value, op: CompareOp, expected: &Value, case_exact: bool) ->
             !matches!(op, CompareOp::Co | CompareOp::Sw | CompareOp::Ew)
                 && number_cmp(actual, expected).is_some_and(|ord| ordering_holds(ord, op))
         }
-        (Value::Bool(a), Value::Bool(b)) => match op {
-            CompareOp::Eq => a == b,
-            CompareOp::Ne => a != b,
-            _ => false,
-        },
+        (Value::Bool(a), Value::Bool(b)) => bool_holds(*a, op, *b),
+        // `active eq "True"`: string booleans, as clients send them in PATCH values and as the
+        // SQL translation of filters reads them.
+        (Value::Bool(a), Value::String(b)) if b.eq_ignore_ascii_case("true") => bool_holds(*a, op, true),
+        (Value::Bool(a), Value::String(b)) if b.eq_ignore_ascii_case("false") => bool_holds(*a, op, false),
+        _ => false,
+    }
+}
+
+fn bool_holds(a: bool, op: CompareOp, b: bool) -> bool {
+    match op {
+        CompareOp::Eq => a == b,
+        CompareOp::Ne => a != b,
         _ => false,
     }
 }
@@ -676,6 +687,16 @@ mod tests {
     }
 
     #[test]
+    fn float_literals_are_read_exactly() {
+        // serde_json's default float parser can be one ulp off; the printer's shortest form
+        // must read back as the same number.
+        for x in [-1.1531918587209385e-60_f64, 2.9353977576378916e228, -1.563542896892358e-41, 0.1, 5e-324] {
+            assert_eq!(p(&format!("a eq {x:e}")), eq("a", json!(x)), "{x:e}");
+            round_trip(&format!("a eq {x:e}"));
+        }
+    }
+
+    #[test]
     fn attribute_paths() {
         assert_eq!(p(r#"name.familyName co "x""#), cmp(AttrPath::with_sub("name", "familyName"), CompareOp::Co, json!("x")));
         assert_eq!(
@@ -803,7 +824,11 @@ mod tests {
 
     #[test]
     fn printer_is_canonical() {
-        assert_eq!(p("A EQ 1 OR b Eq 2 AND c pr").to_string(), "A eq 1 or (b eq 2 and c pr)");
+        assert_eq!(p("A EQ 1 OR b Eq 2 AND c pr").to_string(), "A eq 1 or b eq 2 and c pr");
+        assert_eq!(p("(a pr or b pr) and (c pr or d pr)").to_string(), "(a pr or b pr) and (c pr or d pr)");
+        assert_eq!(p("a pr or (b pr or c pr)").to_string(), "a pr or (b pr or c pr)");
+        assert_eq!(p("a pr and (b pr and c pr)").to_string(), "a pr and (b pr and c pr)");
+        assert_eq!(p("a pr and b pr and c pr or d pr or e pr").to_string(), "a pr and b pr and c pr or d pr or e pr");
         assert_eq!(p(r#"NOT(x co "a\"b")"#).to_string(), r#"not (x co "a\"b")"#);
         assert_eq!(
             p(r#"emails[type eq "work"].value eq "a""#).to_string(),
@@ -824,6 +849,18 @@ mod tests {
         for s in RFC_EXAMPLES.iter().chain(ENTRA_OKTA).chain(extra.iter()) {
             round_trip(s);
         }
+    }
+
+    #[test]
+    fn a_long_or_chain_prints_to_a_filter_that_parses_again() {
+        // Left-associative chains used to print one "(" per term and broke MAX_FILTER_DEPTH.
+        for joiner in [" or ", " and "] {
+            let chain = (0..40).map(|i| format!("a{i} eq {i}")).collect::<Vec<_>>().join(joiner);
+            round_trip(&chain);
+            assert!(!p(&chain).to_string().contains('('), "{joiner}");
+        }
+        let mixed = (0..40).map(|i| format!("(a{i} pr or b{i} pr)")).collect::<Vec<_>>().join(" and ");
+        round_trip(&mixed);
     }
 
     fn user() -> Value {
@@ -898,6 +935,10 @@ mod tests {
         check("active eq true", true);
         check("active ne false", true);
         check("active gt false", false);
+        check(r#"active eq "True""#, true);
+        check(r#"active eq "FALSE""#, false);
+        check(r#"active ne "false""#, true);
+        check(r#"active eq "yes""#, false);
         check(r#"meta.lastModified gt "2011-01-01T00:00:00Z""#, true);
         check(r#"meta.lastModified ge "2011-05-13T04:42:34Z""#, true);
         check(r#"meta.lastModified lt "2011-05-13T04:42:34Z""#, false);

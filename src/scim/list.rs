@@ -27,8 +27,20 @@ pub struct PageLimits {
     pub max_count: u64,
 }
 
-fn split_list(s: &str) -> Vec<String> {
-    s.split(',').map(str::trim).filter(|s| !s.is_empty()).map(String::from).collect()
+/// Most names accepted in `attributes` or `excludedAttributes`. The User schema with the enterprise
+/// extension has fewer than 100 attribute and sub-attribute paths; projecting every resource of a
+/// page over a list costs names × attributes × resources, so an unbounded list is a CPU lever.
+pub const MAX_ATTRIBUTE_NAMES: usize = 256;
+
+fn split_list(name: &str, s: &str) -> Result<Vec<String>, ScimError> {
+    let names: Vec<String> = s.split(',').map(str::trim).filter(|s| !s.is_empty()).map(String::from).collect();
+    if names.len() > MAX_ATTRIBUTE_NAMES {
+        return Err(ScimError::invalid_value(format!(
+            "{name} names {} attributes; at most {MAX_ATTRIBUTE_NAMES} are accepted",
+            names.len()
+        )));
+    }
+    Ok(names)
 }
 
 impl ListQuery {
@@ -76,8 +88,9 @@ impl ListQuery {
                 return Err(ScimError::invalid_value("cursor pagination returns resources in creation order; sortBy cannot be used with it"));
             }
         }
-        let attributes = get("attributes").map(split_list).unwrap_or_default();
-        let excluded_attributes = get("excludedAttributes").map(split_list).unwrap_or_default();
+        let attributes = get("attributes").map(|s| split_list("attributes", s)).transpose()?.unwrap_or_default();
+        let excluded_attributes =
+            get("excludedAttributes").map(|s| split_list("excludedAttributes", s)).transpose()?.unwrap_or_default();
         Ok(ListQuery {
             filter,
             start_index,
@@ -168,5 +181,17 @@ mod tests {
         assert_eq!(q.count, 1000);
         assert!(ListQuery::parse(&p(&[("count", "ten")]), LIMITS).is_err());
         assert!(ListQuery::parse(&p(&[("sortOrder", "sideways")]), LIMITS).is_err());
+    }
+
+    #[test]
+    fn attribute_lists_are_bounded() {
+        let names = |n: usize| (0..n).map(|i| format!("a{i}")).collect::<Vec<_>>().join(",");
+        let q = ListQuery::parse(&p(&[("attributes", &names(MAX_ATTRIBUTE_NAMES))]), LIMITS).unwrap();
+        assert_eq!(q.attributes.len(), MAX_ATTRIBUTE_NAMES);
+        for key in ["attributes", "excludedAttributes"] {
+            let e = ListQuery::parse(&p(&[(key, &names(MAX_ATTRIBUTE_NAMES + 1))]), LIMITS).unwrap_err();
+            assert_eq!((e.status, e.scim_type), (400, Some(crate::scim::error::ScimType::InvalidValue)));
+            assert!(e.detail.starts_with(key), "{}", e.detail);
+        }
     }
 }
