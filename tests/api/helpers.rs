@@ -469,8 +469,22 @@ pub async fn wait_for_lock_wait(pool: &mysql_async::Pool, db: &str) {
         if waiting.unwrap_or(0) > 0 {
             return;
         }
-        assert!(std::time::Instant::now() < deadline, "no transaction started waiting for a lock");
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        if std::time::Instant::now() > deadline {
+            let all: Vec<(String, u64, Option<String>, Option<String>)> = conn
+                .query(
+                    "SELECT t.trx_state, t.trx_mysql_thread_id, p.DB, t.trx_query FROM information_schema.INNODB_TRX t \
+                     LEFT JOIN information_schema.PROCESSLIST p ON p.ID = t.trx_mysql_thread_id",
+                )
+                .await
+                .unwrap();
+            let procs: Vec<(u64, Option<String>, Option<String>, Option<String>)> = conn
+                .exec("SELECT ID, DB, STATE, INFO FROM information_schema.PROCESSLIST WHERE DB = ? OR DB IS NULL", (db,))
+                .await
+                .unwrap();
+            panic!("no transaction on {db} started waiting for a lock: {all:?}; processes {procs:?}");
+        }
+        // InnoDB refreshes what INNODB_TRX shows only when it was not read for 100 ms.
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
     }
 }
 
