@@ -5,6 +5,7 @@
 use crate::drupal::cache;
 use crate::drupal::db::Db;
 use crate::drupal::error::StoreError;
+use crate::drupal::locks;
 use crate::drupal::membership::{self, Account};
 use crate::drupal::roles::{self, Role};
 use crate::drupal::site::Site;
@@ -65,7 +66,7 @@ pub struct GroupStore {
 }
 
 /// Serialises group writes: display names must stay unique and role weights sequential.
-const GROUP_LOCK: &str = "drupal_scim:groups";
+const GROUP_LOCK: &str = "groups";
 
 type BridgeRow = (String, Option<String>, String, Option<String>, i8, i64, i64, u32);
 
@@ -147,7 +148,7 @@ impl GroupStore {
         }
         self.lock(&mut conn).await?;
         let result = self.create_tx(&mut conn, display_name, external_id, target, members).await;
-        unlock(&mut conn).await;
+        unlock(&mut conn, &self.site).await;
         let (group, changed_uids, created_role) = result?;
         if let (Some(role), true, true) = (&group.role_id, created_role, self.db.writes()) {
             roles::invalidate_role(&mut conn, &self.site.tables, role, true, false).await;
@@ -257,7 +258,7 @@ impl GroupStore {
         let mut conn = self.db.conn().await?;
         self.lock(&mut conn).await?;
         let result = self.update_tx(&mut conn, group, write).await;
-        unlock(&mut conn).await;
+        unlock(&mut conn, &self.site).await;
         let (updated, changed_uids, relabelled) = result?;
         if let (Some(role), true, true) = (&group.role_id, relabelled, self.db.writes()) {
             roles::invalidate_role(&mut conn, &self.site.tables, role, false, false).await;
@@ -348,7 +349,7 @@ impl GroupStore {
             Ok::<Vec<u32>, StoreError>(changed)
         }
         .await;
-        unlock(&mut conn).await;
+        unlock(&mut conn, &self.site).await;
         let changed = result?;
         if !self.db.writes() {
             return Ok(());
@@ -425,9 +426,7 @@ impl GroupStore {
     }
 
     async fn lock(&self, conn: &mut Conn) -> Result<(), StoreError> {
-        let got: Option<Option<i64>> =
-            conn.exec_first("SELECT GET_LOCK(?, ?)", (GROUP_LOCK, self.db.timeout().as_secs().max(1))).await?;
-        if got.flatten() == Some(1) {
+        if locks::lock(conn, &self.site.tables, GROUP_LOCK, self.db.timeout()).await? {
             Ok(())
         } else {
             Err(StoreError::Unavailable("timed out waiting for a concurrent group change".into()))
@@ -444,8 +443,8 @@ async fn accounts_changed(conn: &mut Conn, site: &Site, uids: &[u32]) {
     }
 }
 
-async fn unlock(conn: &mut Conn) {
-    if let Err(e) = conn.exec_drop("SELECT RELEASE_LOCK(?)", (GROUP_LOCK,)).await {
+async fn unlock(conn: &mut Conn, site: &Site) {
+    if let Err(e) = locks::unlock(conn, &site.tables, GROUP_LOCK).await {
         log::warn!("releasing the group lock failed: {e}");
     }
 }

@@ -147,7 +147,7 @@ impl UserStore {
         let mail = values.get(&BaseColumn::Mail).and_then(DbValue::as_text).map(String::from);
         let pass = self.hash(write.password.as_deref()).await?;
         let mut conn = self.db.conn().await?;
-        let locks = NamedLocks::acquire(&mut conn, &[Some(name.as_str()), mail.as_deref()], self.db.timeout()).await?;
+        let locks = NamedLocks::acquire(&mut conn, &self.site.tables, &[Some(name.as_str()), mail.as_deref()], self.db.timeout()).await?;
         let mut result = Err(StoreError::Unavailable("no attempt made".into()));
         for attempt in 0..ATTEMPTS {
             result = self.create_tx(&mut conn, &values, write, pass.as_deref()).await;
@@ -300,7 +300,7 @@ impl UserStore {
         let name = values.get(&BaseColumn::Name).and_then(DbValue::as_text).map(String::from);
         let mail = values.get(&BaseColumn::Mail).and_then(DbValue::as_text).map(String::from);
         let mut conn = self.db.conn().await?;
-        let locks = NamedLocks::acquire(&mut conn, &[name.as_deref(), mail.as_deref()], self.db.timeout()).await?;
+        let locks = NamedLocks::acquire(&mut conn, &self.site.tables, &[name.as_deref(), mail.as_deref()], self.db.timeout()).await?;
         let mut result = Err(StoreError::Unavailable("no attempt made".into()));
         for attempt in 0..ATTEMPTS {
             result = self.update_tx(&mut conn, current, &values, changes, pass.as_deref()).await;
