@@ -483,6 +483,9 @@ impl UserStore {
             .map(|rest| format!("user__{rest}"))
             .collect();
         let mut tx = conn.start_transaction(TxOpts::default()).await?;
+        // The account row first, as every account and membership write locks it: a concurrent
+        // grant waits, then finds the account gone, instead of deadlocking or leaving a role row.
+        tx.exec_drop(format!("SELECT `uid` FROM {} WHERE `uid` = ? FOR UPDATE", t.t("users_field_data")), (uid,)).await?;
         for table in &field_tables {
             tx.exec_drop(format!("DELETE FROM {} WHERE `entity_id` = ?", t.t(table)), (uid,)).await?;
         }
