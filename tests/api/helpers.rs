@@ -458,6 +458,8 @@ pub async fn wait_for_lock_wait(pool: &mysql_async::Pool, db: &str) {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
     let mut conn = pool.get_conn().await.unwrap();
     loop {
+        // InnoDB refreshes what INNODB_TRX shows only when it was not read for 100 ms.
+        tokio::time::sleep(std::time::Duration::from_millis(150)).await;
         let waiting: Option<i64> = conn
             .exec_first(
                 "SELECT COUNT(*) FROM information_schema.INNODB_TRX t JOIN information_schema.PROCESSLIST p \
@@ -483,8 +485,6 @@ pub async fn wait_for_lock_wait(pool: &mysql_async::Pool, db: &str) {
                 .unwrap();
             panic!("no transaction on {db} started waiting for a lock: {all:?}; processes {procs:?}");
         }
-        // InnoDB refreshes what INNODB_TRX shows only when it was not read for 100 ms.
-        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
     }
 }
 
@@ -492,17 +492,24 @@ pub async fn wait_for_lock_wait(pool: &mysql_async::Pool, db: &str) {
 /// stops the server's transaction right there until the test opens it.
 pub struct Gate {
     conn: mysql_async::Conn,
+    pool: mysql_async::Pool,
+    db: String,
     pub name: String,
 }
 
 impl Gate {
-    /// Shut a new gate (the test's own connection holds the lock).
+    /// Shut a new gate on the test app's database (the test's own connection holds the lock).
     pub async fn shut(app: &TestApp) -> Gate {
-        let name = format!("dscim_gate_{}", &app.db_name[6..20]);
-        let mut conn = app.pool.get_conn().await.unwrap();
+        Gate::shut_on(&app.pool, &app.db_name).await
+    }
+
+    /// Shut a new gate for database `db`, reached through `pool`.
+    pub async fn shut_on(pool: &mysql_async::Pool, db: &str) -> Gate {
+        let name = format!("dscim_gate_{}", &db[db.len().saturating_sub(14)..]);
+        let mut conn = pool.get_conn().await.unwrap();
         let got: Option<i64> = conn.exec_first("SELECT GET_LOCK(?, 5)", (&name,)).await.unwrap();
         assert_eq!(got, Some(1));
-        Gate { conn, name }
+        Gate { conn, pool: pool.clone(), db: db.to_string(), name }
     }
 
     /// A trigger body that waits at the gate (up to 60 s).
@@ -511,14 +518,14 @@ impl Gate {
     }
 
     /// Wait until a server connection waits at the gate; its connection id.
-    pub async fn reached(&self, app: &TestApp) -> u64 {
-        wait_for_statement(&app.pool, &app.db_name, &self.name, "User lock").await
+    pub async fn reached(&self) -> u64 {
+        wait_for_statement(&self.pool, &self.db, &self.name, "User lock").await
     }
 
     /// Wait (up to 20 s) until `n` server connections wait at the gate.
-    pub async fn reached_by(&self, app: &TestApp, n: i64) {
+    pub async fn reached_by(&self, n: i64) {
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-        let mut conn = app.pool.get_conn().await.unwrap();
+        let mut conn = self.pool.get_conn().await.unwrap();
         loop {
             let waiting: Option<i64> = conn
                 .exec_first(
@@ -541,4 +548,3 @@ impl Gate {
         self.conn.exec_drop("SELECT RELEASE_LOCK(?)", (&self.name,)).await.unwrap();
     }
 }
-

@@ -3,6 +3,7 @@ mod bulk;
 mod check;
 mod deprovision;
 mod discovery;
+mod faults;
 mod groups_edges;
 mod groups_flows;
 mod groups_large;

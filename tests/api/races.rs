@@ -320,7 +320,7 @@ async fn a_member_added_while_the_account_is_being_deactivated_keeps_deltas_cont
             (r.status().as_u16(), r.text().await.unwrap())
         })
     };
-    gate.reached(&app).await;
+    gate.reached().await;
     let add = {
         let (client, url, token) = (app.client.clone(), format!("{}/Groups/second", app.base), app.token.clone());
         tokio::spawn(async move {
@@ -358,7 +358,7 @@ async fn a_member_added_while_the_account_is_being_deleted_leaves_no_orphan_role
         let (client, url, token) = (app.client.clone(), format!("{}/Users/{id}", app.base), app.token.clone());
         tokio::spawn(async move { client.delete(url).bearer_auth(token).send().await.unwrap().status().as_u16() })
     };
-    gate.reached(&app).await;
+    gate.reached().await;
     let add = {
         let (client, url, token) = (app.client.clone(), format!("{}/Groups/team", app.base), app.token.clone());
         let id = id.clone();
@@ -399,7 +399,7 @@ async fn two_sites_on_one_server_never_wait_for_each_others_locks() {
     };
     let a_user = post(&site_a, "/Users", entra_user("same.name", "same.name@example.com", "ext-a"));
     let a_group = post(&site_a, "/Groups", entra_group("Same Group", "ext-group-a"));
-    gate.reached_by(&site_a, 2).await;
+    gate.reached_by(2).await;
     // Site B claims the same user name, mail and group name meanwhile: nothing to wait for.
     let b_user = site_b.post("/Users", &entra_user("same.name", "same.name@example.com", "ext-b")).await;
     assert_eq!(b_user.status().as_u16(), 201, "{}", b_user.text().await.unwrap());
