@@ -5,6 +5,24 @@ use crate::drupal::error::StoreError;
 use mysql_async::{Conn, Opts, OptsBuilder, Pool, PoolConstraints, PoolOpts, Transaction};
 use std::time::Duration;
 
+/// How many times a transaction that hit a deadlock or lock wait timeout is tried.
+pub const ATTEMPTS: u32 = 4;
+
+/// After attempt `attempt` (from 0) of a transaction ended in `result`: true when it is worth
+/// another attempt (a deadlock or lock wait timeout, and attempts left), after a short wait that
+/// grows with the attempt, with jitter. The last attempt's failure is returned as it is: no
+/// retry is counted and nobody waits for nothing.
+pub async fn retry<T>(result: &Result<T, StoreError>, attempt: u32) -> bool {
+    let retry = matches!(result, Err(e) if e.is_retryable()) && attempt + 1 < ATTEMPTS;
+    if retry {
+        crate::telemetry::METRICS.retried();
+        let base = 10u64 << attempt.min(6);
+        let jitter = rand::random::<u64>() % base.max(1);
+        tokio::time::sleep(Duration::from_millis(base + jitter)).await;
+    }
+    retry
+}
+
 /// A pool plus the time a request may wait for a connection.
 #[derive(Clone)]
 pub struct Db {

@@ -3,7 +3,7 @@
 //! invalidated after the commit.
 
 use crate::drupal::cache;
-use crate::drupal::db::Db;
+use crate::drupal::db::{ATTEMPTS, Db, retry};
 use crate::drupal::error::StoreError;
 use crate::drupal::locks::NamedLocks;
 use crate::drupal::membership;
@@ -29,9 +29,6 @@ const OWNER_COLUMNS: [(&str, &str, &str); 9] = [
     ("block_content_revision", "revision_user", "block content revisions"),
     ("taxonomy_term_revision", "revision_user", "taxonomy term revisions"),
 ];
-
-/// How many times a transaction that hit a deadlock or lock wait timeout is tried.
-const ATTEMPTS: u32 = 4;
 
 /// One page of a search.
 #[derive(Debug)]
@@ -151,9 +148,8 @@ impl UserStore {
         let mut result = Err(StoreError::Unavailable("no attempt made".into()));
         for attempt in 0..ATTEMPTS {
             result = self.create_tx(&mut conn, &values, write, pass.as_deref()).await;
-            match &result {
-                Err(e) if e.is_retryable() => backoff(attempt).await,
-                _ => break,
+            if !retry(&result, attempt).await {
+                break;
             }
         }
         locks.release(&mut conn).await;
@@ -304,9 +300,8 @@ impl UserStore {
         let mut result = Err(StoreError::Unavailable("no attempt made".into()));
         for attempt in 0..ATTEMPTS {
             result = self.update_tx(&mut conn, current, &values, changes, pass.as_deref()).await;
-            match &result {
-                Err(e) if e.is_retryable() => backoff(attempt).await,
-                _ => break,
+            if !retry(&result, attempt).await {
+                break;
             }
         }
         locks.release(&mut conn).await;
@@ -428,9 +423,8 @@ impl UserStore {
                 Ok::<(), StoreError>(())
             }
             .await;
-            match &result {
-                Err(e) if e.is_retryable() => backoff(attempt).await,
-                _ => break,
+            if !retry(&result, attempt).await {
+                break;
             }
         }
         result?;
@@ -522,14 +516,6 @@ impl UserStore {
             .map(Some)
             .map_err(|e| StoreError::Invalid(format!("password: {e}")))
     }
-}
-
-/// Wait a little before retrying a transaction (grows with the attempt, with jitter).
-async fn backoff(attempt: u32) {
-    crate::telemetry::METRICS.retried();
-    let base = 10u64 << attempt.min(6);
-    let jitter = rand::random::<u64>() % base.max(1);
-    tokio::time::sleep(std::time::Duration::from_millis(base + jitter)).await;
 }
 
 fn duplicate_as_conflict(e: StoreError, name: &str) -> StoreError {
