@@ -86,7 +86,8 @@ async fn retries(server: &ServerProcess) -> f64 {
     metric(&server.address, "drupal_scim_transaction_retries_total").await
 }
 
-/// A database of the shared test server, the real binary serving it, and a client.
+/// A database of the shared test server, the real binary serving it, and a client; on drop
+/// the server is killed and the database dropped (a failing test included).
 struct Spawned {
     server: ServerProcess,
     pool: mysql_async::Pool,
@@ -142,14 +143,22 @@ impl Spawned {
         let mut conn = self.pool.get_conn().await.unwrap();
         conn.exec("SELECT field_first_name_value FROM user__field_first_name WHERE entity_id = ? ORDER BY delta", (uid,)).await.unwrap()
     }
+}
 
-    async fn stop(mut self) {
+impl Drop for Spawned {
+    fn drop(&mut self) {
         if let Some(mut child) = self.server.child.take() {
             let _ = child.kill();
             let _ = child.wait();
         }
-        let _ = self.pool.clone().disconnect().await;
-        drop_test_database(&self.server_url, &self.db).await;
+        let (server, db) = (self.server_url.clone(), self.db.clone());
+        // Drop cannot await: a thread with a runtime of its own.
+        let _ = std::thread::spawn(move || {
+            if let Ok(rt) = tokio::runtime::Builder::new_current_thread().enable_all().build() {
+                rt.block_on(drop_test_database(&server, &db));
+            }
+        })
+        .join();
     }
 }
 
@@ -204,7 +213,6 @@ async fn a_deadlock_with_drupal_is_retried_and_the_patch_lands() {
     assert_eq!(tz.as_deref(), Some("Europe/Paris"));
     assert_eq!(retries(&app.server).await, before + 1.0, "one retry");
     drop(drupal);
-    app.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -235,7 +243,36 @@ async fn a_row_lock_held_past_the_timeout_answers_503_within_bounds_and_writes_n
     assert_eq!(response.status().as_u16(), 200);
     assert_eq!(app.first_name(2).await, vec!["Jonathan"]);
     drop(drupal);
-    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_schema_change_waiting_for_drupal_delays_requests_by_at_most_the_timeout() {
+    // drush updb alters users_field_data while a long Drupal transaction still reads it: the
+    // ALTER waits for its metadata lock, and every later statement on the table waits behind it
+    // (for lock_wait_timeout, a day by default).
+    let app = Spawned::start(&[("DRUPAL_SCIM__DATABASE__TIMEOUT_SECS", "1")]).await;
+    let mut drupal = app.pool.get_conn().await.unwrap();
+    drupal.query_drop("BEGIN").await.unwrap();
+    drupal.query_drop("SELECT COUNT(*) FROM users_field_data").await.unwrap();
+    let mut updb = app.pool.get_conn().await.unwrap();
+    let alter = tokio::spawn(async move {
+        updb.query_drop("ALTER TABLE users_field_data ADD COLUMN updb_added INT NULL").await.unwrap();
+    });
+    wait_for_statement(&app.pool, &app.db, "ALTER TABLE users_field_data", "metadata lock").await;
+    let start = Instant::now();
+    let response = app.client.get(format!("{}/Users/{JDOE_UUID}", app.base)).bearer_auth(&app.token).send().await.unwrap();
+    assert_eq!(response.status().as_u16(), 503, "{}", response.text().await.unwrap());
+    assert!(start.elapsed() < Duration::from_secs(20), "answered after {:?}", start.elapsed());
+    let patch = app.patch_in_background(&format!("/Users/{JDOE_UUID}"), json!([{"op": "replace", "path": "name.givenName", "value": "Altered"}]));
+    let (status, body, elapsed) = patch.await.unwrap();
+    assert_eq!(status, 503, "{body}");
+    assert!(elapsed < Duration::from_secs(20), "answered after {elapsed:?}");
+    drupal.query_drop("COMMIT").await.unwrap();
+    alter.await.unwrap();
+    assert_eq!(app.first_name(2).await, vec!["John"], "nothing written");
+    let response = app.patch_ops(&format!("/Users/{JDOE_UUID}"), json!([{"op": "replace", "path": "name.givenName", "value": "Altered"}])).await;
+    assert_eq!(response.status().as_u16(), 200, "served again once the schema change is done");
+    drop(drupal);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -499,7 +536,6 @@ async fn sigterm_lets_the_request_in_flight_finish_refuses_new_connections_and_e
     let n: Option<i64> = conn.query_first("SELECT COUNT(*) FROM scim_user s JOIN users_field_data d ON d.uid = s.uid WHERE d.name = 'in.flight'").await.unwrap();
     assert_eq!(n, Some(1), "and it was committed");
     drop(conn);
-    app.stop().await;
 }
 
 // --- Cache invalidation --------------------------------------------------------------------
