@@ -38,13 +38,18 @@ impl Db {
         let opts = Opts::from_url(url).map_err(|e| StoreError::Unavailable(format!("bad database URL: {e}")))?;
         let constraints = PoolConstraints::new(0, pool_max.max(1))
             .ok_or_else(|| StoreError::Unavailable("bad pool size".into()))?;
+        let wait = timeout.as_secs().max(1);
         let builder = OptsBuilder::from_opts(opts)
             .pool_opts(PoolOpts::default().with_constraints(constraints))
             .init(vec![
-                "SET NAMES utf8mb4",
+                "SET NAMES utf8mb4".to_string(),
                 // Strict mode makes an over-long value an error instead of a silent truncation.
-                "SET SESSION sql_mode = 'STRICT_TRANS_TABLES,NO_ZERO_DATE,NO_ZERO_IN_DATE,ERROR_FOR_DIVISION_BY_ZERO,NO_ENGINE_SUBSTITUTION'",
-                "SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED",
+                "SET SESSION sql_mode = 'STRICT_TRANS_TABLES,NO_ZERO_DATE,NO_ZERO_IN_DATE,ERROR_FOR_DIVISION_BY_ZERO,NO_ENGINE_SUBSTITUTION'".to_string(),
+                "SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED".to_string(),
+                // A row lock held by Drupal (InnoDB's default wait: 50 s) or a schema change in
+                // progress (metadata locks: a day) is waited for as long as the database may
+                // take, then the statement fails (1205) and the transaction is retried.
+                format!("SET SESSION innodb_lock_wait_timeout = {wait}, lock_wait_timeout = {wait}"),
             ])
             .wait_timeout(Some(28800));
         Ok(Db { pool: Pool::new(builder), timeout, dry_run: false })
