@@ -359,6 +359,73 @@ async fn while_the_database_is_down_requests_get_503_quickly_and_service_resumes
     assert_eq!(app.field_values(app.uid_of("before.crash").await, "field_first_name").await, vec!["Back"]);
 }
 
+/// Bring up a server over a MariaDB of its own, with a warm pool, and freeze that MariaDB.
+/// Bind the three in this order (`let (db, app, _thaw) = …`): the thaw guard drops first.
+async fn frozen_database(timeout_secs: u64) -> (MariaDb, TestApp, crate::procs::Thaw) {
+    let db = MariaDb::start(&[]).await;
+    let app = TestApp::spawn_custom(&db.url(), &mapping_with_fields(), "", |s| s.database.timeout_secs = timeout_secs).await;
+    // Several requests at once: if the pool keeps idle connections, it keeps some now. Those
+    // are the dangerous ones: a statement on an open socket nobody answers waits forever.
+    let warm = futures_util::future::join_all((0..4).map(|_| app.get("/Users"))).await;
+    assert!(warm.iter().all(|r| r.status().as_u16() == 200));
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    db.signal("STOP");
+    let thaw = db.thaw_on_drop();
+    (db, app, thaw)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn healthz_answers_503_within_the_timeout_while_the_database_is_frozen() {
+    // A database that keeps its sockets open but answers nothing (a frozen VM, a network
+    // partition): a health check that hangs tells the load balancer nothing.
+    let timeout_secs = 2;
+    let (db, app, _thaw) = frozen_database(timeout_secs).await;
+    let client = reqwest::Client::builder().timeout(Duration::from_secs(60)).build().unwrap();
+    for _ in 0..3 {
+        let start = Instant::now();
+        let health = client.get(format!("{}/healthz", app.address)).send().await.unwrap();
+        assert_eq!(health.status().as_u16(), 503);
+        assert!(start.elapsed() < Duration::from_secs(3 * timeout_secs), "answered after {:?}", start.elapsed());
+    }
+    db.signal("CONT");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while client.get(format!("{}/healthz", app.address)).send().await.unwrap().status().as_u16() != 200 {
+        assert!(Instant::now() < deadline, "healthy again once the database answers");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(app.get("/Users").await.status().as_u16(), 200);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn scim_requests_answer_503_within_the_timeout_while_the_database_is_frozen() {
+    let timeout_secs = 2;
+    let (db, app, _thaw) = frozen_database(timeout_secs).await;
+    let client = reqwest::Client::builder().timeout(Duration::from_secs(60)).build().unwrap();
+    for (method, path, body) in [
+        (reqwest::Method::GET, "/Users".to_string(), None),
+        (reqwest::Method::POST, "/Users".to_string(), Some(entra_user("frozen.user", "frozen@example.com", "ext-frozen"))),
+        (reqwest::Method::PATCH, format!("/Users/{JDOE_UUID}"), patch_body(json!([{"op": "replace", "path": "active", "value": false}]))),
+    ] {
+        let mut request = client.request(method.clone(), format!("{}{path}", app.base)).bearer_auth(&app.token).header("content-type", "application/scim+json");
+        if let Some(body) = body {
+            request = request.body(body.to_string());
+        }
+        let start = Instant::now();
+        let response = request.send().await;
+        let response = response.unwrap_or_else(|e| panic!("{method} {path}: no answer from a frozen database: {e}"));
+        assert!(start.elapsed() < Duration::from_secs(3 * timeout_secs), "{method} {path} answered after {:?}", start.elapsed());
+        expect_error(response, 503, None).await;
+    }
+    db.signal("CONT");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while app.get("/Users").await.status().as_u16() != 200 {
+        assert!(Instant::now() < deadline, "served again once the database answers");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(app.one::<i64>("SELECT COUNT(*) FROM users_field_data WHERE name = 'frozen.user'").await, Some(0));
+    assert_eq!(app.data_column(2, "status").await, 1);
+}
+
 // --- A write interrupted in the middle -----------------------------------------------------
 
 /// KILL the server connection that waits at the gate, and expect a 503 and no trace.

@@ -142,6 +142,20 @@ impl MariaDb {
         self.child.as_ref().map(Child::id)
     }
 
+    /// Freeze (`STOP`) or thaw (`CONT`) the server: it keeps its sockets but answers nothing,
+    /// like a database behind a network partition.
+    pub fn signal(&self, name: &str) {
+        let pid = self.pid().expect("the server is running");
+        let status = Command::new("kill").arg(format!("-{name}")).arg(pid.to_string()).status().unwrap();
+        assert!(status.success(), "kill -{name} {pid}");
+    }
+
+    /// A guard that thaws the server (`CONT`) when dropped: declared after the app using this
+    /// server, it runs first, so a failing test does not leave the app's clean-up hanging.
+    pub fn thaw_on_drop(&self) -> Thaw {
+        Thaw(self.pid())
+    }
+
     /// Kill the server as a crash would (SIGKILL) and wait until it is gone.
     pub fn kill(&mut self) {
         if let Some(mut child) = self.child.take() {
@@ -172,6 +186,17 @@ impl Drop for MariaDb {
     fn drop(&mut self) {
         self.kill();
         let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// Sends `CONT` to a frozen server when dropped.
+pub struct Thaw(Option<u32>);
+
+impl Drop for Thaw {
+    fn drop(&mut self) {
+        if let Some(pid) = self.0 {
+            let _ = Command::new("kill").arg("-CONT").arg(pid.to_string()).status();
+        }
     }
 }
 
