@@ -527,7 +527,9 @@ async fn a_failing_last_statement_rolls_back_every_earlier_statement_of_each_wri
         "emails": [{"primary": true, "type": "work", "value": "put@example.com"}],
         "name": {"givenName": "Put", "familyName": "Replaced"}, "timezone": "Asia/Tokyo"
     });
-    let cases: Vec<(&str, &str, reqwest::Method, String, Option<Value>, u16)> = vec![
+    // (what, trigger timing, method, path, body, status without the fault)
+    type Case = (&'static str, &'static str, reqwest::Method, String, Option<Value>, u16);
+    let cases: Vec<Case> = vec![
         ("create a user", "BEFORE INSERT ON scim_user", reqwest::Method::POST, "/Users".into(), Some(user), 201),
         ("PATCH a user", "BEFORE INSERT ON scim_user", reqwest::Method::PATCH, format!("/Users/{JDOE_UUID}"), patch_body(json!([
             {"op": "replace", "path": "name.givenName", "value": "Signal"},

@@ -479,8 +479,8 @@ pub async fn wait_for_lock_wait(pool: &mysql_async::Pool, db: &str) {
                 )
                 .await
                 .unwrap();
-            let procs: Vec<(u64, Option<String>, Option<String>, Option<String>)> = conn
-                .exec("SELECT ID, DB, STATE, INFO FROM information_schema.PROCESSLIST WHERE DB = ? OR DB IS NULL", (db,))
+            let procs: Vec<(u64, Option<String>, Option<String>)> = conn
+                .exec("SELECT ID, STATE, INFO FROM information_schema.PROCESSLIST WHERE DB = ?", (db,))
                 .await
                 .unwrap();
             panic!("no transaction on {db} started waiting for a lock: {all:?}; processes {procs:?}");
