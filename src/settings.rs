@@ -100,7 +100,8 @@ pub struct DatabaseSettings {
     /// Upper bound of the connection pool; small, because the database serves Drupal too.
     #[serde(default = "default_pool_max")]
     pub pool_max: usize,
-    /// Seconds a request may wait for the database before it gets a 503.
+    /// Seconds a request may wait for the database before it gets a 503: for a connection, and
+    /// for each row or metadata lock a statement needs (a write tries up to four times).
     #[serde(default = "default_db_timeout")]
     pub timeout_secs: u64,
     /// Drupal's table prefix when given here (or read from settings.php); overrides the mapping's.

@@ -5,6 +5,24 @@ use crate::drupal::error::StoreError;
 use mysql_async::{Conn, Opts, OptsBuilder, Pool, PoolConstraints, PoolOpts, Transaction};
 use std::time::Duration;
 
+/// How many times a transaction that hit a deadlock or lock wait timeout is tried.
+pub const ATTEMPTS: u32 = 4;
+
+/// After attempt `attempt` (from 0) of a transaction ended in `result`: true when it is worth
+/// another attempt (a deadlock or lock wait timeout, and attempts left), after a short wait that
+/// grows with the attempt, with jitter. The last attempt's failure is returned as it is: no
+/// retry is counted and nobody waits for nothing.
+pub async fn retry<T>(result: &Result<T, StoreError>, attempt: u32) -> bool {
+    let retry = matches!(result, Err(e) if e.is_retryable()) && attempt + 1 < ATTEMPTS;
+    if retry {
+        crate::telemetry::METRICS.retried();
+        let base = 10u64 << attempt.min(6);
+        let jitter = rand::random::<u64>() % base.max(1);
+        tokio::time::sleep(Duration::from_millis(base + jitter)).await;
+    }
+    retry
+}
+
 /// A pool plus the time a request may wait for a connection.
 #[derive(Clone)]
 pub struct Db {
@@ -20,13 +38,18 @@ impl Db {
         let opts = Opts::from_url(url).map_err(|e| StoreError::Unavailable(format!("bad database URL: {e}")))?;
         let constraints = PoolConstraints::new(0, pool_max.max(1))
             .ok_or_else(|| StoreError::Unavailable("bad pool size".into()))?;
+        let wait = timeout.as_secs().max(1);
         let builder = OptsBuilder::from_opts(opts)
             .pool_opts(PoolOpts::default().with_constraints(constraints))
             .init(vec![
-                "SET NAMES utf8mb4",
+                "SET NAMES utf8mb4".to_string(),
                 // Strict mode makes an over-long value an error instead of a silent truncation.
-                "SET SESSION sql_mode = 'STRICT_TRANS_TABLES,NO_ZERO_DATE,NO_ZERO_IN_DATE,ERROR_FOR_DIVISION_BY_ZERO,NO_ENGINE_SUBSTITUTION'",
-                "SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED",
+                "SET SESSION sql_mode = 'STRICT_TRANS_TABLES,NO_ZERO_DATE,NO_ZERO_IN_DATE,ERROR_FOR_DIVISION_BY_ZERO,NO_ENGINE_SUBSTITUTION'".to_string(),
+                "SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED".to_string(),
+                // A row lock held by Drupal (InnoDB's default wait: 50 s) or a schema change in
+                // progress (metadata locks: a day) is waited for as long as the database may
+                // take, then the statement fails (1205) and the transaction is retried.
+                format!("SET SESSION innodb_lock_wait_timeout = {wait}, lock_wait_timeout = {wait}"),
             ])
             .wait_timeout(Some(28800));
         Ok(Db { pool: Pool::new(builder), timeout, dry_run: false })

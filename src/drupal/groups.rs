@@ -3,8 +3,9 @@
 //! request, caches invalidated after the commit.
 
 use crate::drupal::cache;
-use crate::drupal::db::{Db, retrying};
+use crate::drupal::db::{ATTEMPTS, Db, retry};
 use crate::drupal::error::StoreError;
+use crate::drupal::locks;
 use crate::drupal::membership::{self, Account};
 use crate::drupal::roles::{self, Role};
 use crate::drupal::site::Site;
@@ -64,11 +65,8 @@ pub struct GroupStore {
     protected_roles: Arc<Vec<String>>,
 }
 
-/// The lock that serialises one site's group writes: display names must stay unique and role
-/// weights sequential.
-fn group_lock(site: &Site) -> String {
-    format!("dscim:{}:groups", site.lock_scope)
-}
+/// Serialises group writes: display names must stay unique and role weights sequential.
+const GROUP_LOCK: &str = "groups";
 
 type BridgeRow = (String, Option<String>, String, Option<String>, i8, i64, i64, u32);
 
@@ -149,7 +147,13 @@ impl GroupStore {
             }
         }
         self.lock(&mut conn).await?;
-        let result = retrying!(self.create_tx(&mut conn, display_name, external_id, target, members).await);
+        let mut result = Err(StoreError::Unavailable("no attempt made".into()));
+        for attempt in 0..ATTEMPTS {
+            result = self.create_tx(&mut conn, display_name, external_id, target, members).await;
+            if !retry(&result, attempt).await {
+                break;
+            }
+        }
         unlock(&mut conn, &self.site).await;
         let (group, changed_uids, created_role) = result?;
         if let (Some(role), true, true) = (&group.role_id, created_role, self.db.writes()) {
@@ -259,7 +263,13 @@ impl GroupStore {
     pub async fn update(&self, group: &GroupRecord, write: &GroupWrite) -> Result<GroupRecord, StoreError> {
         let mut conn = self.db.conn().await?;
         self.lock(&mut conn).await?;
-        let result = retrying!(self.update_tx(&mut conn, group, write).await);
+        let mut result = Err(StoreError::Unavailable("no attempt made".into()));
+        for attempt in 0..ATTEMPTS {
+            result = self.update_tx(&mut conn, group, write).await;
+            if !retry(&result, attempt).await {
+                break;
+            }
+        }
         unlock(&mut conn, &self.site).await;
         let (updated, changed_uids, relabelled) = result?;
         if let (Some(role), true, true) = (&group.role_id, relabelled, self.db.writes()) {
@@ -329,7 +339,34 @@ impl GroupStore {
         let mut conn = self.db.conn().await?;
         self.lock(&mut conn).await?;
         let drop_role = delete_role && group.created_by_scim;
-        let result = retrying!(self.delete_tx(&mut conn, group, drop_role).await);
+        let mut result = Err(StoreError::Unavailable("no attempt made".into()));
+        for attempt in 0..ATTEMPTS {
+            result = async {
+                let mut tx = conn.start_transaction(TxOpts::default()).await?;
+                let mut changed = Vec::new();
+                if let Some(role) = &group.role_id {
+                    changed = membership::revoke_all(&mut tx, &self.site, role).await?;
+                    if drop_role {
+                        // The role goes for everyone, protected accounts included (as in Drupal);
+                        // take it from them here so their deltas stay 0..n-1 too.
+                        changed.extend(membership::revoke_from_all_holders(&mut tx, &self.site, role).await?);
+                        roles::delete_role(&mut tx, t, role).await?;
+                    }
+                }
+                let sql = if drop_role {
+                    format!("DELETE FROM {} WHERE `group_id` = ?", t.t("scim_group"))
+                } else {
+                    format!("UPDATE {} SET `deleted` = 1 WHERE `group_id` = ?", t.t("scim_group"))
+                };
+                tx.exec_drop(sql, (&group.id,)).await?;
+                self.db.finish(tx).await?;
+                Ok::<Vec<u32>, StoreError>(changed)
+            }
+            .await;
+            if !retry(&result, attempt).await {
+                break;
+            }
+        }
         unlock(&mut conn, &self.site).await;
         let changed = result?;
         if !self.db.writes() {
@@ -430,9 +467,7 @@ impl GroupStore {
     }
 
     async fn lock(&self, conn: &mut Conn) -> Result<(), StoreError> {
-        let got: Option<Option<i64>> =
-            conn.exec_first("SELECT GET_LOCK(?, ?)", (group_lock(&self.site), self.db.timeout().as_secs().max(1))).await?;
-        if got.flatten() == Some(1) {
+        if locks::lock(conn, &self.site.tables, GROUP_LOCK, self.db.timeout()).await? {
             Ok(())
         } else {
             Err(StoreError::Unavailable("timed out waiting for a concurrent group change".into()))
@@ -450,7 +485,7 @@ async fn accounts_changed(conn: &mut Conn, site: &Site, uids: &[u32]) {
 }
 
 async fn unlock(conn: &mut Conn, site: &Site) {
-    if let Err(e) = conn.exec_drop("SELECT RELEASE_LOCK(?)", (group_lock(site),)).await {
+    if let Err(e) = locks::unlock(conn, &site.tables, GROUP_LOCK).await {
         log::warn!("releasing the group lock failed: {e}");
     }
 }

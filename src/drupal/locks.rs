@@ -1,12 +1,19 @@
 //! Named locks that serialise writes claiming the same user name or e-mail address: Drupal has
 //! no unique index on `mail` (and `name` is unique only per language), so uniqueness is decided
 //! under a lock, as two concurrent identical creates must give one success and one conflict.
+//!
+//! MariaDB's named locks are server-wide, not per database: every name is scoped to the site
+//! (the connection's database and the prefixed table names), so that two Drupal sites on one
+//! server never wait for each other.
 
 use crate::drupal::error::StoreError;
+use crate::drupal::tables::Tables;
 use mysql_async::Conn;
 use mysql_async::prelude::*;
-use sha2::{Digest, Sha256};
 use std::time::Duration;
+
+/// The lock name for `key` on the site of `tables`: hashed (lock names are limited to 64 chars).
+const NAME_SQL: &str = "CONCAT('drupal_scim:', LEFT(SHA2(CONCAT_WS('|', DATABASE(), ?, ?), 256), 40))";
 
 /// Locks held by one connection; release them after the transaction.
 #[must_use = "release the locks after the transaction"]
@@ -14,36 +21,41 @@ pub struct NamedLocks {
     held: bool,
 }
 
-/// The lock name for a claimed value: case-folded, hashed (lock names are limited to 64
-/// characters), scoped to one site (named locks are server-wide, and one server may hold
-/// several Drupal databases).
-fn lock_name(scope: &str, value: &str) -> String {
-    let digest = Sha256::digest(value.trim().to_lowercase().as_bytes());
-    let hex: String = digest.iter().take(20).map(|b| format!("{b:02x}")).collect();
-    format!("dscim:{scope}:{hex}")
+/// Take the site's lock named `key`, waiting up to `wait`; false when it timed out.
+pub async fn lock(conn: &mut Conn, tables: &Tables, key: &str, wait: Duration) -> Result<bool, StoreError> {
+    let got: Option<Option<i64>> =
+        conn.exec_first(format!("SELECT GET_LOCK({NAME_SQL}, ?)"), (tables.t("users"), key, wait.as_secs().max(1))).await?;
+    Ok(got.flatten() == Some(1))
 }
 
-/// A short identifier of one site (database and table prefix) for lock names.
-pub fn scope_of(database: &str, prefix: &str) -> String {
-    let digest = Sha256::digest(format!("{database}\0{prefix}").as_bytes());
-    digest.iter().take(6).map(|b| format!("{b:02x}")).collect()
+/// Release the site's lock named `key`.
+pub async fn unlock(conn: &mut Conn, tables: &Tables, key: &str) -> Result<(), StoreError> {
+    conn.exec_drop(format!("SELECT RELEASE_LOCK({NAME_SQL})"), (tables.t("users"), key)).await?;
+    Ok(())
 }
 
 impl NamedLocks {
-    /// Take a lock for every given value, in a fixed order so two writers cannot deadlock.
-    pub async fn acquire(conn: &mut Conn, scope: &str, values: &[Option<&str>], wait: Duration) -> Result<NamedLocks, StoreError> {
-        let mut names: Vec<String> =
-            values.iter().flatten().filter(|v| !v.is_empty()).map(|v| lock_name(scope, v)).collect();
-        names.sort();
-        names.dedup();
+    /// Take a lock for every given value (case-folded), in a fixed order so two writers cannot
+    /// deadlock.
+    pub async fn acquire(conn: &mut Conn, tables: &Tables, values: &[Option<&str>], wait: Duration) -> Result<NamedLocks, StoreError> {
+        let mut keys: Vec<String> =
+            values.iter().flatten().filter(|v| !v.is_empty()).map(|v| format!("account:{}", v.trim().to_lowercase())).collect();
+        keys.sort();
+        keys.dedup();
         let mut locks = NamedLocks { held: false };
-        for name in names {
-            let got: Option<Option<i64>> =
-                conn.exec_first("SELECT GET_LOCK(?, ?)", (name, wait.as_secs().max(1))).await?;
+        for key in keys {
+            let got = lock(conn, tables, &key, wait).await;
             locks.held = true;
-            if got.flatten() != Some(1) {
-                locks.release(conn).await;
-                return Err(StoreError::Unavailable("timed out waiting for a concurrent write of the same account".into()));
+            match got {
+                Ok(true) => {}
+                Ok(false) => {
+                    locks.release(conn).await;
+                    return Err(StoreError::Unavailable("timed out waiting for a concurrent write of the same account".into()));
+                }
+                Err(e) => {
+                    locks.release(conn).await;
+                    return Err(e);
+                }
             }
         }
         Ok(locks)

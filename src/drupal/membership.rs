@@ -81,6 +81,30 @@ pub async fn members<Q: Queryable>(q: &mut Q, site: &Site, role: &str) -> Result
     Ok(rows.into_iter().map(|(uid, uuid, name, langcode)| Account { uid, uuid, name, langcode }).collect())
 }
 
+/// Lock the accounts' `users_field_data` rows (in uid order) before their `user__roles` rows are
+/// read or rewritten, as every account write locks that row first: a concurrent deactivation or
+/// delete of the same account has then either committed (and its rows are what this reads) or
+/// waits. Plain reads alone see the last committed rows: a grant computed its delta from rows a
+/// concurrent renumbering was replacing (leaving a gap), or granted a role to an account a
+/// concurrent delete was removing (an orphan row). Returns the uids that still exist.
+async fn lock_accounts<Q: Queryable>(q: &mut Q, site: &Site, uids: &[u32]) -> Result<BTreeSet<u32>, StoreError> {
+    let mut sorted = uids.to_vec();
+    sorted.sort_unstable();
+    sorted.dedup();
+    let mut out = BTreeSet::new();
+    for chunk in sorted.chunks(CHUNK) {
+        let params: Vec<Value> = chunk.iter().map(|u| Value::from(*u)).collect();
+        let sql = format!(
+            "SELECT `uid` FROM {} WHERE `uid` IN ({}) ORDER BY `uid` FOR UPDATE",
+            site.tables.t("users_field_data"),
+            marks(chunk.len())
+        );
+        let rows: Vec<u32> = q.exec(sql, params).await?;
+        out.extend(rows);
+    }
+    Ok(out)
+}
+
 /// Which of these uids hold the role.
 async fn holders<Q: Queryable>(q: &mut Q, site: &Site, role: &str, uids: &[u32]) -> Result<BTreeSet<u32>, StoreError> {
     let mut out = BTreeSet::new();
@@ -101,9 +125,12 @@ async fn holders<Q: Queryable>(q: &mut Q, site: &Site, role: &str, uids: &[u32])
 /// Give the role to accounts that lack it. Returns the uids that changed.
 pub async fn grant<Q: Queryable>(q: &mut Q, site: &Site, role: &str, accounts: &[Account]) -> Result<Vec<u32>, StoreError> {
     let uids: Vec<u32> = accounts.iter().map(|a| a.uid).collect();
+    // An account deleted since it was resolved gets nothing.
+    let live = lock_accounts(q, site, &uids).await?;
     let have = holders(q, site, role, &uids).await?;
     let mut seen = BTreeSet::new();
-    let todo: Vec<&Account> = accounts.iter().filter(|a| !have.contains(&a.uid) && seen.insert(a.uid)).collect();
+    let todo: Vec<&Account> =
+        accounts.iter().filter(|a| live.contains(&a.uid) && !have.contains(&a.uid) && seen.insert(a.uid)).collect();
     if todo.is_empty() {
         return Ok(Vec::new());
     }
@@ -136,6 +163,7 @@ pub async fn grant<Q: Queryable>(q: &mut Q, site: &Site, role: &str, accounts: &
 
 /// Take the role from these accounts (those that have it). Returns the uids that changed.
 pub async fn revoke<Q: Queryable>(q: &mut Q, site: &Site, role: &str, uids: &[u32]) -> Result<Vec<u32>, StoreError> {
+    lock_accounts(q, site, uids).await?;
     let have: Vec<u32> = holders(q, site, role, uids).await?.into_iter().collect();
     for chunk in have.chunks(CHUNK) {
         let mut params: Vec<Value> = vec![role.into()];
@@ -170,6 +198,7 @@ pub async fn revoke_roles_of<Q: Queryable>(q: &mut Q, site: &Site, uid: u32, rol
     if roles.is_empty() {
         return Ok(());
     }
+    lock_accounts(q, site, &[uid]).await?;
     let mut params: Vec<Value> = vec![uid.into()];
     params.extend(roles.iter().map(|r| Value::from(r.as_str())));
     let sql = format!(

@@ -15,7 +15,12 @@ impl From<StoreError> for ScimError {
             StoreError::Invalid(detail) => ScimError::invalid_value(detail),
             StoreError::Protected(detail) => ScimError::new(400, Some(ScimType::Mutability), detail),
             StoreError::Db(e) => {
-                if is_connection_error(&e) {
+                if matches!(&e, mysql_async::Error::Server(s) if s.code == 1205 || s.code == 1213) {
+                    // Still locked after the retries: Drupal (or a schema change) holds what
+                    // the request needs. Nothing was written; the client should come back.
+                    log::warn!("database busy: {e}");
+                    ScimError::new(503, None, "the Drupal database is busy (a lock is held); try again later")
+                } else if is_connection_error(&e) {
                     log::warn!("database connection failed: {e}");
                     ScimError::new(503, None, "the Drupal database is unavailable right now; try again later")
                 } else {

@@ -71,6 +71,11 @@ impl Drop for TempDir {
     }
 }
 
+/// The shared test server's URL (`mysql://user@host:port`, no database).
+pub fn test_server_url() -> String {
+    server_url()
+}
+
 fn server_url() -> String {
     let url = std::env::var("TEST_DATABASE_URL")
         .expect("TEST_DATABASE_URL is not set: run the tests with scripts/test.sh (it starts a throwaway MariaDB)");
@@ -84,7 +89,13 @@ fn server_url() -> String {
 
 /// A fresh database loaded with the Drupal 10 fixture; returns its name and a pool on it.
 pub async fn fresh_database() -> (String, String, mysql_async::Pool) {
-    let server = server_url();
+    fresh_database_on(&server_url()).await
+}
+
+/// A fresh database loaded with the Drupal 10 fixture on a given server (`mysql://user@host:port`,
+/// no database): its name, the server URL, and a pool on it.
+pub async fn fresh_database_on(server: &str) -> (String, String, mysql_async::Pool) {
+    let server = server.trim_end_matches('/').to_string();
     let db_name = format!("dscim_{}", uuid::Uuid::new_v4().simple());
     let admin = mysql_async::Pool::new(format!("{server}/").as_str());
     let mut conn = admin.get_conn().await.expect("connect to TEST_DATABASE_URL");
@@ -113,13 +124,34 @@ impl TestApp {
 
     /// Spawn, returning the start-up error instead of panicking.
     pub async fn try_spawn(mapping: &str) -> Result<TestApp, String> {
+        Self::try_spawn_custom(&server_url(), mapping, "", |_| {}).await
+    }
+
+    /// Spawn on a given MariaDB server (`mysql://root@127.0.0.1:port`), running `setup_sql` on the
+    /// fresh database before the server starts, with settings adjusted by `tweak`.
+    pub async fn spawn_custom(server: &str, mapping: &str, setup_sql: &str, tweak: impl FnOnce(&mut Settings)) -> TestApp {
+        Self::try_spawn_custom(server, mapping, setup_sql, tweak).await.unwrap_or_else(|e| panic!("server did not start: {e}"))
+    }
+
+    /// [`TestApp::spawn_custom`], returning the start-up error instead of panicking.
+    pub async fn try_spawn_custom(
+        server: &str,
+        mapping: &str,
+        setup_sql: &str,
+        tweak: impl FnOnce(&mut Settings),
+    ) -> Result<TestApp, String> {
         let _ = env_logger::builder().is_test(true).try_init();
-        let (db_name, server, pool) = fresh_database().await;
+        let (db_name, server, pool) = fresh_database_on(server).await;
+        if !setup_sql.is_empty() {
+            let mut conn = pool.get_conn().await.unwrap();
+            conn.query_drop(setup_sql).await.expect("setup SQL");
+        }
         let dir = std::env::temp_dir().join(format!("dscim-mapping-{}", uuid::Uuid::new_v4().simple()));
         std::fs::create_dir_all(&dir).unwrap();
         let mapping_path = dir.join("drupal_mapping.toml");
         std::fs::write(&mapping_path, mapping).unwrap();
-        let settings = Settings::new(&format!("{server}/{db_name}"), SECRET, mapping_path);
+        let mut settings = Settings::new(&format!("{server}/{db_name}"), SECRET, mapping_path);
+        tweak(&mut settings);
         let app = match Application::build(settings.clone()).await {
             Ok(app) => app,
             Err(e) => {
@@ -381,4 +413,138 @@ pub async fn expect_list(response: reqwest::Response) -> Value {
         assert!(body[key].is_u64(), "{key} is an integer: {body}");
     }
     body
+}
+
+/// A counter or gauge from `GET /metrics` of the server at `address` (`http://127.0.0.1:port`).
+pub async fn metric(address: &str, name: &str) -> f64 {
+    let text = reqwest::get(format!("{address}/metrics")).await.unwrap().text().await.unwrap();
+    text.lines()
+        .find_map(|l| l.strip_prefix(name).and_then(|rest| rest.strip_prefix(' ')))
+        .unwrap_or_else(|| panic!("no metric {name} in:\n{text}"))
+        .trim()
+        .parse()
+        .unwrap()
+}
+
+/// Wait (up to 20 s) until a connection to database `db` other than `pool`'s runs a statement
+/// whose text contains `needle` (as `information_schema.PROCESSLIST` shows it), and return that
+/// connection's id. `state` narrows it down (e.g. "User sleep", "Update", or "" for any).
+pub async fn wait_for_statement(pool: &mysql_async::Pool, db: &str, needle: &str, state: &str) -> u64 {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let mut conn = pool.get_conn().await.unwrap();
+    loop {
+        let found: Option<u64> = conn
+            .exec_first(
+                "SELECT ID FROM information_schema.PROCESSLIST WHERE DB = ? AND ID <> CONNECTION_ID() \
+                 AND INFO LIKE CONCAT('%', ?, '%') AND (? = '' OR STATE LIKE CONCAT('%', ?, '%')) ORDER BY ID LIMIT 1",
+                (db, needle, state, state),
+            )
+            .await
+            .unwrap();
+        if let Some(id) = found {
+            return id;
+        }
+        let all: Vec<(u64, Option<String>, Option<String>)> = conn
+            .exec("SELECT ID, STATE, INFO FROM information_schema.PROCESSLIST WHERE DB = ?", (db,))
+            .await
+            .unwrap();
+        assert!(std::time::Instant::now() < deadline, "no connection ran {needle:?} ({state:?}); processlist: {all:?}");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
+
+/// Wait (up to 20 s) until a transaction on database `db` waits for a row lock.
+pub async fn wait_for_lock_wait(pool: &mysql_async::Pool, db: &str) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let mut conn = pool.get_conn().await.unwrap();
+    loop {
+        // InnoDB refreshes what INNODB_TRX shows only when it was not read for 100 ms.
+        tokio::time::sleep(std::time::Duration::from_millis(150)).await;
+        let waiting: Option<i64> = conn
+            .exec_first(
+                "SELECT COUNT(*) FROM information_schema.INNODB_TRX t JOIN information_schema.PROCESSLIST p \
+                 ON p.ID = t.trx_mysql_thread_id WHERE t.trx_state = 'LOCK WAIT' AND p.DB = ?",
+                (db,),
+            )
+            .await
+            .unwrap();
+        if waiting.unwrap_or(0) > 0 {
+            return;
+        }
+        if std::time::Instant::now() > deadline {
+            let all: Vec<(String, u64, Option<String>, Option<String>)> = conn
+                .query(
+                    "SELECT t.trx_state, t.trx_mysql_thread_id, p.DB, t.trx_query FROM information_schema.INNODB_TRX t \
+                     LEFT JOIN information_schema.PROCESSLIST p ON p.ID = t.trx_mysql_thread_id",
+                )
+                .await
+                .unwrap();
+            let procs: Vec<(u64, Option<String>, Option<String>)> = conn
+                .exec("SELECT ID, STATE, INFO FROM information_schema.PROCESSLIST WHERE DB = ?", (db,))
+                .await
+                .unwrap();
+            panic!("no transaction on {db} started waiting for a lock: {all:?}; processes {procs:?}");
+        }
+    }
+}
+
+/// A gate a test holds open or shut: a named lock. A trigger that takes and gives back the gate
+/// stops the server's transaction right there until the test opens it.
+pub struct Gate {
+    conn: mysql_async::Conn,
+    pool: mysql_async::Pool,
+    db: String,
+    pub name: String,
+}
+
+impl Gate {
+    /// Shut a new gate on the test app's database (the test's own connection holds the lock).
+    pub async fn shut(app: &TestApp) -> Gate {
+        Gate::shut_on(&app.pool, &app.db_name).await
+    }
+
+    /// Shut a new gate for database `db`, reached through `pool`.
+    pub async fn shut_on(pool: &mysql_async::Pool, db: &str) -> Gate {
+        let name = format!("dscim_gate_{}", &db[db.len().saturating_sub(14)..]);
+        let mut conn = pool.get_conn().await.unwrap();
+        let got: Option<i64> = conn.exec_first("SELECT GET_LOCK(?, 5)", (&name,)).await.unwrap();
+        assert_eq!(got, Some(1));
+        Gate { conn, pool: pool.clone(), db: db.to_string(), name }
+    }
+
+    /// A trigger body that waits at the gate (up to 60 s).
+    pub fn wait_sql(&self) -> String {
+        format!("BEGIN SET @dscim_gate = GET_LOCK('{0}', 60); SET @dscim_gate = RELEASE_LOCK('{0}'); END", self.name)
+    }
+
+    /// Wait until a server connection waits at the gate; its connection id.
+    pub async fn reached(&self) -> u64 {
+        wait_for_statement(&self.pool, &self.db, &self.name, "User lock").await
+    }
+
+    /// Wait (up to 20 s) until `n` server connections wait at the gate.
+    pub async fn reached_by(&self, n: i64) {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        let mut conn = self.pool.get_conn().await.unwrap();
+        loop {
+            let waiting: Option<i64> = conn
+                .exec_first(
+                    "SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE INFO LIKE CONCAT('%', ?, '%') \
+                     AND STATE LIKE '%User lock%' AND ID <> CONNECTION_ID()",
+                    (&self.name,),
+                )
+                .await
+                .unwrap();
+            if waiting.unwrap_or(0) >= n {
+                return;
+            }
+            assert!(std::time::Instant::now() < deadline, "{n} connections did not reach the gate");
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    }
+
+    /// Open the gate: whoever waits passes.
+    pub async fn open(mut self) {
+        self.conn.exec_drop("SELECT RELEASE_LOCK(?)", (&self.name,)).await.unwrap();
+    }
 }
