@@ -103,30 +103,16 @@ impl Db {
     }
 }
 
-/// How many times a transaction that hit a deadlock or lock wait timeout is tried.
-pub const ATTEMPTS: u32 = 4;
-
-/// Wait a little before retrying a transaction (grows with the attempt, with jitter).
-pub async fn backoff(attempt: u32) {
-    crate::telemetry::METRICS.retried();
-    let base = 10u64 << attempt.min(6);
-    let jitter = rand::random::<u64>() % base.max(1);
-    tokio::time::sleep(Duration::from_millis(base + jitter)).await;
-}
-
-/// Evaluate a transaction expression, again (after a backoff) while it fails with a deadlock
-/// or a lock wait timeout, at most [`ATTEMPTS`] times.
+/// Evaluate a transaction expression, again while [`retry`] says it is worth it.
 macro_rules! retrying {
     ($attempt:expr) => {{
         let mut attempt = 0;
         loop {
-            match $attempt {
-                Err(e) if e.is_retryable() && attempt + 1 < $crate::drupal::db::ATTEMPTS => {
-                    $crate::drupal::db::backoff(attempt).await;
-                    attempt += 1;
-                }
-                other => break other,
+            let result = $attempt;
+            if !$crate::drupal::db::retry(&result, attempt).await {
+                break result;
             }
+            attempt += 1;
         }
     }};
 }

@@ -3,7 +3,7 @@
 //! request, caches invalidated after the commit.
 
 use crate::drupal::cache;
-use crate::drupal::db::{ATTEMPTS, Db, retry};
+use crate::drupal::db::{Db, retrying};
 use crate::drupal::error::StoreError;
 use crate::drupal::locks;
 use crate::drupal::membership::{self, Account};
@@ -147,13 +147,7 @@ impl GroupStore {
             }
         }
         self.lock(&mut conn).await?;
-        let mut result = Err(StoreError::Unavailable("no attempt made".into()));
-        for attempt in 0..ATTEMPTS {
-            result = self.create_tx(&mut conn, display_name, external_id, target, members).await;
-            if !retry(&result, attempt).await {
-                break;
-            }
-        }
+        let result = retrying!(self.create_tx(&mut conn, display_name, external_id, target, members).await);
         unlock(&mut conn, &self.site).await;
         let (group, changed_uids, created_role) = result?;
         if let (Some(role), true, true) = (&group.role_id, created_role, self.db.writes()) {
@@ -263,13 +257,7 @@ impl GroupStore {
     pub async fn update(&self, group: &GroupRecord, write: &GroupWrite) -> Result<GroupRecord, StoreError> {
         let mut conn = self.db.conn().await?;
         self.lock(&mut conn).await?;
-        let mut result = Err(StoreError::Unavailable("no attempt made".into()));
-        for attempt in 0..ATTEMPTS {
-            result = self.update_tx(&mut conn, group, write).await;
-            if !retry(&result, attempt).await {
-                break;
-            }
-        }
+        let result = retrying!(self.update_tx(&mut conn, group, write).await);
         unlock(&mut conn, &self.site).await;
         let (updated, changed_uids, relabelled) = result?;
         if let (Some(role), true, true) = (&group.role_id, relabelled, self.db.writes()) {
@@ -339,34 +327,7 @@ impl GroupStore {
         let mut conn = self.db.conn().await?;
         self.lock(&mut conn).await?;
         let drop_role = delete_role && group.created_by_scim;
-        let mut result = Err(StoreError::Unavailable("no attempt made".into()));
-        for attempt in 0..ATTEMPTS {
-            result = async {
-                let mut tx = conn.start_transaction(TxOpts::default()).await?;
-                let mut changed = Vec::new();
-                if let Some(role) = &group.role_id {
-                    changed = membership::revoke_all(&mut tx, &self.site, role).await?;
-                    if drop_role {
-                        // The role goes for everyone, protected accounts included (as in Drupal);
-                        // take it from them here so their deltas stay 0..n-1 too.
-                        changed.extend(membership::revoke_from_all_holders(&mut tx, &self.site, role).await?);
-                        roles::delete_role(&mut tx, t, role).await?;
-                    }
-                }
-                let sql = if drop_role {
-                    format!("DELETE FROM {} WHERE `group_id` = ?", t.t("scim_group"))
-                } else {
-                    format!("UPDATE {} SET `deleted` = 1 WHERE `group_id` = ?", t.t("scim_group"))
-                };
-                tx.exec_drop(sql, (&group.id,)).await?;
-                self.db.finish(tx).await?;
-                Ok::<Vec<u32>, StoreError>(changed)
-            }
-            .await;
-            if !retry(&result, attempt).await {
-                break;
-            }
-        }
+        let result = retrying!(self.delete_tx(&mut conn, group, drop_role).await);
         unlock(&mut conn, &self.site).await;
         let changed = result?;
         if !self.db.writes() {

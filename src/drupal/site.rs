@@ -38,8 +38,6 @@ pub struct Site {
     pub schema_version: i64,
     /// dblog is enabled: a `watchdog` table exists.
     pub has_watchdog: bool,
-    /// Identifies this site in server-wide named lock names.
-    pub lock_scope: String,
     /// The site's configured languages (`language.entity.*`; just the default without the
     /// language module).
     pub languages: Vec<String>,
@@ -152,8 +150,6 @@ impl Site {
         };
         let has_watchdog = columns.contains_key(&tables.raw("watchdog"));
         let languages = read_languages(&mut conn, &tables, &langcode).await?;
-        let database: Option<String> = conn.query_first("SELECT DATABASE()").await.map_err(StoreError::from)?;
-        let lock_scope = crate::drupal::locks::scope_of(&database.unwrap_or_default(), &mapping.table_prefix);
         Ok(Site {
             tables,
             langcode,
@@ -165,7 +161,6 @@ impl Site {
             schema_version,
             has_watchdog,
             languages,
-            lock_scope,
         })
     }
 

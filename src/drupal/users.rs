@@ -3,7 +3,7 @@
 //! invalidated after the commit.
 
 use crate::drupal::cache;
-use crate::drupal::db::{ATTEMPTS, Db, retry};
+use crate::drupal::db::{Db, retrying};
 use crate::drupal::error::StoreError;
 use crate::drupal::locks::NamedLocks;
 use crate::drupal::membership;
@@ -145,13 +145,7 @@ impl UserStore {
         let pass = self.hash(write.password.as_deref()).await?;
         let mut conn = self.db.conn().await?;
         let locks = NamedLocks::acquire(&mut conn, &self.site.tables, &[Some(name.as_str()), mail.as_deref()], self.db.timeout()).await?;
-        let mut result = Err(StoreError::Unavailable("no attempt made".into()));
-        for attempt in 0..ATTEMPTS {
-            result = self.create_tx(&mut conn, &values, write, pass.as_deref()).await;
-            if !retry(&result, attempt).await {
-                break;
-            }
-        }
+        let result = retrying!(self.create_tx(&mut conn, &values, write, pass.as_deref()).await);
         locks.release(&mut conn).await;
         let record = result.map_err(|e| duplicate_as_conflict(e, &name))?;
         if self.db.writes() {
@@ -297,13 +291,7 @@ impl UserStore {
         let mail = values.get(&BaseColumn::Mail).and_then(DbValue::as_text).map(String::from);
         let mut conn = self.db.conn().await?;
         let locks = NamedLocks::acquire(&mut conn, &self.site.tables, &[name.as_deref(), mail.as_deref()], self.db.timeout()).await?;
-        let mut result = Err(StoreError::Unavailable("no attempt made".into()));
-        for attempt in 0..ATTEMPTS {
-            result = self.update_tx(&mut conn, current, &values, changes, pass.as_deref()).await;
-            if !retry(&result, attempt).await {
-                break;
-            }
-        }
+        let result = retrying!(self.update_tx(&mut conn, current, &values, changes, pass.as_deref()).await);
         locks.release(&mut conn).await;
         let record = result.map_err(|e| duplicate_as_conflict(e, name.as_deref().unwrap_or_default()))?;
         if self.db.writes() {
@@ -398,36 +386,7 @@ impl UserStore {
         let t = &self.site.tables;
         let uid = current.uid;
         let mut conn = self.db.conn().await?;
-        let mut result = Ok(());
-        for attempt in 0..ATTEMPTS {
-            let now = now();
-            result = async {
-                let mut tx = conn.start_transaction(TxOpts::default()).await?;
-                tx.exec_drop(
-                    format!("UPDATE {} SET `status` = 0, `changed` = ? WHERE `uid` = ? AND `status` <> 0", t.t("users_field_data")),
-                    (now, uid),
-                )
-                .await?;
-                tx.exec_drop(format!("DELETE FROM {} WHERE `uid` = ?", t.t("sessions")), (uid,)).await?;
-                membership::revoke_roles_of(&mut tx, &self.site, uid, revoke_roles).await?;
-                tx.exec_drop(
-                    format!(
-                        "INSERT INTO {} (`uid`, `external_id`, `deleted`, `created`, `changed`) VALUES (?, ?, 1, ?, ?) \
-                         ON DUPLICATE KEY UPDATE `deleted` = 1, `changed` = VALUES(`changed`)",
-                        t.t("scim_user")
-                    ),
-                    (uid, current.external_id.clone(), now, now),
-                )
-                .await?;
-                self.db.finish(tx).await?;
-                Ok::<(), StoreError>(())
-            }
-            .await;
-            if !retry(&result, attempt).await {
-                break;
-            }
-        }
-        result?;
+        retrying!(self.block_tx(&mut conn, current, revoke_roles).await)?;
         if self.db.writes() {
             cache::user_saved(&mut conn, t, &[uid], false).await;
         }
