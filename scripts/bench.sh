@@ -134,6 +134,7 @@ DRUPAL_SCIM__AUTH__SECRET="$SECRET" "$BENCH_BIN" run \
   --origin "http://127.0.0.1:$SCIM_PORT" \
   --db-url "$DB_URL" \
   --server-pid "$SCIM_PID" \
+  --db-pid "$SERVER_PID" \
   --out "$OUT" \
   "${UPDATE[@]}" "${QUICK[@]}" \
   --note "commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)$(git diff --quiet HEAD -- src Cargo.toml 2>/dev/null || echo ' (with uncommitted changes)')" \

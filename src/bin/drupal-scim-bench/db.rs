@@ -57,6 +57,9 @@ pub async fn visible_users(conn: &mut Conn) -> Result<u64, String> {
 pub fn seeded_name(uid: u64) -> String {
     format!("seed.{uid}@contoso.onmicrosoft.com")
 }
+pub fn seeded_mail(uid: u64) -> String {
+    format!("seed.user{uid}@contoso.com")
+}
 pub fn seeded_external_id(uid: u64) -> String {
     format!("5eed0000-0000-4000-8000-{uid:012}")
 }

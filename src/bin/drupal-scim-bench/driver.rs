@@ -2,6 +2,7 @@
 //! Each worker owns a state (an HTTP client handle, or its own database connection) that it moves
 //! into each request and gets back.
 
+use crate::rss::Cpu;
 use std::future::Future;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -17,6 +18,16 @@ pub struct Sample {
     pub errors: Vec<String>,
     pub wall: Duration,
     pub concurrency: usize,
+    /// CPU the server, the database and this client used during the run.
+    pub cpu: Cpu,
+}
+
+/// The processes whose CPU every run measures: (server, database).
+pub static PIDS: std::sync::OnceLock<(u32, u32)> = std::sync::OnceLock::new();
+
+fn cpu_now() -> Cpu {
+    let (server, db) = PIDS.get().copied().unwrap_or((0, 0));
+    Cpu::now(server, db)
 }
 
 impl Sample {
@@ -40,6 +51,12 @@ impl Sample {
         self.latencies_us[idx] as f64 / 1000.0
     }
 
+    /// CPU microseconds per request of (server, database, client).
+    pub fn cpu_per_request_us(&self) -> (f64, f64, f64) {
+        let n = self.requests().max(1) as f64;
+        (self.cpu.server as f64 * 1000.0 / n, self.cpu.db as f64 * 1000.0 / n, self.cpu.client as f64 * 1000.0 / n)
+    }
+
     pub fn max_ms(&self) -> f64 {
         self.latencies_us.last().map_or(0.0, |v| *v as f64 / 1000.0)
     }
@@ -55,6 +72,7 @@ where
     let concurrency = states.len();
     let next = Arc::new(AtomicUsize::new(0));
     let job = Arc::new(job);
+    let cpu_before = cpu_now();
     let started = Instant::now();
     let mut handles = Vec::with_capacity(concurrency);
     for state in states {
@@ -98,6 +116,7 @@ where
         }
     }
     sample.wall = started.elapsed();
+    sample.cpu = cpu_now().since(cpu_before);
     sample.latencies_us.sort_unstable();
     (sample, states)
 }

@@ -56,9 +56,12 @@ struct RunArgs {
     /// The server's auth.secret (the token is minted with it).
     #[arg(long, env = "DRUPAL_SCIM__AUTH__SECRET", hide_env_values = true)]
     secret: String,
-    /// The server's process id (for its memory).
+    /// The server's process id (for its memory and CPU).
     #[arg(long)]
     server_pid: u32,
+    /// The database server's process id (for its CPU).
+    #[arg(long, default_value_t = 0)]
+    db_pid: u32,
     /// Where to write the results (markdown).
     #[arg(long)]
     out: String,
@@ -140,6 +143,9 @@ impl Bench {
     fn record(&mut self, phase: &str, users: u64, http: Sample, raw: Option<Sample>) {
         let rss_kib = self.rss.take_window();
         let raw_note = raw.as_ref().map(|r| format!(", raw {:.0}/s p99 {} ms", r.rate(), ms(r.pct_ms(99.0)))).unwrap_or_default();
+        let (cs, cd, cc) = http.cpu_per_request_us();
+        let raw_cpu = raw.as_ref().map(|r| format!(" | raw db {:.0} client {:.0}", r.cpu_per_request_us().1, r.cpu_per_request_us().2)).unwrap_or_default();
+        let raw_note = format!("{raw_note}; CPU µs/req server {cs:.0} db {cd:.0} client {cc:.0}{raw_cpu}");
         say(format!(
             "[{:>5.0}s] {phase} @{users} c={}: {} req, {} failed, {:.0}/s, p50 {} p95 {} p99 {} ms{raw_note}",
             self.log_started.elapsed().as_secs_f64(),
@@ -409,6 +415,10 @@ fn normalize(sql: &str) -> String {
                 out.push('?');
             }
             d if d.is_ascii_digit() && !(prev.is_ascii_alphanumeric() || prev == '_') => {
+                // A negative number is one value too (-1 is "no uid to except").
+                if out.ends_with('-') {
+                    out.pop();
+                }
                 while chars.peek().is_some_and(|x| x.is_ascii_digit() || *x == '.') {
                     chars.next();
                 }
@@ -547,6 +557,12 @@ async fn explains(b: &mut Bench) -> Result<String, String> {
                    LEFT JOIN `scim_user` s ON s.`uid` = u.`uid` WHERE u.`uid` NOT IN (0, 1) AND (s.`deleted` IS NULL OR s.`deleted` = 0)";
     let total = b.visible().await?;
     let last = (total.saturating_sub(1) / PAGE) * PAGE;
+    let uuid: Option<String> = {
+        use mysql_async::prelude::*;
+        b.admin.exec_first("SELECT uuid FROM users WHERE uid = ?", (target,)).await.map_err(db::e)?
+    };
+    let uuid = uuid.unwrap_or_default();
+    let mail = db::seeded_mail(target);
     let statements = [
         ("userName eq: the count", format!("SELECT COUNT(*) {visible} AND d.`name` = '{name}'")),
         ("userName eq: the page", format!("SELECT u.`uid` {visible} AND d.`name` = '{name}' ORDER BY u.`uid` LIMIT 100 OFFSET 0")),
@@ -558,10 +574,10 @@ async fn explains(b: &mut Bench) -> Result<String, String> {
         ),
         (
             "create: an unlinked account with this name or mail",
-            format!("SELECT COUNT(*) {visible} AND ((d.`name` = '{name}' OR d.`mail` = 'x@example.com') AND s.`external_id` IS NULL)"),
+            format!("SELECT COUNT(*) {visible} AND ((d.`name` = '{name}' OR d.`mail` = '{mail}') AND s.`external_id` IS NULL)"),
         ),
-        ("create/PATCH: mail uniqueness", "SELECT `uid` FROM `users_field_data` WHERE `mail` = 'x@example.com' AND `uid` <> -1 LIMIT 1".to_string()),
-        ("PATCH/DELETE: the account by SCIM id", format!("SELECT u.`uid` {visible} AND u.`uuid` = '00000000-0000-4000-8000-000000000000'")),
+        ("create/PATCH: mail uniqueness", format!("SELECT `uid` FROM `users_field_data` WHERE `mail` = '{mail}' AND `uid` <> -1 LIMIT 1")),
+        ("PATCH/DELETE: the account by SCIM id", format!("SELECT u.`uid` {visible} AND u.`uuid` = '{uuid}'")),
         ("list: the count (every page)", format!("SELECT COUNT(*) {visible} AND 1 = 1")),
         ("list: the last page", format!("SELECT u.`uid` {visible} AND 1 = 1 ORDER BY u.`uid` LIMIT 100 OFFSET {last}")),
     ];
@@ -575,18 +591,23 @@ async fn explains(b: &mut Bench) -> Result<String, String> {
 
 fn results_table(rows: &[Row]) -> String {
     let mut out = String::from(
-        "| phase | accounts | conc. | requests | failed | req/s | p50 ms | p95 ms | p99 ms | max ms | raw SQL req/s | raw p99 ms | HTTP ÷ raw | server RSS MiB |\n\
-         |---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n",
+        "| phase | accounts | conc. | requests | failed | req/s | p50 ms | p95 ms | p99 ms | max ms | raw SQL req/s | raw p99 ms | HTTP ÷ raw | CPU µs/req: server + DB (raw: DB) | server RSS MiB |\n\
+         |---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n",
     );
     for r in rows {
         let h = &r.http;
+        let (cs, cd, _) = h.cpu_per_request_us();
+        let cpu = match &r.raw {
+            Some(raw) => format!("{cs:.0} + {cd:.0} ({:.0})", raw.cpu_per_request_us().1),
+            None => format!("{cs:.0} + {cd:.0}"),
+        };
         let (rr, rp, ratio) = match &r.raw {
             Some(raw) => (format!("{:.0}", raw.rate()), ms(raw.pct_ms(99.0)), format!("{:.0} %", 100.0 * h.rate() / raw.rate().max(f64::MIN_POSITIVE))),
             None => ("".into(), "".into(), "".into()),
         };
         let _ = writeln!(
             out,
-            "| {} | {} | {} | {} | {} | {:.0} | {} | {} | {} | {} | {rr} | {rp} | {ratio} | {:.1} |",
+            "| {} | {} | {} | {} | {} | {:.0} | {} | {} | {} | {} | {rr} | {rp} | {ratio} | {cpu} | {:.1} |",
             r.phase,
             r.users,
             h.concurrency,
@@ -677,6 +698,7 @@ async fn run(args: RunArgs) -> Result<(), String> {
         raw_conns.push(raw::connect(&args.db_url).await?);
     }
     let rss = rss::Sampler::start(args.server_pid);
+    let _ = driver::PIDS.set((args.server_pid, args.db_pid));
     let mut b = Bench {
         scim,
         db_url: args.db_url.clone(),

@@ -57,3 +57,37 @@ impl Sampler {
         }
     }
 }
+
+/// CPU time (user + system) a process has used so far, in milliseconds; 0 when unknown.
+pub fn cpu_ms(pid: u32) -> u64 {
+    let Ok(text) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else { return 0 };
+    // The command name may hold spaces: the fields start after its closing parenthesis.
+    let Some(rest) = text.rfind(')').map(|i| &text[i + 1..]) else { return 0 };
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    // utime and stime are fields 14 and 15 of the line, 12 and 13 after the name; clock ticks
+    // of 10 ms on Linux (USER_HZ = 100).
+    let ticks = |i: usize| fields.get(i).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
+    (ticks(11) + ticks(12)) * 10
+}
+
+/// CPU used by the server, the database and this client between two points.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Cpu {
+    pub server: u64,
+    pub db: u64,
+    pub client: u64,
+}
+
+impl Cpu {
+    pub fn now(server: u32, db: u32) -> Cpu {
+        Cpu { server: cpu_ms(server), db: cpu_ms(db), client: cpu_ms(std::process::id()) }
+    }
+
+    pub fn since(self, before: Cpu) -> Cpu {
+        Cpu {
+            server: self.server.saturating_sub(before.server),
+            db: self.db.saturating_sub(before.db),
+            client: self.client.saturating_sub(before.client),
+        }
+    }
+}
