@@ -394,6 +394,8 @@ impl GroupStore {
     }
 
     async fn lock(&self, conn: &mut Conn) -> Result<(), StoreError> {
+        // A request cancelled while holding the lock: the pool's reset releases it (locks.rs).
+        conn.reset_connection(true);
         let got: Option<Option<i64>> =
             conn.exec_first("SELECT GET_LOCK(?, ?)", (GROUP_LOCK, self.db.timeout().as_secs().max(1))).await?;
         if got.flatten() == Some(1) {
@@ -405,7 +407,8 @@ impl GroupStore {
 }
 
 async fn unlock(conn: &mut Conn) {
-    if let Err(e) = conn.exec_drop("SELECT RELEASE_LOCK(?)", (GROUP_LOCK,)).await {
-        log::warn!("releasing the group lock failed: {e}");
+    match conn.exec_drop("SELECT RELEASE_LOCK(?)", (GROUP_LOCK,)).await {
+        Ok(()) => conn.reset_connection(false),
+        Err(e) => log::warn!("releasing the group lock failed: {e}"),
     }
 }

@@ -28,6 +28,11 @@ impl NamedLocks {
         names.sort();
         names.dedup();
         let mut locks = NamedLocks { held: false };
+        if !names.is_empty() {
+            // Should this request be cancelled before `release`, the pool resets the connection
+            // (which releases its named locks) instead of handing them to the next request.
+            conn.reset_connection(true);
+        }
         for name in names {
             let got: Option<Option<i64>> =
                 conn.exec_first("SELECT GET_LOCK(?, ?)", (name, wait.as_secs().max(1))).await?;
@@ -43,8 +48,10 @@ impl NamedLocks {
     /// Release every lock this connection holds.
     pub async fn release(self, conn: &mut Conn) {
         if self.held {
-            if let Err(e) = conn.query_drop("SELECT RELEASE_ALL_LOCKS()").await {
-                log::warn!("releasing named locks failed: {e}");
+            match conn.query_drop("SELECT RELEASE_ALL_LOCKS()").await {
+                // Nothing left to clean up: the pooled connection keeps its prepared statements.
+                Ok(()) => conn.reset_connection(false),
+                Err(e) => log::warn!("releasing named locks failed: {e}"),
             }
         }
     }
