@@ -665,30 +665,37 @@ pub async fn load<Q: Queryable>(conn: &mut Q, site: &Site, uids: &[u32]) -> Resu
             },
         );
     }
-    for field in &site.fields {
-        let sql = format!(
-            "SELECT `entity_id`, `langcode`, `{field}_value` FROM {} WHERE `entity_id` IN ({marks}) AND `deleted` = 0 ORDER BY `entity_id`, `delta`",
-            site.field_table(field)
-        );
-        let rows: Vec<(u32, String, String)> = conn.exec(sql, uids.to_vec()).await?;
-        for (uid, langcode, value) in rows {
-            if let Some(record) = by_uid.get_mut(&uid) {
-                // Drupal only reads rows in the account's own language.
-                if record.langcode == langcode {
-                    record.fields.entry(field.clone()).or_default().push(value);
-                }
-            }
-        }
-    }
-    let sql = format!(
-        "SELECT `entity_id`, `langcode`, `roles_target_id` FROM {} WHERE `entity_id` IN ({marks}) AND `deleted` = 0 ORDER BY `entity_id`, `delta`",
+    // The mapped fields and the roles in one statement (one round trip instead of one per
+    // table): part k of the UNION reads field k, the last part the roles.
+    let roles_part = site.fields.len();
+    let mut parts: Vec<String> = site
+        .fields
+        .iter()
+        .enumerate()
+        .map(|(k, field)| {
+            format!(
+                "SELECT {k} AS `k`, `entity_id`, `langcode`, `delta`, `{field}_value` AS `v` FROM {} WHERE `entity_id` IN ({marks}) AND `deleted` = 0",
+                site.field_table(field)
+            )
+        })
+        .collect();
+    parts.push(format!(
+        "SELECT {roles_part}, `entity_id`, `langcode`, `delta`, `roles_target_id` FROM {} WHERE `entity_id` IN ({marks}) AND `deleted` = 0",
         t.t("user__roles")
-    );
-    let rows: Vec<(u32, String, String)> = conn.exec(sql, uids.to_vec()).await?;
-    for (uid, langcode, role) in rows {
+    ));
+    let params: Vec<u32> = (0..parts.len()).flat_map(|_| uids.iter().copied()).collect();
+    let mut rows: Vec<(usize, u32, String, u32, String)> = conn.exec(parts.join(" UNION ALL "), params).await?;
+    // Drupal's order: by delta within each account's field.
+    rows.sort_by_key(|(k, uid, _, delta, _)| (*k, *uid, *delta));
+    for (k, uid, langcode, _, value) in rows {
         if let Some(record) = by_uid.get_mut(&uid) {
-            if record.langcode == langcode {
-                record.roles.push(role);
+            // Drupal only reads rows in the account's own language.
+            if record.langcode != langcode {
+                continue;
+            }
+            match site.fields.get(k) {
+                Some(field) => record.fields.entry(field.clone()).or_default().push(value),
+                None => record.roles.push(value),
             }
         }
     }
