@@ -424,6 +424,11 @@ fn normalize(sql: &str) -> String {
                 }
                 out.push('?');
             }
+            // An expanded NULL parameter is a value like any other.
+            'N' if !(prev.is_ascii_alphanumeric() || prev == '_') && chars.clone().take(3).eq("ULL".chars()) => {
+                chars.nth(2);
+                out.push('?');
+            }
             w if w.is_whitespace() => {
                 if !out.ends_with(' ') {
                     out.push(' ');

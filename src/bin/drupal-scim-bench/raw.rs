@@ -62,8 +62,9 @@ async fn search<Q: Queryable>(q: &mut Q, filter: &str, values: Vec<Value>, limit
     q.exec(format!("SELECT u.`uid` {VISIBLE} AND {filter} ORDER BY u.`uid` LIMIT ? OFFSET ?"), params).await.map_err(e)
 }
 
-/// src/drupal/users.rs load: the account, its four mapped fields, its roles.
-async fn load<Q: Queryable>(q: &mut Q, uid: u32) -> Result<(), String> {
+/// src/drupal/users.rs load: the account, then its four mapped fields and its roles in one
+/// UNION. Whether the account holds any role (only then are the groups read to render it).
+async fn load<Q: Queryable>(q: &mut Q, uid: u32) -> Result<bool, String> {
     let rows: Vec<Row> = q
         .exec(
             "SELECT u.`uid`, u.`uuid`, d.`langcode`, d.`created`, d.`changed`, s.`external_id`, d.`name`, d.`mail`, d.`status`, \
@@ -77,28 +78,25 @@ async fn load<Q: Queryable>(q: &mut Q, uid: u32) -> Result<(), String> {
     if rows.is_empty() {
         return Err(format!("load: no account {uid}"));
     }
-    for field in FIELDS {
-        let _: Vec<(u32, String, String)> = q
-            .exec(
-                format!(
-                    "SELECT `entity_id`, `langcode`, `{field}_value` FROM `user__{field}` WHERE `entity_id` IN (?) AND `deleted` = 0 ORDER BY `entity_id`, `delta`"
-                ),
-                (uid,),
+    let mut parts: Vec<String> = FIELDS
+        .iter()
+        .enumerate()
+        .map(|(k, field)| {
+            format!(
+                "SELECT {k} AS `k`, `entity_id`, `langcode`, `delta`, `{field}_value` AS `v` FROM `user__{field}` WHERE `entity_id` IN (?) AND `deleted` = 0"
             )
-            .await
-            .map_err(e)?;
-    }
-    let _: Vec<(u32, String, String)> = q
-        .exec(
-            "SELECT `entity_id`, `langcode`, `roles_target_id` FROM `user__roles` WHERE `entity_id` IN (?) AND `deleted` = 0 ORDER BY `entity_id`, `delta`",
-            (uid,),
-        )
-        .await
-        .map_err(e)?;
-    Ok(())
+        })
+        .collect();
+    parts.push(format!(
+        "SELECT {}, `entity_id`, `langcode`, `delta`, `roles_target_id` FROM `user__roles` WHERE `entity_id` IN (?) AND `deleted` = 0",
+        FIELDS.len()
+    ));
+    let params: Vec<u32> = vec![uid; parts.len()];
+    let rows: Vec<(usize, u32, String, u32, String)> = q.exec(parts.join(" UNION ALL "), params).await.map_err(e)?;
+    Ok(rows.iter().any(|r| r.0 == FIELDS.len()))
 }
 
-/// GroupStore::list, read by every rendered user (its `groups` attribute).
+/// GroupStore::list, read to render an account that holds roles (its `groups` attribute).
 async fn groups(conn: &mut Conn) -> Result<(), String> {
     let _: Vec<(String, Vec<u8>)> =
         conn.exec("SELECT `name`, `data` FROM `config` WHERE `collection` = '' AND `name` LIKE 'user.role.%'", ()).await.map_err(e)?;
@@ -229,16 +227,18 @@ pub async fn create(conn: &mut Conn, user: &NewUser) -> Result<u32, String> {
         )
         .await
         .map_err(e)?;
-        load(&mut tx, uid).await?;
+        let roles = load(&mut tx, uid).await?;
         tx.commit().await.map_err(e)?;
-        Ok::<u32, String>(uid)
+        Ok::<(u32, bool), String>((uid, roles))
     }
     .await;
     conn.query_drop("SELECT RELEASE_ALL_LOCKS()").await.map_err(e)?;
-    let uid = result?;
+    let (uid, roles) = result?;
     invalidate(conn, uid, true).await?;
     audit(conn, uid, "Created account %name through SCIM.", &user.user_name, "drupal-scim: POST /scim/v2/Users").await?;
-    groups(conn).await?;
+    if roles {
+        groups(conn).await?;
+    }
     Ok(uid)
 }
 
@@ -247,8 +247,10 @@ pub async fn lookup(conn: &mut Conn, by_external_id: bool, value: &str) -> Resul
     let filter = if by_external_id { "s.`external_id` = ?" } else { "d.`name` = ?" };
     let uids = search(conn, filter, vec![value.into()], 100).await?;
     let Some(uid) = uids.first() else { return Err(format!("{value} not found")) };
-    load(conn, *uid).await?;
-    groups(conn).await
+    if load(conn, *uid).await? {
+        groups(conn).await?;
+    }
+    Ok(())
 }
 
 /// PATCH /Users/{id} with Entra's mail + familyName replace.
@@ -257,8 +259,9 @@ pub async fn patch(conn: &mut Conn, id: &str, mail: &str, family: &str, user_nam
     params.push(id.into());
     let uid: Option<u32> = conn.exec_first(format!("SELECT u.`uid` {VISIBLE} AND u.`uuid` = ?"), params).await.map_err(e)?;
     let uid = uid.ok_or_else(|| format!("no account {id}"))?;
-    load(conn, uid).await?;
-    groups(conn).await?;
+    if load(conn, uid).await? {
+        groups(conn).await?;
+    }
     get_locks(conn, &[mail]).await?;
     let t = now();
     let result = async {
@@ -273,13 +276,17 @@ pub async fn patch(conn: &mut Conn, id: &str, mail: &str, family: &str, user_nam
         )
         .await
         .map_err(e)?;
-        load(&mut tx, uid).await?;
-        tx.commit().await.map_err(e)
+        let roles = load(&mut tx, uid).await?;
+        tx.commit().await.map_err(e)?;
+        Ok::<bool, String>(roles)
     }
     .await;
     conn.query_drop("SELECT RELEASE_ALL_LOCKS()").await.map_err(e)?;
-    result?;
+    let roles = result?;
     invalidate(conn, uid, false).await?;
     audit(conn, uid, "Updated account %name through SCIM: @changes.", user_name, "drupal-scim: PATCH /scim/v2/Users").await?;
-    groups(conn).await
+    if roles {
+        groups(conn).await?;
+    }
+    Ok(())
 }
