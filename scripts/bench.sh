@@ -9,6 +9,7 @@
 #   BENCH_DURABLE=1     flush the redo log to disk at every commit (innodb_flush_log_at_trx_commit=1)
 #                       instead of the test suite's =2 (see BENCHMARKS.md)
 #   BENCH_POOL_MAX=N    the server's DATABASE__POOL_MAX (default 48)
+#   BENCH_WORKERS=N     the server's SERVER__WORKERS (default: one per core)
 #   BENCH_OUT=FILE      where the results go (default target/bench/results.md)
 #
 # Everything it starts (MariaDB, the server) is stopped and removed when it exits.
@@ -122,6 +123,7 @@ env DRUPAL_SCIM__DATABASE__URL="$DB_URL" \
   DRUPAL_SCIM__SERVER__LISTEN="127.0.0.1:$SCIM_PORT" \
   DRUPAL_SCIM__MAPPING="$MAPPING" \
   DRUPAL_SCIM__DATABASE__POOL_MAX="$POOL_MAX" \
+  DRUPAL_SCIM__SERVER__WORKERS="${BENCH_WORKERS:-0}" \
   "$SERVER_BIN" serve </dev/null >"$SCIM_LOG" 2>&1 &
 SCIM_PID=$!
 
@@ -138,7 +140,7 @@ DRUPAL_SCIM__AUTH__SECRET="$SECRET" "$BENCH_BIN" run \
   --out "$OUT" \
   "${UPDATE[@]}" "${QUICK[@]}" \
   --note "commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)$(git diff --quiet HEAD -- src Cargo.toml 2>/dev/null || echo ' (with uncommitted changes)')" \
-  --note "drupal-scim settings=release build; DATABASE__POOL_MAX=$POOL_MAX; SERVER__WORKERS default (one per core); log level info (to a file); mapping: drupal_mapping.toml + the fixture's 4 fields"
+  --note "drupal-scim settings=release build; DATABASE__POOL_MAX=$POOL_MAX; SERVER__WORKERS=${BENCH_WORKERS:-0} (0: one per core); log level info (to a file); mapping: drupal_mapping.toml + the fixture's 4 fields"
 rc=$?
 set -e
 if ! kill -0 "$SCIM_PID" 2>/dev/null; then
