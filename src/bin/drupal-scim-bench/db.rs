@@ -69,8 +69,9 @@ const EXT_SQL: &str = "CONCAT('5eed0000-0000-4000-8000-', LPAD(u.uid, 12, '0'))"
 
 /// Add `n` accounts with bulk SQL in the shape the server writes them: users, users_field_data
 /// (Drupal's defaults), the two name fields Entra sends, and scim_user with an externalId.
-/// Returns the uid range added.
-pub async fn seed(conn: &mut Conn, n: u64) -> Result<(u64, u64), String> {
+/// Returns the uids added (InnoDB leaves AUTO_INCREMENT gaps between two INSERT … SELECT, so
+/// they are read back rather than assumed consecutive).
+pub async fn seed(conn: &mut Conn, n: u64) -> Result<Vec<u64>, String> {
     let before: Option<u64> = conn.query_first("SELECT COALESCE(MAX(uid), 0) FROM users").await.map_err(e)?;
     let before = before.unwrap_or(0);
     let mut left = n;
@@ -107,7 +108,7 @@ pub async fn seed(conn: &mut Conn, n: u64) -> Result<(u64, u64), String> {
     for t in ["users", "users_field_data", "scim_user", "user__field_first_name", "user__field_last_name"] {
         conn.query_drop(format!("ANALYZE TABLE {t}")).await.map_err(e)?;
     }
-    Ok((before + 1, after))
+    conn.query(format!("SELECT uid FROM users WHERE uid > {before} AND uid <= {after} ORDER BY uid")).await.map_err(e)
 }
 
 /// A result set as a markdown table.

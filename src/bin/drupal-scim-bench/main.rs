@@ -114,7 +114,8 @@ struct Bench {
     raw: Vec<Conn>,
     rss: rss::Sampler,
     rows: Vec<Row>,
-    seeded: Vec<(u64, u64)>,
+    /// Every seeded uid (the lookup targets).
+    seeded: Vec<u64>,
     counts: Counts,
     log_started: Instant,
 }
@@ -172,9 +173,15 @@ impl Bench {
         let now = self.visible().await?;
         if now < target {
             let t = Instant::now();
-            let range = db::seed(&mut self.admin, target - now).await?;
-            self.seeded.push(range);
-            say(format!("seeded {} accounts (uids {}..={}) in {:.1}s", target - now, range.0, range.1, t.elapsed().as_secs_f64()));
+            let uids = db::seed(&mut self.admin, target - now).await?;
+            say(format!(
+                "seeded {} accounts (uids {}..={}) in {:.1}s",
+                uids.len(),
+                uids.first().unwrap_or(&0),
+                uids.last().unwrap_or(&0),
+                t.elapsed().as_secs_f64()
+            ));
+            self.seeded.extend(uids);
         }
         self.visible().await
     }
@@ -183,22 +190,7 @@ impl Bench {
     fn targets(&self, n: usize) -> Arc<Vec<u64>> {
         use rand::Rng;
         let mut rng = rand::rng();
-        let total: u64 = self.seeded.iter().map(|(a, b)| b - a + 1).sum();
-        Arc::new(
-            (0..n)
-                .map(|_| {
-                    let mut k = rng.random_range(0..total);
-                    for (a, b) in &self.seeded {
-                        let len = b - a + 1;
-                        if k < len {
-                            return a + k;
-                        }
-                        k -= len;
-                    }
-                    unreachable!()
-                })
-                .collect(),
-        )
+        Arc::new((0..n).map(|_| self.seeded[rng.random_range(0..self.seeded.len())]).collect())
     }
 
     async fn lookups(&mut self, users: u64, by_external_id: bool, warm: bool) {
