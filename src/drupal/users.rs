@@ -105,18 +105,28 @@ impl UserStore {
         let from = self.from_visible(&mut params);
         let filter = where_sql(&self.site, query, &mut params);
         let count_sql = format!("SELECT COUNT(*) {from} AND {filter}");
-        let total: u64 = conn.exec_first(count_sql, params.clone()).await?.unwrap_or(0);
-        if limit == 0 || offset >= total {
+        if limit == 0 {
+            let total: u64 = conn.exec_first(count_sql, params).await?.unwrap_or(0);
             return Ok(Page { total, records: Vec::new() });
         }
         let order = match sort {
             Some(s) => format!("{} {}, u.`uid`", order_sql(&self.site, &s.column), if s.descending { "DESC" } else { "ASC" }),
             None => "u.`uid`".to_string(),
         };
-        params.push(limit.into());
-        params.push(offset.into());
+        let mut page_params = params.clone();
+        page_params.push(limit.into());
+        page_params.push(offset.into());
         let sql = format!("SELECT u.`uid` {from} AND {filter} ORDER BY {order} LIMIT ? OFFSET ?");
-        let uids: Vec<u32> = conn.exec(sql, params).await?;
+        let uids: Vec<u32> = conn.exec(sql, page_params).await?;
+        // A page that is neither full nor past the end holds the last match: the total follows
+        // from it, and the count (a scan of every match) is not needed. That is every `eq`
+        // lookup, and each create's idempotency and linking searches.
+        let n = uids.len() as u64;
+        let total = if n < limit && (n > 0 || offset == 0) {
+            offset + n
+        } else {
+            conn.exec_first(count_sql, params).await?.unwrap_or(0)
+        };
         let records = load(&mut conn, &self.site, &uids).await?;
         Ok(Page { total, records })
     }
