@@ -49,17 +49,19 @@ fn e(err: mysql_async::Error) -> String {
     err.to_string()
 }
 
-/// `SELECT COUNT(*)` + `SELECT u.uid … LIMIT OFFSET` of UserStore::search; the uids.
+/// UserStore::search from offset 0: the page (`SELECT u.uid … LIMIT OFFSET`), and the
+/// `SELECT COUNT(*)` only when the page is full. The uids.
 async fn search<Q: Queryable>(q: &mut Q, filter: &str, values: Vec<Value>, limit: u64) -> Result<Vec<u32>, String> {
     let mut params = protected();
     params.extend(values);
-    let total: u64 = q.exec_first(format!("SELECT COUNT(*) {VISIBLE} AND {filter}"), params.clone()).await.map_err(e)?.unwrap_or(0);
-    if total == 0 {
-        return Ok(Vec::new());
+    let mut page = params.clone();
+    page.push(limit.into());
+    page.push(0u64.into());
+    let uids: Vec<u32> = q.exec(format!("SELECT u.`uid` {VISIBLE} AND {filter} ORDER BY u.`uid` LIMIT ? OFFSET ?"), page).await.map_err(e)?;
+    if uids.len() as u64 >= limit {
+        let _: Option<u64> = q.exec_first(format!("SELECT COUNT(*) {VISIBLE} AND {filter}"), params).await.map_err(e)?;
     }
-    params.push(limit.into());
-    params.push(0u64.into());
-    q.exec(format!("SELECT u.`uid` {VISIBLE} AND {filter} ORDER BY u.`uid` LIMIT ? OFFSET ?"), params).await.map_err(e)
+    Ok(uids)
 }
 
 /// src/drupal/users.rs load: the account, then its four mapped fields and its roles in one
