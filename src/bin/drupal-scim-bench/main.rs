@@ -558,6 +558,7 @@ async fn explains(b: &mut Bench) -> Result<String, String> {
     let target = b.targets(1)[0];
     let name = db::seeded_name(target);
     let ext = db::seeded_external_id(target);
+    let record = "u.`uid`, u.`uuid`, d.`langcode`, d.`created`, d.`changed`, s.`external_id`, d.`name`, d.`mail`, d.`status`, d.`timezone`, d.`preferred_langcode`, d.`preferred_admin_langcode`";
     let visible = "FROM `users` u JOIN `users_field_data` d ON d.`uid` = u.`uid` AND d.`default_langcode` = 1 \
                    LEFT JOIN `scim_user` s ON s.`uid` = u.`uid` WHERE u.`uid` NOT IN (0, 1) AND (s.`deleted` IS NULL OR s.`deleted` = 0)";
     let total = b.visible().await?;
@@ -569,22 +570,22 @@ async fn explains(b: &mut Bench) -> Result<String, String> {
     let uuid = uuid.unwrap_or_default();
     let mail = db::seeded_mail(target);
     let statements = [
-        ("userName eq: the page (a lookup's only search statement)", format!("SELECT u.`uid` {visible} AND d.`name` = '{name}' ORDER BY u.`uid` LIMIT 100 OFFSET 0")),
+        ("userName eq: the page (a lookup's only search statement)", format!("SELECT {record} {visible} AND d.`name` = '{name}' ORDER BY u.`uid` LIMIT 100 OFFSET 0")),
         ("userName eq: the count (run only when a page is full)", format!("SELECT COUNT(*) {visible} AND d.`name` = '{name}'")),
-        ("externalId eq: the page (a lookup's only search statement)", format!("SELECT u.`uid` {visible} AND s.`external_id` = '{ext}' ORDER BY u.`uid` LIMIT 100 OFFSET 0")),
+        ("externalId eq: the page (a lookup's only search statement)", format!("SELECT {record} {visible} AND s.`external_id` = '{ext}' ORDER BY u.`uid` LIMIT 100 OFFSET 0")),
         ("externalId eq: the count (run only when a page is full)", format!("SELECT COUNT(*) {visible} AND s.`external_id` = '{ext}'")),
         (
             "create: is it a re-sent create (externalId and userName)",
-            format!("SELECT u.`uid` {visible} AND (s.`external_id` = '{ext}' AND d.`name` = '{name}') ORDER BY u.`uid` LIMIT 1 OFFSET 0"),
+            format!("SELECT {record} {visible} AND (s.`external_id` = '{ext}' AND d.`name` = '{name}') ORDER BY u.`uid` LIMIT 1 OFFSET 0"),
         ),
         (
             "create: an unlinked account with this name or mail",
-            format!("SELECT u.`uid` {visible} AND ((d.`name` = '{name}' OR d.`mail` = '{mail}') AND s.`external_id` IS NULL) ORDER BY u.`uid` LIMIT 2 OFFSET 0"),
+            format!("SELECT {record} {visible} AND ((d.`name` = '{name}' OR d.`mail` = '{mail}') AND s.`external_id` IS NULL) ORDER BY u.`uid` LIMIT 2 OFFSET 0"),
         ),
         ("create/PATCH: mail uniqueness", format!("SELECT `uid` FROM `users_field_data` WHERE `mail` = '{mail}' AND `uid` <> -1 LIMIT 1")),
-        ("PATCH/DELETE: the account by SCIM id", format!("SELECT u.`uid` {visible} AND u.`uuid` = '{uuid}'")),
+        ("PATCH/DELETE/GET by id: the account by SCIM id", format!("SELECT {record} {visible} AND u.`uuid` = '{uuid}'")),
         ("list: the count (every page)", format!("SELECT COUNT(*) {visible} AND 1 = 1")),
-        ("list: the last page", format!("SELECT u.`uid` {visible} AND 1 = 1 ORDER BY u.`uid` LIMIT 100 OFFSET {last}")),
+        ("list: the last page", format!("SELECT {record} {visible} AND 1 = 1 ORDER BY u.`uid` LIMIT 100 OFFSET {last}")),
     ];
     let mut out = format!("At {total} accounts. `{name}` / `{ext}` is a random seeded account.\n");
     for (what, sql) in statements {

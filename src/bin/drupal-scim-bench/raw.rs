@@ -14,6 +14,10 @@ const VISIBLE: &str = "FROM `users` u JOIN `users_field_data` d ON d.`uid` = u.`
      LEFT JOIN `scim_user` s ON s.`uid` = u.`uid` \
      WHERE u.`uid` NOT IN (?, ?) AND (s.`deleted` IS NULL OR s.`deleted` = 0)";
 
+/// src/drupal/users.rs record_columns: an account's own row.
+const RECORD: &str = "u.`uid`, u.`uuid`, d.`langcode`, d.`created`, d.`changed`, s.`external_id`, d.`name`, d.`mail`, d.`status`, \
+     d.`timezone`, d.`preferred_langcode`, d.`preferred_admin_langcode`";
+
 const FIELDS: [&str; 4] = ["field_first_name", "field_last_name", "field_department", "field_employee_number"];
 
 /// A connection set up as the server sets up its own (src/drupal/db.rs).
@@ -49,7 +53,7 @@ fn e(err: mysql_async::Error) -> String {
     err.to_string()
 }
 
-/// UserStore::search from offset 0: the page (`SELECT u.uid … LIMIT OFFSET`), and the
+/// UserStore::search from offset 0: the page (`SELECT <the accounts' rows> … LIMIT OFFSET`), and the
 /// `SELECT COUNT(*)` only when the page is full. The uids.
 async fn search<Q: Queryable>(q: &mut Q, filter: &str, values: Vec<Value>, limit: u64) -> Result<Vec<u32>, String> {
     let mut params = protected();
@@ -57,22 +61,22 @@ async fn search<Q: Queryable>(q: &mut Q, filter: &str, values: Vec<Value>, limit
     let mut page = params.clone();
     page.push(limit.into());
     page.push(0u64.into());
-    let uids: Vec<u32> = q.exec(format!("SELECT u.`uid` {VISIBLE} AND {filter} ORDER BY u.`uid` LIMIT ? OFFSET ?"), page).await.map_err(e)?;
+    let rows: Vec<Row> = q.exec(format!("SELECT {RECORD} {VISIBLE} AND {filter} ORDER BY u.`uid` LIMIT ? OFFSET ?"), page).await.map_err(e)?;
+    let uids: Vec<u32> = rows.iter().filter_map(|r| r.get(0)).collect();
     if uids.len() as u64 >= limit {
         let _: Option<u64> = q.exec_first(format!("SELECT COUNT(*) {VISIBLE} AND {filter}"), params).await.map_err(e)?;
     }
     Ok(uids)
 }
 
-/// src/drupal/users.rs load: the account, then its four mapped fields and its roles in one
-/// UNION. Whether the account holds any role (only then are the groups read to render it).
+/// src/drupal/users.rs load: the account, then its values.
 async fn load<Q: Queryable>(q: &mut Q, uid: u32) -> Result<bool, String> {
     let rows: Vec<Row> = q
         .exec(
-            "SELECT u.`uid`, u.`uuid`, d.`langcode`, d.`created`, d.`changed`, s.`external_id`, d.`name`, d.`mail`, d.`status`, \
-             d.`timezone`, d.`preferred_langcode`, d.`preferred_admin_langcode` \
-             FROM `users` u JOIN `users_field_data` d ON d.`uid` = u.`uid` AND d.`default_langcode` = 1 \
-             LEFT JOIN `scim_user` s ON s.`uid` = u.`uid` WHERE u.`uid` IN (?)",
+            format!(
+                "SELECT {RECORD} FROM `users` u JOIN `users_field_data` d ON d.`uid` = u.`uid` AND d.`default_langcode` = 1 \
+                 LEFT JOIN `scim_user` s ON s.`uid` = u.`uid` WHERE u.`uid` IN (?)"
+            ),
             (uid,),
         )
         .await
@@ -80,6 +84,12 @@ async fn load<Q: Queryable>(q: &mut Q, uid: u32) -> Result<bool, String> {
     if rows.is_empty() {
         return Err(format!("load: no account {uid}"));
     }
+    values(q, uid).await
+}
+
+/// src/drupal/users.rs add_values: the four mapped fields and the roles in one UNION. Whether
+/// the account holds any role (only then are the groups read to render it).
+async fn values<Q: Queryable>(q: &mut Q, uid: u32) -> Result<bool, String> {
     let mut parts: Vec<String> = FIELDS
         .iter()
         .enumerate()
@@ -249,7 +259,7 @@ pub async fn lookup(conn: &mut Conn, by_external_id: bool, value: &str) -> Resul
     let filter = if by_external_id { "s.`external_id` = ?" } else { "d.`name` = ?" };
     let uids = search(conn, filter, vec![value.into()], 100).await?;
     let Some(uid) = uids.first() else { return Err(format!("{value} not found")) };
-    if load(conn, *uid).await? {
+    if values(conn, *uid).await? {
         groups(conn).await?;
     }
     Ok(())
@@ -259,9 +269,9 @@ pub async fn lookup(conn: &mut Conn, by_external_id: bool, value: &str) -> Resul
 pub async fn patch(conn: &mut Conn, id: &str, mail: &str, family: &str, user_name: &str) -> Result<(), String> {
     let mut params = protected();
     params.push(id.into());
-    let uid: Option<u32> = conn.exec_first(format!("SELECT u.`uid` {VISIBLE} AND u.`uuid` = ?"), params).await.map_err(e)?;
-    let uid = uid.ok_or_else(|| format!("no account {id}"))?;
-    if load(conn, uid).await? {
+    let row: Option<Row> = conn.exec_first(format!("SELECT {RECORD} {VISIBLE} AND u.`uuid` = ?"), params).await.map_err(e)?;
+    let uid: u32 = row.and_then(|r| r.get(0)).ok_or_else(|| format!("no account {id}"))?;
+    if values(conn, uid).await? {
         groups(conn).await?;
     }
     get_locks(conn, &[mail]).await?;
