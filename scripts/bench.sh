@@ -2,7 +2,7 @@
 # The benchmark (BENCHMARKS.md): the real server in release mode against a throwaway MariaDB
 # loaded with the Drupal fixture, driven over HTTP on loopback by src/bin/drupal-scim-bench.
 #
-#   scripts/bench.sh            full run (~15 min on 2 cores); rewrites BENCHMARKS.md's results
+#   scripts/bench.sh            full run (~7 min on 2 cores after the build); rewrites BENCHMARKS.md's results
 #   scripts/bench.sh --quick    smoke run (small counts, 10,000 accounts); BENCHMARKS.md untouched
 #
 # Environment:
