@@ -83,6 +83,11 @@ pub struct ServerSettings {
     /// HTTP worker threads; 0 = one per core.
     #[serde(default)]
     pub workers: usize,
+    /// Longest time one request may take before it is answered 503 (a database that keeps its
+    /// sockets open but answers nothing). Default: enough for every retry of a transaction
+    /// waiting `database.timeout_secs` each (5 × that), under Entra's 60 s with the defaults.
+    #[serde(default)]
+    pub request_timeout_secs: Option<u64>,
     /// PEM certificate chain: with `tls_key`, the server speaks HTTPS itself (TLS 1.2 and 1.3).
     #[serde(default)]
     pub tls_cert: Option<PathBuf>,
@@ -165,6 +170,7 @@ impl Default for ServerSettings {
             base_path: default_base_path(),
             public_url: String::new(),
             workers: 0,
+            request_timeout_secs: None,
             tls_cert: None,
             tls_key: None,
         }
@@ -293,6 +299,7 @@ impl Settings {
                 base_path: default_base_path(),
                 public_url: String::new(),
                 workers: 2,
+                request_timeout_secs: None,
                 tls_cert: None,
                 tls_key: None,
             },

@@ -117,6 +117,9 @@ impl Application {
                 max_operations: settings.limits.bulk_max_operations,
             },
             exposed: exposed(&mapping),
+            request_timeout: Duration::from_secs(settings.server.request_timeout_secs.unwrap_or(
+                (u64::from(crate::drupal::db::ATTEMPTS) + 1) * settings.database.timeout_secs,
+            )),
         });
         let listener = TcpListener::bind(&settings.server.listen)
             .map_err(|e| StartupError::Bind(settings.server.listen.clone(), e))?;

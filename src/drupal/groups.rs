@@ -428,6 +428,8 @@ impl GroupStore {
     }
 
     async fn lock(&self, conn: &mut Conn) -> Result<(), StoreError> {
+        // A request cancelled while holding the lock: the pool's reset releases it (locks.rs).
+        conn.reset_connection(true);
         if locks::lock(conn, &self.site.tables, GROUP_LOCK, self.db.timeout()).await? {
             Ok(())
         } else {
@@ -446,7 +448,8 @@ async fn accounts_changed(conn: &mut Conn, site: &Site, uids: &[u32]) {
 }
 
 async fn unlock(conn: &mut Conn, site: &Site) {
-    if let Err(e) = locks::unlock(conn, &site.tables, GROUP_LOCK).await {
-        log::warn!("releasing the group lock failed: {e}");
+    match locks::unlock(conn, &site.tables, GROUP_LOCK).await {
+        Ok(()) => conn.reset_connection(false),
+        Err(e) => log::warn!("releasing the group lock failed: {e}"),
     }
 }

@@ -43,6 +43,11 @@ impl NamedLocks {
         keys.sort();
         keys.dedup();
         let mut locks = NamedLocks { held: false };
+        if !keys.is_empty() {
+            // Should this request be cancelled before `release`, the pool resets the connection
+            // (which releases its named locks) instead of handing them to the next request.
+            conn.reset_connection(true);
+        }
         for key in keys {
             let got = lock(conn, tables, &key, wait).await;
             locks.held = true;
@@ -63,9 +68,12 @@ impl NamedLocks {
 
     /// Release every lock this connection holds.
     pub async fn release(self, conn: &mut Conn) {
-        if self.held
-            && let Err(e) = conn.query_drop("SELECT RELEASE_ALL_LOCKS()").await {
-                log::warn!("releasing named locks failed: {e}");
+        if self.held {
+            match conn.query_drop("SELECT RELEASE_ALL_LOCKS()").await {
+                // Nothing left to clean up: the pooled connection keeps its prepared statements.
+                Ok(()) => conn.reset_connection(false),
+                Err(e) => log::warn!("releasing named locks failed: {e}"),
             }
+        }
     }
 }

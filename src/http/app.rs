@@ -3,6 +3,7 @@
 use crate::drupal::db::Db;
 use crate::http::{auth, bulk, discovery, groups, health, observe, search, users};
 use crate::provision::{GroupService, UserService};
+use crate::scim::error::ScimError;
 use crate::scim::discovery::{Capabilities, Exposed};
 use crate::scim::list::PageLimits;
 use crate::scim::schema::ENTERPRISE_USER_SCHEMA;
@@ -23,9 +24,25 @@ pub struct AppState {
     pub page_limits: PageLimits,
     pub capabilities: Capabilities,
     pub exposed: Vec<Exposed>,
+    /// How long one request may take (see `server.request_timeout_secs`).
+    pub request_timeout: std::time::Duration,
 }
 
 impl AppState {
+    /// Run a request's work within `server.request_timeout_secs`: a database that keeps its
+    /// sockets open but answers nothing must not hold a request forever (503 instead). /Bulk,
+    /// which runs many operations in one request, gets at least two minutes.
+    pub async fn within<T>(&self, bulk: bool, work: impl std::future::Future<Output = Result<T, ScimError>>) -> Result<T, ScimError> {
+        let limit = if bulk { self.request_timeout.max(std::time::Duration::from_secs(120)) } else { self.request_timeout };
+        match tokio::time::timeout(limit, work).await {
+            Ok(result) => result,
+            Err(_) => {
+                log::warn!("no answer from the database within {limit:?}; request {}", crate::telemetry::request_id());
+                Err(ScimError::new(503, None, "the Drupal database does not answer right now; try again later"))
+            }
+        }
+    }
+
     /// The absolute URL of the SCIM base path, for `meta.location`.
     pub fn base_url(&self, req: &HttpRequest) -> String {
         if !self.public_url.is_empty() {

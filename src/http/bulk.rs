@@ -12,6 +12,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 pub async fn bulk(state: web::Data<AppState>, req: HttpRequest, payload: web::Payload) -> Result<HttpResponse, ScimError> {
     let body = json_body(&req, payload, state.body_limit).await?;
     let limits = BulkLimits { max_operations: state.capabilities.max_operations, max_payload_size: state.body_limit };
-    let answer = crate::provision::bulk::run(&state.users, &state.groups, &body, &state.base_url(&req), limits).await?;
+    let base = state.base_url(&req);
+    let answer = state.within(true, crate::provision::bulk::run(&state.users, &state.groups, &body, &base, limits)).await?;
     Ok(scim_json(StatusCode::OK, &answer))
 }

@@ -13,6 +13,21 @@ use actix_web::{HttpRequest, HttpResponse, web};
 
 type Query = web::Query<Vec<(String, String)>>;
 
+/// Group writes that may read and work on their body at once. They are serialised by the
+/// database's group lock anyway; without this, every queued request held its parsed body (a
+/// 1,000-member PATCH is about 1.7 MB of JSON values) while it waited for the lock: 32 at once
+/// took the server from 12 to 68 MiB resident.
+const GROUP_WRITERS: usize = 2;
+static GROUP_WRITES: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(GROUP_WRITERS);
+
+/// A turn to write groups, or 503 after the database timeout (as the group lock answers).
+async fn group_write_turn(state: &AppState) -> Result<tokio::sync::SemaphorePermit<'static>, ScimError> {
+    match tokio::time::timeout(state.db.timeout(), GROUP_WRITES.acquire()).await {
+        Ok(Ok(permit)) => Ok(permit),
+        _ => Err(crate::drupal::error::StoreError::Unavailable("timed out waiting for a concurrent group change".into()).into()),
+    }
+}
+
 fn projection(state: &AppState, query: &Query) -> Result<(Projection, bool), ScimError> {
     let q = ListQuery::parse(query, state.page_limits)?;
     let asked = !q.attributes.is_empty() || !q.excluded_attributes.is_empty();
@@ -22,22 +37,23 @@ fn projection(state: &AppState, query: &Query) -> Result<(Projection, bool), Sci
 /// `GET /Groups`.
 pub async fn list(state: web::Data<AppState>, req: HttpRequest, query: Query) -> Result<HttpResponse, ScimError> {
     let q = ListQuery::parse(&query, state.page_limits)?;
-    let body = state.groups.list(&q, &state.base_url(&req)).await?;
+    let body = state.within(false, state.groups.list(&q, &state.base_url(&req))).await?;
     Ok(scim_json(StatusCode::OK, &body))
 }
 
 /// `GET /Groups/{id}`.
 pub async fn get(state: web::Data<AppState>, req: HttpRequest, id: web::Path<String>, query: Query) -> Result<HttpResponse, ScimError> {
     let (projection, _) = projection(&state, &query)?;
-    let body = state.groups.get(&id, &state.base_url(&req), &projection).await?;
+    let body = state.within(false, state.groups.get(&id, &state.base_url(&req), &projection)).await?;
     Ok(fresh_or_located(&req, &body))
 }
 
 /// `POST /Groups`.
 pub async fn create(state: web::Data<AppState>, req: HttpRequest, query: Query, payload: web::Payload) -> Result<HttpResponse, ScimError> {
     let (projection, _) = projection(&state, &query)?;
+    let _turn = group_write_turn(&state).await?;
     let body = json_body(&req, payload, state.body_limit).await?;
-    let group = state.groups.create(&body, &state.base_url(&req), &projection).await?;
+    let group = state.within(false, state.groups.create(&body, &state.base_url(&req), &projection)).await?;
     Ok(located(StatusCode::CREATED, &group))
 }
 
@@ -50,8 +66,9 @@ pub async fn replace(
     payload: web::Payload,
 ) -> Result<HttpResponse, ScimError> {
     let (projection, _) = projection(&state, &query)?;
+    let _turn = group_write_turn(&state).await?;
     let body = json_body(&req, payload, state.body_limit).await?;
-    let group = state.groups.replace(&id, &body, &state.base_url(&req), &projection, if_match(&req)).await?;
+    let group = state.within(false, state.groups.replace(&id, &body, &state.base_url(&req), &projection, if_match(&req))).await?;
     Ok(located(StatusCode::OK, &group))
 }
 
@@ -64,8 +81,9 @@ pub async fn patch(
     payload: web::Payload,
 ) -> Result<HttpResponse, ScimError> {
     let (projection, asked) = projection(&state, &query)?;
+    let _turn = group_write_turn(&state).await?;
     let body = json_body(&req, payload, state.body_limit).await?;
-    match state.groups.patch(&id, &body, &state.base_url(&req), asked.then_some(&projection), if_match(&req)).await? {
+    match state.within(false, state.groups.patch(&id, &body, &state.base_url(&req), asked.then_some(&projection), if_match(&req))).await? {
         Patched::NoContent => Ok(HttpResponse::NoContent().finish()),
         Patched::Resource(group) => Ok(located(StatusCode::OK, &group)),
     }
@@ -73,6 +91,6 @@ pub async fn patch(
 
 /// `DELETE /Groups/{id}`.
 pub async fn delete(state: web::Data<AppState>, req: HttpRequest, id: web::Path<String>) -> Result<HttpResponse, ScimError> {
-    state.groups.delete(&id, if_match(&req)).await?;
+    state.within(false, state.groups.delete(&id, if_match(&req))).await?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -6,10 +6,12 @@ use mysql_async::prelude::*;
 
 /// 200 `{"status":"ok"}` when a trivial query succeeds, 503 otherwise.
 pub async fn healthz(state: web::Data<AppState>) -> HttpResponse {
-    let ok = match state.db.conn().await {
-        Ok(mut conn) => conn.query_drop("SELECT 1").await.is_ok(),
-        Err(_) => false,
+    // Bounded: a database that keeps its sockets open but answers nothing is unhealthy too.
+    let check = async {
+        let mut conn = state.db.conn().await.map_err(crate::scim::error::ScimError::from)?;
+        conn.query_drop("SELECT 1").await.map_err(|e| crate::scim::error::ScimError::from(crate::drupal::error::StoreError::from(e)))
     };
+    let ok = state.within(false, check).await.is_ok();
     if ok {
         HttpResponse::Ok().json(serde_json::json!({"status": "ok", "database": "reachable"}))
     } else {

@@ -17,13 +17,13 @@ async fn query(state: &AppState, req: &HttpRequest, payload: web::Payload) -> Re
 /// `POST /Users/.search`.
 pub async fn users(state: web::Data<AppState>, req: HttpRequest, payload: web::Payload) -> Result<HttpResponse, ScimError> {
     let q = query(&state, &req, payload).await?;
-    Ok(scim_json(StatusCode::OK, &state.users.list(&q, &state.base_url(&req)).await?))
+    Ok(scim_json(StatusCode::OK, &state.within(false, state.users.list(&q, &state.base_url(&req))).await?))
 }
 
 /// `POST /Groups/.search`.
 pub async fn groups(state: web::Data<AppState>, req: HttpRequest, payload: web::Payload) -> Result<HttpResponse, ScimError> {
     let q = query(&state, &req, payload).await?;
-    Ok(scim_json(StatusCode::OK, &state.groups.list(&q, &state.base_url(&req)).await?))
+    Ok(scim_json(StatusCode::OK, &state.within(false, state.groups.list(&q, &state.base_url(&req))).await?))
 }
 
 /// `POST /.search`: users first, then groups, paged over the whole. A filter that names
@@ -31,6 +31,10 @@ pub async fn groups(state: web::Data<AppState>, req: HttpRequest, payload: web::
 pub async fn root(state: web::Data<AppState>, req: HttpRequest, payload: web::Payload) -> Result<HttpResponse, ScimError> {
     let q = query(&state, &req, payload).await?;
     let base = state.base_url(&req);
+    state.within(false, root_search(&state, q, base)).await
+}
+
+async fn root_search(state: &AppState, q: ListQuery, base: String) -> Result<HttpResponse, ScimError> {
     let mut all_q = q.clone();
     all_q.start_index = 1;
     // Count both sides first (count 0 reads no resources), then fetch the window needed.

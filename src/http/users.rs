@@ -16,7 +16,7 @@ type Query = web::Query<Vec<(String, String)>>;
 /// `GET /Users`.
 pub async fn list(state: web::Data<AppState>, req: HttpRequest, query: Query) -> Result<HttpResponse, ScimError> {
     let q = ListQuery::parse(&query, state.page_limits)?;
-    let body = state.users.list(&q, &state.base_url(&req)).await?;
+    let body = state.within(false, state.users.list(&q, &state.base_url(&req))).await?;
     Ok(scim_json(StatusCode::OK, &body))
 }
 
@@ -24,34 +24,34 @@ pub async fn list(state: web::Data<AppState>, req: HttpRequest, query: Query) ->
 pub async fn get(state: web::Data<AppState>, req: HttpRequest, id: web::Path<String>, query: Query) -> Result<HttpResponse, ScimError> {
     let q = ListQuery::parse(&query, state.page_limits)?;
     let projection = Projection::new(&q.attributes, &q.excluded_attributes);
-    let body = state.users.get(&id, &state.base_url(&req), &projection).await?;
+    let body = state.within(false, state.users.get(&id, &state.base_url(&req), &projection)).await?;
     Ok(fresh_or_located(&req, &body))
 }
 
 /// `POST /Users`.
 pub async fn create(state: web::Data<AppState>, req: HttpRequest, payload: web::Payload) -> Result<HttpResponse, ScimError> {
     let body = json_body(&req, payload, state.body_limit).await?;
-    let created = state.users.create(&body, &state.base_url(&req)).await?;
+    let created = state.within(false, state.users.create(&body, &state.base_url(&req))).await?;
     Ok(located(StatusCode::CREATED, &created.resource))
 }
 
 /// `PUT /Users/{id}`.
 pub async fn replace(state: web::Data<AppState>, req: HttpRequest, id: web::Path<String>, payload: web::Payload) -> Result<HttpResponse, ScimError> {
     let body = json_body(&req, payload, state.body_limit).await?;
-    let resource = state.users.replace(&id, &body, &state.base_url(&req), if_match(&req)).await?;
+    let resource = state.within(false, state.users.replace(&id, &body, &state.base_url(&req), if_match(&req))).await?;
     Ok(located(StatusCode::OK, &resource))
 }
 
 /// `PATCH /Users/{id}`.
 pub async fn patch(state: web::Data<AppState>, req: HttpRequest, id: web::Path<String>, payload: web::Payload) -> Result<HttpResponse, ScimError> {
     let body = json_body(&req, payload, state.body_limit).await?;
-    let resource = state.users.patch(&id, &body, &state.base_url(&req), if_match(&req)).await?;
+    let resource = state.within(false, state.users.patch(&id, &body, &state.base_url(&req), if_match(&req))).await?;
     Ok(located(StatusCode::OK, &resource))
 }
 
 /// `DELETE /Users/{id}`.
 pub async fn delete(state: web::Data<AppState>, req: HttpRequest, id: web::Path<String>) -> Result<HttpResponse, ScimError> {
-    let outcome = state.users.delete(&id, if_match(&req)).await?;
+    let outcome = state.within(false, state.users.delete(&id, if_match(&req))).await?;
     let mut response = HttpResponse::NoContent();
     if let Deleted::BlockedOwnsContent(what) = outcome {
         // 204 has no body: the fallback is told in a warning header (and the log).

@@ -121,8 +121,14 @@ impl UserService {
     }
 
     async fn render_one(&self, record: &UserRecord, base: &str) -> Result<Value, ScimError> {
-        let groups = self.groups.list().await?;
+        let groups = if record.roles.is_empty() { Vec::new() } else { self.groups.list().await? };
         Ok(self.render(record, base, &groups))
+    }
+
+    /// Whether rendering these records needs the groups: only a group whose role an account
+    /// holds shows in its `groups`, so accounts without roles (every new one) need no look.
+    fn needs_groups(records: &[UserRecord], projection: &Projection) -> bool {
+        !projection.excludes("groups") && records.iter().any(|r| !r.roles.is_empty())
     }
 
     async fn current(&self, id: &str) -> Result<UserRecord, ScimError> {
@@ -141,7 +147,7 @@ impl UserService {
         }
         let sort = user_sort(&self.mapping, query.sort_by.as_deref(), query.descending)?;
         let page = self.store.search(&filter, sort.as_ref(), query.offset(), query.count).await?;
-        let groups = if projection.excludes("groups") || page.records.is_empty() { Vec::new() } else { self.groups.list().await? };
+        let groups = if Self::needs_groups(&page.records, &projection) { self.groups.list().await? } else { Vec::new() };
         let resources = page.records.iter().map(|r| projection.apply(self.render(r, base, &groups))).collect();
         Ok(list_response(page.total, query.start_index, resources))
     }
@@ -163,7 +169,7 @@ impl UserService {
             opened.after.parse::<u32>().map_err(|_| ScimError::bad_request(ScimType::InvalidCursor, "malformed cursor"))?
         };
         let page = self.store.search_after(filter, after, query.count).await?;
-        let groups = if projection.excludes("groups") || page.records.is_empty() { Vec::new() } else { self.groups.list().await? };
+        let groups = if Self::needs_groups(&page.records, projection) { self.groups.list().await? } else { Vec::new() };
         let next = match page.records.last() {
             Some(last) if page.records.len() as u64 == query.count => {
                 // One more look: is there anything after this page?

@@ -362,8 +362,12 @@ async fn while_the_database_is_down_requests_get_503_quickly_and_service_resumes
 /// Bring up a server over a MariaDB of its own, with a warm pool, and freeze that MariaDB.
 /// Bind the three in this order (`let (db, app, _thaw) = …`): the thaw guard drops first.
 async fn frozen_database(timeout_secs: u64) -> (MariaDb, TestApp, crate::procs::Thaw) {
+    // The request deadline (server.request_timeout_secs) is what bounds a frozen database.
     let db = MariaDb::start(&[]).await;
-    let app = TestApp::spawn_custom(&db.url(), &mapping_with_fields(), "", |s| s.database.timeout_secs = timeout_secs).await;
+    let app = TestApp::spawn_custom(&db.url(), &mapping_with_fields(), "", |s| {
+        s.database.timeout_secs = timeout_secs;
+        s.server.request_timeout_secs = Some(2 * timeout_secs);
+    }).await;
     // Several requests at once: if the pool keeps idle connections, it keeps some now. Those
     // are the dangerous ones: a statement on an open socket nobody answers waits forever.
     let warm = futures_util::future::join_all((0..4).map(|_| app.get("/Users"))).await;

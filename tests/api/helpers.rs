@@ -426,6 +426,12 @@ pub async fn metric(address: &str, name: &str) -> f64 {
         .unwrap()
 }
 
+/// A SQL string literal. information_schema.PROCESSLIST is read over the text protocol only:
+/// MariaDB 10.11 was seen to crash executing it as a prepared statement under load.
+fn lit(s: &str) -> String {
+    format!("'{}'", s.replace('\\', "\\\\").replace('\'', "''"))
+}
+
 /// Wait (up to 20 s) until a connection to database `db` other than `pool`'s runs a statement
 /// whose text contains `needle` (as `information_schema.PROCESSLIST` shows it), and return that
 /// connection's id. `state` narrows it down (e.g. "User sleep", "Update", or "" for any).
@@ -434,20 +440,21 @@ pub async fn wait_for_statement(pool: &mysql_async::Pool, db: &str, needle: &str
     let mut conn = pool.get_conn().await.unwrap();
     loop {
         let found: Option<u64> = conn
-            .exec_first(
-                "SELECT ID FROM information_schema.PROCESSLIST WHERE DB = ? AND ID <> CONNECTION_ID() \
-                 AND INFO LIKE CONCAT('%', ?, '%') AND (? = '' OR STATE LIKE CONCAT('%', ?, '%')) ORDER BY ID LIMIT 1",
-                (db, needle, state, state),
-            )
+            .query_first(format!(
+                "SELECT ID FROM information_schema.PROCESSLIST WHERE DB = {} AND ID <> CONNECTION_ID() \
+                 AND INFO LIKE CONCAT('%', {}, '%') AND ({} = '' OR STATE LIKE CONCAT('%', {}, '%')) ORDER BY ID LIMIT 1",
+                lit(db),
+                lit(needle),
+                lit(state),
+                lit(state)
+            ))
             .await
             .unwrap();
         if let Some(id) = found {
             return id;
         }
-        let all: Vec<(u64, Option<String>, Option<String>)> = conn
-            .exec("SELECT ID, STATE, INFO FROM information_schema.PROCESSLIST WHERE DB = ?", (db,))
-            .await
-            .unwrap();
+        let all: Vec<(u64, Option<String>, Option<String>)> =
+            conn.query(format!("SELECT ID, STATE, INFO FROM information_schema.PROCESSLIST WHERE DB = {}", lit(db))).await.unwrap();
         assert!(std::time::Instant::now() < deadline, "no connection ran {needle:?} ({state:?}); processlist: {all:?}");
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
@@ -461,11 +468,11 @@ pub async fn wait_for_lock_wait(pool: &mysql_async::Pool, db: &str) {
         // InnoDB refreshes what INNODB_TRX shows only when it was not read for 100 ms.
         tokio::time::sleep(std::time::Duration::from_millis(150)).await;
         let waiting: Option<i64> = conn
-            .exec_first(
+            .query_first(format!(
                 "SELECT COUNT(*) FROM information_schema.INNODB_TRX t JOIN information_schema.PROCESSLIST p \
-                 ON p.ID = t.trx_mysql_thread_id WHERE t.trx_state = 'LOCK WAIT' AND p.DB = ?",
-                (db,),
-            )
+                 ON p.ID = t.trx_mysql_thread_id WHERE t.trx_state = 'LOCK WAIT' AND p.DB = {}",
+                lit(db)
+            ))
             .await
             .unwrap();
         if waiting.unwrap_or(0) > 0 {
@@ -479,10 +486,8 @@ pub async fn wait_for_lock_wait(pool: &mysql_async::Pool, db: &str) {
                 )
                 .await
                 .unwrap();
-            let procs: Vec<(u64, Option<String>, Option<String>)> = conn
-                .exec("SELECT ID, STATE, INFO FROM information_schema.PROCESSLIST WHERE DB = ?", (db,))
-                .await
-                .unwrap();
+            let procs: Vec<(u64, Option<String>, Option<String>)> =
+                conn.query(format!("SELECT ID, STATE, INFO FROM information_schema.PROCESSLIST WHERE DB = {}", lit(db))).await.unwrap();
             panic!("no transaction on {db} started waiting for a lock: {all:?}; processes {procs:?}");
         }
     }
@@ -528,11 +533,11 @@ impl Gate {
         let mut conn = self.pool.get_conn().await.unwrap();
         loop {
             let waiting: Option<i64> = conn
-                .exec_first(
-                    "SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE INFO LIKE CONCAT('%', ?, '%') \
+                .query_first(format!(
+                    "SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE INFO LIKE CONCAT('%', {}, '%') \
                      AND STATE LIKE '%User lock%' AND ID <> CONNECTION_ID()",
-                    (&self.name,),
-                )
+                    lit(&self.name)
+                ))
                 .await
                 .unwrap();
             if waiting.unwrap_or(0) >= n {

@@ -1,0 +1,151 @@
+#!/usr/bin/env bash
+# The benchmark (BENCHMARKS.md): the real server in release mode against a throwaway MariaDB
+# loaded with the Drupal fixture, driven over HTTP on loopback by src/bin/drupal-scim-bench.
+#
+#   scripts/bench.sh            full run (~7 min on 2 cores after the build); rewrites BENCHMARKS.md's results
+#   scripts/bench.sh --quick    smoke run (small counts, 10,000 accounts); BENCHMARKS.md untouched
+#
+# Environment:
+#   BENCH_DURABLE=1     flush the redo log to disk at every commit (innodb_flush_log_at_trx_commit=1)
+#                       instead of the test suite's =2 (see BENCHMARKS.md)
+#   BENCH_POOL_MAX=N    the server's DATABASE__POOL_MAX (default 48)
+#   BENCH_WORKERS=N     the server's SERVER__WORKERS (default: one per core)
+#   BENCH_OUT=FILE      where the results go (default target/bench/results.md)
+#
+# Everything it starts (MariaDB, the server) is stopped and removed when it exits.
+set -euo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+log() { printf 'bench.sh: %s\n' "$*" >&2; }
+die() { log "error: $*"; exit 1; }
+
+# shellcheck source=scripts/lib/mariadb.sh
+. scripts/lib/mariadb.sh
+
+QUICK=()
+for arg in "$@"; do
+  case "$arg" in
+    --quick) QUICK=(--quick) ;;
+    -h | --help) sed -n '2,16p' "$0"; exit 0 ;;
+    *) die "unknown argument $arg (try --help)" ;;
+  esac
+done
+
+ensure_cargo
+mariadb_find_programs
+
+# --- build first, so no server waits on the compiler ----------------------------
+log "building the server (cargo build --release) and the load generator (--features bench)"
+cargo build --release --quiet
+cargo build --release --quiet --features bench --bin drupal-scim-bench
+SERVER_BIN=target/release/drupal-scim
+BENCH_BIN=target/release/drupal-scim-bench
+
+OUT_DIR=target/bench
+mkdir -p "$OUT_DIR"
+OUT=${BENCH_OUT:-$OUT_DIR/results.md}
+
+# --- throwaway MariaDB ----------------------------------------------------------------
+FLUSH=2
+[ "${BENCH_DURABLE:-0}" = 1 ] && FLUSH=1
+# The test suite's settings, but a buffer pool that holds 100,000 accounts (~100 MiB of data
+# and indexes), as a production database would.
+MARIADB_SERVER_ARGS=(--innodb-buffer-pool-size=256M --innodb-flush-log-at-trx-commit="$FLUSH" --max-connections=500)
+
+mariadb_make_workdir drupal-scim-bench
+SCIM_PID=""
+
+stop_scim() {
+  [ -n "$SCIM_PID" ] || return 0
+  if kill -0 "$SCIM_PID" 2>/dev/null; then
+    kill -TERM "$SCIM_PID" 2>/dev/null || true
+    local _
+    for _ in $(seq 1 100); do
+      kill -0 "$SCIM_PID" 2>/dev/null || break
+      sleep 0.1
+    done
+    kill -0 "$SCIM_PID" 2>/dev/null && kill -KILL "$SCIM_PID" 2>/dev/null || true
+  fi
+  wait "$SCIM_PID" 2>/dev/null || true
+  SCIM_PID=""
+}
+
+cleanup() {
+  local rc=$?
+  trap - EXIT INT TERM
+  stop_scim
+  stop_server
+  rm -rf "$WORK"
+  exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+mariadb_start
+DB_URL="mysql://root@127.0.0.1:$PORT/drupal_bench"
+log "MariaDB is up (pid $SERVER_PID, port $PORT, innodb_flush_log_at_trx_commit=$FLUSH)"
+
+"$BENCH_BIN" load-fixture --db-url "$DB_URL" --fixture tests/fixtures/drupal10.sql
+
+# --- the server under test ------------------------------------------------------------
+# The shipped mapping plus the fixture's four fields, as tests/api/helpers.rs does: Entra's
+# PATCH replaces name.familyName, which the default mapping does not store.
+MAPPING="$WORK/drupal_mapping.toml"
+cp drupal_mapping.toml "$MAPPING"
+cat >>"$MAPPING" <<'EOF'
+
+[[users.attribute]]
+scim = "name.givenName"
+drupal = "field_first_name"
+
+[[users.attribute]]
+scim = "name.familyName"
+drupal = "field_last_name"
+
+[[users.attribute]]
+scim = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department"
+drupal = "field_department"
+
+[[users.attribute]]
+scim = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:employeeNumber"
+drupal = "field_employee_number"
+EOF
+
+SECRET=$(od -An -N32 -tx1 /dev/urandom | tr -d ' \n')
+SCIM_PORT=$(free_port)
+POOL_MAX=${BENCH_POOL_MAX:-48}
+SCIM_LOG="$OUT_DIR/server.log"
+log "starting $SERVER_BIN serve on 127.0.0.1:$SCIM_PORT (pool_max $POOL_MAX); its log: $SCIM_LOG"
+env DRUPAL_SCIM__DATABASE__URL="$DB_URL" \
+  DRUPAL_SCIM__AUTH__SECRET="$SECRET" \
+  DRUPAL_SCIM__SERVER__LISTEN="127.0.0.1:$SCIM_PORT" \
+  DRUPAL_SCIM__MAPPING="$MAPPING" \
+  DRUPAL_SCIM__DATABASE__POOL_MAX="$POOL_MAX" \
+  DRUPAL_SCIM__SERVER__WORKERS="${BENCH_WORKERS:-0}" \
+  "$SERVER_BIN" serve </dev/null >"$SCIM_LOG" 2>&1 &
+SCIM_PID=$!
+
+UPDATE=()
+[ "${#QUICK[@]}" -eq 0 ] && UPDATE=(--update BENCHMARKS.md)
+log "load average now: $(cut -d' ' -f1-3 /proc/loadavg)"
+
+set +e
+DRUPAL_SCIM__AUTH__SECRET="$SECRET" "$BENCH_BIN" run \
+  --origin "http://127.0.0.1:$SCIM_PORT" \
+  --db-url "$DB_URL" \
+  --server-pid "$SCIM_PID" \
+  --db-pid "$SERVER_PID" \
+  --out "$OUT" \
+  "${UPDATE[@]}" "${QUICK[@]}" \
+  --note "commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)$(git diff --quiet HEAD -- src Cargo.toml 2>/dev/null || echo ' (with uncommitted changes)')" \
+  --note "drupal-scim settings=release build; DATABASE__POOL_MAX=$POOL_MAX; SERVER__WORKERS=${BENCH_WORKERS:-0} (0: one per core); log level info (to a file); mapping: drupal_mapping.toml + the fixture's 4 fields"
+rc=$?
+set -e
+if ! kill -0 "$SCIM_PID" 2>/dev/null; then
+  log "the server died during the run; last lines of its log:"
+  tail -n 25 "$SCIM_LOG" >&2
+  rc=1
+fi
+exit "$rc"

@@ -1,0 +1,304 @@
+//! The limit: the statements the server runs for one SCIM request, in the same order, issued
+//! straight through mysql_async by one connection per worker — no HTTP, no JSON, no SCIM, no pool.
+//! Taken from src/drupal/users.rs (search, create/create_tx, update/update_tx, load),
+//! src/drupal/locks.rs, src/drupal/cache.rs, src/drupal/audit.rs and src/drupal/groups.rs
+//! (list, which every rendered resource reads), and checked against the server's statements with
+//! MariaDB's general log (the "Statements per request" section of the report).
+
+use crate::scim::NewUser;
+use mysql_async::prelude::*;
+use mysql_async::{Conn, Opts, OptsBuilder, Row, TxOpts, Value};
+use sha2::{Digest, Sha256};
+
+const VISIBLE: &str = "FROM `users` u JOIN `users_field_data` d ON d.`uid` = u.`uid` AND d.`default_langcode` = 1 \
+     LEFT JOIN `scim_user` s ON s.`uid` = u.`uid` \
+     WHERE u.`uid` NOT IN (?, ?) AND (s.`deleted` IS NULL OR s.`deleted` = 0)";
+
+/// src/drupal/users.rs record_columns: an account's own row.
+const RECORD: &str = "u.`uid`, u.`uuid`, d.`langcode`, d.`created`, d.`changed`, s.`external_id`, d.`name`, d.`mail`, d.`status`, \
+     d.`timezone`, d.`preferred_langcode`, d.`preferred_admin_langcode`";
+
+const FIELDS: [&str; 4] = ["field_first_name", "field_last_name", "field_department", "field_employee_number"];
+
+/// A connection set up as the server sets up its own (src/drupal/db.rs).
+pub async fn connect(url: &str) -> Result<Conn, String> {
+    let opts = Opts::from_url(url).map_err(|e| e.to_string())?;
+    let builder = OptsBuilder::from_opts(opts)
+        .init(vec![
+            "SET NAMES utf8mb4",
+            "SET SESSION sql_mode = 'STRICT_TRANS_TABLES,NO_ZERO_DATE,NO_ZERO_IN_DATE,ERROR_FOR_DIVISION_BY_ZERO,NO_ENGINE_SUBSTITUTION'",
+            "SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED",
+        ])
+        // Every statement of a request stays prepared: the best the database can do.
+        .stmt_cache_size(128);
+    Conn::new(builder).await.map_err(|e| e.to_string())
+}
+
+fn now() -> i64 {
+    time::OffsetDateTime::now_utc().unix_timestamp()
+}
+
+/// src/drupal/locks.rs lock_name.
+fn lock_name(value: &str) -> String {
+    let digest = Sha256::digest(value.trim().to_lowercase().as_bytes());
+    let hex: String = digest.iter().take(20).map(|b| format!("{b:02x}")).collect();
+    format!("drupal_scim:{hex}")
+}
+
+fn protected() -> Vec<Value> {
+    vec![0u32.into(), 1u32.into()]
+}
+
+fn e(err: mysql_async::Error) -> String {
+    err.to_string()
+}
+
+/// UserStore::search from offset 0: the page (`SELECT <the accounts' rows> … LIMIT OFFSET`), and the
+/// `SELECT COUNT(*)` only when the page is full. The uids.
+async fn search<Q: Queryable>(q: &mut Q, filter: &str, values: Vec<Value>, limit: u64) -> Result<Vec<u32>, String> {
+    let mut params = protected();
+    params.extend(values);
+    let mut page = params.clone();
+    page.push(limit.into());
+    page.push(0u64.into());
+    let rows: Vec<Row> = q.exec(format!("SELECT {RECORD} {VISIBLE} AND {filter} ORDER BY u.`uid` LIMIT ? OFFSET ?"), page).await.map_err(e)?;
+    let uids: Vec<u32> = rows.iter().filter_map(|r| r.get(0)).collect();
+    if uids.len() as u64 >= limit {
+        let _: Option<u64> = q.exec_first(format!("SELECT COUNT(*) {VISIBLE} AND {filter}"), params).await.map_err(e)?;
+    }
+    Ok(uids)
+}
+
+/// src/drupal/users.rs load: the account, then its values.
+async fn load<Q: Queryable>(q: &mut Q, uid: u32) -> Result<bool, String> {
+    let rows: Vec<Row> = q
+        .exec(
+            format!(
+                "SELECT {RECORD} FROM `users` u JOIN `users_field_data` d ON d.`uid` = u.`uid` AND d.`default_langcode` = 1 \
+                 LEFT JOIN `scim_user` s ON s.`uid` = u.`uid` WHERE u.`uid` IN (?)"
+            ),
+            (uid,),
+        )
+        .await
+        .map_err(e)?;
+    if rows.is_empty() {
+        return Err(format!("load: no account {uid}"));
+    }
+    values(q, uid).await
+}
+
+/// src/drupal/users.rs add_values: the four mapped fields and the roles in one UNION. Whether
+/// the account holds any role (only then are the groups read to render it).
+async fn values<Q: Queryable>(q: &mut Q, uid: u32) -> Result<bool, String> {
+    let mut parts: Vec<String> = FIELDS
+        .iter()
+        .enumerate()
+        .map(|(k, field)| {
+            format!(
+                "SELECT {k} AS `k`, `entity_id`, `langcode`, `delta`, `{field}_value` AS `v` FROM `user__{field}` WHERE `entity_id` IN (?) AND `deleted` = 0"
+            )
+        })
+        .collect();
+    parts.push(format!(
+        "SELECT {}, `entity_id`, `langcode`, `delta`, `roles_target_id` FROM `user__roles` WHERE `entity_id` IN (?) AND `deleted` = 0",
+        FIELDS.len()
+    ));
+    let params: Vec<u32> = vec![uid; parts.len()];
+    let rows: Vec<(usize, u32, String, u32, String)> = q.exec(parts.join(" UNION ALL "), params).await.map_err(e)?;
+    Ok(rows.iter().any(|r| r.0 == FIELDS.len()))
+}
+
+/// GroupStore::list, read to render an account that holds roles (its `groups` attribute).
+async fn groups(conn: &mut Conn) -> Result<(), String> {
+    let _: Vec<(String, Vec<u8>)> =
+        conn.exec("SELECT `name`, `data` FROM `config` WHERE `collection` = '' AND `name` LIKE 'user.role.%'", ()).await.map_err(e)?;
+    let _: Vec<Row> = conn
+        .exec(
+            "SELECT `group_id`, `role_id`, `display_name`, `external_id`, `created_by_scim`, `created`, `changed`, `revision` \
+             FROM `scim_group` WHERE `deleted` = 0 ORDER BY `created`, `group_id`",
+            (),
+        )
+        .await
+        .map_err(e)?;
+    Ok(())
+}
+
+async fn get_locks(conn: &mut Conn, values: &[&str]) -> Result<(), String> {
+    let mut names: Vec<String> = values.iter().filter(|v| !v.is_empty()).map(|v| lock_name(v)).collect();
+    names.sort();
+    names.dedup();
+    for name in names {
+        let got: Option<Option<i64>> = conn.exec_first("SELECT GET_LOCK(?, ?)", (name, 10u64)).await.map_err(e)?;
+        if got.flatten() != Some(1) {
+            return Err("GET_LOCK timed out".into());
+        }
+    }
+    Ok(())
+}
+
+async fn check_unique<Q: Queryable>(q: &mut Q, column: &str, value: &str, except: i64) -> Result<(), String> {
+    let holder: Option<u32> = q
+        .exec_first(format!("SELECT `uid` FROM `users_field_data` WHERE `{column}` = ? AND `uid` <> ? LIMIT 1"), (value, except))
+        .await
+        .map_err(e)?;
+    match holder {
+        Some(uid) => Err(format!("{column} {value:?} taken by {uid}")),
+        None => Ok(()),
+    }
+}
+
+async fn invalidate(conn: &mut Conn, uid: u32, created: bool) -> Result<(), String> {
+    if created {
+        conn.exec_drop(
+            "INSERT INTO `cachetags` (`tag`, `invalidations`) VALUES (?, 1), (?, 1) ON DUPLICATE KEY UPDATE `invalidations` = `invalidations` + 1",
+            ("user_list", "4xx-response"),
+        )
+        .await
+        .map_err(e)?;
+    } else {
+        conn.exec_drop(
+            "INSERT INTO `cachetags` (`tag`, `invalidations`) VALUES (?, 1), (?, 1), (?, 1) ON DUPLICATE KEY UPDATE `invalidations` = `invalidations` + 1",
+            ("user_list", "4xx-response", format!("user:{uid}")),
+        )
+        .await
+        .map_err(e)?;
+    }
+    conn.exec_drop("DELETE FROM `cache_entity` WHERE `cid` IN (?)", (format!("values:user:{uid}"),)).await.map_err(e)
+}
+
+async fn audit(conn: &mut Conn, uid: u32, message: &str, name: &str, location: &str) -> Result<(), String> {
+    let variables = format!("a:1:{{s:5:\"%name\";s:{}:\"{name}\";}}", name.len());
+    conn.exec_drop(
+        "INSERT INTO `watchdog` (`uid`, `type`, `message`, `variables`, `severity`, `link`, `location`, `referer`, `hostname`, `timestamp`) \
+         VALUES (?, 'drupal_scim', ?, ?, ?, ?, ?, '', ?, ?)",
+        (uid, message, variables, 5u8, format!("<a href=\"/user/{uid}/edit\">view</a>"), location, "127.0.0.1", now()),
+    )
+    .await
+    .map_err(e)
+}
+
+/// POST /Users: the idempotency and linking searches, the named locks, the create
+/// transaction, the cache invalidation, the audit entry, the groups of the answer.
+pub async fn create(conn: &mut Conn, user: &NewUser) -> Result<u32, String> {
+    let ext: Value = user.external_id.as_str().into();
+    let name: Value = user.user_name.as_str().into();
+    let mail: Value = user.mail.as_str().into();
+    search(conn, "(s.`external_id` = ? AND d.`name` = ?)", vec![ext.clone(), name.clone()], 1).await?;
+    let found = search(conn, "((d.`name` = ? OR d.`mail` = ?) AND s.`external_id` IS NULL)", vec![name, mail], 2).await?;
+    if !found.is_empty() {
+        return Err(format!("{} exists", user.user_name));
+    }
+    get_locks(conn, &[&user.user_name, &user.mail]).await?;
+    let t = now();
+    let result = async {
+        let mut tx = conn.start_transaction(TxOpts::default()).await.map_err(e)?;
+        check_unique(&mut tx, "name", &user.user_name, -1).await?;
+        check_unique(&mut tx, "mail", &user.mail, -1).await?;
+        let uuid = uuid::Uuid::new_v4().to_string();
+        tx.exec_drop("INSERT INTO `users` (`uuid`, `langcode`) VALUES (?, ?)", (&uuid, "en")).await.map_err(e)?;
+        let uid = tx.last_insert_id().ok_or("no insert id")? as u32;
+        let params: Vec<Value> = vec![
+            uid.into(),
+            "en".into(),
+            user.user_name.as_str().into(),
+            user.mail.as_str().into(),
+            1i64.into(),
+            "UTC".into(),
+            "en".into(),
+            Value::NULL,
+            Value::NULL,
+            t.into(),
+            t.into(),
+            0i64.into(),
+            0i64.into(),
+            user.mail.as_str().into(),
+            1i64.into(),
+        ];
+        tx.exec_drop(
+            "INSERT INTO `users_field_data` (`uid`, `langcode`, `name`, `mail`, `status`, `timezone`, `preferred_langcode`, \
+             `preferred_admin_langcode`, `pass`, `created`, `changed`, `access`, `login`, `init`, `default_langcode`) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            params,
+        )
+        .await
+        .map_err(e)?;
+        for (field, value) in [("field_first_name", &user.given), ("field_last_name", &user.family)] {
+            tx.exec_drop(
+                format!(
+                    "INSERT INTO `user__{field}` (`bundle`, `deleted`, `entity_id`, `revision_id`, `langcode`, `delta`, `{field}_value`) \
+                     VALUES ('user', 0, ?, ?, ?, ?, ?)"
+                ),
+                (uid, uid, "en", 0u64, value.as_str()),
+            )
+            .await
+            .map_err(e)?;
+        }
+        tx.exec_drop(
+            "INSERT INTO `scim_user` (`uid`, `external_id`, `deleted`, `created`, `changed`) VALUES (?, ?, 0, ?, ?)",
+            (uid, user.external_id.as_str(), t, t),
+        )
+        .await
+        .map_err(e)?;
+        let roles = load(&mut tx, uid).await?;
+        tx.commit().await.map_err(e)?;
+        Ok::<(u32, bool), String>((uid, roles))
+    }
+    .await;
+    conn.query_drop("SELECT RELEASE_ALL_LOCKS()").await.map_err(e)?;
+    let (uid, roles) = result?;
+    invalidate(conn, uid, true).await?;
+    audit(conn, uid, "Created account %name through SCIM.", &user.user_name, "drupal-scim: POST /scim/v2/Users").await?;
+    if roles {
+        groups(conn).await?;
+    }
+    Ok(uid)
+}
+
+/// GET /Users?filter=<attr> eq "…": count, page, load, groups.
+pub async fn lookup(conn: &mut Conn, by_external_id: bool, value: &str) -> Result<(), String> {
+    let filter = if by_external_id { "s.`external_id` = ?" } else { "d.`name` = ?" };
+    let uids = search(conn, filter, vec![value.into()], 100).await?;
+    let Some(uid) = uids.first() else { return Err(format!("{value} not found")) };
+    if values(conn, *uid).await? {
+        groups(conn).await?;
+    }
+    Ok(())
+}
+
+/// PATCH /Users/{id} with Entra's mail + familyName replace.
+pub async fn patch(conn: &mut Conn, id: &str, mail: &str, family: &str, user_name: &str) -> Result<(), String> {
+    let mut params = protected();
+    params.push(id.into());
+    let row: Option<Row> = conn.exec_first(format!("SELECT {RECORD} {VISIBLE} AND u.`uuid` = ?"), params).await.map_err(e)?;
+    let uid: u32 = row.and_then(|r| r.get(0)).ok_or_else(|| format!("no account {id}"))?;
+    if values(conn, uid).await? {
+        groups(conn).await?;
+    }
+    get_locks(conn, &[mail]).await?;
+    let t = now();
+    let result = async {
+        let mut tx = conn.start_transaction(TxOpts::default()).await.map_err(e)?;
+        check_unique(&mut tx, "mail", mail, i64::from(uid)).await?;
+        tx.exec_drop("UPDATE `users_field_data` SET `mail` = ?, `changed` = ? WHERE `uid` = ?", (mail, t, uid)).await.map_err(e)?;
+        tx.exec_drop("DELETE FROM `user__field_last_name` WHERE `entity_id` = ?", (uid,)).await.map_err(e)?;
+        tx.exec_drop(
+            "INSERT INTO `user__field_last_name` (`bundle`, `deleted`, `entity_id`, `revision_id`, `langcode`, `delta`, `field_last_name_value`) \
+             VALUES ('user', 0, ?, ?, ?, ?, ?)",
+            (uid, uid, "en", 0u64, family),
+        )
+        .await
+        .map_err(e)?;
+        let roles = load(&mut tx, uid).await?;
+        tx.commit().await.map_err(e)?;
+        Ok::<bool, String>(roles)
+    }
+    .await;
+    conn.query_drop("SELECT RELEASE_ALL_LOCKS()").await.map_err(e)?;
+    let roles = result?;
+    invalidate(conn, uid, false).await?;
+    audit(conn, uid, "Updated account %name through SCIM: @changes.", user_name, "drupal-scim: PATCH /scim/v2/Users").await?;
+    if roles {
+        groups(conn).await?;
+    }
+    Ok(())
+}
