@@ -94,24 +94,7 @@ log "MariaDB is up (pid $SERVER_PID, port $PORT, innodb_flush_log_at_trx_commit=
 # PATCH replaces name.familyName, which the default mapping does not store.
 MAPPING="$WORK/drupal_mapping.toml"
 cp drupal_mapping.toml "$MAPPING"
-cat >>"$MAPPING" <<'EOF'
-
-[[users.attribute]]
-scim = "name.givenName"
-drupal = "field_first_name"
-
-[[users.attribute]]
-scim = "name.familyName"
-drupal = "field_last_name"
-
-[[users.attribute]]
-scim = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department"
-drupal = "field_department"
-
-[[users.attribute]]
-scim = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:employeeNumber"
-drupal = "field_employee_number"
-EOF
+{ echo; cat tests/fixtures/fields_mapping.toml; } >>"$MAPPING"
 
 SECRET=$(od -An -N32 -tx1 /dev/urandom | tr -d ' \n')
 SCIM_PORT=$(free_port)

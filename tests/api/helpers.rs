@@ -22,29 +22,25 @@ pub const JDOE_UUID: &str = "d8d06222-121f-4f6b-9851-59451bb64899";
 pub const MSMITH_UUID: &str = "aaa75725-c243-456a-a2a1-e44b4c8bb397";
 pub const BLOCKED_UUID: &str = "bfece36f-8782-4990-9fa7-3ab30134e7b3";
 
-/// The shipped default mapping plus the fixture's four fields, as a site operator would add them.
+/// The shipped default mapping plus the fixture's four fields, as a site operator would add them
+/// (tests/fixtures/fields_mapping.toml, which the benchmark appends too).
 pub fn mapping_with_fields() -> String {
     let mut text = std::fs::read_to_string(repo_path("drupal_mapping.toml")).unwrap();
-    text.push_str(
-        r#"
-[[users.attribute]]
-scim = "name.givenName"
-drupal = "field_first_name"
-
-[[users.attribute]]
-scim = "name.familyName"
-drupal = "field_last_name"
-
-[[users.attribute]]
-scim = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department"
-drupal = "field_department"
-
-[[users.attribute]]
-scim = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:employeeNumber"
-drupal = "field_employee_number"
-"#,
-    );
+    text.push('\n');
+    text.push_str(&std::fs::read_to_string(repo_path("tests/fixtures/fields_mapping.toml")).unwrap());
     text
+}
+
+/// A raw request with a body the JSON helpers cannot produce.
+pub async fn send_raw(app: &TestApp, method: reqwest::Method, path: &str, body: impl Into<reqwest::Body>) -> reqwest::Response {
+    app.client
+        .request(method, format!("{}{path}", app.base))
+        .bearer_auth(&app.token)
+        .header("content-type", "application/scim+json")
+        .body(body)
+        .send()
+        .await
+        .unwrap()
 }
 
 pub fn repo_path(rel: &str) -> PathBuf {

@@ -17,16 +17,6 @@ fn assert_scim_error(got: &(u16, Value), scim_type: &str, what: &str) {
     assert_eq!(got.1["schemas"], json!([ERROR]), "{what}");
 }
 
-async fn send_raw(app: &TestApp, method: reqwest::Method, path: &str, body: Vec<u8>) -> reqwest::Response {
-    app.client
-        .request(method, format!("{}{path}", app.base))
-        .bearer_auth(&app.token)
-        .header("content-type", "application/scim+json")
-        .body(body)
-        .send()
-        .await
-        .unwrap()
-}
 
 async fn account_count(app: &TestApp) -> i64 {
     app.one("SELECT COUNT(*) FROM users_field_data").await.unwrap()

@@ -4,17 +4,6 @@
 use crate::helpers::*;
 use serde_json::{Value, json};
 
-/// A raw request with a body the JSON helpers cannot produce.
-async fn send_raw(app: &TestApp, method: reqwest::Method, path: &str, body: impl Into<reqwest::Body>) -> reqwest::Response {
-    app.client
-        .request(method, format!("{}{path}", app.base))
-        .bearer_auth(&app.token)
-        .header("content-type", "application/scim+json")
-        .body(body)
-        .send()
-        .await
-        .unwrap()
-}
 
 /// POST a body, expect a 400 with the scimType, and prove no account was written.
 async fn refused_create(app: &TestApp, body: Value, scim_type: &str) -> String {
