@@ -179,10 +179,10 @@ impl Scim {
         let (status, text) = self.send(reqwest::Method::PATCH, &format!("/Users/{id}"), Some(body)).await?;
         check(status, 200, "PATCH /Users", &text)?;
         let v: Value = serde_json::from_str(&text).map_err(|e| format!("PATCH /Users: {e}"))?;
-        if let Some(mail) = check_mail {
-            if v["emails"][0]["value"] != mail {
-                return Err(format!("PATCH /Users: mail is {}", v["emails"][0]["value"]));
-            }
+        if let Some(mail) = check_mail
+            && v["emails"][0]["value"] != mail
+        {
+            return Err(format!("PATCH /Users: mail is {}", v["emails"][0]["value"]));
         }
         Ok(v)
     }
