@@ -2,9 +2,9 @@
 //! report what drupal-scim would do — without opening a listener or writing anything.
 
 use crate::drupal::db::Db;
+use crate::drupal::password::PasswordScheme;
 use crate::drupal::roles::list_roles;
 use crate::drupal::site::{Site, SiteError};
-use crate::drupal::password::PasswordScheme;
 use crate::mapping::model::{Mapping, Target, UnmappedGroups};
 use crate::settings::Settings;
 use mysql_async::prelude::*;
@@ -114,11 +114,19 @@ pub async fn run(settings: &Settings) -> Report {
     report
 }
 
-async fn site_report(db: &Db, site: &Site, mapping: &Mapping, report: &mut Report) -> Result<(), crate::drupal::error::StoreError> {
+async fn site_report(
+    db: &Db,
+    site: &Site,
+    mapping: &Mapping,
+    report: &mut Report,
+) -> Result<(), crate::drupal::error::StoreError> {
     let mut conn = db.conn().await?;
     let t = &site.tables;
     let (marks, params) = site.protected_params();
-    let sql = format!("SELECT `uid`, `name` FROM {} WHERE `uid` IN ({marks}) AND `default_langcode` = 1 ORDER BY `uid`", t.t("users_field_data"));
+    let sql = format!(
+        "SELECT `uid`, `name` FROM {} WHERE `uid` IN ({marks}) AND `default_langcode` = 1 ORDER BY `uid`",
+        t.t("users_field_data")
+    );
     let protected: Vec<(u32, String)> = conn.exec(sql, params).await?;
     for (uid, name) in protected {
         let who = if name.is_empty() { "anonymous".to_string() } else { name };
@@ -127,15 +135,23 @@ async fn site_report(db: &Db, site: &Site, mapping: &Mapping, report: &mut Repor
     let roles = list_roles(&mut conn, t).await?;
     for role in &mapping.groups.protected_roles {
         match roles.iter().find(|r| &r.id == role) {
-            Some(r) => report.push(Level::Info, format!("protected role {} ({:?}): never granted, revoked, renamed or deleted", r.id, r.label)),
+            Some(r) => report.push(
+                Level::Info,
+                format!("protected role {} ({:?}): never granted, revoked, renamed or deleted", r.id, r.label),
+            ),
             None => report.push(Level::Info, format!("protected role {role} does not exist on this site")),
         }
     }
     for m in &mapping.groups.maps {
         let who = m.display_name.as_deref().or(m.external_id.as_deref()).unwrap_or_default();
         match roles.iter().find(|r| r.id == m.role) {
-            Some(r) => report.push(Level::Ok, format!("line {}: group {who:?} → role {} ({:?})", m.line, r.id, r.label)),
-            None => report.push(Level::Error, format!("line {}: group {who:?} → role {:?}, which does not exist", m.line, m.role)),
+            Some(r) => {
+                report.push(Level::Ok, format!("line {}: group {who:?} → role {} ({:?})", m.line, r.id, r.label))
+            }
+            None => report.push(
+                Level::Error,
+                format!("line {}: group {who:?} → role {:?}, which does not exist", m.line, m.role),
+            ),
         }
     }
     let unmapped = match mapping.groups.unmapped {
@@ -144,12 +160,8 @@ async fn site_report(db: &Db, site: &Site, mapping: &Mapping, report: &mut Repor
         UnmappedGroups::Ignore => "are accepted and grant nothing",
     };
     report.push(Level::Info, format!("groups without a [[groups.map]] entry {unmapped}"));
-    let tables: Vec<String> = conn
-        .exec(
-            "SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE()",
-            (),
-        )
-        .await?;
+    let tables: Vec<String> =
+        conn.exec("SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE()", ()).await?;
     let has = |name: &str| tables.iter().any(|x| x == &t.raw(name));
     for bridge in ["scim_user", "scim_group"] {
         if has(bridge) {
@@ -164,8 +176,9 @@ async fn site_report(db: &Db, site: &Site, mapping: &Mapping, report: &mut Repor
             "no cachetags table: either Drupal never invalidated a cache tag in the database, or its caches live elsewhere (Redis, Memcache) where drupal-scim cannot reach them — provisioned changes may then show late; run `drush cr` after provisioning",
         );
     } else {
-        let user_list: Option<i64> =
-            conn.exec_first(format!("SELECT `invalidations` FROM {} WHERE `tag` = 'user_list'", t.t("cachetags")), ()).await?;
+        let user_list: Option<i64> = conn
+            .exec_first(format!("SELECT `invalidations` FROM {} WHERE `tag` = 'user_list'", t.t("cachetags")), ())
+            .await?;
         if user_list.is_none() {
             report.push(
                 Level::Warn,
@@ -177,7 +190,10 @@ async fn site_report(db: &Db, site: &Site, mapping: &Mapping, report: &mut Repor
     }
     for bin in ["cache_entity", "cache_config", "cache_data"] {
         if !has(bin) {
-            report.push(Level::Info, format!("{bin} does not exist yet (Drupal creates cache tables on first use): nothing to invalidate"));
+            report.push(
+                Level::Info,
+                format!("{bin} does not exist yet (Drupal creates cache tables on first use): nothing to invalidate"),
+            );
         }
     }
     Ok(())

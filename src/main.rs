@@ -82,7 +82,13 @@ fn read_drupal_settings(path: &std::path::Path) -> Result<Vec<(&'static str, Str
     for warning in &db.warnings {
         log::warn!("{}: {warning}", path.display());
     }
-    log::info!("database settings read from {} (host {}, database {}, prefix {:?})", path.display(), db.host, db.database, db.prefix);
+    log::info!(
+        "database settings read from {} (host {}, database {}, prefix {:?})",
+        path.display(),
+        db.host,
+        db.database,
+        db.prefix
+    );
     Ok(vec![("database.url", db.url()), ("database.table_prefix", db.prefix.clone())])
 }
 
@@ -110,7 +116,8 @@ fn token(settings: &Settings, subject: &str, days: Option<i64>) -> ExitCode {
     let keyring = drupal_scim::token::Keyring::new(&settings.auth);
     match keyring.mint(subject, days.map(|d| d * 86_400)) {
         Ok((t, claims)) => {
-            let origin = if settings.server.public_url.is_empty() { "https://<your-host>" } else { &settings.server.public_url };
+            let origin =
+                if settings.server.public_url.is_empty() { "https://<your-host>" } else { &settings.server.public_url };
             println!("Paste these into Entra ID → Enterprise application → Provisioning → Admin Credentials:");
             println!();
             println!("Tenant URL:   {}{}", origin.trim_end_matches('/'), settings.server.base_path);

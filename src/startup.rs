@@ -2,13 +2,13 @@
 
 use crate::drupal::audit::Audit;
 use crate::drupal::db::Db;
-use crate::drupal::site::{Site, SiteError};
 use crate::drupal::groups::GroupStore;
+use crate::drupal::model::BaseColumn;
 use crate::drupal::roles::list_roles;
+use crate::drupal::site::{Site, SiteError};
 use crate::drupal::users::UserStore;
 use crate::http::{AppState, configure};
 use crate::mapping::model::{Mapping, MappingError};
-use crate::drupal::model::BaseColumn;
 use crate::provision::{GroupService, UserService};
 use crate::scim::cursor::CursorKey;
 use crate::scim::discovery::{Capabilities, Exposed};
@@ -117,16 +117,21 @@ impl Application {
                 max_operations: settings.limits.bulk_max_operations,
             },
             exposed: exposed(&mapping),
-            request_timeout: Duration::from_secs(settings.server.request_timeout_secs.unwrap_or(
-                (u64::from(crate::drupal::db::ATTEMPTS) + 1) * settings.database.timeout_secs,
-            )),
+            request_timeout: Duration::from_secs(
+                settings
+                    .server
+                    .request_timeout_secs
+                    .unwrap_or((u64::from(crate::drupal::db::ATTEMPTS) + 1) * settings.database.timeout_secs),
+            ),
         });
         let listener = TcpListener::bind(&settings.server.listen)
             .map_err(|e| StartupError::Bind(settings.server.listen.clone(), e))?;
         let port = listener.local_addr().map_err(|e| StartupError::Bind(settings.server.listen.clone(), e))?.port();
         let workers = if settings.server.workers == 0 { num_workers() } else { settings.server.workers };
         let server = HttpServer::new(move || {
-            App::new().wrap(actix_web::middleware::from_fn(crate::http::observe::observe)).configure(configure(state.clone()))
+            App::new()
+                .wrap(actix_web::middleware::from_fn(crate::http::observe::observe))
+                .configure(configure(state.clone()))
         })
         .workers(workers)
         .shutdown_timeout(30);

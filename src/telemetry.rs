@@ -65,9 +65,10 @@ impl Metrics {
             stats.sum_secs += secs;
             for (i, bound) in BUCKETS.iter().enumerate() {
                 if secs <= *bound
-                    && let Some(b) = stats.buckets.get_mut(i) {
-                        *b += 1;
-                    }
+                    && let Some(b) = stats.buckets.get_mut(i)
+                {
+                    *b += 1;
+                }
             }
         }
     }
@@ -98,7 +99,10 @@ impl Metrics {
         };
         for ((method, route), stats) in routes.iter() {
             for (status, n) in &stats.by_status {
-                let _ = writeln!(out, "drupal_scim_requests_total{{method=\"{method}\",route=\"{route}\",status=\"{status}\"}} {n}");
+                let _ = writeln!(
+                    out,
+                    "drupal_scim_requests_total{{method=\"{method}\",route=\"{route}\",status=\"{status}\"}} {n}"
+                );
             }
         }
         let _ = writeln!(out, "# HELP drupal_scim_request_duration_seconds Time to answer a request.");
@@ -108,7 +112,8 @@ impl Metrics {
             for (bound, n) in BUCKETS.iter().zip(stats.buckets.iter()) {
                 let _ = writeln!(out, "drupal_scim_request_duration_seconds_bucket{{{labels},le=\"{bound}\"}} {n}");
             }
-            let _ = writeln!(out, "drupal_scim_request_duration_seconds_bucket{{{labels},le=\"+Inf\"}} {}", stats.count);
+            let _ =
+                writeln!(out, "drupal_scim_request_duration_seconds_bucket{{{labels},le=\"+Inf\"}} {}", stats.count);
             let _ = writeln!(out, "drupal_scim_request_duration_seconds_sum{{{labels}}} {}", stats.sum_secs);
             let _ = writeln!(out, "drupal_scim_request_duration_seconds_count{{{labels}}} {}", stats.count);
         }
@@ -116,10 +121,28 @@ impl Metrics {
         let gauge = |out: &mut String, name: &str, help: &str, value: u64| {
             let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} gauge\n{name} {value}");
         };
-        gauge(&mut out, "drupal_scim_db_connections_in_use", "Database connections held by requests.", pool.connections_in_use.load(Ordering::Relaxed) as u64);
-        gauge(&mut out, "drupal_scim_db_connections_idle", "Open database connections waiting in the pool.", pool.connections_in_pool.load(Ordering::Relaxed) as u64);
-        gauge(&mut out, "drupal_scim_db_connection_waiters", "Requests waiting for a database connection.", pool.active_wait_requests.load(Ordering::Relaxed) as u64);
-        let _ = writeln!(out, "# HELP drupal_scim_transaction_retries_total Transactions retried after a deadlock or lock wait timeout.");
+        gauge(
+            &mut out,
+            "drupal_scim_db_connections_in_use",
+            "Database connections held by requests.",
+            pool.connections_in_use.load(Ordering::Relaxed) as u64,
+        );
+        gauge(
+            &mut out,
+            "drupal_scim_db_connections_idle",
+            "Open database connections waiting in the pool.",
+            pool.connections_in_pool.load(Ordering::Relaxed) as u64,
+        );
+        gauge(
+            &mut out,
+            "drupal_scim_db_connection_waiters",
+            "Requests waiting for a database connection.",
+            pool.active_wait_requests.load(Ordering::Relaxed) as u64,
+        );
+        let _ = writeln!(
+            out,
+            "# HELP drupal_scim_transaction_retries_total Transactions retried after a deadlock or lock wait timeout."
+        );
         let _ = writeln!(out, "# TYPE drupal_scim_transaction_retries_total counter");
         let _ = writeln!(out, "drupal_scim_transaction_retries_total {}", self.retries());
         gauge(

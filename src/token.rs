@@ -95,7 +95,8 @@ impl Keyring {
         validation.required_spec_claims.insert("aud".into());
         validation.validate_exp = true;
         validation.leeway = 30;
-        let claims = decode::<Claims>(token, &DecodingKey::from_secret(secret.expose().as_bytes())?, &validation)?.claims;
+        let claims =
+            decode::<Claims>(token, &DecodingKey::from_secret(secret.expose().as_bytes())?, &validation)?.claims;
         if self.revoked.contains(&claims.jti) {
             return Err(TokenError::Revoked(claims.jti));
         }
@@ -104,7 +105,13 @@ impl Keyring {
 }
 
 /// Mint a token with a bare secret (tests and tools).
-pub fn mint(secret: &str, issuer: &str, audience: &str, subject: &str, ttl_secs: Option<i64>) -> Result<String, TokenError> {
+pub fn mint(
+    secret: &str,
+    issuer: &str,
+    audience: &str,
+    subject: &str,
+    ttl_secs: Option<i64>,
+) -> Result<String, TokenError> {
     let keyring = Keyring {
         current_id: None,
         current: Secret::new(secret),
@@ -128,7 +135,10 @@ mod tests {
         AuthSettings {
             secret: Secret::new(SECRET),
             key_id: key_id.map(String::from),
-            previous_keys: previous.iter().map(|(id, s)| PreviousKey { id: id.to_string(), secret: Secret::new(*s) }).collect(),
+            previous_keys: previous
+                .iter()
+                .map(|(id, s)| PreviousKey { id: id.to_string(), secret: Secret::new(*s) })
+                .collect(),
             revoked: revoked.iter().map(|s| s.to_string()).collect(),
             issuer: "drupal-scim".into(),
             audience: "drupal-scim".into(),

@@ -53,7 +53,8 @@ fn every_path_seed_parses_and_round_trips_or_is_refused_as_named() {
 fn every_patch_seed_applies_without_panic_or_is_refused_as_named() {
     for (name, bytes) in corpus("patch") {
         // Reproducers found by the structured generator are stored as the JSON body they built.
-        let body: Value = serde_json::from_slice(&bytes).unwrap_or_else(|e| panic!("patch seed {name} is not JSON: {e}"));
+        let body: Value =
+            serde_json::from_slice(&bytes).unwrap_or_else(|e| panic!("patch seed {name} is not JSON: {e}"));
         let applied = checks::check_patch_body(&body);
         if must_be_refused(&name) {
             assert_eq!(applied, [false, false], "patch seed {name} applied");
@@ -66,7 +67,8 @@ fn every_patch_seed_applies_without_panic_or_is_refused_as_named() {
 #[test]
 fn every_resource_seed_normalises_without_panic_or_is_refused_as_named() {
     for (name, bytes) in corpus("resource") {
-        let body: Value = serde_json::from_slice(&bytes).unwrap_or_else(|e| panic!("resource seed {name} is not JSON: {e}"));
+        let body: Value =
+            serde_json::from_slice(&bytes).unwrap_or_else(|e| panic!("resource seed {name} is not JSON: {e}"));
         let [user, group] = checks::check_resource_body(&body);
         if must_be_refused(&name) {
             assert!(!user, "resource seed {name} accepted as a User");
@@ -90,11 +92,35 @@ const URNS: &[&str] = &[
 fn attr_name() -> impl Strategy<Value = String> {
     prop_oneof![
         prop::sample::select(vec![
-            "userName", "name", "emails", "members", "displayName", "active", "externalId", "id", "meta",
-            "title", "type", "value", "primary", "givenName", "familyName", "lastModified", "employeeNumber",
-            "manager", "$ref", "x-y_z9", "A",
+            "userName",
+            "name",
+            "emails",
+            "members",
+            "displayName",
+            "active",
+            "externalId",
+            "id",
+            "meta",
+            "title",
+            "type",
+            "value",
+            "primary",
+            "givenName",
+            "familyName",
+            "lastModified",
+            "employeeNumber",
+            "manager",
+            "$ref",
+            "x-y_z9",
+            "A",
             // Keywords are legal attribute names.
-            "not", "and", "or", "pr", "eq", "true", "null",
+            "not",
+            "and",
+            "or",
+            "pr",
+            "eq",
+            "true",
+            "null",
         ])
         .prop_map(String::from),
         "[a-zA-Z$][a-zA-Z0-9_$-]{0,10}",
@@ -110,8 +136,15 @@ fn plain_path() -> BoxedStrategy<AttrPath> {
 
 fn op() -> impl Strategy<Value = CompareOp> {
     prop::sample::select(vec![
-        CompareOp::Eq, CompareOp::Ne, CompareOp::Co, CompareOp::Sw, CompareOp::Ew,
-        CompareOp::Gt, CompareOp::Ge, CompareOp::Lt, CompareOp::Le,
+        CompareOp::Eq,
+        CompareOp::Ne,
+        CompareOp::Co,
+        CompareOp::Sw,
+        CompareOp::Ew,
+        CompareOp::Gt,
+        CompareOp::Ge,
+        CompareOp::Lt,
+        CompareOp::Le,
     ])
 }
 
@@ -119,8 +152,25 @@ fn literal() -> impl Strategy<Value = Value> {
     prop_oneof![
         any::<String>().prop_map(Value::from),
         prop::sample::select(vec![
-            "", "\"", "\\", "\\\"", "a\"b\\c", "é", "Zoë 日本", "😀", "\u{0}", "\u{1f}", "\u{7f}", "\u{2028}",
-            "' OR 1=1 --", "%", "_", "]", ")", "\" or a pr", "\\u0041",
+            "",
+            "\"",
+            "\\",
+            "\\\"",
+            "a\"b\\c",
+            "é",
+            "Zoë 日本",
+            "😀",
+            "\u{0}",
+            "\u{1f}",
+            "\u{7f}",
+            "\u{2028}",
+            "' OR 1=1 --",
+            "%",
+            "_",
+            "]",
+            ")",
+            "\" or a pr",
+            "\\u0041",
         ])
         .prop_map(Value::from),
         any::<i64>().prop_map(Value::from),

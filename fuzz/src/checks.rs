@@ -86,22 +86,20 @@ pub fn check_path(input: &str) -> Option<path::AttrPath> {
 /// Returns `[user, group]`: whether the body applied to each sample.
 pub fn check_patch_body(body: &Value) -> [bool; 2] {
     let Ok(ops) = patch::parse_request(body) else { return [false, false] };
-    [
-        (sample_user(), &USER_RESOURCE, "userName"),
-        (sample_group(), &GROUP_RESOURCE, "displayName"),
-    ]
-    .map(|(sample, schema, required)| {
-        let mut resource = sample;
-        let applied = patch::apply(&mut resource, &ops, schema).is_ok();
-        if applied {
-            check_resource_shape(&resource, schema, body);
-            assert!(
-                resource.get(required).is_some_and(Value::is_string),
-                "{required} lost or not a string after {body}: {resource}"
-            );
-        }
-        applied
-    })
+    [(sample_user(), &USER_RESOURCE, "userName"), (sample_group(), &GROUP_RESOURCE, "displayName")].map(
+        |(sample, schema, required)| {
+            let mut resource = sample;
+            let applied = patch::apply(&mut resource, &ops, schema).is_ok();
+            if applied {
+                check_resource_shape(&resource, schema, body);
+                assert!(
+                    resource.get(required).is_some_and(Value::is_string),
+                    "{required} lost or not a string after {body}: {resource}"
+                );
+            }
+            applied
+        },
+    )
 }
 
 /// A POST/PUT body through `from_body` for Users and Groups: no panic; a normalised resource has

@@ -42,8 +42,8 @@ impl Db {
     /// Build the pool (connections are opened lazily).
     pub fn new(url: &str, pool_max: usize, timeout: Duration) -> Result<Db, StoreError> {
         let opts = Opts::from_url(url).map_err(|e| StoreError::Unavailable(format!("bad database URL: {e}")))?;
-        let constraints = PoolConstraints::new(0, pool_max.max(1))
-            .ok_or_else(|| StoreError::Unavailable("bad pool size".into()))?;
+        let constraints =
+            PoolConstraints::new(0, pool_max.max(1)).ok_or_else(|| StoreError::Unavailable("bad pool size".into()))?;
         let wait = timeout.as_secs().max(1);
         let pool_opts = PoolOpts::default()
             .with_constraints(constraints)

@@ -72,7 +72,16 @@ type BridgeRow = (String, Option<String>, String, Option<String>, i8, i64, i64, 
 
 fn record(row: BridgeRow) -> GroupRecord {
     let (id, role_id, display_name, external_id, created_by_scim, created, changed, revision) = row;
-    GroupRecord { id, role_id, display_name, external_id, created_by_scim: created_by_scim == 1, created, changed, revision }
+    GroupRecord {
+        id,
+        role_id,
+        display_name,
+        external_id,
+        created_by_scim: created_by_scim == 1,
+        created,
+        changed,
+        revision,
+    }
 }
 
 impl GroupStore {
@@ -175,7 +184,9 @@ impl GroupStore {
         let (group_id, role_id, created_role) = match target {
             GroupTarget::ExistingRole(role) => {
                 if !all_roles.iter().any(|r| &r.id == role) {
-                    return Err(StoreError::Invalid(format!("drupal_mapping.toml maps this group to role {role:?}, which does not exist")));
+                    return Err(StoreError::Invalid(format!(
+                        "drupal_mapping.toml maps this group to role {role:?}, which does not exist"
+                    )));
                 }
                 (role.clone(), Some(role.clone()), false)
             }
@@ -207,16 +218,15 @@ impl GroupStore {
         };
         // A group that was deleted earlier and now comes back takes its old row. So does a row
         // left behind by a role an admin deleted in Drupal: that group is gone for SCIM already.
-        let sql = format!(
-            "SELECT `role_id` FROM {} WHERE `group_id` = ? AND `deleted` = 0",
-            t.t("scim_group")
-        );
+        let sql = format!("SELECT `role_id` FROM {} WHERE `group_id` = ? AND `deleted` = 0", t.t("scim_group"));
         let live: Option<Option<String>> = tx.exec_first(sql, (&group_id,)).await?;
         if let Some(live_role) = live {
             // `all_roles` was read before this request created any role.
             let role_gone = live_role.as_ref().is_some_and(|lr| !all_roles.iter().any(|r| &r.id == lr));
             if !role_gone {
-                return Err(StoreError::Conflict(format!("role {group_id:?} is already the Drupal side of another SCIM group")));
+                return Err(StoreError::Conflict(format!(
+                    "role {group_id:?} is already the Drupal side of another SCIM group"
+                )));
             }
         }
         let by_scim = created_role || revived_role;
@@ -363,7 +373,12 @@ impl GroupStore {
         Ok(changed)
     }
 
-    async fn apply_members<Q: Queryable>(&self, q: &mut Q, role: &str, changes: &[MemberChange]) -> Result<Vec<u32>, StoreError> {
+    async fn apply_members<Q: Queryable>(
+        &self,
+        q: &mut Q,
+        role: &str,
+        changes: &[MemberChange],
+    ) -> Result<Vec<u32>, StoreError> {
         let mut changed: Vec<u32> = Vec::new();
         for change in changes {
             let uids = match change {
@@ -380,7 +395,8 @@ impl GroupStore {
                 MemberChange::Set(ids) => {
                     let accounts = self.resolve_all(q, ids).await?;
                     let keep: Vec<u32> = accounts.iter().map(|a| a.uid).collect();
-                    let current: Vec<u32> = membership::members(q, &self.site, role).await?.iter().map(|a| a.uid).collect();
+                    let current: Vec<u32> =
+                        membership::members(q, &self.site, role).await?.iter().map(|a| a.uid).collect();
                     let gone: Vec<u32> = current.into_iter().filter(|u| !keep.contains(u)).collect();
                     let mut uids = membership::revoke(q, &self.site, role, &gone).await?;
                     uids.extend(membership::grant(q, &self.site, role, &accounts).await?);
@@ -404,7 +420,12 @@ impl GroupStore {
     }
 
     /// displayName must be unique among SCIM groups (Entra matches groups on it).
-    async fn check_display_name<Q: Queryable>(&self, q: &mut Q, name: &str, except: Option<&GroupRecord>) -> Result<(), StoreError> {
+    async fn check_display_name<Q: Queryable>(
+        &self,
+        q: &mut Q,
+        name: &str,
+        except: Option<&GroupRecord>,
+    ) -> Result<(), StoreError> {
         if name.trim().is_empty() {
             return Err(StoreError::Invalid("displayName is required".into()));
         }
@@ -416,12 +437,18 @@ impl GroupStore {
             .iter()
             .find(|g| g.display_name.to_lowercase() == name.to_lowercase() && except.is_none_or(|e| e.id != g.id))
         {
-            return Err(StoreError::Conflict(format!("the group {:?} already exists (id {})", other.display_name, other.id)));
+            return Err(StoreError::Conflict(format!(
+                "the group {:?} already exists (id {})",
+                other.display_name, other.id
+            )));
         }
         if let Some(role) = except.and_then(|g| g.created_by_scim.then_some(g.role_id.as_ref()).flatten()) {
             let all = roles::list_roles(q, &self.site.tables).await?;
             if let Some(r) = all.iter().find(|r| &r.id != role && r.label.to_lowercase() == name.to_lowercase()) {
-                return Err(StoreError::Conflict(format!("a Drupal role labelled {:?} ({}) already exists", r.label, r.id)));
+                return Err(StoreError::Conflict(format!(
+                    "a Drupal role labelled {:?} ({}) already exists",
+                    r.label, r.id
+                )));
             }
         }
         Ok(())

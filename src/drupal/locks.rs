@@ -23,8 +23,9 @@ pub struct NamedLocks {
 
 /// Take the site's lock named `key`, waiting up to `wait`; false when it timed out.
 pub async fn lock(conn: &mut Conn, tables: &Tables, key: &str, wait: Duration) -> Result<bool, StoreError> {
-    let got: Option<Option<i64>> =
-        conn.exec_first(format!("SELECT GET_LOCK({NAME_SQL}, ?)"), (tables.t("users"), key, wait.as_secs().max(1))).await?;
+    let got: Option<Option<i64>> = conn
+        .exec_first(format!("SELECT GET_LOCK({NAME_SQL}, ?)"), (tables.t("users"), key, wait.as_secs().max(1)))
+        .await?;
     Ok(got.flatten() == Some(1))
 }
 
@@ -37,9 +38,18 @@ pub async fn unlock(conn: &mut Conn, tables: &Tables, key: &str) -> Result<(), S
 impl NamedLocks {
     /// Take a lock for every given value (case-folded), in a fixed order so two writers cannot
     /// deadlock.
-    pub async fn acquire(conn: &mut Conn, tables: &Tables, values: &[Option<&str>], wait: Duration) -> Result<NamedLocks, StoreError> {
-        let mut keys: Vec<String> =
-            values.iter().flatten().filter(|v| !v.is_empty()).map(|v| format!("account:{}", v.trim().to_lowercase())).collect();
+    pub async fn acquire(
+        conn: &mut Conn,
+        tables: &Tables,
+        values: &[Option<&str>],
+        wait: Duration,
+    ) -> Result<NamedLocks, StoreError> {
+        let mut keys: Vec<String> = values
+            .iter()
+            .flatten()
+            .filter(|v| !v.is_empty())
+            .map(|v| format!("account:{}", v.trim().to_lowercase()))
+            .collect();
         keys.sort();
         keys.dedup();
         let mut locks = NamedLocks { held: false };
@@ -55,7 +65,9 @@ impl NamedLocks {
                 Ok(true) => {}
                 Ok(false) => {
                     locks.release(conn).await;
-                    return Err(StoreError::Unavailable("timed out waiting for a concurrent write of the same account".into()));
+                    return Err(StoreError::Unavailable(
+                        "timed out waiting for a concurrent write of the same account".into(),
+                    ));
                 }
                 Err(e) => {
                     locks.release(conn).await;

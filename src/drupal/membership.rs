@@ -31,11 +31,20 @@ pub async fn resolve<Q: Queryable>(q: &mut Q, site: &Site, uuids: &[String]) -> 
 
 /// The accounts a removal may reach among these SCIM ids: not protected, SCIM-deleted included
 /// (Entra may delete a user before it removes the user from its groups; the role must still go).
-pub async fn resolve_for_removal<Q: Queryable>(q: &mut Q, site: &Site, uuids: &[String]) -> Result<Vec<Account>, StoreError> {
+pub async fn resolve_for_removal<Q: Queryable>(
+    q: &mut Q,
+    site: &Site,
+    uuids: &[String],
+) -> Result<Vec<Account>, StoreError> {
     resolve_accounts(q, site, uuids, true).await
 }
 
-async fn resolve_accounts<Q: Queryable>(q: &mut Q, site: &Site, uuids: &[String], with_hidden: bool) -> Result<Vec<Account>, StoreError> {
+async fn resolve_accounts<Q: Queryable>(
+    q: &mut Q,
+    site: &Site,
+    uuids: &[String],
+    with_hidden: bool,
+) -> Result<Vec<Account>, StoreError> {
     let t = &site.tables;
     let hidden = if with_hidden { "" } else { " AND (s.`deleted` IS NULL OR s.`deleted` = 0)" };
     let mut out = Vec::new();
@@ -123,7 +132,12 @@ async fn holders<Q: Queryable>(q: &mut Q, site: &Site, role: &str, uids: &[u32])
 }
 
 /// Give the role to accounts that lack it. Returns the uids that changed.
-pub async fn grant<Q: Queryable>(q: &mut Q, site: &Site, role: &str, accounts: &[Account]) -> Result<Vec<u32>, StoreError> {
+pub async fn grant<Q: Queryable>(
+    q: &mut Q,
+    site: &Site,
+    role: &str,
+    accounts: &[Account],
+) -> Result<Vec<u32>, StoreError> {
     let uids: Vec<u32> = accounts.iter().map(|a| a.uid).collect();
     // An account deleted since it was resolved gets nothing.
     let live = lock_accounts(q, site, &uids).await?;
@@ -194,7 +208,12 @@ pub async fn revoke_all<Q: Queryable>(q: &mut Q, site: &Site, role: &str) -> Res
 }
 
 /// Take several roles from one account.
-pub async fn revoke_roles_of<Q: Queryable>(q: &mut Q, site: &Site, uid: u32, roles: &[String]) -> Result<(), StoreError> {
+pub async fn revoke_roles_of<Q: Queryable>(
+    q: &mut Q,
+    site: &Site,
+    uid: u32,
+    roles: &[String],
+) -> Result<(), StoreError> {
     if roles.is_empty() {
         return Ok(());
     }
@@ -251,7 +270,11 @@ async fn touch<Q: Queryable>(q: &mut Q, site: &Site, uids: &[u32]) -> Result<(),
     for chunk in uids.chunks(CHUNK) {
         let mut params: Vec<Value> = vec![now.into()];
         params.extend(chunk.iter().map(|u| Value::from(*u)));
-        let sql = format!("UPDATE {} SET `changed` = ? WHERE `uid` IN ({})", site.tables.t("users_field_data"), marks(chunk.len()));
+        let sql = format!(
+            "UPDATE {} SET `changed` = ? WHERE `uid` IN ({})",
+            site.tables.t("users_field_data"),
+            marks(chunk.len())
+        );
         q.exec_drop(sql, params).await?;
     }
     Ok(())

@@ -153,11 +153,7 @@ fn random_salt() -> Result<String, PasswordError> {
 }
 
 /// The `$S$` hash of `plain` (used as given, not trimmed) with a fixed 8-char salt.
-pub(crate) fn phpass_with_salt(
-    plain: &str,
-    salt: &str,
-    count_log2: u8,
-) -> Result<String, PasswordError> {
+pub(crate) fn phpass_with_salt(plain: &str, salt: &str, count_log2: u8) -> Result<String, PasswordError> {
     if !(PHPASS_MIN_COUNT_LOG2..=PHPASS_MAX_COUNT_LOG2).contains(&count_log2) {
         return Err(PasswordError::CountOutOfRange(count_log2));
     }
@@ -176,15 +172,9 @@ pub(crate) fn phpass_with_salt(
 
 /// `h = sha512(salt‖pw)`, then `2^count_log2` rounds of `h = sha512(h‖pw)`.
 fn stretched_sha512(password: &[u8], salt: &[u8], count_log2: u8) -> Vec<u8> {
-    let mut digest = Sha512::new()
-        .chain_update(salt)
-        .chain_update(password)
-        .finalize();
+    let mut digest = Sha512::new().chain_update(salt).chain_update(password).finalize();
     for _ in 0..(1_u64 << count_log2) {
-        digest = Sha512::new()
-            .chain_update(digest)
-            .chain_update(password)
-            .finalize();
+        digest = Sha512::new().chain_update(digest).chain_update(password).finalize();
     }
     digest.to_vec()
 }
@@ -212,9 +202,7 @@ fn crypt_base64(bytes: &[u8]) -> String {
 /// The itoa64 character for the low 6 bits of `v`.
 fn itoa64_char(v: u32) -> char {
     // Masked to 0..64, so the lookup always succeeds.
-    ITOA64
-        .get((v & 0x3f) as usize)
-        .map_or('.', |&b| char::from(b))
+    ITOA64.get((v & 0x3f) as usize).map_or('.', |&b| char::from(b))
 }
 
 /// Recomputes a stored `$S$` hash from its setting (count char and salt) and compares.
@@ -222,11 +210,8 @@ fn verify_phpass(password: &str, stored: &str) -> bool {
     if stored.len() != PHPASS_HASH_LENGTH || !stored.is_ascii() {
         return false;
     }
-    let count_log2 = stored
-        .as_bytes()
-        .get(3)
-        .and_then(|c| ITOA64.iter().position(|b| b == c))
-        .and_then(|p| u8::try_from(p).ok());
+    let count_log2 =
+        stored.as_bytes().get(3).and_then(|c| ITOA64.iter().position(|b| b == c)).and_then(|p| u8::try_from(p).ok());
     let (Some(count_log2), Some(salt)) = (count_log2, stored.get(4..12)) else {
         return false;
     };
@@ -254,56 +239,30 @@ mod tests {
 
     #[test]
     fn phpass_matches_independent_python_vectors() {
-        assert_eq!(
-            phpass_with_salt("correct horse", "abcdEFGH", 15).unwrap(),
-            VECTOR_D
-        );
-        assert_eq!(
-            phpass_with_salt("correct horse", "abcdEFGH", 16).unwrap(),
-            VECTOR_E
-        );
-        assert_eq!(
-            phpass_with_salt("pässwörd", "./09AZaz", 7).unwrap(),
-            VECTOR_7
-        );
+        assert_eq!(phpass_with_salt("correct horse", "abcdEFGH", 15).unwrap(), VECTOR_D);
+        assert_eq!(phpass_with_salt("correct horse", "abcdEFGH", 16).unwrap(), VECTOR_E);
+        assert_eq!(phpass_with_salt("pässwörd", "./09AZaz", 7).unwrap(), VECTOR_7);
         assert_eq!(VECTOR_D.len(), PHPASS_HASH_LENGTH);
     }
 
     #[test]
     fn phpass_vector_verifies() {
         assert!(verify_password("correct horse", VECTOR_D));
-        assert!(
-            verify_password("  correct horse\n", VECTOR_D),
-            "Drupal trims at login"
-        );
+        assert!(verify_password("  correct horse\n", VECTOR_D), "Drupal trims at login");
         assert!(!verify_password("correct horsE", VECTOR_D));
-        assert!(!verify_password(
-            "correct horse",
-            &VECTOR_D.replace("abcdEFGH", "abcdEFGI")
-        ));
-        assert!(!verify_password(
-            "correct horse",
-            VECTOR_D.get(..54).unwrap()
-        ));
+        assert!(!verify_password("correct horse", &VECTOR_D.replace("abcdEFGH", "abcdEFGI")));
+        assert!(!verify_password("correct horse", VECTOR_D.get(..54).unwrap()));
         assert!(verify_password("pässwörd", VECTOR_7));
     }
 
     #[test]
     fn phpass_hash_password_round_trip() {
-        let hash = hash_password(
-            "correct horse",
-            PasswordScheme::PhpassSha512 { count_log2: 8 },
-        )
-        .unwrap();
+        let hash = hash_password("correct horse", PasswordScheme::PhpassSha512 { count_log2: 8 }).unwrap();
         assert_eq!(hash.len(), 55);
         assert!(hash.starts_with("$S$6"));
         assert!(verify_password("correct horse", &hash));
         assert!(!verify_password("wrong horse", &hash));
-        let again = hash_password(
-            "correct horse",
-            PasswordScheme::PhpassSha512 { count_log2: 8 },
-        )
-        .unwrap();
+        let again = hash_password("correct horse", PasswordScheme::PhpassSha512 { count_log2: 8 }).unwrap();
         assert_ne!(hash, again, "salts are random");
     }
 
@@ -317,26 +276,11 @@ mod tests {
 
     #[test]
     fn phpass_rejects_bad_parameters() {
-        assert!(matches!(
-            phpass_with_salt("x", "abcdEFGH", 6),
-            Err(PasswordError::CountOutOfRange(6))
-        ));
-        assert!(matches!(
-            phpass_with_salt("x", "abcdEFGH", 31),
-            Err(PasswordError::CountOutOfRange(31))
-        ));
-        assert!(matches!(
-            phpass_with_salt("x", "abcdEFG", 7),
-            Err(PasswordError::BadSalt)
-        ));
-        assert!(matches!(
-            phpass_with_salt("x", "abcdEFG$", 7),
-            Err(PasswordError::BadSalt)
-        ));
-        assert!(!verify_password(
-            "x",
-            "$S$!abcdEFGHubAINuZRay7IzG3.gw5HMqI.6OU9/ct3WpQkBeXuOtG"
-        ));
+        assert!(matches!(phpass_with_salt("x", "abcdEFGH", 6), Err(PasswordError::CountOutOfRange(6))));
+        assert!(matches!(phpass_with_salt("x", "abcdEFGH", 31), Err(PasswordError::CountOutOfRange(31))));
+        assert!(matches!(phpass_with_salt("x", "abcdEFG", 7), Err(PasswordError::BadSalt)));
+        assert!(matches!(phpass_with_salt("x", "abcdEFG$", 7), Err(PasswordError::BadSalt)));
+        assert!(!verify_password("x", "$S$!abcdEFGHubAINuZRay7IzG3.gw5HMqI.6OU9/ct3WpQkBeXuOtG"));
     }
 
     #[test]
@@ -363,37 +307,21 @@ mod tests {
 
     #[test]
     fn bcrypt_bad_cost_is_an_error() {
-        assert!(matches!(
-            hash_password("pw", PasswordScheme::Bcrypt { cost: 3 }),
-            Err(PasswordError::Bcrypt(_))
-        ));
+        assert!(matches!(hash_password("pw", PasswordScheme::Bcrypt { cost: 3 }), Err(PasswordError::Bcrypt(_))));
     }
 
     #[test]
     fn trimming_and_limits() {
         assert_eq!(php_trim(" \t\n\r\0\u{0B}pw \u{0B}\0"), "pw");
-        assert_eq!(
-            php_trim("\u{A0}pw"),
-            "\u{A0}pw",
-            "PHP trim() leaves NBSP alone"
-        );
-        assert!(matches!(
-            hash_password(" \t\n", PasswordScheme::DRUPAL_BCRYPT),
-            Err(PasswordError::Empty)
-        ));
+        assert_eq!(php_trim("\u{A0}pw"), "\u{A0}pw", "PHP trim() leaves NBSP alone");
+        assert!(matches!(hash_password(" \t\n", PasswordScheme::DRUPAL_BCRYPT), Err(PasswordError::Empty)));
         let long = "a".repeat(513);
-        assert!(matches!(
-            hash_password(&long, PasswordScheme::DRUPAL7),
-            Err(PasswordError::TooLong(513))
-        ));
+        assert!(matches!(hash_password(&long, PasswordScheme::DRUPAL7), Err(PasswordError::TooLong(513))));
         let padded = format!("  {}  ", "a".repeat(512));
         assert!(hash_password(&padded, PasswordScheme::PhpassSha512 { count_log2: 7 }).is_ok());
         assert!(!verify_password(&long, VECTOR_D));
         assert!(!verify_password("", VECTOR_D));
-        assert!(matches!(
-            hash_password("a\0b", PasswordScheme::Bcrypt { cost: 4 }),
-            Err(PasswordError::NulByte)
-        ));
+        assert!(matches!(hash_password("a\0b", PasswordScheme::Bcrypt { cost: 4 }), Err(PasswordError::NulByte)));
     }
 
     #[test]

@@ -177,20 +177,14 @@ impl PhpValue {
     #[must_use]
     pub fn get(&self, key: &str) -> Option<&PhpValue> {
         let wanted = PhpKey::str(key);
-        self.as_array()?
-            .iter()
-            .find(|(k, _)| k.normalized() == wanted)
-            .map(|(_, v)| v)
+        self.as_array()?.iter().find(|(k, _)| k.normalized() == wanted).map(|(_, v)| v)
     }
 
     /// Mutable access to the value under string key `key`.
     pub fn get_mut(&mut self, key: &str) -> Option<&mut PhpValue> {
         let wanted = PhpKey::str(key);
         match self {
-            PhpValue::Array(entries) => entries
-                .iter_mut()
-                .find(|(k, _)| k.normalized() == wanted)
-                .map(|(_, v)| v),
+            PhpValue::Array(entries) => entries.iter_mut().find(|(k, _)| k.normalized() == wanted).map(|(_, v)| v),
             _ => None,
         }
     }
@@ -358,22 +352,14 @@ fn write_exponential(digits: &str, decpt: i32, out: &mut String) {
     let rest: String = chars.collect();
     out.push_str(if rest.is_empty() { "0" } else { &rest });
     let exp = decpt - 1;
-    let _ = write!(
-        out,
-        "E{}{}",
-        if exp < 0 { '-' } else { '+' },
-        exp.unsigned_abs()
-    );
+    let _ = write!(out, "E{}{}", if exp < 0 { '-' } else { '+' }, exp.unsigned_abs());
 }
 
 fn write_positional(digits: &str, decpt: i32, out: &mut String) {
     let int_len = decpt.unsigned_abs() as usize;
     let int_part: String = digits.chars().take(int_len).collect();
     out.push_str(&int_part);
-    out.extend(std::iter::repeat_n(
-        '0',
-        int_len.saturating_sub(int_part.len()),
-    ));
+    out.extend(std::iter::repeat_n('0', int_len.saturating_sub(int_part.len())));
     let frac: String = digits.chars().skip(int_len).collect();
     if !frac.is_empty() {
         out.push('.');
@@ -390,10 +376,7 @@ fn write_positional(digits: &str, decpt: i32, out: &mut String) {
 /// # Errors
 /// A [`PhpSerializeError`] describing the first problem and its byte offset.
 pub fn unserialize(bytes: &[u8]) -> Result<PhpValue, PhpSerializeError> {
-    let mut parser = Parser {
-        input: bytes,
-        pos: 0,
-    };
+    let mut parser = Parser { input: bytes, pos: 0 };
     let value = parser.value(0)?;
     let left = bytes.len().saturating_sub(parser.pos);
     if left > 0 {
@@ -413,9 +396,7 @@ impl Parser<'_> {
     }
 
     fn next(&mut self) -> Result<u8, PhpSerializeError> {
-        let b = self
-            .peek()
-            .ok_or(PhpSerializeError::UnexpectedEnd(self.pos))?;
+        let b = self.peek().ok_or(PhpSerializeError::UnexpectedEnd(self.pos))?;
         self.pos += 1;
         Ok(b)
     }
@@ -426,11 +407,7 @@ impl Parser<'_> {
         if found == wanted {
             Ok(())
         } else {
-            Err(PhpSerializeError::Unexpected {
-                offset,
-                expected,
-                found: char::from(found),
-            })
+            Err(PhpSerializeError::Unexpected { offset, expected, found: char::from(found) })
         }
     }
 
@@ -438,10 +415,7 @@ impl Parser<'_> {
     fn until(&mut self, stop: u8) -> Result<&[u8], PhpSerializeError> {
         let start = self.pos;
         let rest = self.input.get(start..).unwrap_or_default();
-        let len = rest
-            .iter()
-            .position(|&b| b == stop)
-            .ok_or(PhpSerializeError::UnexpectedEnd(self.input.len()))?;
+        let len = rest.iter().position(|&b| b == stop).ok_or(PhpSerializeError::UnexpectedEnd(self.input.len()))?;
         self.pos = start + len + 1;
         Ok(rest.get(..len).unwrap_or_default())
     }
@@ -458,10 +432,7 @@ impl Parser<'_> {
             b'd' => self.float().map(PhpValue::Float),
             b's' => self.string().map(PhpValue::Str),
             b'a' => self.array(depth + 1, offset).map(PhpValue::Array),
-            tag => Err(PhpSerializeError::UnsupportedType {
-                offset,
-                tag: char::from(tag),
-            }),
+            tag => Err(PhpSerializeError::UnsupportedType { offset, tag: char::from(tag) }),
         }
     }
 
@@ -472,11 +443,7 @@ impl Parser<'_> {
             b'0' => false,
             b'1' => true,
             found => {
-                return Err(PhpSerializeError::Unexpected {
-                    offset,
-                    expected: "0 or 1",
-                    found: char::from(found),
-                });
+                return Err(PhpSerializeError::Unexpected { offset, expected: "0 or 1", found: char::from(found) });
             }
         };
         self.expect(b';', "';' after boolean")?;
@@ -504,10 +471,7 @@ impl Parser<'_> {
         if text.is_empty() || !text.iter().all(u8::is_ascii_digit) {
             return Err(PhpSerializeError::InvalidNumber(offset));
         }
-        std::str::from_utf8(text)
-            .ok()
-            .and_then(|t| t.parse().ok())
-            .ok_or(PhpSerializeError::InvalidNumber(offset))
+        std::str::from_utf8(text).ok().and_then(|t| t.parse().ok()).ok_or(PhpSerializeError::InvalidNumber(offset))
     }
 
     fn string(&mut self) -> Result<Vec<u8>, PhpSerializeError> {
@@ -516,13 +480,8 @@ impl Parser<'_> {
         let len = self.length()?;
         self.expect(b'"', "'\"' opening the string")?;
         let start = self.pos;
-        let end = start
-            .checked_add(len)
-            .ok_or(PhpSerializeError::BadLength(len_offset))?;
-        let bytes = self
-            .input
-            .get(start..end)
-            .ok_or(PhpSerializeError::BadLength(len_offset))?;
+        let end = start.checked_add(len).ok_or(PhpSerializeError::BadLength(len_offset))?;
+        let bytes = self.input.get(start..end).ok_or(PhpSerializeError::BadLength(len_offset))?;
         if self.input.get(end..end.saturating_add(2)) != Some(b"\";".as_slice()) {
             return Err(PhpSerializeError::BadLength(len_offset));
         }
@@ -530,11 +489,7 @@ impl Parser<'_> {
         Ok(bytes.to_vec())
     }
 
-    fn array(
-        &mut self,
-        depth: usize,
-        offset: usize,
-    ) -> Result<Vec<(PhpKey, PhpValue)>, PhpSerializeError> {
+    fn array(&mut self, depth: usize, offset: usize) -> Result<Vec<(PhpKey, PhpValue)>, PhpSerializeError> {
         if depth > MAX_DEPTH {
             return Err(PhpSerializeError::TooDeep(offset));
         }
@@ -611,9 +566,7 @@ fn is_php_decimal(text: &[u8]) -> bool {
     let int_part = parts.next().unwrap_or_default();
     let frac_part = parts.next().unwrap_or_default();
     let all_digits = |s: &[u8]| s.iter().all(u8::is_ascii_digit);
-    let mantissa_ok = all_digits(int_part)
-        && all_digits(frac_part)
-        && (!int_part.is_empty() || !frac_part.is_empty());
+    let mantissa_ok = all_digits(int_part) && all_digits(frac_part) && (!int_part.is_empty() || !frac_part.is_empty());
     let exponent_ok = exponent.is_none_or(|e| {
         let e = unsigned(e);
         !e.is_empty() && all_digits(&e)
@@ -641,10 +594,7 @@ mod tests {
         assert_eq!(serialize(&PhpValue::Bool(true)), b"b:1;");
         assert_eq!(serialize(&PhpValue::Bool(false)), b"b:0;");
         assert_eq!(serialize(&PhpValue::Int(3)), b"i:3;");
-        assert_eq!(
-            serialize(&PhpValue::Int(i64::MIN)),
-            b"i:-9223372036854775808;"
-        );
+        assert_eq!(serialize(&PhpValue::Int(i64::MIN)), b"i:-9223372036854775808;");
         assert_eq!(serialize(&PhpValue::str("bytes")), b"s:5:\"bytes\";");
         assert_eq!(serialize(&PhpValue::str("")), b"s:0:\"\";");
     }
@@ -685,37 +635,21 @@ mod tests {
 
     #[test]
     fn floats_parse() {
-        for (text, want) in [
-            ("d:0.5;", 0.5),
-            ("d:1;", 1.0),
-            ("d:1.0E+25;", 1.0e25),
-            ("d:-1.5e-7;", -1.5e-7),
-            ("d:.5;", 0.5),
-        ] {
-            assert_eq!(
-                unserialize(text.as_bytes()).unwrap(),
-                PhpValue::Float(want),
-                "{text}"
-            );
+        for (text, want) in
+            [("d:0.5;", 0.5), ("d:1;", 1.0), ("d:1.0E+25;", 1.0e25), ("d:-1.5e-7;", -1.5e-7), ("d:.5;", 0.5)]
+        {
+            assert_eq!(unserialize(text.as_bytes()).unwrap(), PhpValue::Float(want), "{text}");
         }
-        assert_eq!(
-            unserialize(b"d:INF;").unwrap(),
-            PhpValue::Float(f64::INFINITY)
-        );
+        assert_eq!(unserialize(b"d:INF;").unwrap(), PhpValue::Float(f64::INFINITY));
         assert!(matches!(unserialize(b"d:NAN;").unwrap(), PhpValue::Float(f) if f.is_nan()));
-        for bad in [
-            "d:;", "d:1e;", "d:inf;", "d:1.2.3;", "d:0x10;", "d:.;", "d:1 ;",
-        ] {
+        for bad in ["d:;", "d:1e;", "d:inf;", "d:1.2.3;", "d:0x10;", "d:.;", "d:1 ;"] {
             assert!(unserialize(bad.as_bytes()).is_err(), "{bad}");
         }
     }
 
     #[test]
     fn array_shape() {
-        let v = PhpValue::Array(vec![
-            (PhpKey::Int(0), PhpValue::str("x")),
-            (PhpKey::str("k"), PhpValue::Bool(false)),
-        ]);
+        let v = PhpValue::Array(vec![(PhpKey::Int(0), PhpValue::str("x")), (PhpKey::str("k"), PhpValue::Bool(false))]);
         assert_eq!(serialize(&v), br#"a:2:{i:0;s:1:"x";s:1:"k";b:0;}"#);
         assert_eq!(serialize(&PhpValue::empty_array()), b"a:0:{}");
     }
@@ -725,10 +659,7 @@ mod tests {
         let role = round_trip(ROLE_ROW);
         assert_eq!(role.get("id").and_then(PhpValue::as_str), Some("editors"));
         assert_eq!(role.get("weight").and_then(PhpValue::as_i64), Some(3));
-        assert_eq!(
-            role.get("is_admin").and_then(PhpValue::as_bool),
-            Some(false)
-        );
+        assert_eq!(role.get("is_admin").and_then(PhpValue::as_bool), Some(false));
         assert_eq!(role.get("status").and_then(PhpValue::as_bool), Some(true));
         assert_eq!(role.get("permissions"), Some(&PhpValue::empty_array()));
         assert_eq!(role.get("missing"), None);
@@ -737,10 +668,7 @@ mod tests {
     #[test]
     fn role_row_builds_from_scratch() {
         let role = PhpValue::assoc([
-            (
-                "uuid",
-                PhpValue::str("8f2c6a8e-3b1d-4a4e-9f6b-2d7c5e1a0b93"),
-            ),
+            ("uuid", PhpValue::str("8f2c6a8e-3b1d-4a4e-9f6b-2d7c5e1a0b93")),
             ("langcode", PhpValue::str("en")),
             ("status", PhpValue::Bool(true)),
             ("dependencies", PhpValue::empty_array()),
@@ -757,17 +685,8 @@ mod tests {
     fn action_row_round_trips() {
         let action = round_trip(ACTION_ROW);
         let deps = action.get("dependencies").unwrap();
-        assert_eq!(
-            deps.get("config"),
-            Some(&PhpValue::list(vec![PhpValue::str("user.role.editors")]))
-        );
-        assert_eq!(
-            action
-                .get("configuration")
-                .and_then(|c| c.get("rid"))
-                .and_then(PhpValue::as_str),
-            Some("editors")
-        );
+        assert_eq!(deps.get("config"), Some(&PhpValue::list(vec![PhpValue::str("user.role.editors")])));
+        assert_eq!(action.get("configuration").and_then(|c| c.get("rid")).and_then(PhpValue::as_str), Some("editors"));
     }
 
     #[test]
@@ -776,32 +695,19 @@ mod tests {
         // The deliberately wrong length (19 for a 23-byte permission) must be caught...
         assert!(unserialize(row.as_bytes()).is_err());
         // ...and the corrected row round-trips, keeping `_core` in place.
-        let fixed = row.replace(
-            r#"s:19:"access content overview""#,
-            r#"s:23:"access content overview""#,
-        );
+        let fixed = row.replace(r#"s:19:"access content overview""#, r#"s:23:"access content overview""#);
         let value = round_trip(&fixed);
-        let keys: Vec<_> = value
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|(k, _)| k.clone())
-            .collect();
+        let keys: Vec<_> = value.as_array().unwrap().iter().map(|(k, _)| k.clone()).collect();
         assert_eq!(keys.get(4), Some(&PhpKey::str("_core")));
         assert_eq!(
-            value
-                .get("_core")
-                .and_then(|c| c.get("default_config_hash"))
-                .and_then(PhpValue::as_str),
+            value.get("_core").and_then(|c| c.get("default_config_hash")).and_then(PhpValue::as_str),
             Some("QfbGfMKp3vBkE2m7V3gq0s6fT8mJkS0vZ1bD4cX9yAo")
         );
     }
 
     #[test]
     fn nested_arrays_round_trip() {
-        round_trip(
-            r#"a:2:{s:1:"a";a:1:{s:1:"b";a:1:{s:1:"c";a:2:{i:0;i:1;i:1;d:0.5;}}}s:1:"z";N;}"#,
-        );
+        round_trip(r#"a:2:{s:1:"a";a:1:{s:1:"b";a:1:{s:1:"c";a:2:{i:0;i:1;i:1;d:0.5;}}}s:1:"z";N;}"#);
         round_trip(r#"a:3:{i:5;s:1:"x";i:-2;s:1:"y";s:2:"05";s:1:"z";}"#);
     }
 
@@ -825,10 +731,7 @@ mod tests {
     #[test]
     fn string_content_may_contain_terminators() {
         let text = r#"s:8:"a";b:1;}";"#;
-        assert_eq!(
-            unserialize(text.as_bytes()).unwrap(),
-            PhpValue::str(r#"a";b:1;}"#)
-        );
+        assert_eq!(unserialize(text.as_bytes()).unwrap(), PhpValue::str(r#"a";b:1;}"#));
         round_trip(r#"a:1:{s:3:"k";";s:4:"x"y;";}"#);
     }
 
@@ -837,19 +740,13 @@ mod tests {
         let v = PhpValue::Array(vec![(PhpKey::Str(b"7".to_vec()), PhpValue::Null)]);
         assert_eq!(serialize(&v), b"a:1:{i:7;N;}");
         let parsed = unserialize(br#"a:1:{s:1:"7";N;}"#).unwrap();
-        assert_eq!(
-            parsed,
-            PhpValue::Array(vec![(PhpKey::Int(7), PhpValue::Null)])
-        );
+        assert_eq!(parsed, PhpValue::Array(vec![(PhpKey::Int(7), PhpValue::Null)]));
         assert!(parsed.get("7").is_some());
         assert_eq!(PhpKey::str("-0"), PhpKey::Str(b"-0".to_vec()));
         assert_eq!(PhpKey::str("007"), PhpKey::Str(b"007".to_vec()));
         assert_eq!(PhpKey::str("-12"), PhpKey::Int(-12));
         // "1" and i:1 are the same key, so this is a duplicate.
-        assert_eq!(
-            unserialize(br#"a:2:{i:1;N;s:1:"1";N;}"#),
-            Err(PhpSerializeError::DuplicateKey(11))
-        );
+        assert_eq!(unserialize(br#"a:2:{i:1;N;s:1:"1";N;}"#), Err(PhpSerializeError::DuplicateKey(11)));
     }
 
     #[test]
@@ -913,10 +810,7 @@ mod tests {
         ];
         for text in objects {
             assert!(
-                matches!(
-                    unserialize(text.as_bytes()),
-                    Err(PhpSerializeError::UnsupportedType { .. })
-                ),
+                matches!(unserialize(text.as_bytes()), Err(PhpSerializeError::UnsupportedType { .. })),
                 "accepted {text:?}"
             );
         }
@@ -924,14 +818,8 @@ mod tests {
 
     #[test]
     fn trailing_bytes_are_refused() {
-        assert_eq!(
-            unserialize(b"N;N;"),
-            Err(PhpSerializeError::TrailingBytes(2))
-        );
-        assert_eq!(
-            unserialize(b"a:0:{} "),
-            Err(PhpSerializeError::TrailingBytes(1))
-        );
+        assert_eq!(unserialize(b"N;N;"), Err(PhpSerializeError::TrailingBytes(2)));
+        assert_eq!(unserialize(b"a:0:{} "), Err(PhpSerializeError::TrailingBytes(1)));
     }
 
     #[test]
@@ -943,20 +831,14 @@ mod tests {
             s
         };
         assert!(unserialize(nest(MAX_DEPTH).as_bytes()).is_ok());
-        assert!(matches!(
-            unserialize(nest(MAX_DEPTH + 1).as_bytes()),
-            Err(PhpSerializeError::TooDeep(_))
-        ));
+        assert!(matches!(unserialize(nest(MAX_DEPTH + 1).as_bytes()), Err(PhpSerializeError::TooDeep(_))));
     }
 
     #[test]
     fn truncated_or_mutated_rows_never_panic() {
         let row = ACTION_ROW.as_bytes();
         for end in 0..row.len() {
-            assert!(
-                unserialize(&row[..end]).is_err(),
-                "prefix of {end} bytes accepted"
-            );
+            assert!(unserialize(&row[..end]).is_err(), "prefix of {end} bytes accepted");
         }
         for i in 0..row.len() {
             for replacement in [b'0', b'9', b':', b';', b'"', b'{', b'}', b'a', 0xff] {

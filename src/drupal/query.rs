@@ -54,11 +54,7 @@ fn comparison(expr: &str, cmp: Cmp, value: &DbValue, params: &mut Vec<Value>) ->
         Cmp::EndsWith => ("LIKE", format!("%{}", like_escape(&text)).into()),
     };
     params.push(bound);
-    if op == "LIKE" {
-        format!("{expr} LIKE ? ESCAPE '\\\\'")
-    } else {
-        format!("{expr} {op} ?")
-    }
+    if op == "LIKE" { format!("{expr} LIKE ? ESCAPE '\\\\'") } else { format!("{expr} {op} ?") }
 }
 
 /// An EXISTS over a multi-value table (a field or the roles) for one comparison.
@@ -68,7 +64,9 @@ fn exists_sql(site: &Site, column: &UserColumn, cmp: Option<(Cmp, &DbValue)>, pa
         _ => (site.tables.t("user__roles"), "x.`roles_target_id`".to_string()),
     };
     // Drupal reads only the rows in the account's own language (§1.9); so does a filter.
-    let head = format!("SELECT 1 FROM {table} x WHERE x.`entity_id` = u.`uid` AND x.`deleted` = 0 AND x.`langcode` = u.`langcode`");
+    let head = format!(
+        "SELECT 1 FROM {table} x WHERE x.`entity_id` = u.`uid` AND x.`deleted` = 0 AND x.`langcode` = u.`langcode`"
+    );
     match cmp {
         None => format!("EXISTS ({head})"),
         // "has no value equal to v": SCIM ne over a multi-valued attribute.

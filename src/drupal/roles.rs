@@ -160,8 +160,15 @@ pub async fn create_role<Q: Queryable>(
     let roles = list_roles(q, tables).await?;
     let weight = roles.iter().map(|r| r.weight).max().map_or(0, |w| w + 1);
     let uuid = uuid::Uuid::new_v4().to_string();
-    insert_config(q, tables, &format!("user.role.{id}"), &role_data(&uuid, langcode, id, label, weight), "user_role", &uuid)
-        .await?;
+    insert_config(
+        q,
+        tables,
+        &format!("user.role.{id}"),
+        &role_data(&uuid, langcode, id, label, weight),
+        "user_role",
+        &uuid,
+    )
+    .await?;
     for add in [true, false] {
         let action_uuid = uuid::Uuid::new_v4().to_string();
         let (name, data) = action_data(&action_uuid, langcode, id, label, add);
@@ -176,7 +183,8 @@ pub async fn relabel_role<Q: Queryable>(q: &mut Q, tables: &Tables, id: &str, la
     let sql = format!("SELECT `data` FROM {} WHERE `collection` = '' AND `name` = ? FOR UPDATE", tables.t("config"));
     let data: Option<Vec<u8>> = q.exec_first(sql, (&name,)).await?;
     let data = data.ok_or_else(|| StoreError::NotFound(format!("role {id}")))?;
-    let mut value = unserialize(&data).map_err(|e| StoreError::Invalid(format!("config {name} is not PHP-serialized data: {e}")))?;
+    let mut value = unserialize(&data)
+        .map_err(|e| StoreError::Invalid(format!("config {name} is not PHP-serialized data: {e}")))?;
     value
         .set("label", PhpValue::str(label))
         .map_err(|_| StoreError::Invalid(format!("config {name} is not an array")))?;
@@ -193,15 +201,21 @@ pub async fn delete_role<Q: Queryable>(q: &mut Q, tables: &Tables, id: &str) -> 
     for name in config_names(id) {
         let sql = format!("SELECT `data` FROM {} WHERE `collection` = '' AND `name` = ?", tables.t("config"));
         let data: Option<Vec<u8>> = q.exec_first(sql, (&name,)).await?;
-        let uuid = data.and_then(|d| unserialize(&d).ok()).and_then(|v| v.get("uuid").and_then(PhpValue::as_str).map(String::from));
+        let uuid = data
+            .and_then(|d| unserialize(&d).ok())
+            .and_then(|v| v.get("uuid").and_then(PhpValue::as_str).map(String::from));
         if let Some(uuid) = uuid {
             q.exec_drop(
-                format!("DELETE FROM {} WHERE `collection` LIKE 'config.entity.key_store.%' AND `name` = ?", tables.t("key_value")),
+                format!(
+                    "DELETE FROM {} WHERE `collection` LIKE 'config.entity.key_store.%' AND `name` = ?",
+                    tables.t("key_value")
+                ),
                 (format!("uuid:{uuid}"),),
             )
             .await?;
         }
-        q.exec_drop(format!("DELETE FROM {} WHERE `collection` = '' AND `name` = ?", tables.t("config")), (&name,)).await?;
+        q.exec_drop(format!("DELETE FROM {} WHERE `collection` = '' AND `name` = ?", tables.t("config")), (&name,))
+            .await?;
     }
     q.exec_drop(format!("DELETE FROM {} WHERE `roles_target_id` = ?", tables.t("user__roles")), (id,)).await?;
     Ok(())

@@ -54,8 +54,21 @@ pub enum SiteError {
 
 /// Columns of users_field_data that Drupal itself fills and SCIM writes.
 const KNOWN_DATA_COLUMNS: &[&str] = &[
-    "uid", "langcode", "preferred_langcode", "preferred_admin_langcode", "name", "pass", "mail", "timezone",
-    "status", "created", "changed", "access", "login", "init", "default_langcode",
+    "uid",
+    "langcode",
+    "preferred_langcode",
+    "preferred_admin_langcode",
+    "name",
+    "pass",
+    "mail",
+    "timezone",
+    "status",
+    "created",
+    "changed",
+    "access",
+    "login",
+    "init",
+    "default_langcode",
 ];
 
 impl Site {
@@ -68,7 +81,8 @@ impl Site {
         let has = |t: &str| columns.contains_key(&tables.raw(t));
         if !has("config") && has("variable") {
             return Err(SiteError::Mismatch(vec![
-                "this is a Drupal 7 database (a `variable` table, no `config` table); Drupal 7 is not supported yet".into(),
+                "this is a Drupal 7 database (a `variable` table, no `config` table); Drupal 7 is not supported yet"
+                    .into(),
             ]));
         }
         for t in ["users", "users_field_data", "user__roles", "config", "key_value", "sessions"] {
@@ -122,7 +136,9 @@ impl Site {
         let langcode = mapping
             .langcode
             .clone()
-            .or_else(|| site_cfg.as_ref().and_then(|c| c.get("default_langcode")).and_then(|v| v.as_str()).map(String::from))
+            .or_else(|| {
+                site_cfg.as_ref().and_then(|c| c.get("default_langcode")).and_then(|v| v.as_str()).map(String::from)
+            })
             .unwrap_or_else(|| "en".into());
         let timezone = mapping
             .timezone
@@ -250,7 +266,11 @@ pub async fn read_config(
 }
 
 /// Language ids from `language.entity.*` config rows (without the special `und`/`zxx`).
-async fn read_languages(conn: &mut mysql_async::Conn, tables: &Tables, default: &str) -> Result<Vec<String>, StoreError> {
+async fn read_languages(
+    conn: &mut mysql_async::Conn,
+    tables: &Tables,
+    default: &str,
+) -> Result<Vec<String>, StoreError> {
     let sql = format!(
         "SELECT `name` FROM {} WHERE `collection` = '' AND `name` LIKE 'language.entity.%'",
         tables.t("config")

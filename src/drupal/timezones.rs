@@ -452,10 +452,7 @@ mod tests {
     fn list_is_sorted_and_unique() {
         assert!(TIMEZONES.windows(2).all(|w| w[0] < w[1]));
         assert!(TIMEZONES.len() > 400);
-        assert!(
-            TIMEZONES.iter().all(|tz| tz.len() <= 32),
-            "fits users_field_data.timezone"
-        );
+        assert!(TIMEZONES.iter().all(|tz| tz.len() <= 32), "fits users_field_data.timezone");
     }
 
     #[test]

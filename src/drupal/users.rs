@@ -105,7 +105,9 @@ impl UserStore {
             return Ok(Page { total, records: Vec::new() });
         }
         let order = match sort {
-            Some(s) => format!("{} {}, u.`uid`", order_sql(&self.site, &s.column), if s.descending { "DESC" } else { "ASC" }),
+            Some(s) => {
+                format!("{} {}, u.`uid`", order_sql(&self.site, &s.column), if s.descending { "DESC" } else { "ASC" })
+            }
             None => "u.`uid`".to_string(),
         };
         let mut page_params = params.clone();
@@ -135,7 +137,8 @@ impl UserStore {
         let mut params = Vec::new();
         let from = self.visible_from(&mut params);
         let filter = where_sql(&self.site, query, &mut params);
-        let total: u64 = conn.exec_first(format!("SELECT COUNT(*) {from} AND {filter}"), params.clone()).await?.unwrap_or(0);
+        let total: u64 =
+            conn.exec_first(format!("SELECT COUNT(*) {from} AND {filter}"), params.clone()).await?.unwrap_or(0);
         params.push(after.into());
         params.push(limit.into());
         let sql = format!("SELECT {} {from} AND {filter} AND u.`uid` > ? ORDER BY u.`uid` LIMIT ?", record_columns());
@@ -155,7 +158,13 @@ impl UserStore {
         let mail = values.get(&BaseColumn::Mail).and_then(DbValue::as_text).map(String::from);
         let pass = self.hash(write.password.as_deref()).await?;
         let mut conn = self.db.conn().await?;
-        let locks = NamedLocks::acquire(&mut conn, &self.site.tables, &[Some(name.as_str()), mail.as_deref()], self.db.timeout()).await?;
+        let locks = NamedLocks::acquire(
+            &mut conn,
+            &self.site.tables,
+            &[Some(name.as_str()), mail.as_deref()],
+            self.db.timeout(),
+        )
+        .await?;
         let result = retrying!(self.create_tx(&mut conn, &values, write, pass.as_deref()).await);
         locks.release(&mut conn).await;
         let record = result.map_err(|e| duplicate_as_conflict(e, &name))?;
@@ -301,7 +310,9 @@ impl UserStore {
         let name = values.get(&BaseColumn::Name).and_then(DbValue::as_text).map(String::from);
         let mail = values.get(&BaseColumn::Mail).and_then(DbValue::as_text).map(String::from);
         let mut conn = self.db.conn().await?;
-        let locks = NamedLocks::acquire(&mut conn, &self.site.tables, &[name.as_deref(), mail.as_deref()], self.db.timeout()).await?;
+        let locks =
+            NamedLocks::acquire(&mut conn, &self.site.tables, &[name.as_deref(), mail.as_deref()], self.db.timeout())
+                .await?;
         let result = retrying!(self.update_tx(&mut conn, current, &values, changes, pass.as_deref()).await);
         locks.release(&mut conn).await;
         let record = result.map_err(|e| duplicate_as_conflict(e, name.as_deref().unwrap_or_default()))?;
@@ -365,7 +376,11 @@ impl UserStore {
         if !changes.revoke_roles.is_empty() {
             membership::revoke_roles_of(&mut tx, site, uid, &changes.revoke_roles).await?;
             if !data_changed {
-                tx.exec_drop(format!("UPDATE {} SET `changed` = ? WHERE `uid` = ?", t.t("users_field_data")), (now, uid)).await?;
+                tx.exec_drop(
+                    format!("UPDATE {} SET `changed` = ? WHERE `uid` = ?", t.t("users_field_data")),
+                    (now, uid),
+                )
+                .await?;
             }
         }
         let blocked = values.get(&BaseColumn::Status) == Some(&DbValue::Int(0)) && current.is_active();
@@ -379,9 +394,10 @@ impl UserStore {
                 t.t("flood")
             );
             if let Err(e) = tx.exec_drop(sql, (uid.to_string(), format!("{uid}-%"))).await
-                && !matches!(&e, mysql_async::Error::Server(s) if s.code == crate::drupal::error::ER_NO_SUCH_TABLE) {
-                    return Err(e.into());
-                }
+                && !matches!(&e, mysql_async::Error::Server(s) if s.code == crate::drupal::error::ER_NO_SUCH_TABLE)
+            {
+                return Err(e.into());
+            }
         }
         let record = load(&mut tx, site, &[uid]).await?.into_iter().next();
         self.db.finish(tx).await?;
@@ -410,7 +426,10 @@ impl UserStore {
         let now = now();
         let mut tx = conn.start_transaction(TxOpts::default()).await?;
         tx.exec_drop(
-            format!("UPDATE {} SET `status` = 0, `changed` = ? WHERE `uid` = ? AND `status` <> 0", t.t("users_field_data")),
+            format!(
+                "UPDATE {} SET `status` = 0, `changed` = ? WHERE `uid` = ? AND `status` <> 0",
+                t.t("users_field_data")
+            ),
             (now, uid),
         )
         .await?;
@@ -484,11 +503,14 @@ impl UserStore {
         let mut tx = conn.start_transaction(TxOpts::default()).await?;
         // The account row first, as every account and membership write locks it: a concurrent
         // grant waits, then finds the account gone, instead of deadlocking or leaving a role row.
-        tx.exec_drop(format!("SELECT `uid` FROM {} WHERE `uid` = ? FOR UPDATE", t.t("users_field_data")), (uid,)).await?;
+        tx.exec_drop(format!("SELECT `uid` FROM {} WHERE `uid` = ? FOR UPDATE", t.t("users_field_data")), (uid,))
+            .await?;
         for table in &field_tables {
             tx.exec_drop(format!("DELETE FROM {} WHERE `entity_id` = ?", t.t(table)), (uid,)).await?;
         }
-        for (table, column) in [("users_data", "uid"), ("sessions", "uid"), ("history", "uid"), ("shortcut_set_users", "uid")] {
+        for (table, column) in
+            [("users_data", "uid"), ("sessions", "uid"), ("history", "uid"), ("shortcut_set_users", "uid")]
+        {
             if exists(table) {
                 tx.exec_drop(format!("DELETE FROM {} WHERE `{column}` = ?", t.t(table)), (uid,)).await?;
             }
@@ -692,7 +714,11 @@ pub async fn load<Q: Queryable>(conn: &mut Q, site: &Site, uids: &[u32]) -> Resu
 /// Fill in the records' multi-value data: the mapped fields and the roles, in one statement
 /// (one round trip instead of one per table): part k of the UNION reads field k, the last part
 /// the roles.
-async fn add_values<Q: Queryable>(conn: &mut Q, site: &Site, mut records: Vec<UserRecord>) -> Result<Vec<UserRecord>, StoreError> {
+async fn add_values<Q: Queryable>(
+    conn: &mut Q,
+    site: &Site,
+    mut records: Vec<UserRecord>,
+) -> Result<Vec<UserRecord>, StoreError> {
     if records.is_empty() {
         return Ok(records);
     }

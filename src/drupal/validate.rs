@@ -60,10 +60,7 @@ pub fn validate_username(name: &str) -> Result<(), String> {
         return Err("the user name contains two or more consecutive spaces".to_string());
     }
     if let Some(c) = name.chars().find(|&c| !is_allowed_name_char(c)) {
-        return Err(format!(
-            "the user name contains an illegal character (\"{}\")",
-            describe_char(c)
-        ));
+        return Err(format!("the user name contains an illegal character (\"{}\")", describe_char(c)));
     }
     if name.chars().count() > USERNAME_MAX_LENGTH {
         return Err(format!(
@@ -79,19 +76,13 @@ fn is_allowed_name_char(c: char) -> bool {
     if c.is_ascii() {
         c.is_ascii_alphanumeric() || " .@+_'-".contains(c)
     } else {
-        !ILLEGAL_NAME_RANGES
-            .iter()
-            .any(|&(lo, hi)| (lo..=hi).contains(&c))
+        !ILLEGAL_NAME_RANGES.iter().any(|&(lo, hi)| (lo..=hi).contains(&c))
     }
 }
 
 /// The char itself if it is printable ASCII, else a `\u{XXXX}` escape.
 fn describe_char(c: char) -> String {
-    if c.is_ascii_graphic() {
-        c.to_string()
-    } else {
-        format!("\\u{{{:04X}}}", u32::from(c))
-    }
+    if c.is_ascii_graphic() { c.to_string() } else { format!("\\u{{{:04X}}}", u32::from(c)) }
 }
 
 /// The first `max` characters of `s`, with `…` if anything was cut.
@@ -122,9 +113,7 @@ pub fn validate_mail(mail: &str) -> Result<(), String> {
         return Err("the e-mail address is empty".to_string());
     }
     if mail.chars().count() > MAIL_MAX_LENGTH {
-        return Err(format!(
-            "the e-mail address is longer than {MAIL_MAX_LENGTH} characters"
-        ));
+        return Err(format!("the e-mail address is longer than {MAIL_MAX_LENGTH} characters"));
     }
     if let Some(c) = mail.chars().find(|c| c.is_whitespace() || c.is_control()) {
         return Err(format!(
@@ -155,10 +144,7 @@ fn split_mail(mail: &str) -> Result<(&str, &str), String> {
         return Err("the e-mail address has an unterminated quoted string".to_string());
     }
     match at_positions.as_slice() {
-        [at] => Ok((
-            mail.get(..*at).unwrap_or_default(),
-            mail.get(at + 1..).unwrap_or_default(),
-        )),
+        [at] => Ok((mail.get(..*at).unwrap_or_default(), mail.get(at + 1..).unwrap_or_default())),
         [] => Err("the e-mail address has no \"@\"".to_string()),
         _ => Err("the e-mail address has more than one \"@\"".to_string()),
     }
@@ -199,14 +185,10 @@ fn is_atext(c: char) -> bool {
 
 /// `"…"` covering the whole local part, with `\`-escapes; it must not be empty.
 fn validate_quoted_local(local: &str) -> Result<(), String> {
-    let inner = local
-        .strip_prefix('"')
-        .and_then(|rest| rest.strip_suffix('"'))
-        .filter(|inner| !inner.is_empty());
+    let inner = local.strip_prefix('"').and_then(|rest| rest.strip_suffix('"')).filter(|inner| !inner.is_empty());
     let Some(inner) = inner else {
         return Err(
-            "a quoted part of the e-mail address must be the whole, non-empty part before the \"@\""
-                .to_string(),
+            "a quoted part of the e-mail address must be the whole, non-empty part before the \"@\"".to_string()
         );
     };
     let mut escaped = false;
@@ -215,10 +197,7 @@ fn validate_quoted_local(local: &str) -> Result<(), String> {
             _ if escaped => escaped = false,
             '\\' => escaped = true,
             '"' => {
-                return Err(
-                    "a quoted part of the e-mail address must be the whole part before the \"@\""
-                        .to_string(),
-                );
+                return Err("a quoted part of the e-mail address must be the whole part before the \"@\"".to_string());
             }
             _ => {}
         }
@@ -240,24 +219,17 @@ fn validate_domain(domain: &str) -> Result<(), String> {
 /// One DNS label of the mail domain.
 fn validate_domain_label(label: &str) -> Result<(), String> {
     if label.is_empty() {
-        return Err(
-            "the e-mail domain starts or ends with a dot or has two dots in a row".to_string(),
-        );
+        return Err("the e-mail domain starts or ends with a dot or has two dots in a row".to_string());
     }
     if label.len() > DOMAIN_LABEL_MAX_LENGTH {
-        return Err(format!(
-            "a part of the e-mail domain is longer than {DOMAIN_LABEL_MAX_LENGTH} bytes"
-        ));
+        return Err(format!("a part of the e-mail domain is longer than {DOMAIN_LABEL_MAX_LENGTH} bytes"));
     }
     if label.starts_with('-') || label.ends_with('-') {
         return Err("a part of the e-mail domain starts or ends with a hyphen".to_string());
     }
     let legal = |c: char| !c.is_ascii() || c.is_ascii_alphanumeric() || c == '-';
     match label.chars().find(|&c| !legal(c)) {
-        Some(c) => Err(format!(
-            "the e-mail domain contains an illegal character (\"{}\")",
-            describe_char(c)
-        )),
+        Some(c) => Err(format!("the e-mail domain contains an illegal character (\"{}\")", describe_char(c))),
         None => Ok(()),
     }
 }
@@ -276,14 +248,8 @@ pub fn validate_langcode(code: &str) -> Result<(), String> {
             abbreviate(code, 20)
         ));
     }
-    match code
-        .chars()
-        .find(|&c| !(c.is_ascii_alphanumeric() || c == '-' || c == '_'))
-    {
-        Some(c) => Err(format!(
-            "the language code contains an illegal character (\"{}\")",
-            describe_char(c)
-        )),
+    match code.chars().find(|&c| !(c.is_ascii_alphanumeric() || c == '-' || c == '_')) {
+        Some(c) => Err(format!("the language code contains an illegal character (\"{}\")", describe_char(c))),
         None => Ok(()),
     }
 }
@@ -331,60 +297,39 @@ mod tests {
         assert_eq!(name_err("0"), "the user name is empty");
         assert_eq!(name_err(" jdoe"), "the user name begins with a space");
         assert_eq!(name_err("jdoe "), "the user name ends with a space");
-        assert_eq!(
-            name_err("j  doe"),
-            "the user name contains two or more consecutive spaces"
-        );
+        assert_eq!(name_err("j  doe"), "the user name contains two or more consecutive spaces");
     }
 
     #[test]
     fn username_illegal_ascii() {
         for name in [
-            "j#doe", "a/b", "a\\b", "a\"b", "a,b", "a;b", "a:b", "a*b", "a!b", "a<b", "a=b",
-            "a\tb", "a\nb", "a\u{7F}b", "a\0b",
+            "j#doe", "a/b", "a\\b", "a\"b", "a,b", "a;b", "a:b", "a*b", "a!b", "a<b", "a=b", "a\tb", "a\nb",
+            "a\u{7F}b", "a\0b",
         ] {
-            assert!(
-                name_err(name).starts_with("the user name contains an illegal character"),
-                "{name:?}"
-            );
+            assert!(name_err(name).starts_with("the user name contains an illegal character"), "{name:?}");
         }
-        assert_eq!(
-            name_err("j#doe"),
-            "the user name contains an illegal character (\"#\")"
-        );
-        assert_eq!(
-            name_err("a\tb"),
-            "the user name contains an illegal character (\"\\u{0009}\")"
-        );
+        assert_eq!(name_err("j#doe"), "the user name contains an illegal character (\"#\")");
+        assert_eq!(name_err("a\tb"), "the user name contains an illegal character (\"\\u{0009}\")");
     }
 
     #[test]
     fn username_illegal_non_ascii_ranges() {
         let illegal = [
-            '\u{0080}', '\u{0099}', '\u{00A0}', '\u{00AD}', '\u{2000}', '\u{200B}', '\u{200F}',
-            '\u{2028}', '\u{202E}', '\u{202F}', '\u{205F}', '\u{2060}', '\u{206F}', '\u{FEFF}',
-            '\u{FF01}', '\u{FF21}', '\u{FF60}', '\u{FFF9}', '\u{FFFD}',
+            '\u{0080}', '\u{0099}', '\u{00A0}', '\u{00AD}', '\u{2000}', '\u{200B}', '\u{200F}', '\u{2028}', '\u{202E}',
+            '\u{202F}', '\u{205F}', '\u{2060}', '\u{206F}', '\u{FEFF}', '\u{FF01}', '\u{FF21}', '\u{FF60}', '\u{FFF9}',
+            '\u{FFFD}',
         ];
         for c in illegal {
             let name = format!("ab{c}cd");
             assert!(validate_username(&name).is_err(), "U+{:04X}", u32::from(c));
         }
-        assert_eq!(
-            name_err("zero\u{200B}width"),
-            "the user name contains an illegal character (\"\\u{200B}\")"
-        );
+        assert_eq!(name_err("zero\u{200B}width"), "the user name contains an illegal character (\"\\u{200B}\")");
     }
 
     #[test]
     fn username_length_counts_characters() {
         let long = "a".repeat(61);
-        assert_eq!(
-            name_err(&long),
-            format!(
-                "the user name \"{}…\" is longer than 60 characters",
-                "a".repeat(20)
-            )
-        );
+        assert_eq!(name_err(&long), format!("the user name \"{}…\" is longer than 60 characters", "a".repeat(20)));
         // 60 two-byte characters = 120 bytes, still fine; 61 are not.
         assert!(validate_username(&"ü".repeat(61)).is_err());
     }
@@ -407,12 +352,7 @@ mod tests {
             assert_eq!(validate_mail(mail), Ok(()), "{mail:?}");
         }
         let local = "a".repeat(64);
-        let domain = format!(
-            "{}.{}.{}.com",
-            "b".repeat(63),
-            "c".repeat(63),
-            "d".repeat(57)
-        );
+        let domain = format!("{}.{}.{}.com", "b".repeat(63), "c".repeat(63), "d".repeat(57));
         let longest = format!("{local}@{domain}");
         assert_eq!(longest.len(), 254);
         assert_eq!(validate_mail(&longest), Ok(()));
@@ -455,39 +395,17 @@ mod tests {
     #[test]
     fn mail_lengths() {
         let local65 = format!("{}@example.com", "a".repeat(65));
-        assert!(
-            validate_mail(&local65)
-                .unwrap_err()
-                .contains("longer than 64")
-        );
+        assert!(validate_mail(&local65).unwrap_err().contains("longer than 64"));
         let label64 = format!("a@{}.com", "b".repeat(64));
         assert!(validate_mail(&label64).is_err());
-        let too_long = format!(
-            "{}@{}.{}.{}.com",
-            "a".repeat(64),
-            "b".repeat(63),
-            "c".repeat(63),
-            "d".repeat(58)
-        );
+        let too_long = format!("{}@{}.{}.{}.com", "a".repeat(64), "b".repeat(63), "c".repeat(63), "d".repeat(58));
         assert_eq!(too_long.chars().count(), 255);
-        assert_eq!(
-            validate_mail(&too_long).unwrap_err(),
-            "the e-mail address is longer than 254 characters"
-        );
+        assert_eq!(validate_mail(&too_long).unwrap_err(), "the e-mail address is longer than 254 characters");
     }
 
     #[test]
     fn langcodes() {
-        for code in [
-            "en",
-            "de",
-            "pt-br",
-            "zh-hans",
-            "und",
-            "zxx",
-            "x_custom",
-            "abcdefghijkl",
-        ] {
+        for code in ["en", "de", "pt-br", "zh-hans", "und", "zxx", "x_custom", "abcdefghijkl"] {
             assert_eq!(validate_langcode(code), Ok(()), "{code}");
         }
         for code in ["", "abcdefghijklm", "en us", "fr.", "dé", "en/us"] {

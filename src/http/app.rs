@@ -3,8 +3,8 @@
 use crate::drupal::db::Db;
 use crate::http::{auth, bulk, discovery, groups, health, observe, search, users};
 use crate::provision::{GroupService, UserService};
-use crate::scim::error::ScimError;
 use crate::scim::discovery::{Capabilities, Exposed};
+use crate::scim::error::ScimError;
 use crate::scim::list::PageLimits;
 use crate::scim::schema::ENTERPRISE_USER_SCHEMA;
 use crate::token::Keyring;
@@ -32,8 +32,13 @@ impl AppState {
     /// Run a request's work within `server.request_timeout_secs`: a database that keeps its
     /// sockets open but answers nothing must not hold a request forever (503 instead). /Bulk,
     /// which runs many operations in one request, gets at least two minutes.
-    pub async fn within<T>(&self, bulk: bool, work: impl std::future::Future<Output = Result<T, ScimError>>) -> Result<T, ScimError> {
-        let limit = if bulk { self.request_timeout.max(std::time::Duration::from_secs(120)) } else { self.request_timeout };
+    pub async fn within<T>(
+        &self,
+        bulk: bool,
+        work: impl std::future::Future<Output = Result<T, ScimError>>,
+    ) -> Result<T, ScimError> {
+        let limit =
+            if bulk { self.request_timeout.max(std::time::Duration::from_secs(120)) } else { self.request_timeout };
         match tokio::time::timeout(limit, work).await {
             Ok(result) => result,
             Err(_) => {

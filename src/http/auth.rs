@@ -13,15 +13,13 @@ pub async fn require_bearer<B: MessageBody>(
     next: Next<B>,
 ) -> Result<ServiceResponse<EitherBody<B>>, Error> {
     let ok = match (req.app_data::<web::Data<AppState>>(), bearer(&req)) {
-        (Some(state), Some(token)) => {
-            match state.keyring.verify(token) {
-                Ok(_) => true,
-                Err(e) => {
-                    log::info!("rejected a bearer token: {e}");
-                    false
-                }
+        (Some(state), Some(token)) => match state.keyring.verify(token) {
+            Ok(_) => true,
+            Err(e) => {
+                log::info!("rejected a bearer token: {e}");
+                false
             }
-        }
+        },
         _ => false,
     };
     if ok {

@@ -8,10 +8,12 @@ use futures_util::StreamExt;
 /// Read and parse a JSON body no larger than `limit` bytes (413 beyond, 400 for bad JSON).
 pub async fn json_body(req: &HttpRequest, mut payload: Payload, limit: usize) -> Result<serde_json::Value, ScimError> {
     let too_large = || ScimError::new(413, None, format!("the request body is larger than {limit} bytes"));
-    if let Some(len) = req.headers().get("content-length").and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<usize>().ok())
-        && len > limit {
-            return Err(too_large());
-        }
+    if let Some(len) =
+        req.headers().get("content-length").and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<usize>().ok())
+        && len > limit
+    {
+        return Err(too_large());
+    }
     let mut bytes = BytesMut::new();
     while let Some(chunk) = payload.next().await {
         let chunk = chunk.map_err(|e| ScimError::invalid_syntax(format!("could not read the request body: {e}")))?;
@@ -23,6 +25,8 @@ pub async fn json_body(req: &HttpRequest, mut payload: Payload, limit: usize) ->
     if bytes.is_empty() {
         return Err(ScimError::invalid_syntax("the request body is empty; a JSON object is expected"));
     }
-    let text = std::str::from_utf8(&bytes).map_err(|_| ScimError::invalid_syntax("the request body is not valid UTF-8"))?;
-    serde_json::from_str(text).map_err(|e| ScimError::invalid_syntax(format!("the request body is not valid JSON: {e}")))
+    let text =
+        std::str::from_utf8(&bytes).map_err(|_| ScimError::invalid_syntax("the request body is not valid UTF-8"))?;
+    serde_json::from_str(text)
+        .map_err(|e| ScimError::invalid_syntax(format!("the request body is not valid JSON: {e}")))
 }

@@ -9,10 +9,15 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 
 /// `POST /Bulk`.
-pub async fn bulk(state: web::Data<AppState>, req: HttpRequest, payload: web::Payload) -> Result<HttpResponse, ScimError> {
+pub async fn bulk(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    payload: web::Payload,
+) -> Result<HttpResponse, ScimError> {
     let body = json_body(&req, payload, state.body_limit).await?;
     let limits = BulkLimits { max_operations: state.capabilities.max_operations, max_payload_size: state.body_limit };
     let base = state.base_url(&req);
-    let answer = state.within(true, crate::provision::bulk::run(&state.users, &state.groups, &body, &base, limits)).await?;
+    let answer =
+        state.within(true, crate::provision::bulk::run(&state.users, &state.groups, &body, &base, limits)).await?;
     Ok(scim_json(StatusCode::OK, &answer))
 }

@@ -21,7 +21,11 @@ pub async fn list_resource_types(state: web::Data<AppState>, req: HttpRequest) -
 }
 
 /// `GET /ResourceTypes/{id}`.
-pub async fn get_resource_type(state: web::Data<AppState>, req: HttpRequest, id: web::Path<String>) -> Result<HttpResponse, ScimError> {
+pub async fn get_resource_type(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ScimError> {
     resource_types(&state.base_url(&req), state.enterprise())
         .into_iter()
         .find(|r| r["id"].as_str().is_some_and(|i| i.eq_ignore_ascii_case(&id)))
@@ -36,7 +40,11 @@ pub async fn list_schemas(state: web::Data<AppState>, req: HttpRequest) -> HttpR
 }
 
 /// `GET /Schemas/{id}`.
-pub async fn get_schema(state: web::Data<AppState>, req: HttpRequest, id: web::Path<String>) -> Result<HttpResponse, ScimError> {
+pub async fn get_schema(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ScimError> {
     schemas(&state.base_url(&req), &state.exposed)
         .into_iter()
         .find(|s| s["id"].as_str().is_some_and(|i| i.eq_ignore_ascii_case(&id)))

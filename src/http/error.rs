@@ -8,7 +8,6 @@ use actix_web::{HttpResponse, ResponseError};
 /// The SCIM media type of every answer.
 pub const SCIM_JSON: &str = "application/scim+json";
 
-
 impl ResponseError for ScimError {
     fn status_code(&self) -> StatusCode {
         StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)

@@ -24,7 +24,10 @@ static GROUP_WRITES: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(
 async fn group_write_turn(state: &AppState) -> Result<tokio::sync::SemaphorePermit<'static>, ScimError> {
     match tokio::time::timeout(state.db.timeout(), GROUP_WRITES.acquire()).await {
         Ok(Ok(permit)) => Ok(permit),
-        _ => Err(crate::drupal::error::StoreError::Unavailable("timed out waiting for a concurrent group change".into()).into()),
+        _ => {
+            Err(crate::drupal::error::StoreError::Unavailable("timed out waiting for a concurrent group change".into())
+                .into())
+        }
     }
 }
 
@@ -42,14 +45,24 @@ pub async fn list(state: web::Data<AppState>, req: HttpRequest, query: Query) ->
 }
 
 /// `GET /Groups/{id}`.
-pub async fn get(state: web::Data<AppState>, req: HttpRequest, id: web::Path<String>, query: Query) -> Result<HttpResponse, ScimError> {
+pub async fn get(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    id: web::Path<String>,
+    query: Query,
+) -> Result<HttpResponse, ScimError> {
     let (projection, _) = projection(&state, &query)?;
     let body = state.within(false, state.groups.get(&id, &state.base_url(&req), &projection)).await?;
     Ok(fresh_or_located(&req, &body))
 }
 
 /// `POST /Groups`.
-pub async fn create(state: web::Data<AppState>, req: HttpRequest, query: Query, payload: web::Payload) -> Result<HttpResponse, ScimError> {
+pub async fn create(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    query: Query,
+    payload: web::Payload,
+) -> Result<HttpResponse, ScimError> {
     let (projection, _) = projection(&state, &query)?;
     let _turn = group_write_turn(&state).await?;
     let body = json_body(&req, payload, state.body_limit).await?;
@@ -68,7 +81,9 @@ pub async fn replace(
     let (projection, _) = projection(&state, &query)?;
     let _turn = group_write_turn(&state).await?;
     let body = json_body(&req, payload, state.body_limit).await?;
-    let group = state.within(false, state.groups.replace(&id, &body, &state.base_url(&req), &projection, if_match(&req))).await?;
+    let group = state
+        .within(false, state.groups.replace(&id, &body, &state.base_url(&req), &projection, if_match(&req)))
+        .await?;
     Ok(located(StatusCode::OK, &group))
 }
 
@@ -83,14 +98,24 @@ pub async fn patch(
     let (projection, asked) = projection(&state, &query)?;
     let _turn = group_write_turn(&state).await?;
     let body = json_body(&req, payload, state.body_limit).await?;
-    match state.within(false, state.groups.patch(&id, &body, &state.base_url(&req), asked.then_some(&projection), if_match(&req))).await? {
+    match state
+        .within(
+            false,
+            state.groups.patch(&id, &body, &state.base_url(&req), asked.then_some(&projection), if_match(&req)),
+        )
+        .await?
+    {
         Patched::NoContent => Ok(HttpResponse::NoContent().finish()),
         Patched::Resource(group) => Ok(located(StatusCode::OK, &group)),
     }
 }
 
 /// `DELETE /Groups/{id}`.
-pub async fn delete(state: web::Data<AppState>, req: HttpRequest, id: web::Path<String>) -> Result<HttpResponse, ScimError> {
+pub async fn delete(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ScimError> {
     state.within(false, state.groups.delete(&id, if_match(&req))).await?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -9,7 +9,9 @@ pub async fn healthz(state: web::Data<AppState>) -> HttpResponse {
     // Bounded: a database that keeps its sockets open but answers nothing is unhealthy too.
     let check = async {
         let mut conn = state.db.conn().await.map_err(crate::scim::error::ScimError::from)?;
-        conn.query_drop("SELECT 1").await.map_err(|e| crate::scim::error::ScimError::from(crate::drupal::error::StoreError::from(e)))
+        conn.query_drop("SELECT 1")
+            .await
+            .map_err(|e| crate::scim::error::ScimError::from(crate::drupal::error::StoreError::from(e)))
     };
     let ok = state.within(false, check).await.is_ok();
     if ok {

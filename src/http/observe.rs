@@ -42,7 +42,5 @@ pub async fn observe<B: MessageBody>(req: ServiceRequest, next: Next<B>) -> Resu
 
 /// `GET /metrics` (Prometheus text format).
 pub async fn metrics(state: web::Data<crate::http::AppState>) -> HttpResponse {
-    HttpResponse::Ok()
-        .content_type("text/plain; version=0.0.4")
-        .body(METRICS.render(&state.db.pool_metrics()))
+    HttpResponse::Ok().content_type("text/plain; version=0.0.4").body(METRICS.render(&state.db.pool_metrics()))
 }

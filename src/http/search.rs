@@ -15,20 +15,32 @@ async fn query(state: &AppState, req: &HttpRequest, payload: web::Payload) -> Re
 }
 
 /// `POST /Users/.search`.
-pub async fn users(state: web::Data<AppState>, req: HttpRequest, payload: web::Payload) -> Result<HttpResponse, ScimError> {
+pub async fn users(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    payload: web::Payload,
+) -> Result<HttpResponse, ScimError> {
     let q = query(&state, &req, payload).await?;
     Ok(scim_json(StatusCode::OK, &state.within(false, state.users.list(&q, &state.base_url(&req))).await?))
 }
 
 /// `POST /Groups/.search`.
-pub async fn groups(state: web::Data<AppState>, req: HttpRequest, payload: web::Payload) -> Result<HttpResponse, ScimError> {
+pub async fn groups(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    payload: web::Payload,
+) -> Result<HttpResponse, ScimError> {
     let q = query(&state, &req, payload).await?;
     Ok(scim_json(StatusCode::OK, &state.within(false, state.groups.list(&q, &state.base_url(&req))).await?))
 }
 
 /// `POST /.search`: users first, then groups, paged over the whole. A filter that names
 /// attributes only one resource type has searches that type only.
-pub async fn root(state: web::Data<AppState>, req: HttpRequest, payload: web::Payload) -> Result<HttpResponse, ScimError> {
+pub async fn root(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    payload: web::Payload,
+) -> Result<HttpResponse, ScimError> {
     let q = query(&state, &req, payload).await?;
     let base = state.base_url(&req);
     state.within(false, root_search(&state, q, base)).await

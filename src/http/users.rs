@@ -3,10 +3,10 @@
 use crate::http::app::AppState;
 use crate::http::body::json_body;
 use crate::http::error::scim_json;
+use crate::provision::users::Deleted;
 use crate::scim::error::ScimError;
 use crate::scim::list::ListQuery;
 use crate::scim::projection::Projection;
-use crate::provision::users::Deleted;
 use crate::scim::version;
 use actix_web::http::{StatusCode, header};
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -21,7 +21,12 @@ pub async fn list(state: web::Data<AppState>, req: HttpRequest, query: Query) ->
 }
 
 /// `GET /Users/{id}`.
-pub async fn get(state: web::Data<AppState>, req: HttpRequest, id: web::Path<String>, query: Query) -> Result<HttpResponse, ScimError> {
+pub async fn get(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    id: web::Path<String>,
+    query: Query,
+) -> Result<HttpResponse, ScimError> {
     let q = ListQuery::parse(&query, state.page_limits)?;
     let projection = Projection::new(&q.attributes, &q.excluded_attributes);
     let body = state.within(false, state.users.get(&id, &state.base_url(&req), &projection)).await?;
@@ -29,33 +34,54 @@ pub async fn get(state: web::Data<AppState>, req: HttpRequest, id: web::Path<Str
 }
 
 /// `POST /Users`.
-pub async fn create(state: web::Data<AppState>, req: HttpRequest, payload: web::Payload) -> Result<HttpResponse, ScimError> {
+pub async fn create(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    payload: web::Payload,
+) -> Result<HttpResponse, ScimError> {
     let body = json_body(&req, payload, state.body_limit).await?;
     let created = state.within(false, state.users.create(&body, &state.base_url(&req))).await?;
     Ok(located(StatusCode::CREATED, &created.resource))
 }
 
 /// `PUT /Users/{id}`.
-pub async fn replace(state: web::Data<AppState>, req: HttpRequest, id: web::Path<String>, payload: web::Payload) -> Result<HttpResponse, ScimError> {
+pub async fn replace(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    id: web::Path<String>,
+    payload: web::Payload,
+) -> Result<HttpResponse, ScimError> {
     let body = json_body(&req, payload, state.body_limit).await?;
     let resource = state.within(false, state.users.replace(&id, &body, &state.base_url(&req), if_match(&req))).await?;
     Ok(located(StatusCode::OK, &resource))
 }
 
 /// `PATCH /Users/{id}`.
-pub async fn patch(state: web::Data<AppState>, req: HttpRequest, id: web::Path<String>, payload: web::Payload) -> Result<HttpResponse, ScimError> {
+pub async fn patch(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    id: web::Path<String>,
+    payload: web::Payload,
+) -> Result<HttpResponse, ScimError> {
     let body = json_body(&req, payload, state.body_limit).await?;
     let resource = state.within(false, state.users.patch(&id, &body, &state.base_url(&req), if_match(&req))).await?;
     Ok(located(StatusCode::OK, &resource))
 }
 
 /// `DELETE /Users/{id}`.
-pub async fn delete(state: web::Data<AppState>, req: HttpRequest, id: web::Path<String>) -> Result<HttpResponse, ScimError> {
+pub async fn delete(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ScimError> {
     let outcome = state.within(false, state.users.delete(&id, if_match(&req))).await?;
     let mut response = HttpResponse::NoContent();
     if let Deleted::BlockedOwnsContent(what) = outcome {
         // 204 has no body: the fallback is told in a warning header (and the log).
-        response.insert_header(("Warning", format!("299 drupal-scim \"the account owns {what}: it was blocked, not deleted\"")));
+        response.insert_header((
+            "Warning",
+            format!("299 drupal-scim \"the account owns {what}: it was blocked, not deleted\""),
+        ));
     }
     Ok(response.finish())
 }
@@ -63,10 +89,8 @@ pub async fn delete(state: web::Data<AppState>, req: HttpRequest, id: web::Path<
 /// A single-resource answer with its `Location` and `ETag` headers.
 pub fn located(status: StatusCode, resource: &serde_json::Value) -> HttpResponse {
     let mut response = scim_json(status, resource);
-    let headers = [
-        (header::LOCATION, resource.pointer("/meta/location")),
-        (header::ETAG, resource.pointer("/meta/version")),
-    ];
+    let headers =
+        [(header::LOCATION, resource.pointer("/meta/location")), (header::ETAG, resource.pointer("/meta/version"))];
     for (name, value) in headers {
         if let Some(value) = value.and_then(|v| v.as_str()).and_then(|v| header::HeaderValue::from_str(v).ok()) {
             response.headers_mut().insert(name, value);
@@ -79,13 +103,14 @@ pub fn located(status: StatusCode, resource: &serde_json::Value) -> HttpResponse
 pub fn fresh_or_located(req: &HttpRequest, resource: &serde_json::Value) -> HttpResponse {
     let inm = req.headers().get(header::IF_NONE_MATCH).and_then(|v| v.to_str().ok());
     if let (Some(inm), Some(current)) = (inm, version::of(resource))
-        && version::listed(inm, current) {
-            let mut response = HttpResponse::NotModified().finish();
-            if let Ok(v) = header::HeaderValue::from_str(current) {
-                response.headers_mut().insert(header::ETAG, v);
-            }
-            return response;
+        && version::listed(inm, current)
+    {
+        let mut response = HttpResponse::NotModified().finish();
+        if let Ok(v) = header::HeaderValue::from_str(current) {
+            response.headers_mut().insert(header::ETAG, v);
         }
+        return response;
+    }
     located(StatusCode::OK, resource)
 }
 

@@ -211,9 +211,10 @@ impl Mapping {
         }
         let d = &file.drupal;
         if let Some(core) = &d.core
-            && !matches!(core.get_ref().as_str(), "auto" | "10") {
-                return Err(lines.err(core, "core must be \"auto\" or \"10\" (Drupal 8.x–11.x)"));
-            }
+            && !matches!(core.get_ref().as_str(), "auto" | "10")
+        {
+            return Err(lines.err(core, "core must be \"auto\" or \"10\" (Drupal 8.x–11.x)"));
+        }
         let password_hash = one_of(
             &lines,
             &d.password_hash,
@@ -241,10 +242,8 @@ impl Mapping {
 
     /// Read and parse a mapping file.
     pub fn load(path: &std::path::Path) -> Result<Mapping, MappingError> {
-        let text = std::fs::read_to_string(path).map_err(|e| MappingError {
-            line: None,
-            message: format!("cannot read {}: {e}", path.display()),
-        })?;
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| MappingError { line: None, message: format!("cannot read {}: {e}", path.display()) })?;
         Mapping::parse(&text)
     }
 
@@ -326,10 +325,15 @@ fn parse_attribute(lines: &Lines<'_>, entry: &AttributeEntry) -> Result<Attribut
         return Err(lines.err(&entry.scim, format!("scim = {text:?} is complex; map one of its sub-attributes")));
     }
     if resolved.attr.mutability == Mutability::ReadOnly || resolved.attr.name == "externalId" {
-        return Err(lines.err(&entry.scim, format!("scim = {text:?} is kept by drupal-scim itself and cannot be mapped")));
+        return Err(
+            lines.err(&entry.scim, format!("scim = {text:?} is kept by drupal-scim itself and cannot be mapped"))
+        );
     }
     if resolved.attr.multi_valued && resolved.sub.is_none() {
-        return Err(lines.err(&entry.scim, format!("scim = {text:?} is multi-valued; map e.g. {}[type eq \"work\"].value", resolved.attr.name)));
+        return Err(lines.err(
+            &entry.scim,
+            format!("scim = {text:?} is multi-valued; map e.g. {}[type eq \"work\"].value", resolved.attr.name),
+        ));
     }
     let drupal = entry.drupal.get_ref();
     let target = if let Some(column) = BaseColumn::from_column(drupal) {
@@ -392,14 +396,15 @@ fn parse_groups(lines: &Lines<'_>, file: &MappingFile) -> Result<GroupMapping, M
         lines,
         &g.unmapped,
         UnmappedGroups::CreateRole,
-        &[("create_role", UnmappedGroups::CreateRole), ("refuse", UnmappedGroups::Refuse), ("ignore", UnmappedGroups::Ignore)],
+        &[
+            ("create_role", UnmappedGroups::CreateRole),
+            ("refuse", UnmappedGroups::Refuse),
+            ("ignore", UnmappedGroups::Ignore),
+        ],
         "groups.unmapped",
     )?;
-    let protected_roles = g
-        .protected_roles
-        .as_ref()
-        .map(|p| p.get_ref().clone())
-        .unwrap_or_else(|| vec!["administrator".to_string()]);
+    let protected_roles =
+        g.protected_roles.as_ref().map(|p| p.get_ref().clone()).unwrap_or_else(|| vec!["administrator".to_string()]);
     let mut maps = Vec::new();
     for m in &g.maps {
         if m.display_name.is_none() && m.external_id.is_none() {

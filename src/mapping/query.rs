@@ -42,7 +42,10 @@ pub fn user_query(mapping: &Mapping, filter: &Filter) -> Result<UserQuery, ScimE
                     continue;
                 }
                 let kind = if map.boolean { Kind::Bool } else { Kind::Text };
-                terms.push(UserQuery::And(Box::new(condition), Box::new(compare(map_column(map), kind, *op, value, path)?)));
+                terms.push(UserQuery::And(
+                    Box::new(condition),
+                    Box::new(compare(map_column(map), kind, *op, value, path)?),
+                ));
             }
             if terms.is_empty() {
                 return unstored(mapping, path, unsupported(path), absent_compare(*op, value));
@@ -92,7 +95,8 @@ fn any(mut terms: impl Iterator<Item = UserQuery>) -> UserQuery {
 fn unstored(mapping: &Mapping, path: &AttrPath, err: ScimError, absent: UserQuery) -> Result<UserQuery, ScimError> {
     let Some(resolved) = USER_RESOURCE.resolve(path) else { return Err(err) };
     let never = matches!(resolved.attr.name, "id" | "externalId" | "meta" | "password" | "groups");
-    let mapped = mapping.users.attributes.iter().any(|m| m.schema_urn == resolved.schema && m.attr_name == resolved.attr.name);
+    let mapped =
+        mapping.users.attributes.iter().any(|m| m.schema_urn == resolved.schema && m.attr_name == resolved.attr.name);
     if never || mapped { Err(err) } else { Ok(absent) }
 }
 
@@ -176,17 +180,12 @@ fn is_primary(mapping: &Mapping, map: &AttributeMap) -> UserQuery {
 /// The maps of the same multi-valued attribute placed before `map` (with other filter terms).
 fn earlier_elements<'a>(mapping: &'a Mapping, map: &'a AttributeMap) -> impl Iterator<Item = &'a AttributeMap> {
     let terms = map.filter_terms();
-    mapping
-        .users
-        .attributes
-        .iter()
-        .take_while(move |m| !std::ptr::eq(*m, map))
-        .filter(move |m| {
-            m.multi_valued
-                && m.schema_urn == map.schema_urn
-                && m.attr_name.eq_ignore_ascii_case(map.attr_name)
-                && m.filter_terms() != terms
-        })
+    mapping.users.attributes.iter().take_while(move |m| !std::ptr::eq(*m, map)).filter(move |m| {
+        m.multi_valued
+            && m.schema_urn == map.schema_urn
+            && m.attr_name.eq_ignore_ascii_case(map.attr_name)
+            && m.filter_terms() != terms
+    })
 }
 
 fn is_value_sub(map: &AttributeMap, sub: &str) -> bool {
@@ -242,7 +241,9 @@ fn columns_for(mapping: &Mapping, path: &AttrPath) -> Result<Vec<(UserColumn, Ki
         };
         let filter_ok = match &path.filter {
             None => true,
-            Some(f) => map.scim.filter.as_ref().is_some_and(|mine| mine.to_string().eq_ignore_ascii_case(&f.to_string())),
+            Some(f) => {
+                map.scim.filter.as_ref().is_some_and(|mine| mine.to_string().eq_ignore_ascii_case(&f.to_string()))
+            }
         };
         if sub_ok && filter_ok {
             out.push((map_column(map), if map.boolean { Kind::Bool } else { Kind::Text }));
@@ -254,7 +255,13 @@ fn columns_for(mapping: &Mapping, path: &AttrPath) -> Result<Vec<(UserColumn, Ki
     Ok(out)
 }
 
-fn compare(column: UserColumn, kind: Kind, op: CompareOp, value: &Value, path: &AttrPath) -> Result<UserQuery, ScimError> {
+fn compare(
+    column: UserColumn,
+    kind: Kind,
+    op: CompareOp,
+    value: &Value,
+    path: &AttrPath,
+) -> Result<UserQuery, ScimError> {
     let cmp = match op {
         CompareOp::Eq => Cmp::Eq,
         CompareOp::Ne => Cmp::Ne,
@@ -273,12 +280,18 @@ fn compare(column: UserColumn, kind: Kind, op: CompareOp, value: &Value, path: &
             }
             match parse_bool(value) {
                 Some(b) => DbValue::Int(i64::from(b)),
-                None => return Err(ScimError::invalid_filter(format!("{path} compares with true or false, not {value}"))),
+                None => {
+                    return Err(ScimError::invalid_filter(format!("{path} compares with true or false, not {value}")));
+                }
             }
         }
         Kind::Time => match value.as_str().and_then(parse_rfc3339) {
             Some(t) => DbValue::Int(t),
-            None => return Err(ScimError::invalid_filter(format!("{path} compares with an RFC 3339 date-time, not {value}"))),
+            None => {
+                return Err(ScimError::invalid_filter(format!(
+                    "{path} compares with an RFC 3339 date-time, not {value}"
+                )));
+            }
         },
         Kind::Text => match value {
             Value::String(s) => DbValue::Text(s.clone()),
@@ -293,7 +306,8 @@ fn compare(column: UserColumn, kind: Kind, op: CompareOp, value: &Value, path: &
 /// Translate `sortBy` (default: creation order).
 pub fn user_sort(mapping: &Mapping, sort_by: Option<&str>, descending: bool) -> Result<Option<Sort>, ScimError> {
     let Some(sort_by) = sort_by.filter(|s| !s.is_empty()) else { return Ok(None) };
-    let path = crate::scim::path::parse_path(sort_by).map_err(|e| ScimError::invalid_value(format!("sortBy: {}", e.detail)))?;
+    let path = crate::scim::path::parse_path(sort_by)
+        .map_err(|e| ScimError::invalid_value(format!("sortBy: {}", e.detail)))?;
     let columns = columns_for(mapping, &path).map_err(|_| {
         ScimError::invalid_value(format!("sortBy \"{sort_by}\" is not an attribute that can be sorted on"))
     })?;

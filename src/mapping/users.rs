@@ -30,10 +30,8 @@ pub fn to_resource(mapping: &Mapping, record: &UserRecord, location: &str, group
         place(&mut out, map, value);
     }
     if !groups.is_empty() {
-        let list: Vec<Value> = groups
-            .iter()
-            .map(|g| json!({"value": g.id, "display": g.display, "type": "direct"}))
-            .collect();
+        let list: Vec<Value> =
+            groups.iter().map(|g| json!({"value": g.id, "display": g.display, "type": "direct"})).collect();
         out.insert("groups".into(), Value::Array(list));
     }
     out.insert("schemas".into(), Value::Array(schemas));
@@ -146,9 +144,10 @@ pub fn from_resource(mapping: &Mapping, resource: &Value) -> Result<UserWrite, S
         Some(_) => return Err(ScimError::invalid_value("externalId must be a string")),
     };
     if let Some(ext) = &external_id
-        && ext.chars().count() > 255 {
-            return Err(ScimError::invalid_value("externalId is longer than 255 characters"));
-        }
+        && ext.chars().count() > 255
+    {
+        return Err(ScimError::invalid_value("externalId is longer than 255 characters"));
+    }
     write.external_id = Some(external_id);
     Ok(write)
 }
@@ -218,12 +217,13 @@ fn column_value(map: &AttributeMap, raw: Option<&Value>) -> Result<DbValue, Scim
         return Err(ScimError::invalid_value(format!("{name} contains a NUL character")));
     }
     if let Some(max) = map.max_len
-        && text.chars().count() > max {
-            return Err(ScimError::invalid_value(format!(
-                "{name} is longer than the {max} characters Drupal's {} holds",
-                map.target
-            )));
-        }
+        && text.chars().count() > max
+    {
+        return Err(ScimError::invalid_value(format!(
+            "{name} is longer than the {max} characters Drupal's {} holds",
+            map.target
+        )));
+    }
     Ok(DbValue::Text(text))
 }
 
@@ -266,8 +266,9 @@ pub fn diff(current: &UserRecord, wanted: &UserWrite) -> UserWrite {
     }
     out.password = wanted.password.clone();
     if let Some(ext) = &wanted.external_id
-        && ext != &current.external_id {
-            out.external_id = Some(ext.clone());
-        }
+        && ext != &current.external_id
+    {
+        out.external_id = Some(ext.clone());
+    }
     out
 }

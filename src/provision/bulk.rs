@@ -17,8 +17,16 @@ pub struct BulkLimits {
 }
 
 /// Run a bulk request.
-pub async fn run(users: &UserService, groups: &GroupService, body: &Value, base: &str, limits: BulkLimits) -> Result<Value, ScimError> {
-    let Value::Object(obj) = body else { return Err(ScimError::invalid_syntax("a bulk request must be a JSON object")) };
+pub async fn run(
+    users: &UserService,
+    groups: &GroupService,
+    body: &Value,
+    base: &str,
+    limits: BulkLimits,
+) -> Result<Value, ScimError> {
+    let Value::Object(obj) = body else {
+        return Err(ScimError::invalid_syntax("a bulk request must be a JSON object"));
+    };
     let schemas_ok = obj.get("schemas").and_then(Value::as_array).is_some_and(|s| s.iter().any(|v| v == BULK_REQUEST));
     if !schemas_ok {
         return Err(ScimError::invalid_syntax(format!("schemas must contain {BULK_REQUEST}")));
@@ -36,7 +44,11 @@ pub async fn run(users: &UserService, groups: &GroupService, body: &Value, base:
     }
     let fail_on_errors = match obj.get("failOnErrors") {
         None | Some(Value::Null) => None,
-        Some(v) => Some(v.as_u64().filter(|n| *n > 0).ok_or_else(|| ScimError::invalid_value("failOnErrors must be a positive integer"))?),
+        Some(v) => Some(
+            v.as_u64()
+                .filter(|n| *n > 0)
+                .ok_or_else(|| ScimError::invalid_value("failOnErrors must be a positive integer"))?,
+        ),
     };
     let mut ids: HashMap<String, String> = HashMap::new();
     let mut results = Vec::new();
@@ -54,7 +66,13 @@ pub async fn run(users: &UserService, groups: &GroupService, body: &Value, base:
     Ok(json!({"schemas": [BULK_RESPONSE], "Operations": results}))
 }
 
-async fn run_one(users: &UserService, groups: &GroupService, op: &Value, base: &str, ids: &mut HashMap<String, String>) -> Value {
+async fn run_one(
+    users: &UserService,
+    groups: &GroupService,
+    op: &Value,
+    base: &str,
+    ids: &mut HashMap<String, String>,
+) -> Value {
     let method = op.get("method").and_then(Value::as_str).unwrap_or_default().to_ascii_uppercase();
     let bulk_id = op.get("bulkId").and_then(Value::as_str).map(String::from);
     let mut out = Map::new();
@@ -91,7 +109,10 @@ async fn execute(
     base: &str,
     ids: &mut HashMap<String, String>,
 ) -> Result<(u16, Option<Value>), ScimError> {
-    let path = op.get("path").and_then(Value::as_str).ok_or_else(|| ScimError::invalid_syntax("each operation needs a path"))?;
+    let path = op
+        .get("path")
+        .and_then(Value::as_str)
+        .ok_or_else(|| ScimError::invalid_syntax("each operation needs a path"))?;
     let path = resolve_text(path, ids)?;
     let data = match op.get("data") {
         Some(d) => Some(resolve(d, ids)?),
@@ -119,7 +140,11 @@ async fn execute(
             groups.delete(id, if_match).await?;
             (204, None)
         }
-        _ => return Err(ScimError::invalid_path(format!("{method} {path} is not a bulk operation this server performs"))),
+        _ => {
+            return Err(ScimError::invalid_path(format!(
+                "{method} {path} is not a bulk operation this server performs"
+            )));
+        }
     };
     if let (Some(b), Some(id)) = (bulk_id, resource.as_ref().and_then(|r| r.get("id")).and_then(Value::as_str)) {
         ids.insert(b.to_string(), id.to_string());
@@ -150,7 +175,11 @@ fn resolve_text(s: &str, ids: &HashMap<String, String>) -> Result<String, ScimEr
     let end = reference.find('/').unwrap_or(reference.len());
     let (key, rest) = reference.split_at(end);
     let id = ids.get(key).ok_or_else(|| {
-        ScimError::new(409, Some(ScimType::InvalidValue), format!("bulkId:{key} does not name an earlier successful operation"))
+        ScimError::new(
+            409,
+            Some(ScimType::InvalidValue),
+            format!("bulkId:{key} does not name an earlier successful operation"),
+        )
     })?;
     Ok(format!("{head}{id}{}", resolve_text(rest, ids)?))
 }

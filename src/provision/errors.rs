@@ -25,7 +25,11 @@ impl From<StoreError> for ScimError {
                     ScimError::new(503, None, "the Drupal database is unavailable right now; try again later")
                 } else {
                     log::error!("database error: {e}");
-                    ScimError::new(500, None, "internal error while writing to the Drupal database (see the server log)")
+                    ScimError::new(
+                        500,
+                        None,
+                        "internal error while writing to the Drupal database (see the server log)",
+                    )
                 }
             }
         }

@@ -2,14 +2,14 @@
 //! membership changes become set operations, never a read of the whole member list.
 
 use crate::drupal::audit::{Audit, Entry, Severity};
-use crate::drupal::groups::{GroupRecord, GroupStore, GroupTarget, GroupWrite, MemberChange};
 use crate::drupal::error::StoreError;
+use crate::drupal::groups::{GroupRecord, GroupStore, GroupTarget, GroupWrite, MemberChange};
 use crate::drupal::membership::Account;
 use crate::mapping::model::{Mapping, UnmappedGroups};
 use crate::mapping::users::{get_ci, rfc3339};
+use crate::scim::cursor::{CursorKey, scope};
 use crate::scim::error::ScimError;
 use crate::scim::filter::{CompareOp, Filter, matches};
-use crate::scim::cursor::{CursorKey, scope};
 use crate::scim::list::{ListQuery, cursor_response, list_response};
 use crate::scim::patch::{self, PatchOp, PatchOpKind};
 use crate::scim::projection::Projection;
@@ -40,7 +40,13 @@ impl GroupService {
         GroupService { mapping, store, cursors, audit }
     }
 
-    async fn record(&self, severity: Severity, message: &'static str, group: &GroupRecord, more: &[(&'static str, String)]) {
+    async fn record(
+        &self,
+        severity: Severity,
+        message: &'static str,
+        group: &GroupRecord,
+        more: &[(&'static str, String)],
+    ) {
         let mut variables = vec![
             ("%group", group.display_name.clone()),
             ("%role", group.role_id.clone().unwrap_or_else(|| "none".into())),
@@ -54,8 +60,13 @@ impl GroupService {
     async fn save(&self, group: &GroupRecord, write: &GroupWrite) -> Result<GroupRecord, ScimError> {
         let updated = self.store.update(group, write).await?;
         if updated.display_name != group.display_name {
-            self.record(Severity::Notice, "Renamed SCIM group %old to %group (role %role).", &updated, &[("%old", group.display_name.clone())])
-                .await;
+            self.record(
+                Severity::Notice,
+                "Renamed SCIM group %old to %group (role %role).",
+                &updated,
+                &[("%old", group.display_name.clone())],
+            )
+            .await;
         }
         if !write.members.is_empty() && updated.revision != group.revision {
             let mut counts = (0, 0, 0);
@@ -72,7 +83,13 @@ impl GroupService {
                 (0, 0, s) => format!("members set to {s} account(s)"),
                 (a, r, s) => format!("{a} added, {r} removed, {s} set"),
             };
-            self.record(Severity::Info, "Changed the members of SCIM group %group (role %role): @what.", &updated, &[("@what", what)]).await;
+            self.record(
+                Severity::Info,
+                "Changed the members of SCIM group %group (role %role): @what.",
+                &updated,
+                &[("@what", what)],
+            )
+            .await;
         }
         Ok(updated)
     }
@@ -148,7 +165,9 @@ impl GroupService {
                 let after = if cursor.is_empty() { None } else { Some(self.cursors.open(cursor, now, &scope)?.after) };
                 let offset = after.map_or(0, |a| rendered.iter().take_while(|(g, _)| g.id <= a).count());
                 let next = match rendered.get(offset + count.saturating_sub(1)) {
-                    Some((last, _)) if count > 0 && offset + count < rendered.len() => Some(self.cursors.seal(&last.id, now, &scope)?),
+                    Some((last, _)) if count > 0 && offset + count < rendered.len() => {
+                        Some(self.cursors.seal(&last.id, now, &scope)?)
+                    }
                     _ => None,
                 };
                 (offset, Some(next))
@@ -229,18 +248,25 @@ impl GroupService {
     }
 
     /// The visible group a create with this externalId and displayName re-sends, if any.
-    async fn same_group(&self, display_name: &str, external_id: Option<&str>) -> Result<Option<GroupRecord>, ScimError> {
+    async fn same_group(
+        &self,
+        display_name: &str,
+        external_id: Option<&str>,
+    ) -> Result<Option<GroupRecord>, ScimError> {
         let Some(ext) = external_id else { return Ok(None) };
-        Ok(self
-            .store
-            .list()
-            .await?
-            .into_iter()
-            .find(|g| g.external_id.as_deref() == Some(ext) && g.display_name.to_lowercase() == display_name.to_lowercase()))
+        Ok(self.store.list().await?.into_iter().find(|g| {
+            g.external_id.as_deref() == Some(ext) && g.display_name.to_lowercase() == display_name.to_lowercase()
+        }))
     }
 
     /// Answer a re-sent create with the existing group, adding the members it lists.
-    async fn converge(&self, existing: &GroupRecord, members: Vec<String>, base: &str, projection: &Projection) -> Result<Value, ScimError> {
+    async fn converge(
+        &self,
+        existing: &GroupRecord,
+        members: Vec<String>,
+        base: &str,
+        projection: &Projection,
+    ) -> Result<Value, ScimError> {
         let write = GroupWrite { members: vec![MemberChange::Add(members)], ..GroupWrite::default() };
         let group = self.save(existing, &write).await?;
         self.render_with(&group, base, wants_members(projection)).await.map(|r| projection.apply(r))
@@ -354,10 +380,9 @@ fn member_ids(members: Option<&Value>) -> Result<Vec<String>, ScimError> {
     items
         .iter()
         .map(|m| {
-            get_ci(m, "value")
-                .and_then(Value::as_str)
-                .map(String::from)
-                .ok_or_else(|| ScimError::invalid_value(format!("each member needs a string \"value\" (a user id), not {m}")))
+            get_ci(m, "value").and_then(Value::as_str).map(String::from).ok_or_else(|| {
+                ScimError::invalid_value(format!("each member needs a string \"value\" (a user id), not {m}"))
+            })
         })
         .collect()
 }
@@ -397,10 +422,14 @@ fn split_member_op(op: &PatchOp, changes: &mut Vec<MemberChange>) -> Result<Opti
                 (PatchOpKind::Replace, false) => MemberChange::Set(listed),
                 (PatchOpKind::Remove, true) => MemberChange::Remove(filtered),
                 // Entra's default: remove with a value list removes those members only.
-                (PatchOpKind::Remove, false) if op.value.as_ref().is_some_and(|v| !v.is_null()) => MemberChange::Remove(listed),
+                (PatchOpKind::Remove, false) if op.value.as_ref().is_some_and(|v| !v.is_null()) => {
+                    MemberChange::Remove(listed)
+                }
                 (PatchOpKind::Remove, false) => MemberChange::Set(Vec::new()),
                 (_, true) => {
-                    return Err(ScimError::invalid_path("add or replace on members[…] is not supported; use add with a value list"));
+                    return Err(ScimError::invalid_path(
+                        "add or replace on members[…] is not supported; use add with a value list",
+                    ));
                 }
             };
             changes.push(change);

@@ -8,8 +8,8 @@ use crate::drupal::users::UserStore;
 use crate::mapping::model::{Deprovision, LinkExisting, Mapping, Target};
 use crate::mapping::query::{user_query, user_sort};
 use crate::mapping::users::{GroupRef, diff, from_resource, to_resource};
-use crate::scim::error::ScimError;
 use crate::scim::cursor::{CursorKey, scope};
+use crate::scim::error::ScimError;
 use crate::scim::error::ScimType;
 use crate::scim::list::{ListQuery, cursor_response, list_response};
 use crate::scim::patch;
@@ -65,10 +65,12 @@ impl UserService {
         let record = self.store.update(current, &changes).await?;
         if linked {
             self.audit
-                .record(entry(Severity::Notice, "Linked the existing account %name to SCIM (externalId @ext).", &record, &[(
-                    "@ext",
-                    record.external_id.clone().unwrap_or_default(),
-                )]))
+                .record(entry(
+                    Severity::Notice,
+                    "Linked the existing account %name to SCIM (externalId @ext).",
+                    &record,
+                    &[("@ext", record.external_id.clone().unwrap_or_default())],
+                ))
                 .await;
         }
         let names = self.changed_attributes(&changes);
@@ -80,7 +82,12 @@ impl UserService {
         }
         if !names.is_empty() && !linked {
             self.audit
-                .record(entry(Severity::Info, "Updated account %name through SCIM: @changes.", &record, &[("@changes", names.join(", "))]))
+                .record(entry(
+                    Severity::Info,
+                    "Updated account %name through SCIM: @changes.",
+                    &record,
+                    &[("@changes", names.join(", "))],
+                ))
                 .await;
         }
         Ok(record)
@@ -147,7 +154,8 @@ impl UserService {
         }
         let sort = user_sort(&self.mapping, query.sort_by.as_deref(), query.descending)?;
         let page = self.store.search(&filter, sort.as_ref(), query.offset(), query.count).await?;
-        let groups = if Self::needs_groups(&page.records, &projection) { self.groups.list().await? } else { Vec::new() };
+        let groups =
+            if Self::needs_groups(&page.records, &projection) { self.groups.list().await? } else { Vec::new() };
         let resources = page.records.iter().map(|r| projection.apply(self.render(r, base, &groups))).collect();
         Ok(list_response(page.total, query.start_index, resources))
     }
@@ -166,7 +174,10 @@ impl UserService {
             0
         } else {
             let opened = self.cursors.open(cursor, now, &scope)?;
-            opened.after.parse::<u32>().map_err(|_| ScimError::bad_request(ScimType::InvalidCursor, "malformed cursor"))?
+            opened
+                .after
+                .parse::<u32>()
+                .map_err(|_| ScimError::bad_request(ScimType::InvalidCursor, "malformed cursor"))?
         };
         let page = self.store.search_after(filter, after, query.count).await?;
         let groups = if Self::needs_groups(&page.records, projection) { self.groups.list().await? } else { Vec::new() };
@@ -174,7 +185,11 @@ impl UserService {
             Some(last) if page.records.len() as u64 == query.count => {
                 // One more look: is there anything after this page?
                 let more = self.store.search_after(filter, last.uid, 1).await?;
-                if more.records.is_empty() { None } else { Some(self.cursors.seal(&last.uid.to_string(), now, &scope)?) }
+                if more.records.is_empty() {
+                    None
+                } else {
+                    Some(self.cursors.seal(&last.uid.to_string(), now, &scope)?)
+                }
             }
             _ => None,
         };
@@ -248,7 +263,13 @@ impl UserService {
     }
 
     /// `PUT /Users/{id}`.
-    pub async fn replace(&self, id: &str, body: &Value, base: &str, if_match: Option<&str>) -> Result<Value, ScimError> {
+    pub async fn replace(
+        &self,
+        id: &str,
+        body: &Value,
+        base: &str,
+        if_match: Option<&str>,
+    ) -> Result<Value, ScimError> {
         let current = self.current(id).await?;
         if if_match.is_some() {
             check_if_match(if_match, &self.render_one(&current, base).await?)?;
@@ -303,8 +324,15 @@ impl UserService {
             },
         };
         let audited = match &outcome {
-            Deleted::Blocked => entry(Severity::Notice, "Blocked account %name: it was deleted in the identity provider (SCIM).", &current, &[]),
-            Deleted::Removed => entry(Severity::Notice, "Deleted account %name through SCIM (it owned no content).", &current, &[]),
+            Deleted::Blocked => entry(
+                Severity::Notice,
+                "Blocked account %name: it was deleted in the identity provider (SCIM).",
+                &current,
+                &[],
+            ),
+            Deleted::Removed => {
+                entry(Severity::Notice, "Deleted account %name through SCIM (it owned no content).", &current, &[])
+            }
             Deleted::BlockedOwnsContent(what) => entry(
                 Severity::Warning,
                 "Blocked account %name instead of deleting it through SCIM: it owns @what.",
@@ -319,12 +347,7 @@ impl UserService {
     /// The account's roles that SCIM groups stand for.
     async fn scim_roles(&self, record: &UserRecord) -> Result<Vec<String>, ScimError> {
         let groups = self.groups.list().await?;
-        Ok(record
-            .roles
-            .iter()
-            .filter(|r| groups.iter().any(|g| g.role_id.as_ref() == Some(*r)))
-            .cloned()
-            .collect())
+        Ok(record.roles.iter().filter(|r| groups.iter().any(|g| g.role_id.as_ref() == Some(*r))).cloned().collect())
     }
 
     /// Deactivation with `block_remove_roles` also takes the SCIM-granted roles away.
@@ -341,7 +364,10 @@ impl UserService {
         let eq = |column: UserColumn, value: DbValue| UserQuery::Compare { column, cmp: Cmp::Eq, value };
         let mut same = eq(UserColumn::Base(BaseColumn::Name), DbValue::Text(name.to_string()));
         if let Some(DbValue::Text(mail)) = write.base.get(&BaseColumn::Mail) {
-            same = UserQuery::Or(Box::new(same), Box::new(eq(UserColumn::Base(BaseColumn::Mail), DbValue::Text(mail.clone()))));
+            same = UserQuery::Or(
+                Box::new(same),
+                Box::new(eq(UserColumn::Base(BaseColumn::Mail), DbValue::Text(mail.clone()))),
+            );
         }
         let query = UserQuery::And(Box::new(same), Box::new(eq(UserColumn::ExternalId, DbValue::Null)));
         let page = self.store.search(&query, None, 0, 2).await?;

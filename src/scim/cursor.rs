@@ -70,7 +70,9 @@ impl CursorKey {
 
     /// Open a cursor given back by a client, checking seal, scope and expiry.
     pub fn open(&self, token: &str, now: i64, scope: &str) -> Result<Cursor, ScimError> {
-        let invalid = || ScimError::bad_request(ScimType::InvalidCursor, "the cursor is not one this server issued for this query");
+        let invalid = || {
+            ScimError::bad_request(ScimType::InvalidCursor, "the cursor is not one this server issued for this query")
+        };
         let (payload_hex, mac_hex) = token.trim().split_once('.').ok_or_else(invalid)?;
         let payload = unhex(payload_hex).ok_or_else(invalid)?;
         let given = unhex(mac_hex).ok_or_else(invalid)?;
@@ -81,7 +83,9 @@ impl CursorKey {
         }
         let text = String::from_utf8(payload).map_err(|_| invalid())?;
         let mut parts = text.split('\n');
-        let (Some("1"), Some(after), Some(expires), Some(s), None) = (parts.next(), parts.next(), parts.next(), parts.next(), parts.next()) else {
+        let (Some("1"), Some(after), Some(expires), Some(s), None) =
+            (parts.next(), parts.next(), parts.next(), parts.next(), parts.next())
+        else {
             return Err(invalid());
         };
         if s != scope {
@@ -89,7 +93,10 @@ impl CursorKey {
         }
         let expires: i64 = expires.parse().map_err(|_| invalid())?;
         if now > expires {
-            return Err(ScimError::bad_request(ScimType::ExpiredCursor, "the cursor has expired; start again without one"));
+            return Err(ScimError::bad_request(
+                ScimType::ExpiredCursor,
+                "the cursor has expired; start again without one",
+            ));
         }
         Ok(Cursor { after: after.to_string(), expires })
     }
@@ -109,7 +116,8 @@ mod tests {
         assert_eq!(key.open(&token, 2000, "users:x").unwrap_err().scim_type, Some(ScimType::ExpiredCursor));
         // Change the uid inside: the seal no longer matches.
         let (payload, mac) = token.split_once('.').unwrap();
-        let forged_payload = hex(String::from_utf8(unhex(payload).unwrap()).unwrap().replace("\n42\n", "\n1\n").as_bytes());
+        let forged_payload =
+            hex(String::from_utf8(unhex(payload).unwrap()).unwrap().replace("\n42\n", "\n1\n").as_bytes());
         assert!(key.open(&format!("{forged_payload}.{mac}"), 1010, "users:x").is_err());
         assert!(key.open("garbage", 1010, "users:x").is_err());
         let other = CursorKey::new("another-secret-another-secret-xx", 60);

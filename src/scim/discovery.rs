@@ -77,18 +77,17 @@ pub fn resource_types(base: &str, enterprise: bool) -> Vec<Value> {
 pub fn schemas(base: &str, exposed: &[Exposed]) -> Vec<Value> {
     let mut out = Vec::new();
     for schema in [&USER, &ENTERPRISE_USER, &GROUP] {
-        let attrs: Vec<Value> = schema
-            .attributes
-            .iter()
-            .filter_map(|a| trimmed(schema, a, exposed))
-            .collect();
+        let attrs: Vec<Value> = schema.attributes.iter().filter_map(|a| trimmed(schema, a, exposed)).collect();
         if attrs.is_empty() {
             continue;
         }
         let mut doc = schema.to_json();
         if let Some(obj) = doc.as_object_mut() {
             obj.insert("attributes".into(), Value::Array(attrs));
-            obj.insert("meta".into(), json!({"resourceType": "Schema", "location": format!("{base}/Schemas/{}", schema.id)}));
+            obj.insert(
+                "meta".into(),
+                json!({"resourceType": "Schema", "location": format!("{base}/Schemas/{}", schema.id)}),
+            );
         }
         out.push(doc);
     }
@@ -106,7 +105,10 @@ fn trimmed(schema: &SchemaDef, attr: &AttributeDef, exposed: &[Exposed]) -> Opti
         let subs: Vec<Value> = attr
             .sub_attributes
             .iter()
-            .filter(|s| mine.iter().any(|e| e.sub == Some(s.name)) || (attr.multi_valued && matches!(s.name, "type" | "primary")))
+            .filter(|s| {
+                mine.iter().any(|e| e.sub == Some(s.name))
+                    || (attr.multi_valued && matches!(s.name, "type" | "primary"))
+            })
             .map(AttributeDef::to_json)
             .collect();
         if let Some(obj) = json.as_object_mut() {

@@ -13,7 +13,17 @@ use crate::scim::path::{AttrPath, split_name};
 
 /// A comparison operator.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum CompareOp { Eq, Ne, Co, Sw, Ew, Gt, Ge, Lt, Le }
+pub enum CompareOp {
+    Eq,
+    Ne,
+    Co,
+    Sw,
+    Ew,
+    Gt,
+    Ge,
+    Lt,
+    Le,
+}
 
 /// The filter AST. `Compare.value` is the JSON literal of the filter (string, number, true, false, null).
 #[derive(Debug, Clone, PartialEq)]
@@ -22,10 +32,17 @@ pub enum Filter {
     Or(Box<Filter>, Box<Filter>),
     Not(Box<Filter>),
     Present(AttrPath),
-    Compare { path: AttrPath, op: CompareOp, value: serde_json::Value },
+    Compare {
+        path: AttrPath,
+        op: CompareOp,
+        value: serde_json::Value,
+    },
     /// `attr[inner]` used as a whole term: true when some element of multi-valued `attr` matches `inner`.
     /// `path.filter` is `None` here; `path.sub` is `None`.
-    ValuePath { path: AttrPath, filter: Box<Filter> },
+    ValuePath {
+        path: AttrPath,
+        filter: Box<Filter>,
+    },
 }
 
 /// Longest filter (or PATCH path) accepted, in bytes.
@@ -74,8 +91,15 @@ impl CompareOp {
     /// The operator spelled `word` (case-insensitive); `pr` is not a `CompareOp`.
     pub fn from_word(word: &str) -> Option<CompareOp> {
         const ALL: [CompareOp; 9] = [
-            CompareOp::Eq, CompareOp::Ne, CompareOp::Co, CompareOp::Sw, CompareOp::Ew,
-            CompareOp::Gt, CompareOp::Ge, CompareOp::Lt, CompareOp::Le,
+            CompareOp::Eq,
+            CompareOp::Ne,
+            CompareOp::Co,
+            CompareOp::Sw,
+            CompareOp::Ew,
+            CompareOp::Gt,
+            CompareOp::Ge,
+            CompareOp::Lt,
+            CompareOp::Le,
         ];
         ALL.into_iter().find(|op| op.as_str().eq_ignore_ascii_case(word))
     }
@@ -230,10 +254,9 @@ impl<'a> Parser<'a> {
         match self.peek() {
             Some('(') => self.nested(Self::group),
             Some(c) if c.is_ascii_alphabetic() || c == '$' => self.attr_expr(),
-            _ => Err(self.err_at(
-                start,
-                format!("expected an attribute path, \"(\" or \"not\", found {}", self.found()),
-            )),
+            _ => {
+                Err(self.err_at(start, format!("expected an attribute path, \"(\" or \"not\", found {}", self.found())))
+            }
         }
     }
 
@@ -244,8 +267,11 @@ impl<'a> Parser<'a> {
         let inner = self.filter()?;
         self.skip_ws();
         if !self.eat(')') {
-            let msg = format!("expected \")\" to close the \"(\" at position {}, found {}",
-                self.char_pos(open), self.found());
+            let msg = format!(
+                "expected \")\" to close the \"(\" at position {}, found {}",
+                self.char_pos(open),
+                self.found()
+            );
             return Err(self.err_at(self.pos, msg));
         }
         Ok(inner)
@@ -256,7 +282,9 @@ impl<'a> Parser<'a> {
         let start = self.pos;
         let mut path = self.attr_path()?;
         self.count_term()?;
-        if path.sub.is_none() && let Some(filter) = path.filter.take() {
+        if path.sub.is_none()
+            && let Some(filter) = path.filter.take()
+        {
             return Ok(Filter::ValuePath { path, filter });
         }
         let written = self.src.get(start..self.pos).unwrap_or("");
@@ -268,10 +296,9 @@ impl<'a> Parser<'a> {
             return Ok(Filter::Present(path));
         }
         let Some(op) = CompareOp::from_word(word) else {
-            return Err(self.err_at(
-                op_pos,
-                format!("expected a comparison operator ({OPERATORS}) after \"{written}\""),
-            ));
+            return Err(
+                self.err_at(op_pos, format!("expected a comparison operator ({OPERATORS}) after \"{written}\""))
+            );
         };
         self.pos += word.len();
         self.skip_ws();
@@ -315,8 +342,11 @@ impl<'a> Parser<'a> {
         let inner = inner?;
         self.skip_ws();
         if !self.eat(']') {
-            let msg = format!("expected \"]\" to close the \"[\" at position {}, found {}",
-                self.char_pos(open), self.found());
+            let msg = format!(
+                "expected \"]\" to close the \"[\" at position {}, found {}",
+                self.char_pos(open),
+                self.found()
+            );
             return Err(self.err_at(self.pos, msg));
         }
         Ok(inner)
@@ -364,9 +394,8 @@ impl<'a> Parser<'a> {
             return Err(self.err_at(start, "unterminated string starting"));
         };
         let literal = self.rest().get(..=end).unwrap_or("");
-        let text = serde_json::from_str::<String>(literal).map_err(|_| {
-            self.err_at(start, "invalid escape or control character in the string starting")
-        })?;
+        let text = serde_json::from_str::<String>(literal)
+            .map_err(|_| self.err_at(start, "invalid escape or control character in the string starting"))?;
         self.pos += end + 1;
         Ok(Value::String(text))
     }
@@ -665,10 +694,8 @@ mod tests {
     #[test]
     fn case_insensitive_keywords_and_literals() {
         let f = p(r#"userName EQ "x" AnD title PR Or active eq TRUE"#);
-        let expected = or(
-            and(eq("userName", json!("x")), Filter::Present(AttrPath::new("title"))),
-            eq("active", json!(true)),
-        );
+        let expected =
+            or(and(eq("userName", json!("x")), Filter::Present(AttrPath::new("title"))), eq("active", json!(true)));
         assert_eq!(f, expected);
         assert_eq!(p("a eq False"), eq("a", json!(false)));
         assert_eq!(p("a eq NULL"), eq("a", Value::Null));
@@ -698,7 +725,10 @@ mod tests {
 
     #[test]
     fn attribute_paths() {
-        assert_eq!(p(r#"name.familyName co "x""#), cmp(AttrPath::with_sub("name", "familyName"), CompareOp::Co, json!("x")));
+        assert_eq!(
+            p(r#"name.familyName co "x""#),
+            cmp(AttrPath::with_sub("name", "familyName"), CompareOp::Co, json!("x"))
+        );
         assert_eq!(
             p(r#"urn:ietf:params:scim:schemas:core:2.0:User:userName sw "J""#),
             cmp(urn_path("urn:ietf:params:scim:schemas:core:2.0:User", "userName", None), CompareOp::Sw, json!("J"))
@@ -735,10 +765,7 @@ mod tests {
 
     #[test]
     fn entra_okta_shapes() {
-        assert_eq!(
-            p(ENTRA_OKTA[0]),
-            eq("userName", json!("Test_User_dfeef4c5-5681-4387-b016-bdf221e82081"))
-        );
+        assert_eq!(p(ENTRA_OKTA[0]), eq("userName", json!("Test_User_dfeef4c5-5681-4387-b016-bdf221e82081")));
         assert_eq!(p(ENTRA_OKTA[1]), eq("externalId", json!("0a21f0f2-8d2a-4f8e-bf98-7363c4aed4ef")));
         assert_eq!(p(ENTRA_OKTA[3]), and(eq("id", json!("x")), eq("manager", json!("y"))));
         assert_eq!(p(ENTRA_OKTA[4]), eq("displayName", json!("Group1DisplayName")));
@@ -830,11 +857,11 @@ mod tests {
         assert_eq!(p("a pr and (b pr and c pr)").to_string(), "a pr and (b pr and c pr)");
         assert_eq!(p("a pr and b pr and c pr or d pr or e pr").to_string(), "a pr and b pr and c pr or d pr or e pr");
         assert_eq!(p(r#"NOT(x co "a\"b")"#).to_string(), r#"not (x co "a\"b")"#);
+        assert_eq!(p(r#"emails[type eq "work"].value eq "a""#).to_string(), r#"emails[type eq "work"].value eq "a""#);
         assert_eq!(
-            p(r#"emails[type eq "work"].value eq "a""#).to_string(),
-            r#"emails[type eq "work"].value eq "a""#
+            p(r#"emails[type eq "w" or primary eq true]"#).to_string(),
+            r#"emails[type eq "w" or primary eq true]"#
         );
-        assert_eq!(p(r#"emails[type eq "w" or primary eq true]"#).to_string(), r#"emails[type eq "w" or primary eq true]"#);
     }
 
     #[test]

@@ -71,7 +71,9 @@ impl ListQuery {
             None | Some("") => false,
             Some(o) if o.eq_ignore_ascii_case("ascending") => false,
             Some(o) if o.eq_ignore_ascii_case("descending") => true,
-            Some(o) => return Err(ScimError::invalid_value(format!("sortOrder must be ascending or descending, not {o:?}"))),
+            Some(o) => {
+                return Err(ScimError::invalid_value(format!("sortOrder must be ascending or descending, not {o:?}")));
+            }
         };
         let cursor = get("cursor").map(String::from);
         if cursor.is_some() {
@@ -85,7 +87,9 @@ impl ListQuery {
                 ));
             }
             if get("sortBy").is_some_and(|s| !s.is_empty()) {
-                return Err(ScimError::invalid_value("cursor pagination returns resources in creation order; sortBy cannot be used with it"));
+                return Err(ScimError::invalid_value(
+                    "cursor pagination returns resources in creation order; sortBy cannot be used with it",
+                ));
             }
         }
         let attributes = get("attributes").map(|s| split_list("attributes", s)).transpose()?.unwrap_or_default();
@@ -119,7 +123,9 @@ impl ListQuery {
             let text = match value {
                 Value::String(s) => s.clone(),
                 Value::Number(n) => n.to_string(),
-                Value::Array(items) if key.eq_ignore_ascii_case("attributes") || key.eq_ignore_ascii_case("excludedAttributes") => {
+                Value::Array(items)
+                    if key.eq_ignore_ascii_case("attributes") || key.eq_ignore_ascii_case("excludedAttributes") =>
+                {
                     let names: Option<Vec<&str>> = items.iter().map(Value::as_str).collect();
                     names.ok_or_else(|| ScimError::invalid_value(format!("{key} must be a list of strings")))?.join(",")
                 }

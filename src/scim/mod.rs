@@ -3,8 +3,8 @@
 //! `filter` and `path` parse what clients send, `patch` applies PATCH operations to an in-memory
 //! resource, `schema` holds the RFC attribute definitions, `list` and `projection` shape answers,
 //! `resource` normalises incoming bodies, `discovery` answers the discovery endpoints.
-pub mod discovery;
 pub mod cursor;
+pub mod discovery;
 pub mod error;
 pub mod filter;
 pub mod list;

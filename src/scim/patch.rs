@@ -62,18 +62,13 @@ pub struct PatchOp {
 
 /// Parses a PATCH request body into its operations (an empty `Operations` array is valid).
 pub fn parse_request(body: &Value) -> Result<Vec<PatchOp>, ScimError> {
-    let obj = body
-        .as_object()
-        .ok_or_else(|| ScimError::invalid_syntax("PATCH body must be a JSON object"))?;
+    let obj = body.as_object().ok_or_else(|| ScimError::invalid_syntax("PATCH body must be a JSON object"))?;
     check_schemas(obj)?;
     let ops = get_ci(obj, "Operations")
         .ok_or_else(|| ScimError::invalid_syntax("PATCH body lacks \"Operations\""))?
         .as_array()
         .ok_or_else(|| ScimError::invalid_syntax("\"Operations\" must be an array"))?;
-    ops.iter()
-        .enumerate()
-        .map(|(i, op)| parse_op(op).map_err(|e| at_index(i, e)))
-        .collect()
+    ops.iter().enumerate().map(|(i, op)| parse_op(op).map_err(|e| at_index(i, e))).collect()
 }
 
 /// `schemas` may be missing (lenient), but when present it must name the PatchOp message.
@@ -84,22 +79,15 @@ fn check_schemas(obj: &Map<String, Value>) -> Result<(), ScimError> {
         Some(Value::Array(ids)) => ids.iter().any(is_patch),
         Some(other) => is_patch(other),
     };
-    if ok {
-        Ok(())
-    } else {
-        Err(ScimError::invalid_syntax(format!(
-            "\"schemas\" must contain \"{PATCH_OP}\""
-        )))
-    }
+    if ok { Ok(()) } else { Err(ScimError::invalid_syntax(format!("\"schemas\" must contain \"{PATCH_OP}\""))) }
 }
 
 fn parse_op(v: &Value) -> Result<PatchOp, ScimError> {
-    let obj = v
-        .as_object()
-        .ok_or_else(|| ScimError::invalid_syntax("operation must be a JSON object"))?;
+    let obj = v.as_object().ok_or_else(|| ScimError::invalid_syntax("operation must be a JSON object"))?;
     let op = match get_ci(obj, "op") {
-        Some(Value::String(name)) => PatchOpKind::parse(name)
-            .ok_or_else(|| ScimError::invalid_syntax(format!("unknown op \"{name}\"")))?,
+        Some(Value::String(name)) => {
+            PatchOpKind::parse(name).ok_or_else(|| ScimError::invalid_syntax(format!("unknown op \"{name}\"")))?
+        }
         Some(_) => return Err(ScimError::invalid_syntax("\"op\" must be a string")),
         None => return Err(ScimError::invalid_syntax("operation lacks \"op\"")),
     };
@@ -122,10 +110,7 @@ fn parse_op(v: &Value) -> Result<PatchOp, ScimError> {
 
 /// Prefixes an error with the index of the operation that caused it.
 fn at_index(i: usize, e: ScimError) -> ScimError {
-    ScimError {
-        detail: format!("Operations[{i}]: {}", e.detail),
-        ..e
-    }
+    ScimError { detail: format!("Operations[{i}]: {}", e.detail), ..e }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -133,14 +118,9 @@ fn at_index(i: usize, e: ScimError) -> ScimError {
 
 /// Applies `ops` in order to `resource` (a JSON object). On error the resource is left partly
 /// modified; callers patch a clone and discard it on failure.
-pub fn apply(
-    resource: &mut Value,
-    ops: &[PatchOp],
-    schema: &ResourceSchema,
-) -> Result<(), ScimError> {
-    let res = resource
-        .as_object_mut()
-        .ok_or_else(|| ScimError::new(500, None, "resource to patch is not a JSON object"))?;
+pub fn apply(resource: &mut Value, ops: &[PatchOp], schema: &ResourceSchema) -> Result<(), ScimError> {
+    let res =
+        resource.as_object_mut().ok_or_else(|| ScimError::new(500, None, "resource to patch is not a JSON object"))?;
     for (i, op) in ops.iter().enumerate() {
         apply_op(res, op, schema).map_err(|e| at_index(i, e))?;
     }
@@ -159,11 +139,7 @@ impl Target<'_> {
     }
 }
 
-fn apply_op(
-    res: &mut Map<String, Value>,
-    op: &PatchOp,
-    schema: &ResourceSchema,
-) -> Result<(), ScimError> {
+fn apply_op(res: &mut Map<String, Value>, op: &PatchOp, schema: &ResourceSchema) -> Result<(), ScimError> {
     match (&op.path, op.op) {
         (Some(p), kind) => {
             // An explicit path must name a known, writable attribute: here strictness helps the
@@ -179,33 +155,18 @@ fn apply_op(
 
 /// Resolves `p`. With `strict`, unknown and readOnly attributes are errors; without it (keys of
 /// path-less values) they yield `None` so the caller skips them.
-fn target_of<'p>(
-    p: &'p AttrPath,
-    schema: &ResourceSchema,
-    strict: bool,
-) -> Result<Option<Target<'p>>, ScimError> {
+fn target_of<'p>(p: &'p AttrPath, schema: &ResourceSchema, strict: bool) -> Result<Option<Target<'p>>, ScimError> {
     let Some(at) = schema.resolve(p) else {
         if strict && p.urn.is_none() && p.is("schemas") {
-            return Err(ScimError::mutability(
-                "\"schemas\" is maintained by the server",
-            ));
+            return Err(ScimError::mutability("\"schemas\" is maintained by the server"));
         }
-        return if strict {
-            Err(ScimError::invalid_path(format!(
-                "unknown attribute \"{p}\""
-            )))
-        } else {
-            Ok(None)
-        };
+        return if strict { Err(ScimError::invalid_path(format!("unknown attribute \"{p}\""))) } else { Ok(None) };
     };
-    let read_only = at.attr.mutability == Mutability::ReadOnly
-        || at.sub.is_some_and(|s| s.mutability == Mutability::ReadOnly);
+    let read_only =
+        at.attr.mutability == Mutability::ReadOnly || at.sub.is_some_and(|s| s.mutability == Mutability::ReadOnly);
     if read_only {
         return if strict {
-            Err(ScimError::mutability(format!(
-                "attribute \"{}\" is readOnly",
-                at.display_name()
-            )))
+            Err(ScimError::mutability(format!("attribute \"{}\" is readOnly", at.display_name())))
         } else {
             Ok(None)
         };
@@ -229,9 +190,7 @@ fn apply_pathless(
     schema: &ResourceSchema,
 ) -> Result<(), ScimError> {
     let Some(Value::Object(map)) = value else {
-        return Err(ScimError::invalid_value(format!(
-            "{kind} without a path needs an object value"
-        )));
+        return Err(ScimError::invalid_value(format!("{kind} without a path needs an object value")));
     };
     let ids = schema.schema_ids();
     for (key, v) in map {
@@ -266,9 +225,7 @@ fn apply_schema_object(
     schema: &ResourceSchema,
 ) -> Result<(), ScimError> {
     let Value::Object(inner) = v else {
-        return Err(ScimError::invalid_value(format!(
-            "\"{urn}\" must be an object of attributes"
-        )));
+        return Err(ScimError::invalid_value(format!("\"{urn}\" must be an object of attributes")));
     };
     for (key, v) in inner {
         let mut p = path::parse_path(key)?;
@@ -324,16 +281,9 @@ fn apply_in(
     // A value on remove only narrows multi-valued removals; a single-valued one goes entirely.
     let removes_all = !a.multi_valued || value.is_none();
     if kind == PatchOpKind::Remove && whole && a.required && removes_all {
-        return Err(ScimError::invalid_value(format!(
-            "{} is required and cannot be removed",
-            a.name
-        )));
+        return Err(ScimError::invalid_value(format!("{} is required and cannot be removed", a.name)));
     }
-    if a.multi_valued {
-        apply_multi(container, kind, t, value)
-    } else {
-        apply_single(container, kind, t, value)
-    }
+    if a.multi_valued { apply_multi(container, kind, t, value) } else { apply_single(container, kind, t, value) }
 }
 
 fn need_value(value: Option<&Value>, kind: PatchOpKind) -> Result<&Value, ScimError> {
@@ -541,9 +491,9 @@ fn template(a: &AttributeDef, t: &Target<'_>) -> Result<Map<String, Value>, Scim
         )));
     }
     for (p, literal) in terms {
-        let sub = a.sub(&p.attr).ok_or_else(|| {
-            ScimError::invalid_path(format!("unknown attribute \"{}.{}\"", a.name, p.attr))
-        })?;
+        let sub = a
+            .sub(&p.attr)
+            .ok_or_else(|| ScimError::invalid_path(format!("unknown attribute \"{}.{}\"", a.name, p.attr)))?;
         if !literal.is_null() {
             let v = coerce_single(sub, literal, &format!("{}.{}", a.name, sub.name))?;
             el.insert(sub.name.to_string(), v);
@@ -556,11 +506,9 @@ fn template(a: &AttributeDef, t: &Target<'_>) -> Result<Map<String, Value>, Scim
 fn eq_terms<'f>(f: &'f Filter, out: &mut Vec<(&'f AttrPath, &'f Value)>) -> bool {
     match f {
         Filter::And(l, r) => eq_terms(l, out) && eq_terms(r, out),
-        Filter::Compare {
-            path,
-            op: CompareOp::Eq,
-            value,
-        } if path.urn.is_none() && path.filter.is_none() && path.sub.is_none() => {
+        Filter::Compare { path, op: CompareOp::Eq, value }
+            if path.urn.is_none() && path.filter.is_none() && path.sub.is_none() =>
+        {
             out.push((path, value));
             true
         }
@@ -580,9 +528,7 @@ fn same_element(a: &AttributeDef, old: &Value, new: &Value) -> bool {
 /// matches by `value`; anything else must be deeply equal.
 fn removal_matches(a: &AttributeDef, old: &Value, gone: &Value) -> bool {
     match (get_ci_value(old, "value"), gone) {
-        (Some(x), Value::Object(_)) => {
-            get_ci_value(gone, "value").map_or(old == gone, |y| values_equal(a, x, y))
-        }
+        (Some(x), Value::Object(_)) => get_ci_value(gone, "value").map_or(old == gone, |y| values_equal(a, x, y)),
         (Some(x), Value::String(_)) => values_equal(a, x, gone),
         _ => old == gone,
     }
@@ -647,24 +593,14 @@ fn coerce_items(a: &AttributeDef, v: &Value) -> Result<Vec<Value>, ScimError> {
 /// A single (non-array) value for `def`, coerced to its type.
 fn coerce_single(def: &AttributeDef, v: &Value, name: &str) -> Result<Value, ScimError> {
     if v.is_array() {
-        return Err(ScimError::invalid_value(format!(
-            "attribute \"{name}\" is single-valued"
-        )));
+        return Err(ScimError::invalid_value(format!("attribute \"{name}\" is single-valued")));
     }
-    if def.is_complex() {
-        coerce_complex(def, v, name).map(Value::Object)
-    } else {
-        coerce_simple(def, v, name)
-    }
+    if def.is_complex() { coerce_complex(def, v, name).map(Value::Object) } else { coerce_simple(def, v, name) }
 }
 
 /// A complex value with canonical sub-attribute names and coerced sub-values. Unknown and
 /// readOnly sub-attributes are dropped; `null` sub-values are kept as removal markers.
-fn coerce_complex(
-    def: &AttributeDef,
-    v: &Value,
-    name: &str,
-) -> Result<Map<String, Value>, ScimError> {
+fn coerce_complex(def: &AttributeDef, v: &Value, name: &str) -> Result<Map<String, Value>, ScimError> {
     let obj = match v {
         Value::Object(obj) => obj,
         // Entra sends the enterprise `manager` as the bare manager id.
@@ -674,9 +610,7 @@ fn coerce_complex(
             return coerce_complex(def, &Value::Object(m), name);
         }
         _ => {
-            return Err(ScimError::invalid_value(format!(
-                "attribute \"{name}\" must be an object"
-            )));
+            return Err(ScimError::invalid_value(format!("attribute \"{name}\" must be an object")));
         }
     };
     let mut out = Map::new();
@@ -685,11 +619,7 @@ fn coerce_complex(
         if sub.mutability == Mutability::ReadOnly {
             continue;
         }
-        let sv = if sv.is_null() {
-            Value::Null
-        } else {
-            coerce_single(sub, sv, &format!("{name}.{}", sub.name))?
-        };
+        let sv = if sv.is_null() { Value::Null } else { coerce_single(sub, sv, &format!("{name}.{}", sub.name))? };
         out.insert(sub.name.to_string(), sv);
     }
     Ok(out)
@@ -698,9 +628,7 @@ fn coerce_complex(
 /// A simple value checked against the attribute type; booleans may come as strings.
 fn coerce_simple(def: &AttributeDef, v: &Value, name: &str) -> Result<Value, ScimError> {
     let ok = match def.attr_type {
-        AttrType::String | AttrType::Reference | AttrType::DateTime | AttrType::Binary => {
-            v.is_string()
-        }
+        AttrType::String | AttrType::Reference | AttrType::DateTime | AttrType::Binary => v.is_string(),
         AttrType::Integer => v.is_i64() || v.is_u64(),
         AttrType::Decimal => v.is_number(),
         // Entra sends `"value": "False"`; coerce the spellings of true/false, nothing else.
@@ -710,10 +638,7 @@ fn coerce_simple(def: &AttributeDef, v: &Value, name: &str) -> Result<Value, Sci
     if ok {
         Ok(v.clone())
     } else {
-        Err(ScimError::invalid_value(format!(
-            "attribute \"{name}\" must be {}",
-            type_phrase(def.attr_type)
-        )))
+        Err(ScimError::invalid_value(format!("attribute \"{name}\" must be {}", type_phrase(def.attr_type))))
     }
 }
 
@@ -722,9 +647,7 @@ fn coerce_bool(v: &Value, name: &str) -> Result<Value, ScimError> {
         Value::Bool(_) => Ok(v.clone()),
         Value::String(s) if s.eq_ignore_ascii_case("true") => Ok(Value::Bool(true)),
         Value::String(s) if s.eq_ignore_ascii_case("false") => Ok(Value::Bool(false)),
-        _ => Err(ScimError::invalid_value(format!(
-            "attribute \"{name}\" must be a boolean, got {v}"
-        ))),
+        _ => Err(ScimError::invalid_value(format!("attribute \"{name}\" must be a boolean, got {v}"))),
     }
 }
 
@@ -741,17 +664,10 @@ fn type_phrase(t: AttrType) -> &'static str {
 }
 
 /// Fails when an immutable attribute that already has a value would change.
-fn check_immutable(
-    def: &AttributeDef,
-    name: &str,
-    old: Option<&Value>,
-    new: Option<&Value>,
-) -> Result<(), ScimError> {
+fn check_immutable(def: &AttributeDef, name: &str, old: Option<&Value>, new: Option<&Value>) -> Result<(), ScimError> {
     let has_old = old.is_some_and(|o| !o.is_null());
     if def.mutability == Mutability::Immutable && has_old && old != new {
-        Err(ScimError::mutability(format!(
-            "attribute \"{name}\" is immutable"
-        )))
+        Err(ScimError::mutability(format!("attribute \"{name}\" is immutable")))
     } else {
         Ok(())
     }
@@ -790,11 +706,7 @@ fn as_list(v: &Value) -> Vec<&Value> {
 
 /// `map[key]`, an exact match first, then any spelling ignoring ASCII case.
 fn get_ci<'m>(map: &'m Map<String, Value>, key: &str) -> Option<&'m Value> {
-    map.get(key).or_else(|| {
-        map.iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(key))
-            .map(|(_, v)| v)
-    })
+    map.get(key).or_else(|| map.iter().find(|(k, _)| k.eq_ignore_ascii_case(key)).map(|(_, v)| v))
 }
 
 fn get_ci_value<'v>(v: &'v Value, key: &str) -> Option<&'v Value> {
@@ -804,11 +716,7 @@ fn get_ci_value<'v>(v: &'v Value, key: &str) -> Option<&'v Value> {
 /// Removes every spelling of `key`, returning the value of the exact spelling if present.
 fn remove_ci(map: &mut Map<String, Value>, key: &str) -> Option<Value> {
     let exact = map.remove(key);
-    let others: Vec<String> = map
-        .keys()
-        .filter(|k| k.eq_ignore_ascii_case(key))
-        .cloned()
-        .collect();
+    let others: Vec<String> = map.keys().filter(|k| k.eq_ignore_ascii_case(key)).cloned().collect();
     let mut first_other = None;
     for k in others {
         let v = map.remove(&k);
@@ -862,9 +770,7 @@ fn put_extension(res: &mut Map<String, Value>, urn: &str, ext: Map<String, Value
     let Some(Value::Array(ids)) = res.get_mut("schemas") else {
         return;
     };
-    let listed = ids
-        .iter()
-        .any(|id| id.as_str().is_some_and(|s| s.eq_ignore_ascii_case(urn)));
+    let listed = ids.iter().any(|id| id.as_str().is_some_and(|s| s.eq_ignore_ascii_case(urn)));
     if present && !listed {
         ids.push(Value::String(urn.to_string()));
     } else if !present && listed {
@@ -876,9 +782,7 @@ fn put_extension(res: &mut Map<String, Value>, urn: &str, ext: Map<String, Value
 mod tests {
     use super::*;
     use crate::scim::error::ScimType;
-    use crate::scim::schema::{
-        ENTERPRISE_USER_SCHEMA, GROUP_RESOURCE, GROUP_SCHEMA, USER_RESOURCE, USER_SCHEMA,
-    };
+    use crate::scim::schema::{ENTERPRISE_USER_SCHEMA, GROUP_RESOURCE, GROUP_SCHEMA, USER_RESOURCE, USER_SCHEMA};
     use serde_json::json;
 
     const ENT: &str = ENTERPRISE_USER_SCHEMA;
@@ -929,31 +833,21 @@ mod tests {
     }
 
     fn member_ids(g: &Value) -> Vec<&str> {
-        g["members"].as_array().map_or(vec![], |m| {
-            m.iter().map(|e| e["value"].as_str().unwrap()).collect()
-        })
+        g["members"].as_array().map_or(vec![], |m| m.iter().map(|e| e["value"].as_str().unwrap()).collect())
     }
 
     // ---- Entra ID request shapes ----
 
     #[test]
     fn entra_replace_work_email_value() {
-        let u = patch_user(
-            json!([{"op": "Replace", "path": "emails[type eq \"work\"].value", "value": "new@x.com"}]),
-        );
-        assert_eq!(
-            u["emails"],
-            json!([{"type": "work", "value": "new@x.com", "primary": true}])
-        );
+        let u = patch_user(json!([{"op": "Replace", "path": "emails[type eq \"work\"].value", "value": "new@x.com"}]));
+        assert_eq!(u["emails"], json!([{"type": "work", "value": "new@x.com", "primary": true}]));
     }
 
     #[test]
     fn entra_replace_family_name_keeps_given_name() {
         let u = patch_user(json!([{"op": "Replace", "path": "name.familyName", "value": "X"}]));
-        assert_eq!(
-            u["name"],
-            json!({"givenName": "Barbara", "familyName": "X"})
-        );
+        assert_eq!(u["name"], json!({"givenName": "Barbara", "familyName": "X"}));
     }
 
     #[test]
@@ -966,12 +860,7 @@ mod tests {
     fn entra_string_booleans() {
         let u = patch_user(json!([{"op": "Replace", "path": "active", "value": "False"}]));
         assert_eq!(u["active"], false);
-        let u = run(
-            u,
-            json!([{"op": "Add", "path": "active", "value": "True"}]),
-            &USER_RESOURCE,
-        )
-        .unwrap();
+        let u = run(u, json!([{"op": "Add", "path": "active", "value": "True"}]), &USER_RESOURCE).unwrap();
         assert_eq!(u["active"], true);
         let u = patch_user(json!([{"op": "replace", "path": "ACTIVE", "value": "fAlSe"}]));
         assert_eq!(u["active"], false);
@@ -995,9 +884,7 @@ mod tests {
 
     #[test]
     fn entra_add_enterprise_department() {
-        let u = patch_user(
-            json!([{"op": "Add", "path": format!("{ENT}:department"), "value": "Sales"}]),
-        );
+        let u = patch_user(json!([{"op": "Add", "path": format!("{ENT}:department"), "value": "Sales"}]));
         assert_eq!(u[ENT]["department"], "Sales");
         assert!(u.get("department").is_none());
     }
@@ -1006,20 +893,15 @@ mod tests {
     fn entra_add_work_email_creates_element() {
         let mut r = user();
         r.as_object_mut().unwrap().remove("emails");
-        let u = run(
-            r,
-            json!([{"op": "Add", "path": "emails[type eq \"work\"].value", "value": "a@b.c"}]),
-            &USER_RESOURCE,
-        )
-        .unwrap();
+        let u =
+            run(r, json!([{"op": "Add", "path": "emails[type eq \"work\"].value", "value": "a@b.c"}]), &USER_RESOURCE)
+                .unwrap();
         assert_eq!(u["emails"], json!([{"type": "work", "value": "a@b.c"}]));
     }
 
     #[test]
     fn entra_sub_attribute_case_is_canonicalised() {
-        let u = patch_user(
-            json!([{"op": "Replace", "path": "emails[type eq \"other\"].Value", "value": "o@x.com"}]),
-        );
+        let u = patch_user(json!([{"op": "Replace", "path": "emails[type eq \"other\"].Value", "value": "o@x.com"}]));
         assert_eq!(u["emails"][1], json!({"type": "other", "value": "o@x.com"}));
         assert_eq!(u["emails"][0]["value"], "old@x.com");
     }
@@ -1034,40 +916,27 @@ mod tests {
             &USER_RESOURCE,
         )
         .unwrap();
-        assert_eq!(
-            u["emails"],
-            json!([{"type": "work", "primary": true, "value": "p@x.com"}])
-        );
+        assert_eq!(u["emails"], json!([{"type": "work", "primary": true, "value": "p@x.com"}]));
     }
 
     #[test]
     fn entra_manager_as_bare_id() {
-        let u =
-            patch_user(json!([{"op": "Add", "path": format!("{ENT}:manager"), "value": "boss-1"}]));
+        let u = patch_user(json!([{"op": "Add", "path": format!("{ENT}:manager"), "value": "boss-1"}]));
         assert_eq!(u[ENT]["manager"], json!({"value": "boss-1"}));
-        let u = run(
-            u,
-            json!([{"op": "Remove", "path": format!("{ENT}:manager")}]),
-            &USER_RESOURCE,
-        )
-        .unwrap();
+        let u = run(u, json!([{"op": "Remove", "path": format!("{ENT}:manager")}]), &USER_RESOURCE).unwrap();
         assert!(u.get(ENT).is_none());
         assert_eq!(u["schemas"], json!([USER_SCHEMA]));
     }
 
     #[test]
     fn entra_manager_as_one_element_list() {
-        let u = patch_user(
-            json!([{"op": "Add", "path": "manager", "value": [{"$ref": null, "value": "boss-2"}]}]),
-        );
+        let u = patch_user(json!([{"op": "Add", "path": "manager", "value": [{"$ref": null, "value": "boss-2"}]}]));
         assert_eq!(u[ENT]["manager"], json!({"value": "boss-2"}));
     }
 
     #[test]
     fn entra_group_member_remove_by_value_list() {
-        let g = patch_group(
-            json!([{"op": "Remove", "path": "members", "value": [{"value": "a"}, {"value": "c"}]}]),
-        );
+        let g = patch_group(json!([{"op": "Remove", "path": "members", "value": [{"value": "a"}, {"value": "c"}]}]));
         assert_eq!(member_ids(&g), ["b"]);
     }
 
@@ -1081,12 +950,8 @@ mod tests {
 
     #[test]
     fn okta_group_rename_ignores_id() {
-        let g =
-            patch_group(json!([{"op": "replace", "value": {"id": "abc", "displayName": "New"}}]));
-        assert_eq!(
-            (g["id"].as_str(), g["displayName"].as_str()),
-            (Some("g1"), Some("New"))
-        );
+        let g = patch_group(json!([{"op": "replace", "value": {"id": "abc", "displayName": "New"}}]));
+        assert_eq!((g["id"].as_str(), g["displayName"].as_str()), (Some("g1"), Some("New")));
     }
 
     #[test]
@@ -1104,13 +969,8 @@ mod tests {
 
     #[test]
     fn pathless_bare_schema_urn_object() {
-        let u = patch_user(
-            json!([{"op": "add", "value": {ENT: {"department": "X", "Manager": {"value": "m"}}}}]),
-        );
-        assert_eq!(
-            u[ENT],
-            json!({"department": "X", "manager": {"value": "m"}})
-        );
+        let u = patch_user(json!([{"op": "add", "value": {ENT: {"department": "X", "Manager": {"value": "m"}}}}]));
+        assert_eq!(u[ENT], json!({"department": "X", "manager": {"value": "m"}}));
         let u = patch_user(json!([{"op": "replace", "value": {USER_SCHEMA: {"title": "Dr"}}}]));
         assert_eq!(u["title"], "Dr");
     }
@@ -1136,9 +996,7 @@ mod tests {
 
     #[test]
     fn members_replace_whole_list() {
-        let g = patch_group(
-            json!([{"op": "replace", "path": "members", "value": [{"value": "x"}, {"value": "y"}]}]),
-        );
+        let g = patch_group(json!([{"op": "replace", "path": "members", "value": [{"value": "x"}, {"value": "y"}]}]));
         assert_eq!(member_ids(&g), ["x", "y"]);
     }
 
@@ -1178,10 +1036,7 @@ mod tests {
         ]}))
         .unwrap();
         let kinds: Vec<_> = ops.iter().map(|o| o.op).collect();
-        assert_eq!(
-            kinds,
-            [PatchOpKind::Add, PatchOpKind::Replace, PatchOpKind::Remove]
-        );
+        assert_eq!(kinds, [PatchOpKind::Add, PatchOpKind::Replace, PatchOpKind::Remove]);
     }
 
     #[test]
@@ -1209,8 +1064,10 @@ mod tests {
 
     #[test]
     fn unknown_op_names_its_index() {
-        let e = parse_request(&body(json!([{"op": "add", "path": "title", "value": "x"}, {"op": "Upsert", "path": "title", "value": "x"}])))
-            .unwrap_err();
+        let e = parse_request(&body(
+            json!([{"op": "add", "path": "title", "value": "x"}, {"op": "Upsert", "path": "title", "value": "x"}]),
+        ))
+        .unwrap_err();
         assert_eq!(e.scim_type, Some(ScimType::InvalidSyntax));
         assert_eq!(e.detail, "Operations[1]: unknown op \"Upsert\"");
     }
@@ -1218,21 +1075,12 @@ mod tests {
     #[test]
     fn remove_without_path_is_no_target() {
         let e = parse_request(&body(json!([{"op": "remove"}]))).unwrap_err();
-        assert_eq!(
-            (e.scim_type, e.detail.as_str()),
-            (
-                Some(ScimType::NoTarget),
-                "Operations[0]: remove needs a path"
-            )
-        );
+        assert_eq!((e.scim_type, e.detail.as_str()), (Some(ScimType::NoTarget), "Operations[0]: remove needs a path"));
     }
 
     #[test]
     fn bad_path_syntax_is_invalid_path() {
-        let e = parse_request(&body(
-            json!([{"op": "add", "path": "emails[type eq", "value": "x"}]),
-        ))
-        .unwrap_err();
+        let e = parse_request(&body(json!([{"op": "add", "path": "emails[type eq", "value": "x"}]))).unwrap_err();
         assert_eq!(e.scim_type, Some(ScimType::InvalidPath));
         assert!(e.detail.starts_with("Operations[0]: "));
     }
@@ -1244,10 +1092,7 @@ mod tests {
         let e = user_err(json!([{"op": "add", "path": "foo", "value": "x"}]));
         assert_eq!(
             (e.scim_type, e.detail.as_str()),
-            (
-                Some(ScimType::InvalidPath),
-                "Operations[0]: unknown attribute \"foo\""
-            )
+            (Some(ScimType::InvalidPath), "Operations[0]: unknown attribute \"foo\"")
         );
         let e = user_err(json!([{"op": "add", "path": "name.nope", "value": "x"}]));
         assert_eq!(e.scim_type, Some(ScimType::InvalidPath));
@@ -1266,9 +1111,7 @@ mod tests {
             let e = user_err(json!([{"op": "replace", "path": p, "value": "x"}]));
             assert_eq!(e.scim_type, Some(ScimType::Mutability), "{p}");
         }
-        let e = user_err(
-            json!([{"op": "replace", "path": format!("{ENT}:manager.displayName"), "value": "x"}]),
-        );
+        let e = user_err(json!([{"op": "replace", "path": format!("{ENT}:manager.displayName"), "value": "x"}]));
         assert_eq!(e.scim_type, Some(ScimType::Mutability));
     }
 
@@ -1277,21 +1120,13 @@ mod tests {
         let e = user_err(json!([{"op": "remove", "path": "userName"}]));
         assert_eq!(
             (e.scim_type, e.detail.as_str()),
-            (
-                Some(ScimType::InvalidValue),
-                "Operations[0]: userName is required and cannot be removed"
-            )
+            (Some(ScimType::InvalidValue), "Operations[0]: userName is required and cannot be removed")
         );
         let e = user_err(json!([{"op": "replace", "path": "userName", "value": null}]));
         assert_eq!(e.scim_type, Some(ScimType::InvalidValue));
         let e = user_err(json!([{"op": "remove", "path": "userName", "value": "bjensen"}]));
         assert_eq!(e.scim_type, Some(ScimType::InvalidValue));
-        let e = run(
-            group(),
-            json!([{"op": "replace", "value": {"displayName": null}}]),
-            &GROUP_RESOURCE,
-        )
-        .unwrap_err();
+        let e = run(group(), json!([{"op": "replace", "value": {"displayName": null}}]), &GROUP_RESOURCE).unwrap_err();
         assert_eq!(e.scim_type, Some(ScimType::InvalidValue));
     }
 
@@ -1321,17 +1156,13 @@ mod tests {
 
     #[test]
     fn non_eq_filter_without_match_is_no_target() {
-        let e = user_err(
-            json!([{"op": "replace", "path": "emails[value co \"zzz\"].type", "value": "home"}]),
-        );
+        let e = user_err(json!([{"op": "replace", "path": "emails[value co \"zzz\"].type", "value": "home"}]));
         assert_eq!(e.scim_type, Some(ScimType::NoTarget));
     }
 
     #[test]
     fn filter_on_single_valued_attribute_is_invalid_path() {
-        let e = user_err(
-            json!([{"op": "replace", "path": "name[givenName eq \"x\"].familyName", "value": "y"}]),
-        );
+        let e = user_err(json!([{"op": "replace", "path": "name[givenName eq \"x\"].familyName", "value": "y"}]));
         assert_eq!(e.scim_type, Some(ScimType::InvalidPath));
     }
 
@@ -1363,16 +1194,12 @@ mod tests {
             json!([{"op": "add", "path": "emails", "value": {"value": "h@x.com", "type": "home", "primary": "True"}}]),
         );
         assert_eq!(u["emails"][0]["primary"], false);
-        assert_eq!(
-            u["emails"][1],
-            json!({"value": "h@x.com", "type": "home", "primary": true})
-        );
+        assert_eq!(u["emails"][1], json!({"value": "h@x.com", "type": "home", "primary": true}));
     }
 
     #[test]
     fn add_email_dedupes_case_insensitively() {
-        let u =
-            patch_user(json!([{"op": "add", "path": "emails", "value": [{"value": "OLD@x.com"}]}]));
+        let u = patch_user(json!([{"op": "add", "path": "emails", "value": [{"value": "OLD@x.com"}]}]));
         assert_eq!(u["emails"].as_array().unwrap().len(), 1);
     }
 
@@ -1381,10 +1208,7 @@ mod tests {
         let u = patch_user(
             json!([{"op": "replace", "path": "emails[type eq \"work\"]", "value": {"value": "w@x.com", "display": "W"}}]),
         );
-        assert_eq!(
-            u["emails"],
-            json!([{"type": "work", "value": "w@x.com", "primary": true, "display": "W"}])
-        );
+        assert_eq!(u["emails"], json!([{"type": "work", "value": "w@x.com", "primary": true, "display": "W"}]));
         let u = patch_user(json!([{"op": "remove", "path": "emails[type eq \"work\"]"}]));
         assert!(u.get("emails").is_none());
     }
@@ -1399,16 +1223,11 @@ mod tests {
 
     #[test]
     fn replace_multi_valued_without_filter_replaces_list() {
-        let u = patch_user(
-            json!([{"op": "replace", "path": "phoneNumbers", "value": [{"value": "1", "type": "work"}]}]),
-        );
+        let u =
+            patch_user(json!([{"op": "replace", "path": "phoneNumbers", "value": [{"value": "1", "type": "work"}]}]));
         assert_eq!(u["phoneNumbers"], json!([{"value": "1", "type": "work"}]));
-        let u = run(
-            u,
-            json!([{"op": "replace", "path": "phoneNumbers", "value": [{"value": "2"}]}]),
-            &USER_RESOURCE,
-        )
-        .unwrap();
+        let u = run(u, json!([{"op": "replace", "path": "phoneNumbers", "value": [{"value": "2"}]}]), &USER_RESOURCE)
+            .unwrap();
         assert_eq!(u["phoneNumbers"], json!([{"value": "2"}]));
     }
 
@@ -1416,40 +1235,23 @@ mod tests {
     fn unqualified_extension_attribute_and_removal_cleanup() {
         let u = patch_user(json!([{"op": "add", "path": "costCenter", "value": "42"}]));
         assert_eq!(u[ENT]["costCenter"], "42");
-        let u = run(
-            u,
-            json!([{"op": "remove", "path": format!("{ENT}:costCenter")}]),
-            &USER_RESOURCE,
-        )
-        .unwrap();
+        let u = run(u, json!([{"op": "remove", "path": format!("{ENT}:costCenter")}]), &USER_RESOURCE).unwrap();
         assert!(u.get(ENT).is_none());
         assert_eq!(u["schemas"], json!([USER_SCHEMA]));
     }
 
     #[test]
     fn external_id_and_password_are_writable() {
-        let u = patch_user(
-            json!([{"op": "replace", "value": {"externalId": "E1", "password": "s3cret"}}]),
-        );
-        assert_eq!(
-            (u["externalId"].as_str(), u["password"].as_str()),
-            (Some("E1"), Some("s3cret"))
-        );
+        let u = patch_user(json!([{"op": "replace", "value": {"externalId": "E1", "password": "s3cret"}}]));
+        assert_eq!((u["externalId"].as_str(), u["password"].as_str()), (Some("E1"), Some("s3cret")));
     }
 
     #[test]
     fn existing_non_canonical_keys_are_normalised() {
         let mut r = user();
-        r.as_object_mut()
-            .unwrap()
-            .insert("DisplayName".into(), json!("old"));
+        r.as_object_mut().unwrap().insert("DisplayName".into(), json!("old"));
         r.as_object_mut().unwrap().remove("displayName");
-        let u = run(
-            r,
-            json!([{"op": "replace", "path": "displayname", "value": "new"}]),
-            &USER_RESOURCE,
-        )
-        .unwrap();
+        let u = run(r, json!([{"op": "replace", "path": "displayname", "value": "new"}]), &USER_RESOURCE).unwrap();
         assert_eq!(u["displayName"], "new");
         assert!(u.get("DisplayName").is_none());
     }

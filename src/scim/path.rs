@@ -89,8 +89,7 @@ fn parse_path_inner(input: &str) -> PResult<AttrPath> {
 /// ':' is a version number (digits and dots, e.g. `2.0`), so the last segment names the resource
 /// type rather than an attribute. Use [`split_schema_urn`] when the schema ids are known.
 pub fn is_schema_urn(s: &str) -> bool {
-    starts_with_urn(s)
-        && s.rsplit_once(':').is_some_and(|(head, tail)| is_version_segment(head) && is_attr_name(tail))
+    starts_with_urn(s) && s.rsplit_once(':').is_some_and(|(head, tail)| is_version_segment(head) && is_attr_name(tail))
 }
 
 /// Splits `s` into the longest id of `schemas` it starts with (case-insensitive) and the rest

@@ -95,12 +95,16 @@ impl Projection {
         if drop.is_empty() {
             return value;
         }
-        map_elements(value, &|obj: &mut Map<String, Value>| obj.retain(|k, _| !drop.iter().any(|d| d.eq_ignore_ascii_case(k))))
+        map_elements(value, &|obj: &mut Map<String, Value>| {
+            obj.retain(|k, _| !drop.iter().any(|d| d.eq_ignore_ascii_case(k)))
+        })
     }
 }
 
 fn retain_subs(value: Value, keep: &[&str]) -> Value {
-    map_elements(value, &|obj: &mut Map<String, Value>| obj.retain(|k, _| keep.iter().any(|d| d.eq_ignore_ascii_case(k))))
+    map_elements(value, &|obj: &mut Map<String, Value>| {
+        obj.retain(|k, _| keep.iter().any(|d| d.eq_ignore_ascii_case(k)))
+    })
 }
 
 /// Apply `f` to a complex value or to each element of a multi-valued complex attribute.
@@ -134,7 +138,14 @@ mod tests {
 
     #[test]
     fn excluded_attributes_drop_and_never_drop_id() {
-        let p = Projection::new(&[], &["emails".into(), "id".into(), "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department".into()]);
+        let p = Projection::new(
+            &[],
+            &[
+                "emails".into(),
+                "id".into(),
+                "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department".into(),
+            ],
+        );
         let out = p.apply(user());
         assert!(out.get("emails").is_none());
         assert_eq!(out["id"], "1");

@@ -13,8 +13,7 @@ pub const USER_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
 /// Core Group schema URN.
 pub const GROUP_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:Group";
 /// Enterprise User extension schema URN.
-pub const ENTERPRISE_USER_SCHEMA: &str =
-    "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
+pub const ENTERPRISE_USER_SCHEMA: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
 /// List response message URN.
 pub const LIST_RESPONSE: &str = "urn:ietf:params:scim:api:messages:2.0:ListResponse";
 /// PATCH request message URN.
@@ -28,8 +27,7 @@ pub const BULK_REQUEST: &str = "urn:ietf:params:scim:api:messages:2.0:BulkReques
 /// Bulk response message URN.
 pub const BULK_RESPONSE: &str = "urn:ietf:params:scim:api:messages:2.0:BulkResponse";
 /// ServiceProviderConfig resource schema URN.
-pub const SERVICE_PROVIDER_CONFIG_SCHEMA: &str =
-    "urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig";
+pub const SERVICE_PROVIDER_CONFIG_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig";
 /// ResourceType resource schema URN.
 pub const RESOURCE_TYPE_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:ResourceType";
 /// Schema resource schema URN.
@@ -180,19 +178,11 @@ const fn boolean(name: &'static str, description: &'static str) -> AttributeDef 
     attr(name, AttrType::Boolean, description)
 }
 
-const fn reference(
-    name: &'static str,
-    types: &'static [&'static str],
-    description: &'static str,
-) -> AttributeDef {
+const fn reference(name: &'static str, types: &'static [&'static str], description: &'static str) -> AttributeDef {
     attr(name, AttrType::Reference, description).refs(types)
 }
 
-const fn complex(
-    name: &'static str,
-    subs: &'static [AttributeDef],
-    description: &'static str,
-) -> AttributeDef {
+const fn complex(name: &'static str, subs: &'static [AttributeDef], description: &'static str) -> AttributeDef {
     let mut a = attr(name, AttrType::Complex, description);
     a.sub_attributes = subs;
     a
@@ -270,11 +260,7 @@ impl AttributeDef {
             m.insert("uniqueness".into(), json!(self.uniqueness.as_str()));
         }
         if !self.sub_attributes.is_empty() {
-            let subs: Vec<Value> = self
-                .sub_attributes
-                .iter()
-                .map(AttributeDef::to_json)
-                .collect();
+            let subs: Vec<Value> = self.sub_attributes.iter().map(AttributeDef::to_json).collect();
             m.insert("subAttributes".into(), Value::Array(subs));
         }
         Value::Object(m)
@@ -308,53 +294,22 @@ pub fn find<'a>(attrs: &'a [AttributeDef], name: &str) -> Option<&'a AttributeDe
 // ---- common attributes (RFC 7643 §3.1) ----
 
 const META_SUBS: &[AttributeDef] = &[
-    string(
-        "resourceType",
-        "Name of the resource type of this resource.",
-    )
-    .exact()
-    .read_only(),
-    attr(
-        "created",
-        AttrType::DateTime,
-        "When the resource was added to the service provider.",
-    )
-    .read_only(),
-    attr(
-        "lastModified",
-        AttrType::DateTime,
-        "When the resource was last changed.",
-    )
-    .read_only(),
-    reference("location", &["uri"], "URI of the resource.")
-        .exact()
-        .read_only(),
-    string("version", "Entity tag (ETag) version of the resource.")
-        .exact()
-        .read_only(),
+    string("resourceType", "Name of the resource type of this resource.").exact().read_only(),
+    attr("created", AttrType::DateTime, "When the resource was added to the service provider.").read_only(),
+    attr("lastModified", AttrType::DateTime, "When the resource was last changed.").read_only(),
+    reference("location", &["uri"], "URI of the resource.").exact().read_only(),
+    string("version", "Entity tag (ETag) version of the resource.").exact().read_only(),
 ];
 
 /// Attributes every resource has regardless of schema: `id`, `externalId`, `meta` (§3.1).
 pub static COMMON: &[AttributeDef] = &[
-    string(
-        "id",
-        "Service-provider-issued unique identifier of the resource.",
-    )
-    .exact()
-    .read_only()
-    .ret(Returned::Always)
-    .unique(Uniqueness::Server),
-    string(
-        "externalId",
-        "Identifier of the resource as known to the provisioning client.",
-    )
-    .exact(),
-    complex(
-        "meta",
-        META_SUBS,
-        "Resource metadata maintained by the service provider.",
-    )
-    .read_only(),
+    string("id", "Service-provider-issued unique identifier of the resource.")
+        .exact()
+        .read_only()
+        .ret(Returned::Always)
+        .unique(Uniqueness::Server),
+    string("externalId", "Identifier of the resource as known to the provisioning client.").exact(),
+    complex("meta", META_SUBS, "Resource metadata maintained by the service provider.").read_only(),
 ];
 
 // ---- User (RFC 7643 §4.1) ----
@@ -378,8 +333,7 @@ const EMAIL_SUBS: &[AttributeDef] = &[
 const PHONE_SUBS: &[AttributeDef] = &[
     string("value", "Phone number, ideally in RFC 3966 form."),
     string("display", "Human-readable label of the number."),
-    string("type", "Kind of number, e.g. work or mobile.")
-        .canon(&["work", "home", "mobile", "fax", "pager", "other"]),
+    string("type", "Kind of number, e.g. work or mobile.").canon(&["work", "home", "mobile", "fax", "pager", "other"]),
     boolean("primary", "Whether this is the preferred number."),
 ];
 
@@ -410,16 +364,10 @@ const ADDRESS_SUBS: &[AttributeDef] = &[
 ];
 
 const GROUPS_SUBS: &[AttributeDef] = &[
-    string("value", "Identifier of the group.")
-        .exact()
-        .read_only(),
-    reference("$ref", &["User", "Group"], "URI of the group resource.")
-        .exact()
-        .read_only(),
+    string("value", "Identifier of the group.").exact().read_only(),
+    reference("$ref", &["User", "Group"], "URI of the group resource.").exact().read_only(),
     string("display", "Display name of the group.").read_only(),
-    string("type", "Direct or indirect membership.")
-        .canon(&["direct", "indirect"])
-        .read_only(),
+    string("type", "Direct or indirect membership.").canon(&["direct", "indirect"]).read_only(),
 ];
 
 const GENERIC_SUBS: &[AttributeDef] = &[
@@ -430,87 +378,42 @@ const GENERIC_SUBS: &[AttributeDef] = &[
 ];
 
 const CERT_SUBS: &[AttributeDef] = &[
-    attr(
-        "value",
-        AttrType::Binary,
-        "DER-encoded X.509 certificate, base64.",
-    ),
+    attr("value", AttrType::Binary, "DER-encoded X.509 certificate, base64."),
     string("display", "Human-readable label of the certificate."),
     string("type", "Kind of certificate."),
     boolean("primary", "Whether this is the preferred certificate."),
 ];
 
 const USER_ATTRS: &[AttributeDef] = &[
-    string("userName", "Unique identifier the user signs in with.")
-        .req()
-        .unique(Uniqueness::Server),
+    string("userName", "Unique identifier the user signs in with.").req().unique(Uniqueness::Server),
     complex("name", NAME_SUBS, "Components of the user's real name."),
     string("displayName", "Name of the user suitable for display."),
     string("nickName", "Casual name of the user."),
-    reference(
-        "profileUrl",
-        &["external"],
-        "URL of the user's online profile.",
-    ),
+    reference("profileUrl", &["external"], "URL of the user's online profile."),
     string("title", "Job title."),
-    string(
-        "userType",
-        "Relationship of the user to the organization, e.g. Employee.",
-    ),
-    string(
-        "preferredLanguage",
-        "Preferred written or spoken language (Accept-Language form).",
-    ),
-    string(
-        "locale",
-        "Default location for localizing dates, currency and so on.",
-    ),
-    string(
-        "timezone",
-        "Time zone in IANA (Olson) form, e.g. Europe/Berlin.",
-    ),
+    string("userType", "Relationship of the user to the organization, e.g. Employee."),
+    string("preferredLanguage", "Preferred written or spoken language (Accept-Language form)."),
+    string("locale", "Default location for localizing dates, currency and so on."),
+    string("timezone", "Time zone in IANA (Olson) form, e.g. Europe/Berlin."),
     boolean("active", "Whether the user may sign in."),
-    string(
-        "password",
-        "Clear-text password; only ever written, never returned.",
-    )
-    .exact()
-    .mutable(Mutability::WriteOnly)
-    .ret(Returned::Never),
+    string("password", "Clear-text password; only ever written, never returned.")
+        .exact()
+        .mutable(Mutability::WriteOnly)
+        .ret(Returned::Never),
     complex("emails", EMAIL_SUBS, "Email addresses of the user.").multi(),
     complex("phoneNumbers", PHONE_SUBS, "Phone numbers of the user.").multi(),
     complex("ims", IM_SUBS, "Instant messaging addresses of the user.").multi(),
     complex("photos", PHOTO_SUBS, "Images of the user.").multi(),
-    complex(
-        "addresses",
-        ADDRESS_SUBS,
-        "Physical mailing addresses of the user.",
-    )
-    .multi(),
-    complex(
-        "groups",
-        GROUPS_SUBS,
-        "Groups the user belongs to, maintained by the server.",
-    )
-    .multi()
-    .read_only(),
+    complex("addresses", ADDRESS_SUBS, "Physical mailing addresses of the user.").multi(),
+    complex("groups", GROUPS_SUBS, "Groups the user belongs to, maintained by the server.").multi().read_only(),
     complex("entitlements", GENERIC_SUBS, "Entitlements the user has.").multi(),
     complex("roles", GENERIC_SUBS, "Roles the user has.").multi(),
-    complex(
-        "x509Certificates",
-        CERT_SUBS,
-        "Certificates issued to the user.",
-    )
-    .multi(),
+    complex("x509Certificates", CERT_SUBS, "Certificates issued to the user.").multi(),
 ];
 
 /// The core User schema (RFC 7643 §4.1).
-pub static USER: SchemaDef = SchemaDef {
-    id: USER_SCHEMA,
-    name: "User",
-    description: "User Account",
-    attributes: USER_ATTRS,
-};
+pub static USER: SchemaDef =
+    SchemaDef { id: USER_SCHEMA, name: "User", description: "User Account", attributes: USER_ATTRS };
 
 // ---- Enterprise User extension (RFC 7643 §4.3) ----
 
@@ -540,35 +443,20 @@ pub static ENTERPRISE_USER: SchemaDef = SchemaDef {
 // ---- Group (RFC 7643 §4.2) ----
 
 const MEMBER_SUBS: &[AttributeDef] = &[
-    string("value", "Identifier of the member resource.")
-        .exact()
-        .mutable(Mutability::Immutable),
-    reference("$ref", &["User", "Group"], "URI of the member resource.")
-        .exact()
-        .mutable(Mutability::Immutable),
+    string("value", "Identifier of the member resource.").exact().mutable(Mutability::Immutable),
+    reference("$ref", &["User", "Group"], "URI of the member resource.").exact().mutable(Mutability::Immutable),
     string("display", "Display name of the member."),
-    string("type", "Kind of member, User or Group.")
-        .canon(&["User", "Group"])
-        .mutable(Mutability::Immutable),
+    string("type", "Kind of member, User or Group.").canon(&["User", "Group"]).mutable(Mutability::Immutable),
 ];
 
 const GROUP_ATTRS: &[AttributeDef] = &[
     string("displayName", "Name of the group suitable for display.").req(),
-    complex(
-        "members",
-        MEMBER_SUBS,
-        "Users and groups that belong to the group.",
-    )
-    .multi(),
+    complex("members", MEMBER_SUBS, "Users and groups that belong to the group.").multi(),
 ];
 
 /// The core Group schema (RFC 7643 §4.2).
-pub static GROUP: SchemaDef = SchemaDef {
-    id: GROUP_SCHEMA,
-    name: "Group",
-    description: "Group",
-    attributes: GROUP_ATTRS,
-};
+pub static GROUP: SchemaDef =
+    SchemaDef { id: GROUP_SCHEMA, name: "Group", description: "Group", attributes: GROUP_ATTRS };
 
 // ---- resource types and path resolution ----
 
@@ -580,16 +468,10 @@ pub struct ResourceSchema {
 }
 
 /// User resources: core User plus the enterprise extension.
-pub const USER_RESOURCE: ResourceSchema = ResourceSchema {
-    core: &USER,
-    extensions: &[&ENTERPRISE_USER],
-};
+pub const USER_RESOURCE: ResourceSchema = ResourceSchema { core: &USER, extensions: &[&ENTERPRISE_USER] };
 
 /// Group resources: core Group, no extensions.
-pub const GROUP_RESOURCE: ResourceSchema = ResourceSchema {
-    core: &GROUP,
-    extensions: &[],
-};
+pub const GROUP_RESOURCE: ResourceSchema = ResourceSchema { core: &GROUP, extensions: &[] };
 
 /// Where an attribute path points: the schema it belongs to and the canonical definitions.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -617,17 +499,12 @@ impl Resolved {
 impl ResourceSchema {
     /// URNs of the core schema and every extension, core first.
     pub fn schema_ids(&self) -> Vec<&'static str> {
-        std::iter::once(self.core.id)
-            .chain(self.extensions.iter().map(|s| s.id))
-            .collect()
+        std::iter::once(self.core.id).chain(self.extensions.iter().map(|s| s.id)).collect()
     }
 
     /// The extension whose URN equals `urn` (case-insensitively).
     pub fn extension(&self, urn: &str) -> Option<&'static SchemaDef> {
-        self.extensions
-            .iter()
-            .copied()
-            .find(|s| s.id.eq_ignore_ascii_case(urn))
+        self.extensions.iter().copied().find(|s| s.id.eq_ignore_ascii_case(urn))
     }
 
     /// Resolves a path to its definitions; `None` when the attribute or sub-attribute is unknown
@@ -642,34 +519,20 @@ impl ResourceSchema {
             Some(name) => Some(attr.sub(name)?),
             None => None,
         };
-        Some(Resolved {
-            schema,
-            extension,
-            attr,
-            sub,
-        })
+        Some(Resolved { schema, extension, attr, sub })
     }
 
     /// Unqualified names: common attributes, then core, then extensions in order (§3.10).
-    fn lookup_unqualified(
-        &self,
-        name: &str,
-    ) -> Option<(&'static str, bool, &'static AttributeDef)> {
+    fn lookup_unqualified(&self, name: &str) -> Option<(&'static str, bool, &'static AttributeDef)> {
         if let Some(a) = find(COMMON, name).or_else(|| self.core.attribute(name)) {
             return Some((self.core.id, false, a));
         }
-        self.extensions
-            .iter()
-            .find_map(|ext| ext.attribute(name).map(|a| (ext.id, true, a)))
+        self.extensions.iter().find_map(|ext| ext.attribute(name).map(|a| (ext.id, true, a)))
     }
 
     /// URN-qualified names resolve only within that schema; the core URN also covers the
     /// common attributes because clients qualify `id`/`externalId` with it.
-    fn lookup_qualified(
-        &self,
-        urn: &str,
-        name: &str,
-    ) -> Option<(&'static str, bool, &'static AttributeDef)> {
+    fn lookup_qualified(&self, urn: &str, name: &str) -> Option<(&'static str, bool, &'static AttributeDef)> {
         if self.core.id.eq_ignore_ascii_case(urn) {
             let a = find(COMMON, name).or_else(|| self.core.attribute(name))?;
             return Some((self.core.id, false, a));
@@ -684,20 +547,12 @@ mod tests {
     use super::*;
 
     fn path(urn: Option<&str>, attr: &str, sub: Option<&str>) -> AttrPath {
-        AttrPath {
-            urn: urn.map(str::to_string),
-            attr: attr.to_string(),
-            filter: None,
-            sub: sub.map(str::to_string),
-        }
+        AttrPath { urn: urn.map(str::to_string), attr: attr.to_string(), filter: None, sub: sub.map(str::to_string) }
     }
 
     #[test]
     fn find_is_case_insensitive() {
-        assert_eq!(
-            find(USER.attributes, "USERNAME").map(|a| a.name),
-            Some("userName")
-        );
+        assert_eq!(find(USER.attributes, "USERNAME").map(|a| a.name), Some("userName"));
         assert_eq!(find(USER.attributes, "nope"), None);
     }
 
@@ -737,14 +592,7 @@ mod tests {
             assert!(names.contains(&n), "{n} missing");
         }
         let addr = USER.attribute("addresses").unwrap();
-        for n in [
-            "formatted",
-            "streetAddress",
-            "locality",
-            "region",
-            "postalCode",
-            "country",
-        ] {
+        for n in ["formatted", "streetAddress", "locality", "region", "postalCode", "country"] {
             assert!(addr.sub(n).is_some(), "addresses.{n} missing");
         }
     }
@@ -759,15 +607,9 @@ mod tests {
     #[test]
     fn common_attributes() {
         let id = find(COMMON, "id").unwrap();
-        assert_eq!(
-            (id.mutability, id.returned, id.case_exact),
-            (Mutability::ReadOnly, Returned::Always, true)
-        );
+        assert_eq!((id.mutability, id.returned, id.case_exact), (Mutability::ReadOnly, Returned::Always, true));
         let ext = find(COMMON, "externalId").unwrap();
-        assert_eq!(
-            (ext.mutability, ext.case_exact),
-            (Mutability::ReadWrite, true)
-        );
+        assert_eq!((ext.mutability, ext.case_exact), (Mutability::ReadWrite, true));
         let meta = find(COMMON, "meta").unwrap();
         assert!(meta.is_complex() && meta.sub("lastModified").is_some());
     }
@@ -782,70 +624,38 @@ mod tests {
 
     #[test]
     fn resolve_unqualified_core_common_and_extension() {
-        let r = USER_RESOURCE
-            .resolve(&path(None, "NAME", Some("GIVENNAME")))
-            .unwrap();
+        let r = USER_RESOURCE.resolve(&path(None, "NAME", Some("GIVENNAME"))).unwrap();
         assert_eq!(
             (r.schema, r.extension, r.attr.name, r.sub.map(|s| s.name)),
             (USER_SCHEMA, false, "name", Some("givenName"))
         );
         let r = USER_RESOURCE.resolve(&path(None, "ID", None)).unwrap();
         assert_eq!(r.attr.name, "id");
-        let r = USER_RESOURCE
-            .resolve(&path(None, "department", None))
-            .unwrap();
+        let r = USER_RESOURCE.resolve(&path(None, "department", None)).unwrap();
         assert_eq!((r.schema, r.extension), (ENTERPRISE_USER_SCHEMA, true));
     }
 
     #[test]
     fn resolve_qualified() {
         let urn = "URN:ietf:params:scim:schemas:extension:enterprise:2.0:User";
-        let r = USER_RESOURCE
-            .resolve(&path(Some(urn), "Manager", Some("value")))
-            .unwrap();
+        let r = USER_RESOURCE.resolve(&path(Some(urn), "Manager", Some("value"))).unwrap();
         assert_eq!(
             (r.schema, r.attr.name, r.display_name()),
-            (
-                ENTERPRISE_USER_SCHEMA,
-                "manager",
-                "manager.value".to_string()
-            )
+            (ENTERPRISE_USER_SCHEMA, "manager", "manager.value".to_string())
         );
-        let r = USER_RESOURCE
-            .resolve(&path(Some(USER_SCHEMA), "externalId", None))
-            .unwrap();
+        let r = USER_RESOURCE.resolve(&path(Some(USER_SCHEMA), "externalId", None)).unwrap();
         assert!(!r.extension && r.attr.name == "externalId");
         // Qualified lookups stay within the named schema.
-        assert!(
-            USER_RESOURCE
-                .resolve(&path(Some(USER_SCHEMA), "department", None))
-                .is_none()
-        );
-        assert!(
-            USER_RESOURCE
-                .resolve(&path(Some(urn), "userName", None))
-                .is_none()
-        );
-        assert!(
-            GROUP_RESOURCE
-                .resolve(&path(Some(urn), "department", None))
-                .is_none()
-        );
+        assert!(USER_RESOURCE.resolve(&path(Some(USER_SCHEMA), "department", None)).is_none());
+        assert!(USER_RESOURCE.resolve(&path(Some(urn), "userName", None)).is_none());
+        assert!(GROUP_RESOURCE.resolve(&path(Some(urn), "department", None)).is_none());
     }
 
     #[test]
     fn resolve_unknown() {
         assert!(USER_RESOURCE.resolve(&path(None, "foo", None)).is_none());
-        assert!(
-            USER_RESOURCE
-                .resolve(&path(None, "userName", Some("x")))
-                .is_none()
-        );
-        assert!(
-            USER_RESOURCE
-                .resolve(&path(None, "name", Some("nope")))
-                .is_none()
-        );
+        assert!(USER_RESOURCE.resolve(&path(None, "userName", Some("x"))).is_none());
+        assert!(USER_RESOURCE.resolve(&path(None, "name", Some("nope"))).is_none());
     }
 
     #[test]

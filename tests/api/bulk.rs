@@ -28,7 +28,8 @@ async fn bulk_creates_users_and_a_group_that_references_them_by_bulk_id() {
     assert_eq!(ops[2]["bulkId"], "g1");
     let uid1 = app.uid_of("bulk.one").await;
     let uid2 = app.uid_of("bulk.two").await;
-    let members: Vec<u32> = app.rows("SELECT entity_id FROM user__roles WHERE roles_target_id = 'bulk_team' ORDER BY entity_id").await;
+    let members: Vec<u32> =
+        app.rows("SELECT entity_id FROM user__roles WHERE roles_target_id = 'bulk_team' ORDER BY entity_id").await;
     assert_eq!(members, vec![uid1, uid2]);
     assert_eq!(app.one::<i64>(&format!("SELECT status FROM users_field_data WHERE uid = {uid2}")).await, Some(0));
 }
@@ -42,7 +43,8 @@ async fn a_failing_operation_is_reported_and_fail_on_errors_stops_the_rest() {
         user_op("c", "bulk.c"),
     ]);
     let answer: Value = app.post("/Bulk", &json!({"schemas": [BULK], "Operations": ops})).await.json().await.unwrap();
-    let statuses: Vec<&str> = answer["Operations"].as_array().unwrap().iter().map(|o| o["status"].as_str().unwrap()).collect();
+    let statuses: Vec<&str> =
+        answer["Operations"].as_array().unwrap().iter().map(|o| o["status"].as_str().unwrap()).collect();
     assert_eq!(statuses, ["201", "409", "201"], "without failOnErrors every operation runs");
     assert_eq!(answer["Operations"][1]["response"]["scimType"], "uniqueness");
 
@@ -50,7 +52,12 @@ async fn a_failing_operation_is_reported_and_fail_on_errors_stops_the_rest() {
         {"method": "POST", "path": "/Users", "bulkId": "dup", "data": entra_user("bulk.a", "again@example.com", "y")},
         user_op("d", "bulk.d"),
     ]);
-    let answer: Value = app.post("/Bulk", &json!({"schemas": [BULK], "failOnErrors": 1, "Operations": ops})).await.json().await.unwrap();
+    let answer: Value = app
+        .post("/Bulk", &json!({"schemas": [BULK], "failOnErrors": 1, "Operations": ops}))
+        .await
+        .json()
+        .await
+        .unwrap();
     assert_eq!(answer["Operations"].as_array().unwrap().len(), 1, "stopped after the first error");
     assert_eq!(app.one::<i64>("SELECT COUNT(*) FROM users_field_data WHERE name = 'bulk.d'").await, Some(0));
 }
@@ -64,7 +71,8 @@ async fn bulk_limits_are_advertised_and_enforced() {
     let ops: Vec<Value> = (0..=max).map(|i| json!({"method": "DELETE", "path": format!("/Users/x{i}")})).collect();
     let response = app.post("/Bulk", &json!({"schemas": [BULK], "Operations": ops})).await;
     assert_eq!(response.status().as_u16(), 413);
-    let unresolved = json!({"schemas": [BULK], "Operations": [{"method": "PATCH", "path": "/Users/bulkId:nope", "data": {}}]});
+    let unresolved =
+        json!({"schemas": [BULK], "Operations": [{"method": "PATCH", "path": "/Users/bulkId:nope", "data": {}}]});
     let answer: Value = app.post("/Bulk", &unresolved).await.json().await.unwrap();
     assert_eq!(answer["Operations"][0]["status"], "409");
 }

@@ -22,7 +22,10 @@ async fn check_reports_every_mapped_attribute_and_passes_on_a_stock_site() {
     let text = report.to_string();
     assert!(!report.failed(), "{text}");
     assert!(text.contains("userName → users_field_data.name (column, at most 60 characters)"), "{text}");
-    assert!(text.contains("name.givenName → user__field_first_name.field_first_name_value (field, at most 255 characters)"), "{text}");
+    assert!(
+        text.contains("name.givenName → user__field_first_name.field_first_name_value (field, at most 255 characters)"),
+        "{text}"
+    );
     assert!(text.contains("protected account uid 1 (admin)"), "{text}");
     assert!(text.contains("protected role administrator"), "{text}");
     assert!(text.contains("bcrypt $2y$ at cost 10"), "{text}");
@@ -31,7 +34,8 @@ async fn check_reports_every_mapped_attribute_and_passes_on_a_stock_site() {
 
 #[tokio::test]
 async fn check_fails_naming_the_line_of_a_missing_field() {
-    let mapping = format!("{}\n[[users.attribute]]\nscim = \"title\"\ndrupal = \"field_job_title\"\n", mapping_with_fields());
+    let mapping =
+        format!("{}\n[[users.attribute]]\nscim = \"title\"\ndrupal = \"field_job_title\"\n", mapping_with_fields());
     let report = report_for(&mapping).await;
     let text = report.to_string();
     assert!(report.failed(), "{text}");
@@ -77,7 +81,11 @@ async fn check_reads_the_database_from_drupals_settings_php() {
     assert!(out.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
     assert!(stdout.contains("connected; Drupal 8–11 schema"), "{stdout}");
     // A settings.php that reads the environment cannot be evaluated: a clear error, exit 2.
-    std::fs::write(dir.0.join("env.php"), "<?php\n$databases['default']['default'] = ['database' => getenv('DB'), 'driver' => 'mysql'];\n").unwrap();
+    std::fs::write(
+        dir.0.join("env.php"),
+        "<?php\n$databases['default']['default'] = ['database' => getenv('DB'), 'driver' => 'mysql'];\n",
+    )
+    .unwrap();
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_drupal-scim"))
         .args(["check", "--drupal-settings"])
         .arg(dir.0.join("env.php"))

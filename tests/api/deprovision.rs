@@ -4,10 +4,11 @@ use crate::helpers::*;
 use serde_json::{Value, json};
 
 fn mapping_with(users_settings: &str) -> String {
-    mapping_with_fields().replace("deactivate = \"block\"\n", "").replace("delete = \"block\"\n", "").replace(
-        "link_existing = \"refuse\"\n",
-        "",
-    ).replace("[users]\n", &format!("[users]\n{users_settings}\n"))
+    mapping_with_fields()
+        .replace("deactivate = \"block\"\n", "")
+        .replace("delete = \"block\"\n", "")
+        .replace("link_existing = \"refuse\"\n", "")
+        .replace("[users]\n", &format!("[users]\n{users_settings}\n"))
 }
 
 async fn user_in_group(app: &TestApp, name: &str) -> (String, u32) {
@@ -24,7 +25,9 @@ async fn delete_with_block_remove_roles_blocks_and_removes_only_scim_roles() {
     let (id, uid) = user_in_group(&app, "leaver").await;
     app.exec(&format!("INSERT INTO user__roles VALUES ('user', 0, {uid}, {uid}, 'en', 1, 'content_editor')")).await;
     assert_eq!(app.delete(&format!("/Users/{id}")).await.status().as_u16(), 204);
-    let roles: Vec<(u32, String)> = app.rows(&format!("SELECT delta, roles_target_id FROM user__roles WHERE entity_id = {uid} ORDER BY delta")).await;
+    let roles: Vec<(u32, String)> = app
+        .rows(&format!("SELECT delta, roles_target_id FROM user__roles WHERE entity_id = {uid} ORDER BY delta"))
+        .await;
     assert_eq!(roles, vec![(0, "content_editor".to_string())], "the role Drupal granted stays, renumbered");
     assert_eq!(app.one::<i64>(&format!("SELECT status FROM users_field_data WHERE uid = {uid}")).await, Some(0));
     assert_eq!(app.get(&format!("/Users/{id}")).await.status().as_u16(), 404);
@@ -34,14 +37,19 @@ async fn delete_with_block_remove_roles_blocks_and_removes_only_scim_roles() {
 async fn deactivate_with_block_remove_roles_and_plain_block_keeps_roles() {
     let app = TestApp::spawn_with_mapping(&mapping_with("deactivate = \"block_remove_roles\"")).await;
     let (id, uid) = user_in_group(&app, "paused").await;
-    let r = app.patch_ops(&format!("/Users/{id}"), json!([{"op": "Replace", "path": "active", "value": "False"}])).await;
+    let r =
+        app.patch_ops(&format!("/Users/{id}"), json!([{"op": "Replace", "path": "active", "value": "False"}])).await;
     assert_eq!(r.status().as_u16(), 200);
     assert_eq!(app.one::<i64>(&format!("SELECT COUNT(*) FROM user__roles WHERE entity_id = {uid}")).await, Some(0));
 
     let plain = TestApp::spawn().await;
     let (id, uid) = user_in_group(&plain, "paused2").await;
     plain.patch_ops(&format!("/Users/{id}"), json!([{"op": "Replace", "path": "active", "value": "False"}])).await;
-    assert_eq!(plain.one::<i64>(&format!("SELECT COUNT(*) FROM user__roles WHERE entity_id = {uid}")).await, Some(1), "block keeps roles");
+    assert_eq!(
+        plain.one::<i64>(&format!("SELECT COUNT(*) FROM user__roles WHERE entity_id = {uid}")).await,
+        Some(1),
+        "block keeps roles"
+    );
 }
 
 #[tokio::test]
@@ -58,13 +66,26 @@ async fn hard_delete_is_refused_for_an_account_owning_content_and_done_for_one_o
 
     // blocked.user (uid 4) owns nothing: every row Drupal's delete removes goes.
     app.exec("INSERT INTO sessions (uid, sid, hostname, timestamp) VALUES (4, 'sid-blocked', '127.0.0.1', 1)").await;
-    app.exec("INSERT INTO users_data (uid, module, name, value, serialized) VALUES (4, 'contact', 'enabled', '1', 0)").await;
+    app.exec("INSERT INTO users_data (uid, module, name, value, serialized) VALUES (4, 'contact', 'enabled', '1', 0)")
+        .await;
     let tag = app.tag_count("user:4").await;
     let response = app.delete(&format!("/Users/{BLOCKED_UUID}")).await;
     assert_eq!(response.status().as_u16(), 204);
     assert!(response.headers().get("warning").is_none());
-    for (table, column) in [("users", "uid"), ("users_field_data", "uid"), ("users_data", "uid"), ("sessions", "uid"), ("scim_user", "uid"), ("user__roles", "entity_id"), ("user__field_first_name", "entity_id")] {
-        assert_eq!(app.one::<i64>(&format!("SELECT COUNT(*) FROM {table} WHERE {column} = 4")).await, Some(0), "{table}");
+    for (table, column) in [
+        ("users", "uid"),
+        ("users_field_data", "uid"),
+        ("users_data", "uid"),
+        ("sessions", "uid"),
+        ("scim_user", "uid"),
+        ("user__roles", "entity_id"),
+        ("user__field_first_name", "entity_id"),
+    ] {
+        assert_eq!(
+            app.one::<i64>(&format!("SELECT COUNT(*) FROM {table} WHERE {column} = 4")).await,
+            Some(0),
+            "{table}"
+        );
     }
     assert_eq!(app.tag_count("user:4").await, tag + 1);
     assert_eq!(app.get(&format!("/Users/{BLOCKED_UUID}")).await.status().as_u16(), 404);
@@ -94,7 +115,12 @@ async fn create_links_an_existing_account_when_the_mapping_says_link() {
     assert_eq!(user["externalId"], "ext-mary");
     assert_eq!(app.one::<i64>("SELECT COUNT(*) FROM users").await, Some(before), "no new account");
     assert_eq!(app.one::<String>("SELECT external_id FROM scim_user WHERE uid = 3").await.as_deref(), Some("ext-mary"));
-    assert_eq!(app.one::<String>("SELECT field_last_name_value FROM user__field_last_name WHERE entity_id = 3").await.as_deref(), Some("Smith-Jones"));
+    assert_eq!(
+        app.one::<String>("SELECT field_last_name_value FROM user__field_last_name WHERE entity_id = 3")
+            .await
+            .as_deref(),
+        Some("Smith-Jones")
+    );
     assert_eq!(app.one::<String>("SELECT name FROM users_field_data WHERE uid = 3").await.as_deref(), Some("MSmith"));
     // Once linked, a second create of the same name by another identity conflicts.
     let again = app.post("/Users", &entra_user("msmith", "x@example.org", "ext-other")).await;

@@ -92,13 +92,18 @@ async fn schemas_is_a_list_trimmed_to_the_mapped_attributes() {
     let user = schemas.iter().find(|s| s["id"] == USER_SCHEMA).expect("the core User schema");
     let mut names = attribute_names(user);
     names.sort();
-    assert_eq!(names, vec!["active", "emails", "groups", "name", "password", "preferredLanguage", "timezone", "userName"]);
+    assert_eq!(
+        names,
+        vec!["active", "emails", "groups", "name", "password", "preferredLanguage", "timezone", "userName"]
+    );
     let name = user["attributes"].as_array().unwrap().iter().find(|a| a["name"] == "name").unwrap();
-    let mut subs: Vec<&str> = name["subAttributes"].as_array().unwrap().iter().map(|s| s["name"].as_str().unwrap()).collect();
+    let mut subs: Vec<&str> =
+        name["subAttributes"].as_array().unwrap().iter().map(|s| s["name"].as_str().unwrap()).collect();
     subs.sort();
     assert_eq!(subs, vec!["familyName", "givenName"], "only the stored parts of name");
     let emails = user["attributes"].as_array().unwrap().iter().find(|a| a["name"] == "emails").unwrap();
-    let subs: Vec<&str> = emails["subAttributes"].as_array().unwrap().iter().map(|s| s["name"].as_str().unwrap()).collect();
+    let subs: Vec<&str> =
+        emails["subAttributes"].as_array().unwrap().iter().map(|s| s["name"].as_str().unwrap()).collect();
     assert!(subs.contains(&"value") && subs.contains(&"type") && !subs.contains(&"display"), "{subs:?}");
     let password = user["attributes"].as_array().unwrap().iter().find(|a| a["name"] == "password").unwrap();
     assert_eq!(password["returned"], "never");
@@ -112,7 +117,12 @@ async fn schemas_is_a_list_trimmed_to_the_mapped_attributes() {
     names.sort();
     assert_eq!(names, vec!["department", "employeeNumber"], "manager is not stored, so not advertised");
     for schema in schemas {
-        assert!(schema["meta"]["location"].as_str().unwrap().ends_with(&format!("/Schemas/{}", schema["id"].as_str().unwrap())));
+        assert!(
+            schema["meta"]["location"]
+                .as_str()
+                .unwrap()
+                .ends_with(&format!("/Schemas/{}", schema["id"].as_str().unwrap()))
+        );
         assert_eq!(schema["meta"]["resourceType"], "Schema");
     }
 }

@@ -47,7 +47,12 @@ async fn all_rows(app_pool: &mysql_async::Pool) -> Value {
 }
 
 /// A request sent from a task of its own: (status, body).
-fn send(app: &TestApp, method: reqwest::Method, path: &str, body: Option<Value>) -> tokio::task::JoinHandle<(u16, String)> {
+fn send(
+    app: &TestApp,
+    method: reqwest::Method,
+    path: &str,
+    body: Option<Value>,
+) -> tokio::task::JoinHandle<(u16, String)> {
     let mut request = app
         .client
         .request(method, format!("{}{path}", app.base))
@@ -141,7 +146,12 @@ impl Spawned {
 
     async fn first_name(&self, uid: u32) -> Vec<String> {
         let mut conn = self.pool.get_conn().await.unwrap();
-        conn.exec("SELECT field_first_name_value FROM user__field_first_name WHERE entity_id = ? ORDER BY delta", (uid,)).await.unwrap()
+        conn.exec(
+            "SELECT field_first_name_value FROM user__field_first_name WHERE entity_id = ? ORDER BY delta",
+            (uid,),
+        )
+        .await
+        .unwrap()
     }
 }
 
@@ -171,10 +181,15 @@ async fn a_patch_waiting_for_a_row_lock_held_by_drupal_succeeds_once_it_is_relea
     let mut drupal = app.pool.get_conn().await.unwrap();
     drupal.query_drop("BEGIN").await.unwrap();
     drupal.query_drop("SELECT * FROM users_field_data WHERE uid = 2 FOR UPDATE").await.unwrap();
-    let patch = send(&app, reqwest::Method::PATCH, &format!("/Users/{JDOE_UUID}"), patch_body(json!([
-        {"op": "replace", "path": "name.givenName", "value": "Jonathan"},
-        {"op": "replace", "path": "timezone", "value": "Europe/Paris"}
-    ])));
+    let patch = send(
+        &app,
+        reqwest::Method::PATCH,
+        &format!("/Users/{JDOE_UUID}"),
+        patch_body(json!([
+            {"op": "replace", "path": "name.givenName", "value": "Jonathan"},
+            {"op": "replace", "path": "timezone", "value": "Europe/Paris"}
+        ])),
+    );
     wait_for_lock_wait(&app.pool, &app.db_name).await;
     assert_eq!(app.field_values(2, "field_first_name").await, vec!["John"], "nothing visible while it waits");
     drupal.query_drop("COMMIT").await.unwrap();
@@ -191,14 +206,20 @@ async fn a_deadlock_with_drupal_is_retried_and_the_patch_lands() {
     // Drupal holds jdoe's first-name row; the PATCH locks jdoe's account row, then waits for it.
     let mut drupal = heavy_transaction(&app.pool).await;
     drupal.query_drop("SELECT * FROM user__field_first_name WHERE entity_id = 2 FOR UPDATE").await.unwrap();
-    let patch = app.patch_in_background(&format!("/Users/{JDOE_UUID}"), json!([
-        {"op": "replace", "path": "name.givenName", "value": "Jonathan"},
-        {"op": "replace", "path": "timezone", "value": "Europe/Paris"}
-    ]));
+    let patch = app.patch_in_background(
+        &format!("/Users/{JDOE_UUID}"),
+        json!([
+            {"op": "replace", "path": "name.givenName", "value": "Jonathan"},
+            {"op": "replace", "path": "timezone", "value": "Europe/Paris"}
+        ]),
+    );
     wait_for_lock_wait(&app.pool, &app.db).await;
     // Now Drupal wants the account row: a cycle. InnoDB rolls back the lighter transaction,
     // the server's: this statement succeeds.
-    drupal.query_drop("SELECT * FROM users_field_data WHERE uid = 2 FOR UPDATE").await.expect("the server's transaction is the victim");
+    drupal
+        .query_drop("SELECT * FROM users_field_data WHERE uid = 2 FOR UPDATE")
+        .await
+        .expect("the server's transaction is the victim");
     // The server retries; its retry waits for Drupal, which gives up its locks.
     let deadline = Instant::now() + Duration::from_secs(20);
     while retries(&app.server).await == before {
@@ -209,7 +230,14 @@ async fn a_deadlock_with_drupal_is_retried_and_the_patch_lands() {
     let (status, body, _) = patch.await.unwrap();
     assert_eq!(status, 200, "{body}");
     assert_eq!(app.first_name(2).await, vec!["Jonathan"]);
-    let tz: Option<String> = app.pool.get_conn().await.unwrap().query_first("SELECT timezone FROM users_field_data WHERE uid = 2").await.unwrap();
+    let tz: Option<String> = app
+        .pool
+        .get_conn()
+        .await
+        .unwrap()
+        .query_first("SELECT timezone FROM users_field_data WHERE uid = 2")
+        .await
+        .unwrap();
     assert_eq!(tz.as_deref(), Some("Europe/Paris"));
     assert_eq!(retries(&app.server).await, before + 1.0, "one retry");
     drop(drupal);
@@ -224,11 +252,14 @@ async fn a_row_lock_held_past_the_timeout_answers_503_within_bounds_and_writes_n
     let mut drupal = app.pool.get_conn().await.unwrap();
     drupal.query_drop("BEGIN").await.unwrap();
     drupal.query_drop("SELECT * FROM users_field_data WHERE uid = 2 FOR UPDATE").await.unwrap();
-    let patch = app.patch_in_background(&format!("/Users/{JDOE_UUID}"), json!([
-        {"op": "replace", "path": "name.givenName", "value": "Jonathan"},
-        {"op": "replace", "path": "name.familyName", "value": "Dough"},
-        {"op": "replace", "path": "timezone", "value": "Europe/Paris"}
-    ]));
+    let patch = app.patch_in_background(
+        &format!("/Users/{JDOE_UUID}"),
+        json!([
+            {"op": "replace", "path": "name.givenName", "value": "Jonathan"},
+            {"op": "replace", "path": "name.familyName", "value": "Dough"},
+            {"op": "replace", "path": "timezone", "value": "Europe/Paris"}
+        ]),
+    );
     let (status, body, elapsed) = patch.await.unwrap();
     assert_eq!(status, 503, "a lock held elsewhere is a temporary condition: {body}");
     let body: Value = serde_json::from_str(&body).unwrap();
@@ -239,7 +270,12 @@ async fn a_row_lock_held_past_the_timeout_answers_503_within_bounds_and_writes_n
     drupal.query_drop("ROLLBACK").await.unwrap();
     assert_eq!(all_rows(&app.pool).await, before_rows, "nothing written");
     // And the account can be changed again at once.
-    let response = app.patch_ops(&format!("/Users/{JDOE_UUID}"), json!([{"op": "replace", "path": "name.givenName", "value": "Jonathan"}])).await;
+    let response = app
+        .patch_ops(
+            &format!("/Users/{JDOE_UUID}"),
+            json!([{"op": "replace", "path": "name.givenName", "value": "Jonathan"}]),
+        )
+        .await;
     assert_eq!(response.status().as_u16(), 200);
     assert_eq!(app.first_name(2).await, vec!["Jonathan"]);
     drop(drupal);
@@ -260,17 +296,26 @@ async fn a_schema_change_waiting_for_drupal_delays_requests_by_at_most_the_timeo
     });
     wait_for_statement(&app.pool, &app.db, "ALTER TABLE users_field_data", "metadata lock").await;
     let start = Instant::now();
-    let response = app.client.get(format!("{}/Users/{JDOE_UUID}", app.base)).bearer_auth(&app.token).send().await.unwrap();
+    let response =
+        app.client.get(format!("{}/Users/{JDOE_UUID}", app.base)).bearer_auth(&app.token).send().await.unwrap();
     assert_eq!(response.status().as_u16(), 503, "{}", response.text().await.unwrap());
     assert!(start.elapsed() < Duration::from_secs(20), "answered after {:?}", start.elapsed());
-    let patch = app.patch_in_background(&format!("/Users/{JDOE_UUID}"), json!([{"op": "replace", "path": "name.givenName", "value": "Altered"}]));
+    let patch = app.patch_in_background(
+        &format!("/Users/{JDOE_UUID}"),
+        json!([{"op": "replace", "path": "name.givenName", "value": "Altered"}]),
+    );
     let (status, body, elapsed) = patch.await.unwrap();
     assert_eq!(status, 503, "{body}");
     assert!(elapsed < Duration::from_secs(20), "answered after {elapsed:?}");
     drupal.query_drop("COMMIT").await.unwrap();
     alter.await.unwrap();
     assert_eq!(app.first_name(2).await, vec!["John"], "nothing written");
-    let response = app.patch_ops(&format!("/Users/{JDOE_UUID}"), json!([{"op": "replace", "path": "name.givenName", "value": "Altered"}])).await;
+    let response = app
+        .patch_ops(
+            &format!("/Users/{JDOE_UUID}"),
+            json!([{"op": "replace", "path": "name.givenName", "value": "Altered"}]),
+        )
+        .await;
     assert_eq!(response.status().as_u16(), 200, "served again once the schema change is done");
     drop(drupal);
 }
@@ -282,14 +327,22 @@ async fn a_deadlock_in_a_membership_change_is_retried_and_the_member_is_added() 
     // Drupal holds the group's bridge row (the membership change's last write) …
     let mut drupal = heavy_transaction(&app.pool).await;
     drupal.query_drop("SELECT * FROM scim_group WHERE group_id = 'editors_team' FOR UPDATE").await.unwrap();
-    let add = send(&app, reqwest::Method::PATCH, "/Groups/editors_team", patch_body(json!([
-        {"op": "add", "path": "members", "value": [{"value": JDOE_UUID}, {"value": MSMITH_UUID}]}
-    ])));
+    let add = send(
+        &app,
+        reqwest::Method::PATCH,
+        "/Groups/editors_team",
+        patch_body(json!([
+            {"op": "add", "path": "members", "value": [{"value": JDOE_UUID}, {"value": MSMITH_UUID}]}
+        ])),
+    );
     wait_for_lock_wait(&app.pool, &app.db_name).await;
     // … and then wants jdoe's account row, which the membership change holds: a deadlock.
     // Its statement went through, so the server's transaction was rolled back: only a retry can
     // still add the members (before or after Drupal lets go, it makes no difference).
-    drupal.query_drop("SELECT * FROM users_field_data WHERE uid = 2 FOR UPDATE").await.expect("the server's transaction is the victim");
+    drupal
+        .query_drop("SELECT * FROM users_field_data WHERE uid = 2 FOR UPDATE")
+        .await
+        .expect("the server's transaction is the victim");
     drupal.query_drop("ROLLBACK").await.unwrap();
     let (status, body) = add.await.unwrap();
     assert_eq!(status, 204, "a deadlock is retried, not answered: {body}");
@@ -303,7 +356,8 @@ async fn a_deadlock_in_a_membership_change_is_retried_and_the_member_is_added() 
 async fn while_the_database_is_down_requests_get_503_quickly_and_service_resumes_after_a_restart() {
     let mut db = MariaDb::start(&[]).await;
     let timeout_secs = 2;
-    let app = TestApp::spawn_custom(&db.url(), &mapping_with_fields(), "", |s| s.database.timeout_secs = timeout_secs).await;
+    let app =
+        TestApp::spawn_custom(&db.url(), &mapping_with_fields(), "", |s| s.database.timeout_secs = timeout_secs).await;
     let client = reqwest::Client::builder().timeout(Duration::from_secs(60)).build().unwrap();
     let before = app.create_user("before.crash", "before.crash@example.com").await;
     let before_id = before["id"].as_str().unwrap().to_string();
@@ -314,14 +368,25 @@ async fn while_the_database_is_down_requests_get_503_quickly_and_service_resumes
     let requests: Vec<(reqwest::Method, String, Option<Value>)> = vec![
         (reqwest::Method::GET, "/Users".into(), None),
         (reqwest::Method::GET, format!("/Users/{before_id}"), None),
-        (reqwest::Method::POST, "/Users".into(), Some(entra_user("during.crash", "during.crash@example.com", "ext-during"))),
-        (reqwest::Method::PATCH, format!("/Users/{before_id}"), patch_body(json!([{"op": "replace", "path": "active", "value": false}]))),
+        (
+            reqwest::Method::POST,
+            "/Users".into(),
+            Some(entra_user("during.crash", "during.crash@example.com", "ext-during")),
+        ),
+        (
+            reqwest::Method::PATCH,
+            format!("/Users/{before_id}"),
+            patch_body(json!([{"op": "replace", "path": "active", "value": false}])),
+        ),
         (reqwest::Method::DELETE, format!("/Users/{before_id}"), None),
         (reqwest::Method::GET, "/Groups".into(), None),
         (reqwest::Method::POST, "/Groups".into(), Some(entra_group("During Crash", "ext-gdc"))),
     ];
     for (method, path, body) in &requests {
-        let mut request = client.request(method.clone(), format!("{}{path}", app.base)).bearer_auth(&app.token).header("content-type", "application/scim+json");
+        let mut request = client
+            .request(method.clone(), format!("{}{path}", app.base))
+            .bearer_auth(&app.token)
+            .header("content-type", "application/scim+json");
         if let Some(body) = body {
             request = request.body(body.to_string());
         }
@@ -350,9 +415,18 @@ async fn while_the_database_is_down_requests_get_503_quickly_and_service_resumes
     for _ in 0..20 {
         assert_eq!(app.get("/Users").await.status().as_u16(), 200);
     }
-    assert_eq!(app.get(&format!("/Users/{before_id}")).await.status().as_u16(), 200, "committed data survived the crash");
+    assert_eq!(
+        app.get(&format!("/Users/{before_id}")).await.status().as_u16(),
+        200,
+        "committed data survived the crash"
+    );
     app.create_user("after.restart", "after.restart@example.com").await;
-    let response = app.patch_ops(&format!("/Users/{before_id}"), json!([{"op": "replace", "path": "name.givenName", "value": "Back"}])).await;
+    let response = app
+        .patch_ops(
+            &format!("/Users/{before_id}"),
+            json!([{"op": "replace", "path": "name.givenName", "value": "Back"}]),
+        )
+        .await;
     assert_eq!(response.status().as_u16(), 200);
     create_group(&app, &entra_group("After Restart", "ext-after")).await;
     assert_eq!(app.one::<i64>("SELECT COUNT(*) FROM users_field_data WHERE name = 'during.crash'").await, Some(0));
@@ -367,7 +441,8 @@ async fn frozen_database(timeout_secs: u64) -> (MariaDb, TestApp, crate::procs::
     let app = TestApp::spawn_custom(&db.url(), &mapping_with_fields(), "", |s| {
         s.database.timeout_secs = timeout_secs;
         s.server.request_timeout_secs = Some(2 * timeout_secs);
-    }).await;
+    })
+    .await;
     // Several requests at once: if the pool keeps idle connections, it keeps some now. Those
     // are the dangerous ones: a statement on an open socket nobody answers waits forever.
     let warm = futures_util::future::join_all((0..4).map(|_| app.get("/Users"))).await;
@@ -407,17 +482,32 @@ async fn scim_requests_answer_503_within_the_timeout_while_the_database_is_froze
     let client = reqwest::Client::builder().timeout(Duration::from_secs(60)).build().unwrap();
     for (method, path, body) in [
         (reqwest::Method::GET, "/Users".to_string(), None),
-        (reqwest::Method::POST, "/Users".to_string(), Some(entra_user("frozen.user", "frozen@example.com", "ext-frozen"))),
-        (reqwest::Method::PATCH, format!("/Users/{JDOE_UUID}"), patch_body(json!([{"op": "replace", "path": "active", "value": false}]))),
+        (
+            reqwest::Method::POST,
+            "/Users".to_string(),
+            Some(entra_user("frozen.user", "frozen@example.com", "ext-frozen")),
+        ),
+        (
+            reqwest::Method::PATCH,
+            format!("/Users/{JDOE_UUID}"),
+            patch_body(json!([{"op": "replace", "path": "active", "value": false}])),
+        ),
     ] {
-        let mut request = client.request(method.clone(), format!("{}{path}", app.base)).bearer_auth(&app.token).header("content-type", "application/scim+json");
+        let mut request = client
+            .request(method.clone(), format!("{}{path}", app.base))
+            .bearer_auth(&app.token)
+            .header("content-type", "application/scim+json");
         if let Some(body) = body {
             request = request.body(body.to_string());
         }
         let start = Instant::now();
         let response = request.send().await;
         let response = response.unwrap_or_else(|e| panic!("{method} {path}: no answer from a frozen database: {e}"));
-        assert!(start.elapsed() < Duration::from_secs(3 * timeout_secs), "{method} {path} answered after {:?}", start.elapsed());
+        assert!(
+            start.elapsed() < Duration::from_secs(3 * timeout_secs),
+            "{method} {path} answered after {:?}",
+            start.elapsed()
+        );
         expect_error(response, 503, None).await;
     }
     db.signal("CONT");
@@ -449,8 +539,17 @@ async fn a_create_whose_connection_is_killed_mid_transaction_writes_nothing() {
     let before = all_rows(&app.pool).await;
     // The create stops after users and users_field_data, at its first field row.
     let gate = Gate::shut(&app).await;
-    app.exec(&format!("CREATE TRIGGER gate_first BEFORE INSERT ON user__field_first_name FOR EACH ROW {}", gate.wait_sql())).await;
-    let create = send(&app, reqwest::Method::POST, "/Users", Some(entra_user("killed.create", "killed@example.com", "ext-killed")));
+    app.exec(&format!(
+        "CREATE TRIGGER gate_first BEFORE INSERT ON user__field_first_name FOR EACH ROW {}",
+        gate.wait_sql()
+    ))
+    .await;
+    let create = send(
+        &app,
+        reqwest::Method::POST,
+        "/Users",
+        Some(entra_user("killed.create", "killed@example.com", "ext-killed")),
+    );
     kill_at_gate(&app, gate, create).await;
     assert_eq!(all_rows(&app.pool).await, before, "no users, users_field_data, user__* or scim_user row");
     // The named locks died with the connection: the same create goes through now.
@@ -492,7 +591,9 @@ async fn a_membership_change_whose_connection_is_killed_mid_transaction_changes_
     group["members"] = json!([{"value": MSMITH_UUID}]);
     create_group(&app, &group).await;
     create_group(&app, &entra_group("Other", "ext-other")).await;
-    let add_other = app.patch_ops("/Groups/other", json!([{"op": "add", "path": "members", "value": [{"value": MSMITH_UUID}]}])).await;
+    let add_other = app
+        .patch_ops("/Groups/other", json!([{"op": "add", "path": "members", "value": [{"value": MSMITH_UUID}]}]))
+        .await;
     assert_eq!(add_other.status().as_u16(), 204);
     let before = all_rows(&app.pool).await;
     // The change stops at its last statement (the bridge row's revision): jdoe granted, msmith
@@ -535,21 +636,56 @@ async fn a_failing_last_statement_rolls_back_every_earlier_statement_of_each_wri
     type Case = (&'static str, &'static str, reqwest::Method, String, Option<Value>, u16);
     let cases: Vec<Case> = vec![
         ("create a user", "BEFORE INSERT ON scim_user", reqwest::Method::POST, "/Users".into(), Some(user), 201),
-        ("PATCH a user", "BEFORE INSERT ON scim_user", reqwest::Method::PATCH, format!("/Users/{JDOE_UUID}"), patch_body(json!([
-            {"op": "replace", "path": "name.givenName", "value": "Signal"},
-            {"op": "replace", "path": "emails[type eq \"work\"].value", "value": "signal@example.com"},
-            {"op": "replace", "path": "password", "value": "Signal-Passphrase-77"},
-            {"op": "replace", "path": "externalId", "value": "ext-jdoe"}
-        ])), 200),
-        ("PUT a user", "BEFORE INSERT ON scim_user", reqwest::Method::PUT, format!("/Users/{MSMITH_UUID}"), Some(put), 200),
-        ("create a group with members", "BEFORE UPDATE ON users_field_data", reqwest::Method::POST, "/Groups".into(), Some(with_members), 201),
-        ("change a group's members", "BEFORE UPDATE ON scim_group", reqwest::Method::PATCH, "/Groups/faulty".into(), patch_body(json!([
-            {"op": "add", "path": "members", "value": [{"value": MSMITH_UUID}]},
-            {"op": "remove", "path": "members", "value": [{"value": JDOE_UUID}]},
-            {"op": "replace", "path": "displayName", "value": "Faulty Renamed"}
-        ])), 204),
+        (
+            "PATCH a user",
+            "BEFORE INSERT ON scim_user",
+            reqwest::Method::PATCH,
+            format!("/Users/{JDOE_UUID}"),
+            patch_body(json!([
+                {"op": "replace", "path": "name.givenName", "value": "Signal"},
+                {"op": "replace", "path": "emails[type eq \"work\"].value", "value": "signal@example.com"},
+                {"op": "replace", "path": "password", "value": "Signal-Passphrase-77"},
+                {"op": "replace", "path": "externalId", "value": "ext-jdoe"}
+            ])),
+            200,
+        ),
+        (
+            "PUT a user",
+            "BEFORE INSERT ON scim_user",
+            reqwest::Method::PUT,
+            format!("/Users/{MSMITH_UUID}"),
+            Some(put),
+            200,
+        ),
+        (
+            "create a group with members",
+            "BEFORE UPDATE ON users_field_data",
+            reqwest::Method::POST,
+            "/Groups".into(),
+            Some(with_members),
+            201,
+        ),
+        (
+            "change a group's members",
+            "BEFORE UPDATE ON scim_group",
+            reqwest::Method::PATCH,
+            "/Groups/faulty".into(),
+            patch_body(json!([
+                {"op": "add", "path": "members", "value": [{"value": MSMITH_UUID}]},
+                {"op": "remove", "path": "members", "value": [{"value": JDOE_UUID}]},
+                {"op": "replace", "path": "displayName", "value": "Faulty Renamed"}
+            ])),
+            204,
+        ),
         ("delete a group", "BEFORE UPDATE ON scim_group", reqwest::Method::DELETE, "/Groups/faulty".into(), None, 204),
-        ("delete (block) a user", "BEFORE INSERT ON scim_user", reqwest::Method::DELETE, format!("/Users/{JDOE_UUID}"), None, 204),
+        (
+            "delete (block) a user",
+            "BEFORE INSERT ON scim_user",
+            reqwest::Method::DELETE,
+            format!("/Users/{JDOE_UUID}"),
+            None,
+            204,
+        ),
     ];
     for (what, timing, method, path, body, success) in cases {
         let before = all_rows(&app.pool).await;
@@ -574,7 +710,10 @@ async fn sigterm_lets_the_request_in_flight_finish_refuses_new_connections_and_e
         .get_conn()
         .await
         .unwrap()
-        .query_drop(format!("CREATE TRIGGER gate_first BEFORE INSERT ON user__field_first_name FOR EACH ROW {}", gate.wait_sql()))
+        .query_drop(format!(
+            "CREATE TRIGGER gate_first BEFORE INSERT ON user__field_first_name FOR EACH ROW {}",
+            gate.wait_sql()
+        ))
         .await
         .unwrap();
     let create = {
@@ -599,14 +738,22 @@ async fn sigterm_lets_the_request_in_flight_finish_refuses_new_connections_and_e
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     assert!(!create.is_finished(), "the request is still in flight");
-    assert!(reqwest::Client::new().get(format!("{}/healthz", app.server.address)).send().await.is_err(), "a new request gets no answer");
+    assert!(
+        reqwest::Client::new().get(format!("{}/healthz", app.server.address)).send().await.is_err(),
+        "a new request gets no answer"
+    );
     gate.open().await;
     let (status, body) = create.await.unwrap();
     assert_eq!(status, 201, "the request in flight completes: {body}");
     let status = app.server.wait_exit(Duration::from_secs(35)).await.expect("exited within the shutdown timeout");
     assert!(status.success(), "exit status {status}: {}", app.server.log());
     let mut conn = app.pool.get_conn().await.unwrap();
-    let n: Option<i64> = conn.query_first("SELECT COUNT(*) FROM scim_user s JOIN users_field_data d ON d.uid = s.uid WHERE d.name = 'in.flight'").await.unwrap();
+    let n: Option<i64> = conn
+        .query_first(
+            "SELECT COUNT(*) FROM scim_user s JOIN users_field_data d ON d.uid = s.uid WHERE d.name = 'in.flight'",
+        )
+        .await
+        .unwrap();
     assert_eq!(n, Some(1), "and it was committed");
     drop(conn);
 }
@@ -629,14 +776,18 @@ async fn cache_tables_that_cannot_be_written_never_fail_or_roll_back_a_write() {
     let id = created["id"].as_str().unwrap();
     let uid = app.uid_of("cache.fault").await;
     assert_eq!(app.field_values(uid, "field_first_name").await, vec!["Given"]);
-    let response = app.patch_ops(&format!("/Users/{id}"), json!([{"op": "replace", "path": "name.givenName", "value": "Cached"}])).await;
+    let response = app
+        .patch_ops(&format!("/Users/{id}"), json!([{"op": "replace", "path": "name.givenName", "value": "Cached"}]))
+        .await;
     assert_eq!(response.status().as_u16(), 200);
     assert_eq!(app.field_values(uid, "field_first_name").await, vec!["Cached"]);
     let mut group = entra_group("Cache Fault", "ext-cache-fault");
     group["members"] = json!([{"value": id}]);
     create_group(&app, &group).await;
     assert_eq!(holders(&app, "cache_fault").await, vec![uid]);
-    let response = app.patch_ops("/Groups/cache_fault", json!([{"op": "add", "path": "members", "value": [{"value": JDOE_UUID}]}])).await;
+    let response = app
+        .patch_ops("/Groups/cache_fault", json!([{"op": "add", "path": "members", "value": [{"value": JDOE_UUID}]}]))
+        .await;
     assert_eq!(response.status().as_u16(), 204);
     assert_eq!(holders(&app, "cache_fault").await, vec![2, uid]);
     assert_eq!(app.delete(&format!("/Users/{id}")).await.status().as_u16(), 204);
@@ -648,8 +799,12 @@ async fn cache_tables_that_cannot_be_written_never_fail_or_roll_back_a_write() {
 async fn a_locked_cache_row_delays_a_write_by_at_most_the_timeout_and_never_fails_it() {
     // Drupal holds the user_list cache tag (a long cache rebuild, say). The invalidation after
     // the commit waits for it at most database.timeout_secs, then gives up; the write stands.
-    let app = TestApp::spawn_custom(&test_server_url(), &mapping_with_fields(), "", |s| s.database.timeout_secs = 1).await;
-    app.exec("INSERT INTO cachetags (tag, invalidations) VALUES ('user_list', 1) ON DUPLICATE KEY UPDATE invalidations = 1").await;
+    let app =
+        TestApp::spawn_custom(&test_server_url(), &mapping_with_fields(), "", |s| s.database.timeout_secs = 1).await;
+    app.exec(
+        "INSERT INTO cachetags (tag, invalidations) VALUES ('user_list', 1) ON DUPLICATE KEY UPDATE invalidations = 1",
+    )
+    .await;
     let mut drupal = app.pool.get_conn().await.unwrap();
     drupal.query_drop("BEGIN").await.unwrap();
     drupal.query_drop("SELECT * FROM cachetags WHERE tag = 'user_list' FOR UPDATE").await.unwrap();

@@ -9,20 +9,32 @@ use serde_json::json;
 async fn removing_a_scim_deleted_user_from_a_group_revokes_the_role() {
     let app = TestApp::spawn().await;
     create_group(&app, &entra_group("Support", "ext-support")).await;
-    patch_204(&app, "/Groups/support", json!([{"op": "Add", "path": "members", "value": members(&[MSMITH_UUID, JDOE_UUID])}])).await;
+    patch_204(
+        &app,
+        "/Groups/support",
+        json!([{"op": "Add", "path": "members", "value": members(&[MSMITH_UUID, JDOE_UUID])}]),
+    )
+    .await;
     // Entra deletes the user first (blocked and hidden by the default policy) …
     assert_eq!(app.delete(&format!("/Users/{MSMITH_UUID}")).await.status().as_u16(), 204);
     // … then sends the membership removal: the role must go, or the blocked account keeps it.
     let tag = app.tag_count("user:3").await;
-    patch_204(&app, "/Groups/support", json!([{"op": "Remove", "path": "members", "value": members(&[MSMITH_UUID])}])).await;
+    patch_204(&app, "/Groups/support", json!([{"op": "Remove", "path": "members", "value": members(&[MSMITH_UUID])}]))
+        .await;
     assert_eq!(role_rows(&app, 3).await, Vec::<RoleRow>::new(), "removal in Entra removes the role");
     assert_eq!(app.tag_count("user:3").await, tag + 1);
     // Same with the filter style.
     assert_eq!(app.delete(&format!("/Users/{JDOE_UUID}")).await.status().as_u16(), 204);
-    patch_204(&app, "/Groups/support", json!([{"op": "remove", "path": format!("members[value eq \"{JDOE_UUID}\"]")}])).await;
+    patch_204(&app, "/Groups/support", json!([{"op": "remove", "path": format!("members[value eq \"{JDOE_UUID}\"]")}]))
+        .await;
     assert_eq!(role_rows(&app, 2).await, vec![role_row(2, 0, "content_editor")]);
     // But a SCIM-deleted user cannot be added.
-    error_of(app.patch_ops("/Groups/support", json!([{"op": "Add", "path": "members", "value": members(&[MSMITH_UUID])}])).await, 400).await;
+    error_of(
+        app.patch_ops("/Groups/support", json!([{"op": "Add", "path": "members", "value": members(&[MSMITH_UUID])}]))
+            .await,
+        400,
+    )
+    .await;
     assert_eq!(role_rows(&app, 3).await, Vec::<RoleRow>::new());
 }
 
@@ -30,7 +42,8 @@ async fn removing_a_scim_deleted_user_from_a_group_revokes_the_role() {
 async fn deleting_a_created_role_keeps_every_holders_deltas_contiguous() {
     let app = TestApp::spawn_with_mapping(&mapping_with("create_role", true, "")).await;
     create_group(&app, &entra_group("Temp Team", "ext-temp")).await;
-    patch_204(&app, "/Groups/temp_team", json!([{"op": "Add", "path": "members", "value": members(&[JDOE_UUID])}])).await;
+    patch_204(&app, "/Groups/temp_team", json!([{"op": "Add", "path": "members", "value": members(&[JDOE_UUID])}]))
+        .await;
     // The super user got the role too, by hand in Drupal, between two others.
     app.exec("INSERT INTO user__roles VALUES ('user', 0, 1, 1, 'en', 1, 'temp_team'), ('user', 0, 1, 1, 'en', 2, 'content_editor')").await;
     let admin_tag = app.tag_count("user:1").await;
@@ -66,11 +79,13 @@ async fn single_valued_attributes_take_add_and_replace() {
 
 #[tokio::test]
 async fn a_group_map_naming_a_missing_role_stops_the_server_naming_the_line() {
-    let mapping = mapping_with("create_role", false, "[[groups.map]]\ndisplay_name = \"Editors\"\nrole = \"no_such_role\"\n");
+    let mapping =
+        mapping_with("create_role", false, "[[groups.map]]\ndisplay_name = \"Editors\"\nrole = \"no_such_role\"\n");
     let line = mapping.lines().position(|l| l == "role = \"no_such_role\"").unwrap() + 1;
     let error = TestApp::try_spawn(&mapping).await.err().expect("the role does not exist");
     assert!(error.contains(&format!("line {line}")) && error.contains("no_such_role"), "{error}");
-    let mapping = mapping_with("create_role", false, "[[groups.map]]\ndisplay_name = \"Everyone\"\nrole = \"authenticated\"\n");
+    let mapping =
+        mapping_with("create_role", false, "[[groups.map]]\ndisplay_name = \"Everyone\"\nrole = \"authenticated\"\n");
     let error = TestApp::try_spawn(&mapping).await.err().expect("built-in roles cannot be mapped");
     assert!(error.contains("authenticated"), "{error}");
 }
@@ -78,10 +93,7 @@ async fn a_group_map_naming_a_missing_role_stops_the_server_naming_the_line() {
 #[tokio::test]
 async fn concurrent_membership_changes_keep_deltas_unique_and_contiguous() {
     let app = TestApp::spawn().await;
-    let groups: Vec<String> = ["G1", "G2", "G3", "G4", "G5", "G6"]
-        .into_iter()
-        .map(|n| n.to_lowercase())
-        .collect();
+    let groups: Vec<String> = ["G1", "G2", "G3", "G4", "G5", "G6"].into_iter().map(|n| n.to_lowercase()).collect();
     for g in &groups {
         create_group(&app, &entra_group(&g.to_uppercase(), &format!("ext-{g}"))).await;
     }
@@ -119,7 +131,16 @@ async fn concurrent_membership_changes_keep_deltas_unique_and_contiguous() {
             };
             tasks.spawn(async move {
                 let body = json!({"schemas": [PATCH_OP], "Operations": [op]});
-                client.patch(url).bearer_auth(token).header("content-type", "application/scim+json").body(body.to_string()).send().await.unwrap().status().as_u16()
+                client
+                    .patch(url)
+                    .bearer_auth(token)
+                    .header("content-type", "application/scim+json")
+                    .body(body.to_string())
+                    .send()
+                    .await
+                    .unwrap()
+                    .status()
+                    .as_u16()
             });
         }
     }

@@ -9,7 +9,9 @@ use serde_json::{Value, json};
 /// Returns the group id.
 async fn entra_create_and_rename(app: &TestApp) -> String {
     // Row 10: match by displayName, members excluded → empty ListResponse.
-    let found = get_json(app, "/Groups", &[("excludedAttributes", "members"), ("filter", "displayName eq \"Drupal Editors\"")]).await;
+    let found =
+        get_json(app, "/Groups", &[("excludedAttributes", "members"), ("filter", "displayName eq \"Drupal Editors\"")])
+            .await;
     assert_eq!(found["schemas"][0], LIST_RESPONSE);
     assert_eq!(found["totalResults"], 0);
 
@@ -27,12 +29,17 @@ async fn entra_create_and_rename(app: &TestApp) -> String {
     assert_eq!(group["meta"]["resourceType"], "Group");
     assert_eq!(group["meta"]["location"], location.as_str());
     assert!(group.get("members").is_none(), "members only when asked: {group}");
-    assert_eq!(config(app, "user.role.drupal_editors").await.unwrap().get("label").unwrap().as_str(), Some("Drupal Editors"));
+    assert_eq!(
+        config(app, "user.role.drupal_editors").await.unwrap().get("label").unwrap().as_str(),
+        Some("Drupal Editors")
+    );
     assert_eq!(app.tag_count("config:user_role_list").await, role_list + 1);
     assert_eq!(holders(app, "drupal_editors").await, Vec::<u32>::new());
 
     // Row 10 again: now it matches.
-    let found = get_json(app, "/Groups", &[("excludedAttributes", "members"), ("filter", "displayName eq \"Drupal Editors\"")]).await;
+    let found =
+        get_json(app, "/Groups", &[("excludedAttributes", "members"), ("filter", "displayName eq \"Drupal Editors\"")])
+            .await;
     assert_eq!(found["totalResults"], 1);
     assert_eq!(found["Resources"][0]["id"], id.as_str());
     assert!(found["Resources"][0].get("members").is_none());
@@ -43,7 +50,12 @@ async fn entra_create_and_rename(app: &TestApp) -> String {
     assert!(read.get("members").is_none(), "{read}");
 
     // Row 13: rename → 204, the SCIM-created role's label follows.
-    patch_204(app, &format!("/Groups/{id}"), json!([{"op": "Replace", "path": "displayName", "value": "Drupal Editors EU"}])).await;
+    patch_204(
+        app,
+        &format!("/Groups/{id}"),
+        json!([{"op": "Replace", "path": "displayName", "value": "Drupal Editors EU"}]),
+    )
+    .await;
     let role = config(app, "user.role.drupal_editors").await.unwrap();
     assert_eq!(role.get("label").unwrap().as_str(), Some("Drupal Editors EU"));
     assert_eq!(role.get("id").unwrap().as_str(), Some("drupal_editors"), "the machine name never changes");
@@ -59,8 +71,12 @@ async fn entra_membership_and_delete(app: &TestApp, add_op: &str, remove_op: imp
     let (bob, bob_uid) = new_user(app, "bob").await;
     seed_entity_cache(app, alice_uid).await;
     let jdoe_before = changed_of(app, 2).await;
-    let (list, four, jdoe_tag, alice_tag) =
-        (app.tag_count("user_list").await, app.tag_count("4xx-response").await, app.tag_count("user:2").await, app.tag_count(&format!("user:{alice_uid}")).await);
+    let (list, four, jdoe_tag, alice_tag) = (
+        app.tag_count("user_list").await,
+        app.tag_count("4xx-response").await,
+        app.tag_count("user:2").await,
+        app.tag_count(&format!("user:{alice_uid}")).await,
+    );
 
     // Row 14: add members (Entra sends "$ref": null).
     patch_204(
@@ -91,10 +107,17 @@ async fn entra_membership_and_delete(app: &TestApp, add_op: &str, remove_op: imp
 
     // Row 15: remove jdoe.
     seed_entity_cache(app, 2).await;
-    let (list, jdoe_tag, alice_tag) =
-        (app.tag_count("user_list").await, app.tag_count("user:2").await, app.tag_count(&format!("user:{alice_uid}")).await);
+    let (list, jdoe_tag, alice_tag) = (
+        app.tag_count("user_list").await,
+        app.tag_count("user:2").await,
+        app.tag_count(&format!("user:{alice_uid}")).await,
+    );
     patch_204(app, &format!("/Groups/{id}"), json!([remove_op(JDOE_UUID)])).await;
-    assert_eq!(role_rows(app, 2).await, vec![role_row(2, 0, "content_editor")], "jdoe keeps the role SCIM never granted");
+    assert_eq!(
+        role_rows(app, 2).await,
+        vec![role_row(2, 0, "content_editor")],
+        "jdoe keeps the role SCIM never granted"
+    );
     assert_eq!(role_rows(app, alice_uid).await, vec![role_row(alice_uid, 0, "drupal_editors")], "only jdoe is removed");
     assert_eq!(holders(app, "drupal_editors").await, vec![alice_uid, bob_uid]);
     assert_eq!(app.tag_count("user_list").await, list + 1);
@@ -104,7 +127,11 @@ async fn entra_membership_and_delete(app: &TestApp, add_op: &str, remove_op: imp
 
     // Row 16: delete → 204, then 404; the role stays, the memberships go.
     seed_entity_cache(app, bob_uid).await;
-    let (list, bob_tag, jdoe_tag) = (app.tag_count("user_list").await, app.tag_count(&format!("user:{bob_uid}")).await, app.tag_count("user:2").await);
+    let (list, bob_tag, jdoe_tag) = (
+        app.tag_count("user_list").await,
+        app.tag_count(&format!("user:{bob_uid}")).await,
+        app.tag_count("user:2").await,
+    );
     let role_list = app.tag_count("config:user_role_list").await;
     let response = app.delete(&format!("/Groups/{id}")).await;
     assert_eq!(response.status().as_u16(), 204);
@@ -121,7 +148,12 @@ async fn entra_membership_and_delete(app: &TestApp, add_op: &str, remove_op: imp
     assert_eq!(role.get("label").unwrap().as_str(), Some("Drupal Editors EU"));
     assert!(config(app, "system.action.user_add_role_action.drupal_editors").await.is_some());
     assert_eq!(bridge_row(app, &id).await.map(|r| r.4), Some(1), "the bridge row is marked deleted");
-    let found = get_json(app, "/Groups", &[("excludedAttributes", "members"), ("filter", "displayName eq \"Drupal Editors EU\"")]).await;
+    let found = get_json(
+        app,
+        "/Groups",
+        &[("excludedAttributes", "members"), ("filter", "displayName eq \"Drupal Editors EU\"")],
+    )
+    .await;
     assert_eq!(found["totalResults"], 0);
     let all = get_json(app, "/Groups", &[]).await;
     assert_eq!(all["totalResults"], 0);
@@ -131,14 +163,20 @@ async fn entra_membership_and_delete(app: &TestApp, add_op: &str, remove_op: imp
 async fn entra_group_flow_with_value_list_remove() {
     let app = TestApp::spawn().await;
     // Entra's default: capitalized ops, `Remove` on `members` with a value list.
-    entra_membership_and_delete(&app, "Add", |id| json!({"op": "Remove", "path": "members", "value": [{"value": id}]})).await;
+    entra_membership_and_delete(&app, "Add", |id| json!({"op": "Remove", "path": "members", "value": [{"value": id}]}))
+        .await;
 }
 
 #[tokio::test]
 async fn entra_group_flow_with_value_filter_remove_and_lowercase_ops() {
     let app = TestApp::spawn().await;
     // aadOptscim062020: lowercase ops, `remove` with `members[value eq "…"]` and no value.
-    entra_membership_and_delete(&app, "add", |id| json!({"op": "remove", "path": format!("members[value eq \"{id}\"]")})).await;
+    entra_membership_and_delete(
+        &app,
+        "add",
+        |id| json!({"op": "remove", "path": format!("members[value eq \"{id}\"]")}),
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -181,7 +219,10 @@ async fn okta_group_push_flow() {
     .await;
     assert_eq!(holders(&app, "okta_sales").await, vec![msmith_uid, dave_uid]);
     assert_eq!(role_rows(&app, carol_uid).await, Vec::<RoleRow>::new());
-    assert_eq!(config(&app, "user.role.okta_sales").await.unwrap().get("label").unwrap().as_str(), Some("Okta Sales Team"));
+    assert_eq!(
+        config(&app, "user.role.okta_sales").await.unwrap().get("label").unwrap().as_str(),
+        Some("Okta Sales Team")
+    );
     let read = get_json(&app, &format!("/Groups/{id}"), &[]).await;
     assert_eq!(read["displayName"], "Okta Sales Team");
     let mut expected = vec![MSMITH_UUID.to_string(), dave.clone()];
@@ -189,7 +230,12 @@ async fn okta_group_push_flow() {
     assert_eq!(member_ids(&read), expected);
 
     // Full replace of the member list.
-    patch_204(&app, &format!("/Groups/{id}"), json!([{"op": "replace", "path": "members", "value": [{"value": carol}]}])).await;
+    patch_204(
+        &app,
+        &format!("/Groups/{id}"),
+        json!([{"op": "replace", "path": "members", "value": [{"value": carol}]}]),
+    )
+    .await;
     assert_eq!(holders(&app, "okta_sales").await, vec![carol_uid]);
     assert_eq!(role_rows(&app, carol_uid).await, vec![role_row(carol_uid, 0, "okta_sales")]);
     assert_eq!(role_rows(&app, dave_uid).await, Vec::<RoleRow>::new());
@@ -210,21 +256,40 @@ async fn patch_members_accepts_capitalized_ops_and_several_members_per_op() {
     let (u1, uid1) = new_user(&app, "u.one").await;
     let (u2, uid2) = new_user(&app, "u.two").await;
     // "ADD" in any case; the same member twice in one op is one membership.
-    patch_204(&app, &format!("/Groups/{id}"), json!([{"op": "ADD", "path": "members", "value": [
-        {"value": u1}, {"value": u2}, {"value": MSMITH_UUID}, {"value": u1}
-    ]}]))
+    patch_204(
+        &app,
+        &format!("/Groups/{id}"),
+        json!([{"op": "ADD", "path": "members", "value": [
+            {"value": u1}, {"value": u2}, {"value": MSMITH_UUID}, {"value": u1}
+        ]}]),
+    )
     .await;
     assert_eq!(holders(&app, "support").await, vec![3, uid1, uid2]);
     assert_eq!(role_rows(&app, uid1).await, vec![role_row(uid1, 0, "support")], "no duplicate row");
     // "Remove" two at once with a value list, then "Replace" with a list.
-    patch_204(&app, &format!("/Groups/{id}"), json!([{"op": "Remove", "path": "members", "value": members(&[&u1, MSMITH_UUID])}])).await;
+    patch_204(
+        &app,
+        &format!("/Groups/{id}"),
+        json!([{"op": "Remove", "path": "members", "value": members(&[&u1, MSMITH_UUID])}]),
+    )
+    .await;
     assert_eq!(holders(&app, "support").await, vec![uid2]);
-    patch_204(&app, &format!("/Groups/{id}"), json!([{"op": "Replace", "path": "members", "value": members(&[&u1, MSMITH_UUID])}])).await;
+    patch_204(
+        &app,
+        &format!("/Groups/{id}"),
+        json!([{"op": "Replace", "path": "members", "value": members(&[&u1, MSMITH_UUID])}]),
+    )
+    .await;
     assert_eq!(holders(&app, "support").await, vec![3, uid1]);
     // Path-less ops carrying members: add adds, replace sets.
     patch_204(&app, &format!("/Groups/{id}"), json!([{"op": "Add", "value": {"members": members(&[&u2])}}])).await;
     assert_eq!(holders(&app, "support").await, vec![3, uid1, uid2]);
-    patch_204(&app, &format!("/Groups/{id}"), json!([{"op": "replace", "value": {"displayName": "Support", "members": members(&[&u1, MSMITH_UUID])}}])).await;
+    patch_204(
+        &app,
+        &format!("/Groups/{id}"),
+        json!([{"op": "replace", "value": {"displayName": "Support", "members": members(&[&u1, MSMITH_UUID])}}]),
+    )
+    .await;
     assert_eq!(holders(&app, "support").await, vec![3, uid1]);
     // Two filter removes or-ed in one path.
     patch_204(

@@ -70,34 +70,46 @@ async fn a_thousand_members_are_added_in_one_patch_and_half_removed_in_another()
     let mut with_unknown = all[..N - 1].to_vec();
     with_unknown.push("0f0e0d0c-0b0a-4909-8807-060504030201");
     let before = membership_snapshot(&app).await;
-    let response = app.patch_ops("/Groups/big_group", json!([{"op": "Add", "path": "members", "value": members(&with_unknown)}])).await;
+    let response = app
+        .patch_ops("/Groups/big_group", json!([{"op": "Add", "path": "members", "value": members(&with_unknown)}]))
+        .await;
     error_of(response, 400).await;
     assert_unchanged(&app, &before, "a failed 1,000-member add").await;
 
     let list = app.tag_count("user_list").await;
     patch_204(&app, "/Groups/big_group", json!([{"op": "Add", "path": "members", "value": members(&all)}])).await;
-    assert_eq!(app.one::<i64>("SELECT COUNT(*) FROM user__roles WHERE roles_target_id = 'big_group'").await, Some(N as i64));
+    assert_eq!(
+        app.one::<i64>("SELECT COUNT(*) FROM user__roles WHERE roles_target_id = 'big_group'").await,
+        Some(N as i64)
+    );
     let roles = roles_by_uid(&app).await;
     for (_, uid) in &accounts {
         assert_eq!(roles.get(uid).cloned().unwrap_or_default(), expected_roles(*uid, true), "uid {uid}");
     }
     assert_eq!(app.tag_count("user_list").await, list + 1, "one invalidation for the whole request");
-    let bumped: i64 = app.one("SELECT COUNT(*) FROM cachetags WHERE tag LIKE 'user:%' AND tag <> 'user:2'").await.unwrap();
+    let bumped: i64 =
+        app.one("SELECT COUNT(*) FROM cachetags WHERE tag LIKE 'user:%' AND tag <> 'user:2'").await.unwrap();
     assert_eq!(bumped, N as i64, "user:<uid> for each member");
-    let unchanged: i64 = app.one("SELECT COUNT(*) FROM users_field_data WHERE uid > 4 AND changed = 1760000000").await.unwrap();
+    let unchanged: i64 =
+        app.one("SELECT COUNT(*) FROM users_field_data WHERE uid > 4 AND changed = 1760000000").await.unwrap();
     assert_eq!(unchanged, 0, "every member's changed was bumped");
 
     // The group reads back with all of them; the excluded read carries none.
     let group = get_json(&app, "/Groups/big_group", &[]).await;
     assert_eq!(group["members"].as_array().unwrap().len(), N);
-    let light = get_json(&app, "/Groups", &[("filter", "displayName eq \"Big Group\""), ("excludedAttributes", "members")]).await;
+    let light =
+        get_json(&app, "/Groups", &[("filter", "displayName eq \"Big Group\""), ("excludedAttributes", "members")])
+            .await;
     assert!(light["Resources"][0].get("members").is_none());
 
     // Remove every other account in one Entra-style Remove.
     let gone: Vec<&str> = all.iter().step_by(2).copied().collect();
     assert_eq!(gone.len(), N / 2);
     patch_204(&app, "/Groups/big_group", json!([{"op": "Remove", "path": "members", "value": members(&gone)}])).await;
-    assert_eq!(app.one::<i64>("SELECT COUNT(*) FROM user__roles WHERE roles_target_id = 'big_group'").await, Some((N / 2) as i64));
+    assert_eq!(
+        app.one::<i64>("SELECT COUNT(*) FROM user__roles WHERE roles_target_id = 'big_group'").await,
+        Some((N / 2) as i64)
+    );
     let roles = roles_by_uid(&app).await;
     for (i, (_, uid)) in accounts.iter().enumerate() {
         assert_eq!(roles.get(uid).cloned().unwrap_or_default(), expected_roles(*uid, i % 2 == 1), "uid {uid}");

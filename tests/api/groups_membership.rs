@@ -12,23 +12,54 @@ async fn adding_an_existing_member_and_removing_a_non_member_write_nothing() {
     let app = TestApp::spawn().await;
     let group = create_group(&app, &entra_group("Support", "ext-support")).await;
     let id = group["id"].as_str().unwrap().to_string();
-    patch_204(&app, &format!("/Groups/{id}"), json!([{"op": "Add", "path": "members", "value": members(&[MSMITH_UUID])}])).await;
+    patch_204(
+        &app,
+        &format!("/Groups/{id}"),
+        json!([{"op": "Add", "path": "members", "value": members(&[MSMITH_UUID])}]),
+    )
+    .await;
     seed_entity_cache(&app, 3).await;
     let before = membership_snapshot(&app).await;
 
     // Entra re-adds existing members every cycle; removes members already gone.
-    patch_204(&app, &format!("/Groups/{id}"), json!([{"op": "Add", "path": "members", "value": members(&[MSMITH_UUID])}])).await;
+    patch_204(
+        &app,
+        &format!("/Groups/{id}"),
+        json!([{"op": "Add", "path": "members", "value": members(&[MSMITH_UUID])}]),
+    )
+    .await;
     assert_unchanged(&app, &before, "re-adding a member is a no-op").await;
-    patch_204(&app, &format!("/Groups/{id}"), json!([{"op": "Remove", "path": "members", "value": members(&[JDOE_UUID])}])).await;
+    patch_204(
+        &app,
+        &format!("/Groups/{id}"),
+        json!([{"op": "Remove", "path": "members", "value": members(&[JDOE_UUID])}]),
+    )
+    .await;
     assert_unchanged(&app, &before, "removing a non-member is a no-op").await;
-    patch_204(&app, &format!("/Groups/{id}"), json!([{"op": "remove", "path": format!("members[value eq \"{JDOE_UUID}\"]")}])).await;
+    patch_204(
+        &app,
+        &format!("/Groups/{id}"),
+        json!([{"op": "remove", "path": format!("members[value eq \"{JDOE_UUID}\"]")}]),
+    )
+    .await;
     assert_unchanged(&app, &before, "no write").await;
     // A user that does not exist (e.g. hard-deleted in Drupal) can be removed without error.
-    patch_204(&app, &format!("/Groups/{id}"), json!([{"op": "Remove", "path": "members", "value": members(&[UNKNOWN])}])).await;
+    patch_204(
+        &app,
+        &format!("/Groups/{id}"),
+        json!([{"op": "Remove", "path": "members", "value": members(&[UNKNOWN])}]),
+    )
+    .await;
     assert_unchanged(&app, &before, "no write").await;
     // Replacing with the same list, and renaming to the same name.
-    patch_204(&app, &format!("/Groups/{id}"), json!([{"op": "Replace", "path": "members", "value": members(&[MSMITH_UUID])}])).await;
-    patch_204(&app, &format!("/Groups/{id}"), json!([{"op": "Replace", "path": "displayName", "value": "Support"}])).await;
+    patch_204(
+        &app,
+        &format!("/Groups/{id}"),
+        json!([{"op": "Replace", "path": "members", "value": members(&[MSMITH_UUID])}]),
+    )
+    .await;
+    patch_204(&app, &format!("/Groups/{id}"), json!([{"op": "Replace", "path": "displayName", "value": "Support"}]))
+        .await;
     assert_unchanged(&app, &before, "no write").await;
 }
 
@@ -93,10 +124,19 @@ async fn an_unknown_member_fails_the_whole_request_and_writes_nothing() {
     error_of(response, 400).await;
     assert_unchanged(&app, &before, "no rename, no member").await;
     // A replace with an unknown id removes nobody.
-    patch_204(&app, &format!("/Groups/{id}"), json!([{"op": "Add", "path": "members", "value": members(&[MSMITH_UUID])}])).await;
+    patch_204(
+        &app,
+        &format!("/Groups/{id}"),
+        json!([{"op": "Add", "path": "members", "value": members(&[MSMITH_UUID])}]),
+    )
+    .await;
     let before = membership_snapshot(&app).await;
     error_of(
-        app.patch_ops(&format!("/Groups/{id}"), json!([{"op": "Replace", "path": "members", "value": members(&[&alice, UNKNOWN])}])).await,
+        app.patch_ops(
+            &format!("/Groups/{id}"),
+            json!([{"op": "Replace", "path": "members", "value": members(&[&alice, UNKNOWN])}]),
+        )
+        .await,
         400,
     )
     .await;
@@ -118,14 +158,26 @@ async fn deltas_stay_contiguous_when_a_middle_role_goes() {
     let b = create_group(&app, &entra_group("Beta", "ext-b")).await;
     // jdoe: content_editor (0), alpha (1), beta (2).
     for g in [&a, &b] {
-        patch_204(&app, &format!("/Groups/{}", g["id"].as_str().unwrap()), json!([{"op": "Add", "path": "members", "value": members(&[JDOE_UUID])}])).await;
+        patch_204(
+            &app,
+            &format!("/Groups/{}", g["id"].as_str().unwrap()),
+            json!([{"op": "Add", "path": "members", "value": members(&[JDOE_UUID])}]),
+        )
+        .await;
     }
-    assert_eq!(role_rows(&app, 2).await, vec![role_row(2, 0, "content_editor"), role_row(2, 1, "alpha"), role_row(2, 2, "beta")]);
-    patch_204(&app, "/Groups/alpha", json!([{"op": "remove", "path": format!("members[value eq \"{JDOE_UUID}\"]")}])).await;
+    assert_eq!(
+        role_rows(&app, 2).await,
+        vec![role_row(2, 0, "content_editor"), role_row(2, 1, "alpha"), role_row(2, 2, "beta")]
+    );
+    patch_204(&app, "/Groups/alpha", json!([{"op": "remove", "path": format!("members[value eq \"{JDOE_UUID}\"]")}]))
+        .await;
     assert_eq!(role_rows(&app, 2).await, vec![role_row(2, 0, "content_editor"), role_row(2, 1, "beta")]);
     // A new grant goes to the end.
     patch_204(&app, "/Groups/alpha", json!([{"op": "Add", "path": "members", "value": members(&[JDOE_UUID])}])).await;
-    assert_eq!(role_rows(&app, 2).await, vec![role_row(2, 0, "content_editor"), role_row(2, 1, "beta"), role_row(2, 2, "alpha")]);
+    assert_eq!(
+        role_rows(&app, 2).await,
+        vec![role_row(2, 0, "content_editor"), role_row(2, 1, "beta"), role_row(2, 2, "alpha")]
+    );
     // Removing the first one SCIM manages, through a PUT.
     let put = json!({"schemas": [GROUP_SCHEMA], "displayName": "Beta", "externalId": "ext-b", "members": []});
     assert_eq!(app.put("/Groups/beta", &put).await.status().as_u16(), 200);
@@ -138,10 +190,15 @@ async fn membership_rows_use_the_users_langcode() {
     app.exec("UPDATE users SET langcode = 'de' WHERE uid = 3").await;
     app.exec("UPDATE users_field_data SET langcode = 'de', preferred_langcode = 'de' WHERE uid = 3").await;
     create_group(&app, &entra_group("Support", "ext-support")).await;
-    patch_204(&app, "/Groups/support", json!([{"op": "Add", "path": "members", "value": members(&[MSMITH_UUID])}])).await;
-    assert_eq!(role_rows(&app, 3).await, vec![("user".to_string(), 0, 3, 3, "de".to_string(), 0, "support".to_string())]);
+    patch_204(&app, "/Groups/support", json!([{"op": "Add", "path": "members", "value": members(&[MSMITH_UUID])}]))
+        .await;
+    assert_eq!(
+        role_rows(&app, 3).await,
+        vec![("user".to_string(), 0, 3, 3, "de".to_string(), 0, "support".to_string())]
+    );
     assert_eq!(member_ids(&get_json(&app, "/Groups/support", &[]).await), [MSMITH_UUID]);
-    patch_204(&app, "/Groups/support", json!([{"op": "Remove", "path": "members", "value": members(&[MSMITH_UUID])}])).await;
+    patch_204(&app, "/Groups/support", json!([{"op": "Remove", "path": "members", "value": members(&[MSMITH_UUID])}]))
+        .await;
     assert_eq!(role_rows(&app, 3).await, Vec::<RoleRow>::new());
 }
 
@@ -154,8 +211,16 @@ async fn never_writes_authenticated_or_anonymous_rows() {
     // A label that is not taken but whose machine name would be a built-in role.
     let group = create_group(&app, &entra_group("Authenticated", "ext-auth")).await;
     assert_eq!(group["id"], "authenticated_2");
-    patch_204(&app, "/Groups/authenticated_2", json!([{"op": "Add", "path": "members", "value": members(&[MSMITH_UUID])}])).await;
-    let built_in: i64 = app.one("SELECT COUNT(*) FROM user__roles WHERE roles_target_id IN ('authenticated', 'anonymous')").await.unwrap();
+    patch_204(
+        &app,
+        "/Groups/authenticated_2",
+        json!([{"op": "Add", "path": "members", "value": members(&[MSMITH_UUID])}]),
+    )
+    .await;
+    let built_in: i64 = app
+        .one("SELECT COUNT(*) FROM user__roles WHERE roles_target_id IN ('authenticated', 'anonymous')")
+        .await
+        .unwrap();
     assert_eq!(built_in, 0);
     assert_eq!(app.get("/Groups/authenticated").await.status().as_u16(), 404);
 }
@@ -169,7 +234,8 @@ async fn user_resource_lists_its_scim_groups_read_only() {
     let user = get_json(&app, &format!("/Users/{alice}"), &[]).await;
     assert!(user.get("groups").is_none() || user["groups"] == json!([]), "{user}");
 
-    patch_204(&app, &format!("/Groups/{id}"), json!([{"op": "Add", "path": "members", "value": members(&[&alice])}])).await;
+    patch_204(&app, &format!("/Groups/{id}"), json!([{"op": "Add", "path": "members", "value": members(&[&alice])}]))
+        .await;
     let user = get_json(&app, &format!("/Users/{alice}"), &[]).await;
     let groups = user["groups"].as_array().expect("groups after membership");
     assert_eq!(groups.len(), 1);
@@ -178,7 +244,12 @@ async fn user_resource_lists_its_scim_groups_read_only() {
     let listed = get_json(&app, "/Users", &[("filter", "userName eq \"alice\"")]).await;
     assert_eq!(listed["Resources"][0]["groups"][0]["value"], id.as_str());
     // The display follows a rename.
-    patch_204(&app, &format!("/Groups/{id}"), json!([{"op": "Replace", "path": "displayName", "value": "Support Tier 2"}])).await;
+    patch_204(
+        &app,
+        &format!("/Groups/{id}"),
+        json!([{"op": "Replace", "path": "displayName", "value": "Support Tier 2"}]),
+    )
+    .await;
     assert_eq!(get_json(&app, &format!("/Users/{alice}"), &[]).await["groups"][0]["display"], "Support Tier 2");
     // jdoe holds content_editor, which is no SCIM group: no groups.
     assert!(get_json(&app, &format!("/Users/{JDOE_UUID}"), &[]).await.get("groups").is_none());
@@ -192,7 +263,12 @@ async fn user_resource_lists_its_scim_groups_read_only() {
     assert_eq!(error["scimType"], "mutability", "{error}");
     assert_unchanged(&app, &before, "no write").await;
 
-    patch_204(&app, &format!("/Groups/{id}"), json!([{"op": "Remove", "path": "members", "value": members(&[&alice])}])).await;
+    patch_204(
+        &app,
+        &format!("/Groups/{id}"),
+        json!([{"op": "Remove", "path": "members", "value": members(&[&alice])}]),
+    )
+    .await;
     let user = get_json(&app, &format!("/Users/{alice}"), &[]).await;
     assert!(user.get("groups").is_none() || user["groups"] == json!([]), "{user}");
     assert_eq!(role_rows(&app, alice_uid).await, Vec::<RoleRow>::new());
@@ -232,7 +308,10 @@ async fn put_replaces_display_name_and_members() {
         .bearer_auth(&app.token)
         .header("content-type", "application/scim+json")
         .query(&[("attributes", "members,displayName")])
-        .body(json!({"schemas": [GROUP_SCHEMA], "displayName": "Support EU", "members": members(&[JDOE_UUID, &alice])}).to_string())
+        .body(
+            json!({"schemas": [GROUP_SCHEMA], "displayName": "Support EU", "members": members(&[JDOE_UUID, &alice])})
+                .to_string(),
+        )
         .send()
         .await
         .unwrap();
@@ -280,7 +359,8 @@ async fn patch_answers_the_group_when_attributes_are_asked_for() {
     assert_eq!(member_ids(&group), expected);
     assert!(group.get("displayName").is_none(), "only the attributes asked for (plus id, schemas): {group}");
     // Without attributes: 204, no body.
-    patch_204(&app, "/Groups/support", json!([{"op": "Remove", "path": "members", "value": members(&[JDOE_UUID])}])).await;
+    patch_204(&app, "/Groups/support", json!([{"op": "Remove", "path": "members", "value": members(&[JDOE_UUID])}]))
+        .await;
 }
 
 #[tokio::test]

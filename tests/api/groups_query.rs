@@ -7,8 +7,14 @@ use serde_json::{Value, json};
 async fn two_groups(app: &TestApp) {
     create_group(app, &entra_group("Drupal Editors", "Ext-AbC")).await;
     create_group(app, &entra_group("Sales", "ext-sales")).await;
-    patch_204(app, "/Groups/sales", json!([{"op": "Add", "path": "members", "value": members(&[MSMITH_UUID, JDOE_UUID])}])).await;
-    patch_204(app, "/Groups/drupal_editors", json!([{"op": "Add", "path": "members", "value": members(&[JDOE_UUID])}])).await;
+    patch_204(
+        app,
+        "/Groups/sales",
+        json!([{"op": "Add", "path": "members", "value": members(&[MSMITH_UUID, JDOE_UUID])}]),
+    )
+    .await;
+    patch_204(app, "/Groups/drupal_editors", json!([{"op": "Add", "path": "members", "value": members(&[JDOE_UUID])}]))
+        .await;
 }
 
 fn ids(list: &Value) -> Vec<String> {
@@ -62,10 +68,18 @@ async fn filter_by_member_finds_the_groups_of_a_user() {
     assert_eq!(ids(&found), ["sales"]);
     assert!(found["Resources"][0].get("members").is_none());
     // Entra's shape for a membership check.
-    let found =
-        get_json(&app, "/Groups", &[("filter", &format!("id eq \"sales\" and members.value eq \"{MSMITH_UUID}\"")), ("excludedAttributes", "members")]).await;
+    let found = get_json(
+        &app,
+        "/Groups",
+        &[
+            ("filter", &format!("id eq \"sales\" and members.value eq \"{MSMITH_UUID}\"")),
+            ("excludedAttributes", "members"),
+        ],
+    )
+    .await;
     assert_eq!(found["totalResults"], 1);
-    let found = get_json(&app, "/Groups", &[("filter", "members.value eq \"0f0e0d0c-0b0a-4909-8807-060504030201\"")]).await;
+    let found =
+        get_json(&app, "/Groups", &[("filter", "members.value eq \"0f0e0d0c-0b0a-4909-8807-060504030201\"")]).await;
     assert_eq!(found["totalResults"], 0);
 }
 
@@ -74,7 +88,12 @@ async fn display_name_filter_is_case_insensitive_and_external_id_case_exact() {
     let app = TestApp::spawn().await;
     two_groups(&app).await;
     for name in ["Drupal Editors", "drupal editors", "DRUPAL EDITORS"] {
-        let found = get_json(&app, "/Groups", &[("filter", &format!("displayName eq \"{name}\"")), ("excludedAttributes", "members")]).await;
+        let found = get_json(
+            &app,
+            "/Groups",
+            &[("filter", &format!("displayName eq \"{name}\"")), ("excludedAttributes", "members")],
+        )
+        .await;
         assert_eq!(ids(&found), ["drupal_editors"], "{name}");
     }
     let found = get_json(&app, "/Groups", &[("filter", "externalId eq \"Ext-AbC\"")]).await;
@@ -98,7 +117,8 @@ async fn list_pages_and_never_shows_deleted_groups() {
     let app = TestApp::spawn().await;
     two_groups(&app).await;
     create_group(&app, &entra_group("Gamma", "ext-g")).await;
-    let page = get_json(&app, "/Groups", &[("startIndex", "2"), ("count", "1"), ("excludedAttributes", "members")]).await;
+    let page =
+        get_json(&app, "/Groups", &[("startIndex", "2"), ("count", "1"), ("excludedAttributes", "members")]).await;
     assert_eq!(page["totalResults"], 3);
     assert_eq!(page["itemsPerPage"], 1);
     assert_eq!(page["startIndex"], 2);
@@ -118,7 +138,8 @@ async fn excluded_members_never_read_the_membership_table() {
     two_groups(&app).await;
     // Take user__roles away: any read of it would fail the request.
     app.exec("RENAME TABLE user__roles TO user__roles_hidden").await;
-    let list = get_json(&app, "/Groups", &[("excludedAttributes", "members"), ("filter", "displayName eq \"Sales\"")]).await;
+    let list =
+        get_json(&app, "/Groups", &[("excludedAttributes", "members"), ("filter", "displayName eq \"Sales\"")]).await;
     assert_eq!(list["totalResults"], 1);
     let list = get_json(&app, "/Groups", &[("excludedAttributes", "members")]).await;
     assert_eq!(list["totalResults"], 2);

@@ -6,8 +6,10 @@ use crate::helpers::*;
 use drupal_scim::drupal::php_serialize::{PhpKey, PhpValue, serialize};
 use serde_json::json;
 
-const ROLE_KEYS: [&str; 9] = ["uuid", "langcode", "status", "dependencies", "id", "label", "weight", "is_admin", "permissions"];
-const ACTION_KEYS: [&str; 9] = ["uuid", "langcode", "status", "dependencies", "id", "label", "type", "plugin", "configuration"];
+const ROLE_KEYS: [&str; 9] =
+    ["uuid", "langcode", "status", "dependencies", "id", "label", "weight", "is_admin", "permissions"];
+const ACTION_KEYS: [&str; 9] =
+    ["uuid", "langcode", "status", "dependencies", "id", "label", "type", "plugin", "configuration"];
 
 fn is_v4_uuid(s: &str) -> bool {
     uuid::Uuid::parse_str(s).is_ok_and(|u| u.get_version_num() == 4) && s == s.to_lowercase() && s.len() == 36
@@ -69,7 +71,10 @@ async fn assert_role_rows(app: &TestApp, id: &str, label: &str, weight: i64) -> 
         );
         action_uuids.push(action_uuid);
     }
-    assert!(action_uuids[0] != action_uuids[1] && !action_uuids.contains(&uuid), "every config entity has its own uuid");
+    assert!(
+        action_uuids[0] != action_uuids[1] && !action_uuids.contains(&uuid),
+        "every config entity has its own uuid"
+    );
     uuid
 }
 
@@ -84,14 +89,19 @@ async fn creating_a_group_writes_the_role_rows_drupal_writes() {
     ] {
         seed_config_cache(&app, cid).await;
     }
-    let (role_list, action_list) = (app.tag_count("config:user_role_list").await, app.tag_count("config:action_list").await);
+    let (role_list, action_list) =
+        (app.tag_count("config:user_role_list").await, app.tag_count("config:action_list").await);
     let kv_before: i64 = app.one("SELECT COUNT(*) FROM key_value").await.unwrap();
     let config_before: i64 = app.one("SELECT COUNT(*) FROM config").await.unwrap();
 
     let group = create_group(&app, &entra_group("Drupal Editors", "ext-de")).await;
     assert_eq!(group["id"], "drupal_editors");
     assert_role_rows(&app, "drupal_editors", "Drupal Editors", 4).await;
-    assert_eq!(app.one::<i64>("SELECT COUNT(*) FROM config").await.unwrap(), config_before + 3, "the role and its two actions");
+    assert_eq!(
+        app.one::<i64>("SELECT COUNT(*) FROM config").await.unwrap(),
+        config_before + 3,
+        "the role and its two actions"
+    );
     assert_eq!(app.one::<i64>("SELECT COUNT(*) FROM key_value").await.unwrap(), kv_before + 3);
 
     // Caches: the role's and the actions' cids and the APCu timestamp go, the rest stays.
@@ -107,7 +117,11 @@ async fn creating_a_group_writes_the_role_rows_drupal_writes() {
     assert!(cached(&app, "config", "user.role.content_editor").await);
     assert_eq!(app.tag_count("config:user_role_list").await, role_list + 1);
     assert_eq!(app.tag_count("config:action_list").await, action_list + 1);
-    assert_eq!(app.tag_count("config:user.role.drupal_editors").await, 0, "a new config does not invalidate its own tag");
+    assert_eq!(
+        app.tag_count("config:user.role.drupal_editors").await,
+        0,
+        "a new config does not invalidate its own tag"
+    );
 
     let bridge = bridge_row(&app, "drupal_editors").await.unwrap();
     assert_eq!(bridge, (Some("drupal_editors".into()), "Drupal Editors".into(), Some("ext-de".into()), 1, 0));
@@ -122,7 +136,11 @@ async fn role_weights_machine_names_and_non_ascii_labels() {
     // PHP counts bytes: "Rédacteurs" is s:11.
     assert_eq!(create_group(&app, &entra_group("Rédacteurs", "e2")).await["id"], "r_dacteurs");
     assert_role_rows(&app, "r_dacteurs", "Rédacteurs", 5).await;
-    assert!(String::from_utf8(config_raw(&app, "user.role.r_dacteurs").await.unwrap()).unwrap().contains(r#"s:5:"label";s:11:"Rédacteurs";"#));
+    assert!(
+        String::from_utf8(config_raw(&app, "user.role.r_dacteurs").await.unwrap())
+            .unwrap()
+            .contains(r#"s:5:"label";s:11:"Rédacteurs";"#)
+    );
     // A machine-name collision gets _2, _3.
     assert_eq!(create_group(&app, &entra_group("Drupal-Editors", "e3")).await["id"], "drupal_editors_2");
     assert_role_rows(&app, "drupal_editors_2", "Drupal-Editors", 6).await;
@@ -156,7 +174,11 @@ async fn renaming_a_scim_created_group_relabels_its_role_and_keeps_every_other_k
     .unwrap();
     role.set(
         "permissions",
-        PhpValue::list(vec![PhpValue::str("access content overview"), PhpValue::str("access toolbar"), PhpValue::str("create article content")]),
+        PhpValue::list(vec![
+            PhpValue::str("access content overview"),
+            PhpValue::str("access toolbar"),
+            PhpValue::str("create article content"),
+        ]),
     )
     .unwrap();
     let mut with_core = Vec::new();
@@ -173,16 +195,29 @@ async fn renaming_a_scim_created_group_relabels_its_role_and_keeps_every_other_k
     write_config(&app, "user.role.marketing", &role).await;
     seed_config_cache(&app, "user.role.marketing").await;
     seed_config_cache(&app, "last_write_timestamp_cache_config").await;
-    let (own_tag, role_list) = (app.tag_count("config:user.role.marketing").await, app.tag_count("config:user_role_list").await);
+    let (own_tag, role_list) =
+        (app.tag_count("config:user.role.marketing").await, app.tag_count("config:user_role_list").await);
 
-    patch_204(&app, &format!("/Groups/{id}"), json!([{"op": "Replace", "path": "displayName", "value": "Marketing Ünits"}])).await;
+    patch_204(
+        &app,
+        &format!("/Groups/{id}"),
+        json!([{"op": "Replace", "path": "displayName", "value": "Marketing Ünits"}]),
+    )
+    .await;
 
     let after = config(&app, "user.role.marketing").await.unwrap();
     let mut expected = role.clone();
     expected.set("label", PhpValue::str("Marketing Ünits")).unwrap();
     assert_eq!(after, expected, "only the label changed, every other key kept in place");
-    assert_eq!(String::from_utf8(config_raw(&app, "user.role.marketing").await.unwrap()).unwrap(), String::from_utf8(serialize(&expected)).unwrap());
-    assert!(String::from_utf8(config_raw(&app, "user.role.marketing").await.unwrap()).unwrap().contains(r#"s:5:"label";s:16:"Marketing Ünits";"#));
+    assert_eq!(
+        String::from_utf8(config_raw(&app, "user.role.marketing").await.unwrap()).unwrap(),
+        String::from_utf8(serialize(&expected)).unwrap()
+    );
+    assert!(
+        String::from_utf8(config_raw(&app, "user.role.marketing").await.unwrap())
+            .unwrap()
+            .contains(r#"s:5:"label";s:16:"Marketing Ünits";"#)
+    );
     assert_eq!(app.tag_count("config:user.role.marketing").await, own_tag + 1);
     assert_eq!(app.tag_count("config:user_role_list").await, role_list + 1);
     assert!(!cached(&app, "config", "user.role.marketing").await);
@@ -202,21 +237,44 @@ async fn renaming_a_mapped_group_changes_only_its_scim_display_name() {
     let id = group["id"].as_str().unwrap().to_string();
     assert_eq!(id, "content_editor");
     assert_eq!(role_count(&app).await, roles_before, "no role created for a mapped group");
-    assert_eq!(bridge_row(&app, &id).await.unwrap(), (Some("content_editor".into()), "Drupal Editors".into(), Some("ext-de".into()), 0, 0));
+    assert_eq!(
+        bridge_row(&app, &id).await.unwrap(),
+        (Some("content_editor".into()), "Drupal Editors".into(), Some("ext-de".into()), 0, 0)
+    );
     // jdoe already holds content_editor, so the mapped group shows jdoe as a member.
     assert_eq!(member_ids(&get_json(&app, &format!("/Groups/{id}"), &[]).await), [JDOE_UUID]);
     // Members added get the mapped role.
-    patch_204(&app, &format!("/Groups/{id}"), json!([{"op": "Add", "path": "members", "value": members(&[MSMITH_UUID])}])).await;
+    patch_204(
+        &app,
+        &format!("/Groups/{id}"),
+        json!([{"op": "Add", "path": "members", "value": members(&[MSMITH_UUID])}]),
+    )
+    .await;
     assert_eq!(role_rows(&app, 3).await, vec![role_row(3, 0, "content_editor")]);
 
-    let (own_tag, role_list) = (app.tag_count("config:user.role.content_editor").await, app.tag_count("config:user_role_list").await);
-    patch_204(&app, &format!("/Groups/{id}"), json!([{"op": "Replace", "path": "displayName", "value": "Drupal Editors (EU)"}])).await;
-    assert_eq!(config_raw(&app, "user.role.content_editor").await.unwrap(), editor_before, "the site's role is not renamed");
+    let (own_tag, role_list) =
+        (app.tag_count("config:user.role.content_editor").await, app.tag_count("config:user_role_list").await);
+    patch_204(
+        &app,
+        &format!("/Groups/{id}"),
+        json!([{"op": "Replace", "path": "displayName", "value": "Drupal Editors (EU)"}]),
+    )
+    .await;
+    assert_eq!(
+        config_raw(&app, "user.role.content_editor").await.unwrap(),
+        editor_before,
+        "the site's role is not renamed"
+    );
     assert_eq!(app.tag_count("config:user.role.content_editor").await, own_tag);
     assert_eq!(app.tag_count("config:user_role_list").await, role_list);
     assert!(cached(&app, "config", "user.role.content_editor").await);
     assert_eq!(bridge_row(&app, &id).await.unwrap().1, "Drupal Editors (EU)");
-    let found = get_json(&app, "/Groups", &[("filter", "displayName eq \"Drupal Editors (EU)\""), ("excludedAttributes", "members")]).await;
+    let found = get_json(
+        &app,
+        "/Groups",
+        &[("filter", "displayName eq \"Drupal Editors (EU)\""), ("excludedAttributes", "members")],
+    )
+    .await;
     assert_eq!(found["totalResults"], 1);
     assert_eq!(found["Resources"][0]["id"], "content_editor");
 }
@@ -228,7 +286,9 @@ async fn renaming_to_another_roles_label_is_a_conflict() {
     let id = group["id"].as_str().unwrap();
     let before = config_raw(&app, "user.role.marketing").await;
     for taken in ["Content editor", "administrator"] {
-        let response = app.patch_ops(&format!("/Groups/{id}"), json!([{"op": "Replace", "path": "displayName", "value": taken}])).await;
+        let response = app
+            .patch_ops(&format!("/Groups/{id}"), json!([{"op": "Replace", "path": "displayName", "value": taken}]))
+            .await;
         let error = error_of(response, 409).await;
         assert_eq!(error["scimType"], "uniqueness", "{error}");
     }
@@ -247,14 +307,25 @@ async fn delete_with_delete_created_roles_removes_the_role_its_actions_and_index
     let group = create_group(&app, &entra_group("Temp Team", "ext-temp")).await;
     let id = group["id"].as_str().unwrap().to_string();
     assert_eq!(id, "temp_team");
-    let role_uuid = config(&app, "user.role.temp_team").await.unwrap().get("uuid").unwrap().as_str().unwrap().to_string();
+    let role_uuid =
+        config(&app, "user.role.temp_team").await.unwrap().get("uuid").unwrap().as_str().unwrap().to_string();
     let mut action_uuids = Vec::new();
     for name in ["system.action.user_add_role_action.temp_team", "system.action.user_remove_role_action.temp_team"] {
         action_uuids.push(config(&app, name).await.unwrap().get("uuid").unwrap().as_str().unwrap().to_string());
     }
-    patch_204(&app, &format!("/Groups/{id}"), json!([{"op": "Add", "path": "members", "value": members(&[MSMITH_UUID, JDOE_UUID])}])).await;
+    patch_204(
+        &app,
+        &format!("/Groups/{id}"),
+        json!([{"op": "Add", "path": "members", "value": members(&[MSMITH_UUID, JDOE_UUID])}]),
+    )
+    .await;
     assert_eq!(role_rows(&app, 2).await, vec![role_row(2, 0, "content_editor"), role_row(2, 1, "temp_team")]);
-    for cid in ["user.role.temp_team", "system.action.user_add_role_action.temp_team", "system.action.user_remove_role_action.temp_team", "last_write_timestamp_cache_config"] {
+    for cid in [
+        "user.role.temp_team",
+        "system.action.user_add_role_action.temp_team",
+        "system.action.user_remove_role_action.temp_team",
+        "last_write_timestamp_cache_config",
+    ] {
         seed_config_cache(&app, cid).await;
     }
     seed_entity_cache(&app, 1).await;
@@ -269,7 +340,11 @@ async fn delete_with_delete_created_roles_removes_the_role_its_actions_and_index
 
     assert_eq!(app.delete(&format!("/Groups/{id}")).await.status().as_u16(), 204);
     assert_eq!(app.get(&format!("/Groups/{id}")).await.status().as_u16(), 404);
-    for name in ["user.role.temp_team", "system.action.user_add_role_action.temp_team", "system.action.user_remove_role_action.temp_team"] {
+    for name in [
+        "user.role.temp_team",
+        "system.action.user_add_role_action.temp_team",
+        "system.action.user_remove_role_action.temp_team",
+    ] {
         assert!(config_raw(&app, name).await.is_none(), "{name} deleted");
         assert!(!cached(&app, "config", name).await);
     }
@@ -278,10 +353,18 @@ async fn delete_with_delete_created_roles_removes_the_role_its_actions_and_index
     for uuid in &action_uuids {
         assert_eq!(key_value(&app, "config.entity.key_store.action", &format!("uuid:{uuid}")).await, None);
     }
-    assert_eq!(app.one::<i64>("SELECT COUNT(*) FROM key_value").await.unwrap(), kv_before - 3, "only its three index rows");
+    assert_eq!(
+        app.one::<i64>("SELECT COUNT(*) FROM key_value").await.unwrap(),
+        kv_before - 3,
+        "only its three index rows"
+    );
     assert_eq!(holders(&app, "temp_team").await, Vec::<u32>::new());
     assert_eq!(role_rows(&app, 2).await, vec![role_row(2, 0, "content_editor")], "deltas closed up");
-    assert_eq!(app.one::<i64>("SELECT COUNT(*) FROM cache_entity").await, Some(0), "Drupal clears the whole entity cache");
+    assert_eq!(
+        app.one::<i64>("SELECT COUNT(*) FROM cache_entity").await,
+        Some(0),
+        "Drupal clears the whole entity cache"
+    );
     assert_eq!(app.tag_count("config:user_role_list").await, role_list + 1);
     assert_eq!(app.tag_count("config:action_list").await, action_list + 1);
     assert_eq!(app.tag_count("config:user.role.temp_team").await, own + 1);

@@ -48,7 +48,11 @@ pub fn mapping_with(unmapped: &str, delete_created_roles: bool, extra: &str) -> 
 
 /// The default mapping plus one `[[groups.map]]` entry by display name.
 pub fn mapping_mapping_display_name(display_name: &str, role: &str) -> String {
-    mapping_with("create_role", false, &format!("[[groups.map]]\ndisplay_name = \"{display_name}\"\nrole = \"{role}\"\n"))
+    mapping_with(
+        "create_role",
+        false,
+        &format!("[[groups.map]]\ndisplay_name = \"{display_name}\"\nrole = \"{role}\"\n"),
+    )
 }
 
 /// POST /Groups, asserting 201; returns the group JSON.
@@ -106,8 +110,12 @@ pub async fn error_of(response: reqwest::Response, status: u16) -> Value {
 
 /// The ids (`value`s) of a group's `members`, sorted.
 pub fn member_ids(group: &Value) -> Vec<String> {
-    let mut ids: Vec<String> =
-        group["members"].as_array().unwrap_or(&Vec::new()).iter().map(|m| m["value"].as_str().unwrap().to_string()).collect();
+    let mut ids: Vec<String> = group["members"]
+        .as_array()
+        .unwrap_or(&Vec::new())
+        .iter()
+        .map(|m| m["value"].as_str().unwrap().to_string())
+        .collect();
     ids.sort();
     ids
 }
@@ -190,13 +198,17 @@ pub async fn config_raw(app: &TestApp, name: &str) -> Option<Vec<u8>> {
 
 /// One config row parsed back with PHP's unserialize rules.
 pub async fn config(app: &TestApp, name: &str) -> Option<PhpValue> {
-    config_raw(app, name).await.map(|data| unserialize(&data).unwrap_or_else(|e| panic!("config {name} does not unserialize: {e}")))
+    config_raw(app, name)
+        .await
+        .map(|data| unserialize(&data).unwrap_or_else(|e| panic!("config {name} does not unserialize: {e}")))
 }
 
 /// Overwrite one config row (as Drupal would after an admin edit).
 pub async fn write_config(app: &TestApp, name: &str, value: &PhpValue) {
     let mut conn = app.pool.get_conn().await.unwrap();
-    conn.exec_drop("UPDATE config SET data = ? WHERE collection = '' AND name = ?", (serialize(value), name)).await.unwrap();
+    conn.exec_drop("UPDATE config SET data = ? WHERE collection = '' AND name = ?", (serialize(value), name))
+        .await
+        .unwrap();
 }
 
 /// The keys of a PHP array, in order (string keys as text, int keys as decimal).
@@ -220,8 +232,10 @@ pub fn strings(value: &PhpValue) -> Vec<String> {
 /// A `key_value` row's value as text.
 pub async fn key_value(app: &TestApp, collection: &str, name: &str) -> Option<String> {
     let mut conn = app.pool.get_conn().await.unwrap();
-    let value: Option<Vec<u8>> =
-        conn.exec_first("SELECT value FROM key_value WHERE collection = ? AND name = ?", (collection, name)).await.unwrap();
+    let value: Option<Vec<u8>> = conn
+        .exec_first("SELECT value FROM key_value WHERE collection = ? AND name = ?", (collection, name))
+        .await
+        .unwrap();
     value.map(|v| String::from_utf8(v).unwrap())
 }
 
@@ -252,7 +266,8 @@ pub async fn seed_entity_cache(app: &TestApp, uid: u32) {
 /// Whether a cache row exists.
 pub async fn cached(app: &TestApp, bin: &str, cid: &str) -> bool {
     let mut conn = app.pool.get_conn().await.unwrap();
-    let n: Option<i64> = conn.exec_first(format!("SELECT COUNT(*) FROM cache_{bin} WHERE cid = ?"), (cid,)).await.unwrap();
+    let n: Option<i64> =
+        conn.exec_first(format!("SELECT COUNT(*) FROM cache_{bin} WHERE cid = ?"), (cid,)).await.unwrap();
     n == Some(1)
 }
 

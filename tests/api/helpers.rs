@@ -32,7 +32,12 @@ pub fn mapping_with_fields() -> String {
 }
 
 /// A raw request with a body the JSON helpers cannot produce.
-pub async fn send_raw(app: &TestApp, method: reqwest::Method, path: &str, body: impl Into<reqwest::Body>) -> reqwest::Response {
+pub async fn send_raw(
+    app: &TestApp,
+    method: reqwest::Method,
+    path: &str,
+    body: impl Into<reqwest::Body>,
+) -> reqwest::Response {
     app.client
         .request(method, format!("{}{path}", app.base))
         .bearer_auth(&app.token)
@@ -78,7 +83,11 @@ fn server_url() -> String {
     let url = url.trim_end_matches('/').to_string();
     // Strip a database name if one was given: each test creates its own.
     match url.rsplit_once('/') {
-        Some((head, tail)) if !head.ends_with('/') && !tail.contains('@') && head.contains("//") && head.matches('/').count() >= 2 => head.to_string(),
+        Some((head, tail))
+            if !head.ends_with('/') && !tail.contains('@') && head.contains("//") && head.matches('/').count() >= 2 =>
+        {
+            head.to_string()
+        }
         _ => url,
     }
 }
@@ -95,7 +104,9 @@ pub async fn fresh_database_on(server: &str) -> (String, String, mysql_async::Po
     let db_name = format!("dscim_{}", uuid::Uuid::new_v4().simple());
     let admin = mysql_async::Pool::new(format!("{server}/").as_str());
     let mut conn = admin.get_conn().await.expect("connect to TEST_DATABASE_URL");
-    conn.query_drop(format!("CREATE DATABASE `{db_name}` CHARACTER SET utf8mb4 COLLATE utf8mb4_general_ci")).await.unwrap();
+    conn.query_drop(format!("CREATE DATABASE `{db_name}` CHARACTER SET utf8mb4 COLLATE utf8mb4_general_ci"))
+        .await
+        .unwrap();
     drop(conn);
     admin.disconnect().await.unwrap();
     let url = format!("{server}/{db_name}");
@@ -125,8 +136,15 @@ impl TestApp {
 
     /// Spawn on a given MariaDB server (`mysql://root@127.0.0.1:port`), running `setup_sql` on the
     /// fresh database before the server starts, with settings adjusted by `tweak`.
-    pub async fn spawn_custom(server: &str, mapping: &str, setup_sql: &str, tweak: impl FnOnce(&mut Settings)) -> TestApp {
-        Self::try_spawn_custom(server, mapping, setup_sql, tweak).await.unwrap_or_else(|e| panic!("server did not start: {e}"))
+    pub async fn spawn_custom(
+        server: &str,
+        mapping: &str,
+        setup_sql: &str,
+        tweak: impl FnOnce(&mut Settings),
+    ) -> TestApp {
+        Self::try_spawn_custom(server, mapping, setup_sql, tweak)
+            .await
+            .unwrap_or_else(|e| panic!("server did not start: {e}"))
     }
 
     /// [`TestApp::spawn_custom`], returning the start-up error instead of panicking.
@@ -259,7 +277,10 @@ impl TestApp {
     /// The uid of an account by name.
     pub async fn uid_of(&self, name: &str) -> u32 {
         let mut conn = self.pool.get_conn().await.unwrap();
-        conn.exec_first("SELECT uid FROM users_field_data WHERE name = ?", (name,)).await.unwrap().expect("account exists")
+        conn.exec_first("SELECT uid FROM users_field_data WHERE name = ?", (name,))
+            .await
+            .unwrap()
+            .expect("account exists")
     }
 
     /// A cache tag's invalidation count (0 when absent).
@@ -322,13 +343,7 @@ pub const FIRST_NEW_UID: u32 = 5;
 impl TestApp {
     /// GET /Users with query parameters, URL-encoded.
     pub async fn list_users(&self, params: &[(&str, &str)]) -> reqwest::Response {
-        self.client
-            .get(format!("{}/Users", self.base))
-            .bearer_auth(&self.token)
-            .query(params)
-            .send()
-            .await
-            .unwrap()
+        self.client.get(format!("{}/Users", self.base)).bearer_auth(&self.token).query(params).send().await.unwrap()
     }
 
     /// The userNames a filter finds, in answer order (asserting 200).
@@ -449,8 +464,10 @@ pub async fn wait_for_statement(pool: &mysql_async::Pool, db: &str, needle: &str
         if let Some(id) = found {
             return id;
         }
-        let all: Vec<(u64, Option<String>, Option<String>)> =
-            conn.query(format!("SELECT ID, STATE, INFO FROM information_schema.PROCESSLIST WHERE DB = {}", lit(db))).await.unwrap();
+        let all: Vec<(u64, Option<String>, Option<String>)> = conn
+            .query(format!("SELECT ID, STATE, INFO FROM information_schema.PROCESSLIST WHERE DB = {}", lit(db)))
+            .await
+            .unwrap();
         assert!(std::time::Instant::now() < deadline, "no connection ran {needle:?} ({state:?}); processlist: {all:?}");
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
@@ -482,8 +499,10 @@ pub async fn wait_for_lock_wait(pool: &mysql_async::Pool, db: &str) {
                 )
                 .await
                 .unwrap();
-            let procs: Vec<(u64, Option<String>, Option<String>)> =
-                conn.query(format!("SELECT ID, STATE, INFO FROM information_schema.PROCESSLIST WHERE DB = {}", lit(db))).await.unwrap();
+            let procs: Vec<(u64, Option<String>, Option<String>)> = conn
+                .query(format!("SELECT ID, STATE, INFO FROM information_schema.PROCESSLIST WHERE DB = {}", lit(db)))
+                .await
+                .unwrap();
             panic!("no transaction on {db} started waiting for a lock: {all:?}; processes {procs:?}");
         }
     }

@@ -28,7 +28,8 @@ const VALUES: &[&str] = &[
 ];
 
 /// User names within Drupal's rules (letters, digits, space, `.@+_'-`, non-ASCII).
-const NAMES: &[&str] = &["inj' or '1'-'1", "inj_under_", "_inj", "inj ‘curly’ “dq”", "inj'--", "inj.@+_'-", "inj o'brien"];
+const NAMES: &[&str] =
+    &["inj' or '1'-'1", "inj_under_", "_inj", "inj ‘curly’ “dq”", "inj'--", "inj.@+_'-", "inj o'brien"];
 
 /// Mail addresses Drupal accepts that carry quotes, wildcards and backslashes.
 const MAILS: &[&str] = &[
@@ -123,15 +124,28 @@ async fn sql_looking_values_are_stored_byte_for_byte_in_every_written_column() {
             .await;
         assert_eq!(
             rows,
-            vec![json!({"name": w.user_name, "mail": w.mail, "init": w.mail, "external_id": w.external_id, "given": w.given, "family": w.family})],
+            vec![
+                json!({"name": w.user_name, "mail": w.mail, "init": w.mail, "external_id": w.external_id, "given": w.given, "family": w.family})
+            ],
             "uid {uid}"
         );
         // And read back unchanged through SCIM.
-        let found: Value = app.filter_users(&format!("externalId eq {}", Value::from(w.external_id.as_str()))).await.json().await.unwrap();
+        let found: Value = app
+            .filter_users(&format!("externalId eq {}", Value::from(w.external_id.as_str())))
+            .await
+            .json()
+            .await
+            .unwrap();
         assert_eq!(found["totalResults"], 1, "{}", w.external_id);
         let r = &found["Resources"][0];
-        assert_eq!((r["userName"].as_str(), r["emails"][0]["value"].as_str()), (Some(w.user_name.as_str()), Some(w.mail.as_str())));
-        assert_eq!((r["name"]["givenName"].as_str(), r["name"]["familyName"].as_str()), (Some(w.given.as_str()), Some(w.family.as_str())));
+        assert_eq!(
+            (r["userName"].as_str(), r["emails"][0]["value"].as_str()),
+            (Some(w.user_name.as_str()), Some(w.mail.as_str()))
+        );
+        assert_eq!(
+            (r["name"]["givenName"].as_str(), r["name"]["familyName"].as_str()),
+            (Some(w.given.as_str()), Some(w.family.as_str()))
+        );
     }
     tables_are_intact(&app, before as usize + all.len()).await;
 }
@@ -143,8 +157,16 @@ async fn sql_looking_values_in_every_operator_match_literally() {
     let all = provision_all(&app).await;
     let listed: Value = app.get("/Users?count=1000").await.json().await.unwrap();
     let users = listed["Resources"].as_array().unwrap().clone();
-    let attrs = ["userName", "emails.value", r#"emails[type eq "work"].value"#, "name.givenName", "name.familyName", "externalId"];
-    let literals: BTreeSet<&str> = VALUES.iter().chain(NAMES).chain(MAILS).copied().chain(["'", "\"", "--", ";", "\u{0}", "a\u{0}b"]).collect();
+    let attrs = [
+        "userName",
+        "emails.value",
+        r#"emails[type eq "work"].value"#,
+        "name.givenName",
+        "name.familyName",
+        "externalId",
+    ];
+    let literals: BTreeSet<&str> =
+        VALUES.iter().chain(NAMES).chain(MAILS).copied().chain(["'", "\"", "--", ";", "\u{0}", "a\u{0}b"]).collect();
     let mut checked = 0;
     for attr in attrs {
         for literal in &literals {
@@ -169,7 +191,12 @@ async fn sql_looking_values_in_every_operator_match_literally() {
     let id_where = |pred: &dyn Fn(&Written) -> bool| -> BTreeSet<String> {
         all.iter()
             .filter(|w| pred(w))
-            .map(|w| users.iter().find(|u| u["externalId"] == w.external_id.as_str()).unwrap()["id"].as_str().unwrap().to_string())
+            .map(|w| {
+                users.iter().find(|u| u["externalId"] == w.external_id.as_str()).unwrap()["id"]
+                    .as_str()
+                    .unwrap()
+                    .to_string()
+            })
             .collect()
     };
     assert_eq!(ids(&app, r#"name.givenName co "%""#).await, id_where(&|w| w.given.contains('%')));
@@ -190,7 +217,9 @@ async fn a_nul_character_is_refused_in_names_and_fields_and_kept_literally_in_ex
     let app = TestApp::spawn().await;
     let before: i64 = app.one("SELECT COUNT(*) FROM users_field_data").await.unwrap();
     let base = entra_user("nul.user", "nul.user@example.com", "nul-ext");
-    for (pointer, value) in [("/name/givenName", "a\u{0}b"), ("/name/familyName", "\u{0}"), ("/userName", "nul\u{0}user")] {
+    for (pointer, value) in
+        [("/name/givenName", "a\u{0}b"), ("/name/familyName", "\u{0}"), ("/userName", "nul\u{0}user")]
+    {
         let mut body = base.clone();
         *body.pointer_mut(pointer).unwrap() = json!(value);
         let response = app.post("/Users", &body).await;

@@ -17,7 +17,6 @@ fn assert_scim_error(got: &(u16, Value), scim_type: &str, what: &str) {
     assert_eq!(got.1["schemas"], json!([ERROR]), "{what}");
 }
 
-
 async fn account_count(app: &TestApp) -> i64 {
     app.one("SELECT COUNT(*) FROM users_field_data").await.unwrap()
 }
@@ -53,11 +52,15 @@ async fn a_body_nested_ten_thousand_levels_deep_is_invalid_syntax_on_every_write
 async fn a_body_that_is_not_utf8_is_invalid_syntax() {
     let app = TestApp::spawn().await;
     let before = account_count(&app).await;
-    for body in [b"{\"userName\": \"\xff\xfe\"}".to_vec(), vec![0xc3, 0x28], b"{\"userName\": \"a\xed\xa0\x80\"}".to_vec()] {
+    for body in
+        [b"{\"userName\": \"\xff\xfe\"}".to_vec(), vec![0xc3, 0x28], b"{\"userName\": \"a\xed\xa0\x80\"}".to_vec()]
+    {
         let got = error_of(send_raw(&app, reqwest::Method::POST, "/Users", body.clone()).await).await;
         assert_scim_error(&got, "invalidSyntax", &format!("{body:?}"));
     }
-    let got = error_of(send_raw(&app, reqwest::Method::PATCH, &format!("/Users/{JDOE_UUID}"), vec![b'{', 0xff, b'}']).await).await;
+    let got =
+        error_of(send_raw(&app, reqwest::Method::PATCH, &format!("/Users/{JDOE_UUID}"), vec![b'{', 0xff, b'}']).await)
+            .await;
     assert_scim_error(&got, "invalidSyntax", "PATCH");
     assert_eq!(account_count(&app).await, before);
 }
@@ -109,16 +112,44 @@ async fn ten_thousand_attribute_names_are_refused_clearly_and_a_hundred_are_answ
     assert_scim_error(&got, "invalidValue", "10,000 excludedAttributes in .search");
     // In the query string too (as long as a request line may be).
     let query = many[..5_000].join(",");
-    let got = error_of(app.client.get(format!("{}/Users", app.base)).bearer_auth(&app.token).query(&[("attributes", query.as_str())]).send().await.unwrap()).await;
+    let got = error_of(
+        app.client
+            .get(format!("{}/Users", app.base))
+            .bearer_auth(&app.token)
+            .query(&[("attributes", query.as_str())])
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
     assert_scim_error(&got, "invalidValue", "5,000 attributes in the query");
-    let got = error_of(app.client.get(format!("{}/Groups", app.base)).bearer_auth(&app.token).query(&[("attributes", query.as_str())]).send().await.unwrap()).await;
+    let got = error_of(
+        app.client
+            .get(format!("{}/Groups", app.base))
+            .bearer_auth(&app.token)
+            .query(&[("attributes", query.as_str())])
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
     assert_scim_error(&got, "invalidValue", "5,000 attributes on /Groups");
-    let got = error_of(app.client.get(format!("{}/Users/{JDOE_UUID}", app.base)).bearer_auth(&app.token).query(&[("attributes", query.as_str())]).send().await.unwrap()).await;
+    let got = error_of(
+        app.client
+            .get(format!("{}/Users/{JDOE_UUID}", app.base))
+            .bearer_auth(&app.token)
+            .query(&[("attributes", query.as_str())])
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
     assert_scim_error(&got, "invalidValue", "5,000 attributes on one user");
     // A generous but sane list is answered.
     let mut hundred: Vec<String> = many[..98].to_vec();
     hundred.extend(["userName".to_string(), "emails.value".to_string()]);
-    let body: Value = app.post("/Users/.search", &json!({"attributes": hundred, "count": 1000})).await.json().await.unwrap();
+    let body: Value =
+        app.post("/Users/.search", &json!({"attributes": hundred, "count": 1000})).await.json().await.unwrap();
     assert_eq!(body["Resources"].as_array().unwrap().len(), 203, "{body}");
     assert!(body["Resources"][0]["userName"].is_string());
 }
@@ -130,7 +161,14 @@ async fn control_characters_in_user_name_are_invalid_value_with_nothing_written(
     for name in ["tab\there", "new\nline", "bell\u{7}", "del\u{7f}", "esc\u{1b}[0m", "cr\r", "nul\u{0}", "c1\u{85}"] {
         let got = error_of(app.post("/Users", &entra_user(name, "ctl@example.com", "ctl-ext")).await).await;
         assert_scim_error(&got, "invalidValue", &format!("{name:?}"));
-        let got = error_of(app.patch_ops(&format!("/Users/{JDOE_UUID}"), json!([{"op": "Replace", "path": "userName", "value": name}])).await).await;
+        let got = error_of(
+            app.patch_ops(
+                &format!("/Users/{JDOE_UUID}"),
+                json!([{"op": "Replace", "path": "userName", "value": name}]),
+            )
+            .await,
+        )
+        .await;
         assert_scim_error(&got, "invalidValue", &format!("PATCH {name:?}"));
     }
     assert_eq!(account_count(&app).await, before);

@@ -49,10 +49,16 @@ async fn tokens_passwords_hashes_and_authorization_headers_never_appear_in_logs(
     assert_eq!(created.status().as_u16(), 201);
     let id = created.json::<serde_json::Value>().await.unwrap()["id"].as_str().unwrap().to_string();
     let new_password = "Zr9-another-long-passphrase";
-    let patch = json!({"schemas": [PATCH_OP], "Operations": [{"op": "replace", "path": "password", "value": new_password}]});
+    let patch =
+        json!({"schemas": [PATCH_OP], "Operations": [{"op": "replace", "path": "password", "value": new_password}]});
     let r = client.patch(format!("{base}/scim/v2/Users/{id}")).bearer_auth(&token).json(&patch).send().await.unwrap();
     assert_eq!(r.status().as_u16(), 200);
-    let bad = client.get(format!("{base}/scim/v2/Users")).header("Authorization", "Bearer not-a-real-token-value-1234").send().await.unwrap();
+    let bad = client
+        .get(format!("{base}/scim/v2/Users"))
+        .header("Authorization", "Bearer not-a-real-token-value-1234")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(bad.status().as_u16(), 401);
     let hash: String = {
         use mysql_async::prelude::*;

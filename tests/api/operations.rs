@@ -38,7 +38,13 @@ async fn the_watchdog_can_be_turned_off() {
     let base = format!("http://127.0.0.1:{}/scim/v2", app.port());
     tokio::spawn(app.run_until_stopped());
     let token = drupal_scim::token::mint(SECRET, "drupal-scim", "drupal-scim", "t", None).unwrap();
-    let r = reqwest::Client::new().post(format!("{base}/Users")).bearer_auth(&token).json(&entra_user("quiet", "quiet@example.com", "q")).send().await.unwrap();
+    let r = reqwest::Client::new()
+        .post(format!("{base}/Users"))
+        .bearer_auth(&token)
+        .json(&entra_user("quiet", "quiet@example.com", "q"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status().as_u16(), 201);
     let pool = mysql_async::Pool::new(format!("{server}/{db}").as_str());
     let mut conn = pool.get_conn().await.unwrap();
@@ -73,16 +79,34 @@ async fn dry_run_validates_and_answers_but_writes_nothing() {
         (SELECT COUNT(*) FROM sessions), (SELECT status FROM users_field_data WHERE uid = 2)";
     let before: Option<Snapshot> = conn.query_first(snapshot).await.unwrap();
 
-    let created = client.post(format!("{base}/Users")).bearer_auth(&token).json(&entra_user("ghost", "ghost@example.com", "g")).send().await.unwrap();
+    let created = client
+        .post(format!("{base}/Users"))
+        .bearer_auth(&token)
+        .json(&entra_user("ghost", "ghost@example.com", "g"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(created.status().as_u16(), 201, "the answer is what would have happened");
     let created: Value = created.json().await.unwrap();
     assert_eq!(created["userName"], "ghost");
-    let dup = client.post(format!("{base}/Users")).bearer_auth(&token).json(&entra_user("jdoe", "x@example.com", "x")).send().await.unwrap();
+    let dup = client
+        .post(format!("{base}/Users"))
+        .bearer_auth(&token)
+        .json(&entra_user("jdoe", "x@example.com", "x"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(dup.status().as_u16(), 409, "validation still runs");
     let disable = json!({"schemas": [PATCH_OP], "Operations": [{"op": "Replace", "path": "active", "value": "False"}]});
     let r = client.patch(format!("{base}/Users/{JDOE_UUID}")).bearer_auth(&token).json(&disable).send().await.unwrap();
     assert_eq!(r.status().as_u16(), 200);
-    let group = client.post(format!("{base}/Groups")).bearer_auth(&token).json(&json!({"displayName": "Ghosts", "members": [{"value": JDOE_UUID}]})).send().await.unwrap();
+    let group = client
+        .post(format!("{base}/Groups"))
+        .bearer_auth(&token)
+        .json(&json!({"displayName": "Ghosts", "members": [{"value": JDOE_UUID}]}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(group.status().as_u16(), 201);
 
     let after: Option<Snapshot> = conn.query_first(snapshot).await.unwrap();
@@ -97,12 +121,27 @@ async fn metrics_count_requests_in_prometheus_format_and_every_answer_has_a_requ
     let app = TestApp::spawn().await;
     let r = app.get("/Users?count=1").await;
     assert!(r.headers().get("x-request-id").is_some());
-    let mine = app.client.get(format!("{}/Users", app.base)).bearer_auth(&app.token).header("X-Request-Id", "entra-req-42").send().await.unwrap();
+    let mine = app
+        .client
+        .get(format!("{}/Users", app.base))
+        .bearer_auth(&app.token)
+        .header("X-Request-Id", "entra-req-42")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(mine.headers()["x-request-id"], "entra-req-42");
     let text = app.client.get(format!("{}/metrics", app.address)).send().await.unwrap().text().await.unwrap();
     assert!(text.contains("# TYPE drupal_scim_requests_total counter"), "{text}");
-    assert!(text.contains("drupal_scim_requests_total{method=\"GET\",route=\"/scim/v2/Users\",status=\"200\"}"), "{text}");
-    assert!(text.contains("drupal_scim_request_duration_seconds_bucket{method=\"GET\",route=\"/scim/v2/Users\",le=\"+Inf\"}"), "{text}");
+    assert!(
+        text.contains("drupal_scim_requests_total{method=\"GET\",route=\"/scim/v2/Users\",status=\"200\"}"),
+        "{text}"
+    );
+    assert!(
+        text.contains(
+            "drupal_scim_request_duration_seconds_bucket{method=\"GET\",route=\"/scim/v2/Users\",le=\"+Inf\"}"
+        ),
+        "{text}"
+    );
     assert!(text.contains("drupal_scim_db_connections_in_use "), "{text}");
     assert!(text.contains("drupal_scim_transaction_retries_total "), "{text}");
     assert!(text.contains("drupal_scim_last_successful_write_timestamp_seconds "), "{text}");

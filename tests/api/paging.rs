@@ -25,7 +25,8 @@ async fn page(app: &TestApp, query: &[(&str, &str)]) -> Value {
 async fn cursor_paging_through_10000_users_while_inserts_happen_has_no_duplicates_or_gaps() {
     let app = TestApp::spawn().await;
     seed_users(&app, 10_000, "seed").await;
-    let expected: HashSet<String> = app.rows::<String>("SELECT uuid FROM users WHERE uid > 1").await.into_iter().collect();
+    let expected: HashSet<String> =
+        app.rows::<String>("SELECT uuid FROM users WHERE uid > 1").await.into_iter().collect();
     assert_eq!(expected.len(), 10_003, "three fixture accounts plus the seeded ones");
     let mut seen: Vec<String> = Vec::new();
     let mut cursor = String::new();
@@ -66,9 +67,23 @@ async fn a_forged_or_foreign_cursor_is_invalid_cursor() {
     let error: Value = other_filter.json().await.unwrap();
     assert_eq!(error["scimType"], "invalidCursor");
     let forged = format!("{}0", next);
-    let r = app.client.get(format!("{}/Users", app.base)).bearer_auth(&app.token).query(&[("cursor", forged.as_str())]).send().await.unwrap();
+    let r = app
+        .client
+        .get(format!("{}/Users", app.base))
+        .bearer_auth(&app.token)
+        .query(&[("cursor", forged.as_str())])
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status().as_u16(), 400);
-    let too_many = app.client.get(format!("{}/Users", app.base)).bearer_auth(&app.token).query(&[("cursor", ""), ("count", "100000")]).send().await.unwrap();
+    let too_many = app
+        .client
+        .get(format!("{}/Users", app.base))
+        .bearer_auth(&app.token)
+        .query(&[("cursor", ""), ("count", "100000")])
+        .send()
+        .await
+        .unwrap();
     let error: Value = too_many.json().await.unwrap();
     assert_eq!(error["scimType"], "invalidCount");
 }

@@ -17,7 +17,9 @@ pub fn free_port() -> u16 {
 pub fn find_bin(names: &[&str]) -> Option<PathBuf> {
     let path = std::env::var_os("PATH").unwrap_or_default();
     let mut dirs: Vec<PathBuf> = std::env::split_paths(&path).collect();
-    dirs.extend(["/usr/sbin", "/usr/bin", "/usr/local/sbin", "/usr/local/bin", "/usr/local/mysql/bin"].map(PathBuf::from));
+    dirs.extend(
+        ["/usr/sbin", "/usr/bin", "/usr/local/sbin", "/usr/local/bin", "/usr/local/mysql/bin"].map(PathBuf::from),
+    );
     names.iter().flat_map(|n| dirs.iter().map(move |d| d.join(n))).find(|p| p.is_file())
 }
 
@@ -26,7 +28,8 @@ fn running_as_root() -> bool {
 }
 
 /// Options both the bootstrap and the server get (small: these servers hold a few test rows).
-const SMALL: [&str; 3] = ["--innodb-buffer-pool-size=32M", "--innodb-log-file-size=16M", "--innodb-flush-log-at-trx-commit=2"];
+const SMALL: [&str; 3] =
+    ["--innodb-buffer-pool-size=32M", "--innodb-log-file-size=16M", "--innodb-flush-log-at-trx-commit=2"];
 
 /// Make a data directory with mariadb-install-db.
 fn install_datadir(datadir: &Path) {
@@ -78,7 +81,8 @@ impl MariaDb {
 
     /// Start mariadbd on the data directory and port; true once it answers.
     async fn launch(&mut self) -> bool {
-        let bin = find_bin(&["mariadbd", "mysqld"]).expect("mariadbd not found (Debian: apt-get install mariadb-server-core)");
+        let bin = find_bin(&["mariadbd", "mysqld"])
+            .expect("mariadbd not found (Debian: apt-get install mariadb-server-core)");
         let mut cmd = Command::new(bin);
         cmd.arg("--no-defaults");
         if running_as_root() {
@@ -117,7 +121,8 @@ impl MariaDb {
     }
 
     async fn ping(&self) -> bool {
-        let opts = mysql_async::OptsBuilder::default().ip_or_hostname("127.0.0.1").tcp_port(self.port).user(Some("root"));
+        let opts =
+            mysql_async::OptsBuilder::default().ip_or_hostname("127.0.0.1").tcp_port(self.port).user(Some("root"));
         match mysql_async::Conn::new(opts).await {
             Ok(conn) => {
                 let _ = conn.disconnect().await;
@@ -226,8 +231,14 @@ impl ServerProcess {
             cmd.env(k, v);
         }
         let log = std::fs::File::create(&log_path).unwrap();
-        let child = cmd.stdin(Stdio::null()).stdout(Stdio::from(log.try_clone().unwrap())).stderr(Stdio::from(log)).spawn().unwrap();
-        let mut server = ServerProcess { child: Some(child), port, address: format!("http://127.0.0.1:{port}"), log_path };
+        let child = cmd
+            .stdin(Stdio::null())
+            .stdout(Stdio::from(log.try_clone().unwrap()))
+            .stderr(Stdio::from(log))
+            .spawn()
+            .unwrap();
+        let mut server =
+            ServerProcess { child: Some(child), port, address: format!("http://127.0.0.1:{port}"), log_path };
         let client = reqwest::Client::new();
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {

@@ -43,7 +43,9 @@ async fn new_account_rows(app: &TestApp) -> Value {
         ("user__roles", "entity_id"),
         ("scim_user", "uid"),
     ] {
-        let rows = app.json_rows(&format!("SELECT {column} AS uid FROM {table} WHERE {column} >= {FIRST_NEW_UID} ORDER BY 1")).await;
+        let rows = app
+            .json_rows(&format!("SELECT {column} AS uid FROM {table} WHERE {column} >= {FIRST_NEW_UID} ORDER BY 1"))
+            .await;
         out.insert(table.into(), Value::Array(rows));
     }
     Value::Object(out)
@@ -97,7 +99,10 @@ async fn thirty_two_creates_of_one_mail_with_different_user_names_make_one_accou
         .collect();
     let answers = post_all(&app, bodies).await;
     let winner = one_winner(&answers);
-    assert_eq!(app.one::<i64>("SELECT COUNT(*) FROM users_field_data WHERE mail = 'shared.race@example.com'").await, Some(1));
+    assert_eq!(
+        app.one::<i64>("SELECT COUNT(*) FROM users_field_data WHERE mail = 'shared.race@example.com'").await,
+        Some(1)
+    );
     let uid = app.uid_of(winner["userName"].as_str().unwrap()).await;
     let one = json!([{"uid": uid}]);
     assert_eq!(
@@ -188,8 +193,14 @@ async fn sixteen_concurrent_patches_of_sixteen_attributes_lose_no_update() {
         let (client, url, token) = (app.client.clone(), format!("{}/Users/{JDOE_UUID}", app.base), app.token.clone());
         tasks.spawn(async move {
             let body = json!({"schemas": [PATCH_OP], "Operations": [{"op": "replace", "path": path, "value": value}]});
-            let response =
-                client.patch(url).bearer_auth(token).header("content-type", "application/scim+json").body(body.to_string()).send().await.unwrap();
+            let response = client
+                .patch(url)
+                .bearer_auth(token)
+                .header("content-type", "application/scim+json")
+                .body(body.to_string())
+                .send()
+                .await
+                .unwrap();
             (path, response.status().as_u16(), response.text().await.unwrap())
         });
     }
@@ -242,7 +253,8 @@ async fn sixteen_concurrent_membership_changes_of_one_group_end_exactly_right() 
         let user = app.create_user(&format!("member.{i}"), &format!("member.{i}@example.com")).await;
         users.push((user["id"].as_str().unwrap().to_string(), app.uid_of(&format!("member.{i}")).await));
     }
-    let ids = |range: std::ops::Range<usize>| -> Vec<String> { users[range].iter().map(|(id, _)| id.clone()).collect() };
+    let ids =
+        |range: std::ops::Range<usize>| -> Vec<String> { users[range].iter().map(|(id, _)| id.clone()).collect() };
     // Everyone already holds another role, so the racing grants and revokes work at delta 1 and 2.
     let everyone: Vec<Value> = ids(0..48).into_iter().map(|id| json!({"value": id})).collect();
     let mut other = entra_group("Everyone Else", "ext-else");
@@ -273,8 +285,14 @@ async fn sixteen_concurrent_membership_changes_of_one_group_end_exactly_right() 
         let (client, url, token) = (app.client.clone(), format!("{}/Groups/{gid}", app.base), app.token.clone());
         tasks.spawn(async move {
             let body = json!({"schemas": [PATCH_OP], "Operations": op});
-            let response =
-                client.patch(url).bearer_auth(token).header("content-type", "application/scim+json").body(body.to_string()).send().await.unwrap();
+            let response = client
+                .patch(url)
+                .bearer_auth(token)
+                .header("content-type", "application/scim+json")
+                .body(body.to_string())
+                .send()
+                .await
+                .unwrap();
             (response.status().as_u16(), response.text().await.unwrap())
         });
     }
@@ -315,8 +333,16 @@ async fn a_member_added_while_the_account_is_being_deactivated_keeps_deltas_cont
     let deactivate = {
         let (client, url, token) = (app.client.clone(), format!("{}/Users/{JDOE_UUID}", app.base), app.token.clone());
         tokio::spawn(async move {
-            let body = json!({"schemas": [PATCH_OP], "Operations": [{"op": "replace", "path": "active", "value": false}]});
-            let r = client.patch(url).bearer_auth(token).header("content-type", "application/scim+json").body(body.to_string()).send().await.unwrap();
+            let body =
+                json!({"schemas": [PATCH_OP], "Operations": [{"op": "replace", "path": "active", "value": false}]});
+            let r = client
+                .patch(url)
+                .bearer_auth(token)
+                .header("content-type", "application/scim+json")
+                .body(body.to_string())
+                .send()
+                .await
+                .unwrap();
             (r.status().as_u16(), r.text().await.unwrap())
         })
     };
@@ -325,7 +351,14 @@ async fn a_member_added_while_the_account_is_being_deactivated_keeps_deltas_cont
         let (client, url, token) = (app.client.clone(), format!("{}/Groups/second", app.base), app.token.clone());
         tokio::spawn(async move {
             let body = json!({"schemas": [PATCH_OP], "Operations": [{"op": "add", "path": "members", "value": [{"value": JDOE_UUID}]}]});
-            let r = client.patch(url).bearer_auth(token).header("content-type", "application/scim+json").body(body.to_string()).send().await.unwrap();
+            let r = client
+                .patch(url)
+                .bearer_auth(token)
+                .header("content-type", "application/scim+json")
+                .body(body.to_string())
+                .send()
+                .await
+                .unwrap();
             (r.status().as_u16(), r.text().await.unwrap())
         })
     };
@@ -353,7 +386,8 @@ async fn a_member_added_while_the_account_is_being_deleted_leaves_no_orphan_role
     create_group(&app, &entra_group("Team", "ext-team")).await;
     // The delete stops at its last statement, after every other row of the account is gone.
     let gate = Gate::shut(&app).await;
-    app.exec(&format!("CREATE TRIGGER gate_scim_user BEFORE DELETE ON scim_user FOR EACH ROW {}", gate.wait_sql())).await;
+    app.exec(&format!("CREATE TRIGGER gate_scim_user BEFORE DELETE ON scim_user FOR EACH ROW {}", gate.wait_sql()))
+        .await;
     let delete = {
         let (client, url, token) = (app.client.clone(), format!("{}/Users/{id}", app.base), app.token.clone());
         tokio::spawn(async move { client.delete(url).bearer_auth(token).send().await.unwrap().status().as_u16() })
@@ -364,7 +398,14 @@ async fn a_member_added_while_the_account_is_being_deleted_leaves_no_orphan_role
         let id = id.clone();
         tokio::spawn(async move {
             let body = json!({"schemas": [PATCH_OP], "Operations": [{"op": "add", "path": "members", "value": [{"value": id}]}]});
-            let r = client.patch(url).bearer_auth(token).header("content-type", "application/scim+json").body(body.to_string()).send().await.unwrap();
+            let r = client
+                .patch(url)
+                .bearer_auth(token)
+                .header("content-type", "application/scim+json")
+                .body(body.to_string())
+                .send()
+                .await
+                .unwrap();
             (r.status().as_u16(), r.text().await.unwrap())
         })
     };
@@ -385,15 +426,25 @@ async fn two_sites_on_one_server_never_wait_for_each_others_locks() {
     // Named locks (GET_LOCK) are server-wide, not per database: two Drupal sites on one MariaDB
     // server (multisite, staging next to production) must not serialise on each other's names.
     let site_a = TestApp::spawn().await;
-    let site_b = TestApp::spawn_custom(&test_server_url(), &mapping_with_fields(), "", |s| s.database.timeout_secs = 2).await;
+    let site_b =
+        TestApp::spawn_custom(&test_server_url(), &mapping_with_fields(), "", |s| s.database.timeout_secs = 2).await;
     // Site A creates a user and a group; both stop inside their transactions, locks held.
     let gate = Gate::shut(&site_a).await;
     site_a.exec(&format!("CREATE TRIGGER gate_user BEFORE INSERT ON scim_user FOR EACH ROW {}", gate.wait_sql())).await;
-    site_a.exec(&format!("CREATE TRIGGER gate_group BEFORE INSERT ON scim_group FOR EACH ROW {}", gate.wait_sql())).await;
+    site_a
+        .exec(&format!("CREATE TRIGGER gate_group BEFORE INSERT ON scim_group FOR EACH ROW {}", gate.wait_sql()))
+        .await;
     let post = |app: &TestApp, path: &str, body: Value| {
         let (client, url, token) = (app.client.clone(), format!("{}{path}", app.base), app.token.clone());
         tokio::spawn(async move {
-            let r = client.post(url).bearer_auth(token).header("content-type", "application/scim+json").body(body.to_string()).send().await.unwrap();
+            let r = client
+                .post(url)
+                .bearer_auth(token)
+                .header("content-type", "application/scim+json")
+                .body(body.to_string())
+                .send()
+                .await
+                .unwrap();
             (r.status().as_u16(), r.text().await.unwrap())
         })
     };

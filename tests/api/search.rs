@@ -12,7 +12,14 @@ async fn users_search_equals_get_for_the_same_query() {
         .client
         .get(format!("{}/Users", app.base))
         .bearer_auth(&app.token)
-        .query(&[("filter", "userName sw \"j\" or userName sw \"m\""), ("sortBy", "userName"), ("sortOrder", "descending"), ("attributes", "userName"), ("count", "1"), ("startIndex", "2")])
+        .query(&[
+            ("filter", "userName sw \"j\" or userName sw \"m\""),
+            ("sortBy", "userName"),
+            ("sortOrder", "descending"),
+            ("attributes", "userName"),
+            ("count", "1"),
+            ("startIndex", "2"),
+        ])
         .send()
         .await
         .unwrap()
@@ -36,7 +43,12 @@ async fn root_search_spans_users_and_groups() {
     app.post("/Groups", &json!({"displayName": "Searchers"})).await;
     let all: Value = app.post("/.search", &json!({"schemas": [SEARCH]})).await.json().await.unwrap();
     assert_eq!(all["totalResults"], 4, "three visible users and one group");
-    let groups: Value = app.post("/.search", &json!({"schemas": [SEARCH], "filter": "displayName eq \"Searchers\""})).await.json().await.unwrap();
+    let groups: Value = app
+        .post("/.search", &json!({"schemas": [SEARCH], "filter": "displayName eq \"Searchers\""}))
+        .await
+        .json()
+        .await
+        .unwrap();
     assert_eq!(groups["totalResults"], 1);
     assert_eq!(groups["Resources"][0]["id"], "searchers");
     let bad = app.post("/Users/.search", &json!({"schemas": ["urn:wrong"]})).await;

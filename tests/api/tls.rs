@@ -22,7 +22,12 @@ async fn the_server_speaks_tls_with_the_configured_certificate() {
     let root = reqwest::Certificate::from_pem(cert.cert.pem().as_bytes()).unwrap();
     let token = drupal_scim::token::mint(SECRET, "drupal-scim", "drupal-scim", "tls", None).unwrap();
     for max in [reqwest::tls::Version::TLS_1_2, reqwest::tls::Version::TLS_1_3] {
-        let client = reqwest::Client::builder().use_rustls_tls().add_root_certificate(root.clone()).max_tls_version(max).build().unwrap();
+        let client = reqwest::Client::builder()
+            .use_rustls_tls()
+            .add_root_certificate(root.clone())
+            .max_tls_version(max)
+            .build()
+            .unwrap();
         let r = client.get(format!("https://localhost:{port}/scim/v2/Users")).bearer_auth(&token).send().await.unwrap();
         assert_eq!(r.status().as_u16(), 200);
         let body: serde_json::Value = r.json().await.unwrap();

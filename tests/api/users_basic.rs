@@ -30,11 +30,14 @@ async fn create_user_writes_the_rows_drupal_reads() {
         .await;
     assert_eq!(
         data,
-        vec![json!({"langcode": "en", "preferred_langcode": "en", "preferred_admin_langcode": null, "name": "Test_User_1",
+        vec![
+            json!({"langcode": "en", "preferred_langcode": "en", "preferred_admin_langcode": null, "name": "Test_User_1",
             "mail": "test.user1@example.com", "timezone": "UTC", "status": 1, "access": 0, "login": 0,
-            "init": "test.user1@example.com", "default_langcode": 1, "pass": null})]
+            "init": "test.user1@example.com", "default_langcode": 1, "pass": null})
+        ]
     );
-    let times: Vec<(i64, i64)> = app.rows(&format!("SELECT created, changed FROM users_field_data WHERE uid = {uid}")).await;
+    let times: Vec<(i64, i64)> =
+        app.rows(&format!("SELECT created, changed FROM users_field_data WHERE uid = {uid}")).await;
     assert!(times[0].0 > 1_700_000_000 && times[0].0 == times[0].1, "created = changed = now");
     let first: Vec<(String, u8, u32, u32, String, u32, String)> = app
         .rows(&format!("SELECT bundle, deleted, entity_id, revision_id, langcode, delta, field_first_name_value FROM user__field_first_name WHERE entity_id = {uid}"))
@@ -106,7 +109,8 @@ async fn protected_accounts_are_invisible_and_untouchable() {
 #[tokio::test]
 async fn primary_email_filters_find_the_mapped_mail() {
     let app = TestApp::spawn().await;
-    let found: Value = app.filter_users("emails[primary eq true].value eq \"jdoe@example.com\"").await.json().await.unwrap();
+    let found: Value =
+        app.filter_users("emails[primary eq true].value eq \"jdoe@example.com\"").await.json().await.unwrap();
     assert_eq!(found["totalResults"], 1, "{found}");
     assert_eq!(found["Resources"][0]["userName"], "jdoe");
     let none: Value = app.filter_users("emails[primary eq false]").await.json().await.unwrap();
@@ -151,13 +155,19 @@ async fn protected_accounts_are_out_of_reach_of_every_route() {
     }
     // Groups: admin can be neither added nor removed.
     app.post("/Groups", &json!({"displayName": "Reach"})).await;
-    let add = app.patch_ops("/Groups/reach", json!([{"op": "Add", "path": "members", "value": [{"value": ADMIN_UUID}]}])).await;
+    let add = app
+        .patch_ops("/Groups/reach", json!([{"op": "Add", "path": "members", "value": [{"value": ADMIN_UUID}]}]))
+        .await;
     assert_eq!(add.status().as_u16(), 400);
-    let rows = app.json_rows("SELECT uid, name, status, mail FROM users_field_data WHERE uid IN (0, 1) ORDER BY uid").await;
-    assert_eq!(rows, vec![
-        json!({"uid": 0, "name": "", "status": 0, "mail": null}),
-        json!({"uid": 1, "name": "admin", "status": 1, "mail": "admin@example.com"}),
-    ]);
+    let rows =
+        app.json_rows("SELECT uid, name, status, mail FROM users_field_data WHERE uid IN (0, 1) ORDER BY uid").await;
+    assert_eq!(
+        rows,
+        vec![
+            json!({"uid": 0, "name": "", "status": 0, "mail": null}),
+            json!({"uid": 1, "name": "admin", "status": 1, "mail": "admin@example.com"}),
+        ]
+    );
     assert_eq!(app.one::<i64>("SELECT COUNT(*) FROM user__roles WHERE entity_id = 1").await, Some(1));
     assert_eq!(app.one::<i64>("SELECT COUNT(*) FROM sessions WHERE uid = 1").await, Some(1));
 }

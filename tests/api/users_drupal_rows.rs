@@ -65,22 +65,35 @@ async fn create_invalidates_the_list_tags_and_touches_no_other_account() {
     assert_eq!(app.tag_count("4xx-response").await, four + 1);
     assert_eq!(app.snapshot(2).await, jdoe, "the stale cache row of another account is left alone");
     let rows = app.json_rows(&format!("SELECT bundle, deleted, entity_id, revision_id, langcode, delta FROM user__field_last_name WHERE entity_id = {FIRST_NEW_UID}")).await;
-    assert_eq!(rows, vec![json!({"bundle": "user", "deleted": 0, "entity_id": 5, "revision_id": 5, "langcode": "en", "delta": 0})]);
+    assert_eq!(
+        rows,
+        vec![json!({"bundle": "user", "deleted": 0, "entity_id": 5, "revision_id": 5, "langcode": "en", "delta": 0})]
+    );
 }
 
 #[tokio::test]
 async fn update_invalidates_user_tags_and_drops_the_stale_entity_cache() {
     let app = TestApp::spawn().await;
-    let (list, four, own) = (app.tag_count("user_list").await, app.tag_count("4xx-response").await, app.tag_count("user:2").await);
+    let (list, four, own) =
+        (app.tag_count("user_list").await, app.tag_count("4xx-response").await, app.tag_count("user:2").await);
     let other = app.tag_count("user:3").await;
-    let response = app.patch_ops(&format!("/Users/{JDOE_UUID}"), json!([{"op": "replace", "path": "name.givenName", "value": "Johann"}])).await;
+    let response = app
+        .patch_ops(
+            &format!("/Users/{JDOE_UUID}"),
+            json!([{"op": "replace", "path": "name.givenName", "value": "Johann"}]),
+        )
+        .await;
     assert_eq!(response.status().as_u16(), 200);
     assert_eq!(app.tag_count("user_list").await, list + 1);
     assert_eq!(app.tag_count("4xx-response").await, four + 1);
     assert_eq!(app.tag_count("user:2").await, own + 1);
     assert_eq!(app.tag_count("user:3").await, other);
     assert_eq!(app.one::<i64>("SELECT COUNT(*) FROM cache_entity WHERE cid = 'values:user:2'").await, Some(0));
-    assert_eq!(app.one::<i64>("SELECT COUNT(*) FROM sessions WHERE uid = 2").await, Some(1), "a name change does not log out");
+    assert_eq!(
+        app.one::<i64>("SELECT COUNT(*) FROM sessions WHERE uid = 2").await,
+        Some(1),
+        "a name change does not log out"
+    );
 }
 
 #[tokio::test]
@@ -94,7 +107,10 @@ async fn delete_invalidates_user_tags_and_ends_sessions() {
     assert_eq!(app.one::<i64>("SELECT COUNT(*) FROM sessions WHERE uid = 2").await, Some(0));
     // Content and fields stay with the blocked account.
     assert_eq!(app.field_values(2, "field_first_name").await, vec!["John"]);
-    assert_eq!(app.one::<String>("SELECT roles_target_id FROM user__roles WHERE entity_id = 2").await.as_deref(), Some("content_editor"));
+    assert_eq!(
+        app.one::<String>("SELECT roles_target_id FROM user__roles WHERE entity_id = 2").await.as_deref(),
+        Some("content_editor")
+    );
 }
 
 #[tokio::test]
@@ -115,7 +131,9 @@ async fn missing_cache_tables_do_not_fail_writes() {
     app.exec("DROP TABLE cachetags").await;
     app.exec("DROP TABLE cache_entity").await;
     app.create_user("no.cache", "no.cache@example.com").await;
-    let response = app.patch_ops(&format!("/Users/{JDOE_UUID}"), json!([{"op": "replace", "path": "active", "value": false}])).await;
+    let response = app
+        .patch_ops(&format!("/Users/{JDOE_UUID}"), json!([{"op": "replace", "path": "active", "value": false}]))
+        .await;
     assert_eq!(response.status().as_u16(), 200);
     assert_eq!(app.data_column(2, "status").await, 0);
 }
@@ -124,13 +142,17 @@ async fn missing_cache_tables_do_not_fail_writes() {
 async fn concurrent_creates_of_different_users_all_succeed() {
     let app = TestApp::spawn().await;
     let requests = (0..8).map(|i| {
-        let body = entra_user(&format!("parallel.{i}"), &format!("parallel.{i}@example.com"), &format!("ext-parallel-{i}"));
+        let body =
+            entra_user(&format!("parallel.{i}"), &format!("parallel.{i}@example.com"), &format!("ext-parallel-{i}"));
         let app = &app;
         async move { app.post("/Users", &body).await.status().as_u16() }
     });
     let statuses = futures_util::future::join_all(requests).await;
     assert!(statuses.iter().all(|s| *s == 201), "{statuses:?}");
-    assert_eq!(app.one::<i64>("SELECT COUNT(DISTINCT uid) FROM users_field_data WHERE name LIKE 'parallel.%'").await, Some(8));
+    assert_eq!(
+        app.one::<i64>("SELECT COUNT(DISTINCT uid) FROM users_field_data WHERE name LIKE 'parallel.%'").await,
+        Some(8)
+    );
     assert_eq!(app.count("scim_user").await, 8);
 }
 
@@ -138,7 +160,11 @@ async fn concurrent_creates_of_different_users_all_succeed() {
 async fn concurrent_creates_claiming_one_name_make_one_account() {
     let app = TestApp::spawn().await;
     let requests = (0..6).map(|i| {
-        let body = entra_user(if i % 2 == 0 { "race.name" } else { "RACE.NAME" }, &format!("race.{i}@example.com"), &format!("ext-race-{i}"));
+        let body = entra_user(
+            if i % 2 == 0 { "race.name" } else { "RACE.NAME" },
+            &format!("race.{i}@example.com"),
+            &format!("ext-race-{i}"),
+        );
         let app = &app;
         async move { app.post("/Users", &body).await.status().as_u16() }
     });
@@ -161,7 +187,10 @@ async fn concurrent_creates_claiming_one_mail_make_one_account() {
     let mut statuses = futures_util::future::join_all(requests).await;
     statuses.sort();
     assert_eq!(statuses, vec![201, 409, 409, 409, 409, 409]);
-    assert_eq!(app.one::<i64>("SELECT COUNT(*) FROM users_field_data WHERE mail = 'shared@example.com'").await, Some(1));
+    assert_eq!(
+        app.one::<i64>("SELECT COUNT(*) FROM users_field_data WHERE mail = 'shared@example.com'").await,
+        Some(1)
+    );
 }
 
 #[tokio::test]
@@ -180,7 +209,8 @@ async fn concurrent_identical_reposts_converge_on_one_account() {
     });
     let answers = futures_util::future::join_all(requests).await;
     assert_eq!(app.one::<i64>("SELECT COUNT(*) FROM users_field_data WHERE name = 'same.post'").await, Some(1));
-    let ids: std::collections::BTreeSet<String> = answers.iter().filter_map(|(_, id)| id.as_str().map(String::from)).collect();
+    let ids: std::collections::BTreeSet<String> =
+        answers.iter().filter_map(|(_, id)| id.as_str().map(String::from)).collect();
     assert!(answers.iter().all(|(s, _)| matches!(s, 200 | 201)), "every re-send converges: {answers:?}");
     assert_eq!(ids.len(), 1, "{answers:?}");
 }
@@ -216,7 +246,10 @@ async fn concurrent_renames_to_one_name_leave_one_winner() {
     let requests = [JDOE_UUID, MSMITH_UUID, BLOCKED_UUID].into_iter().map(|id| {
         let app = &app;
         async move {
-            app.patch_ops(&format!("/Users/{id}"), json!([{"op": "replace", "path": "userName", "value": "the.one"}])).await.status().as_u16()
+            app.patch_ops(&format!("/Users/{id}"), json!([{"op": "replace", "path": "userName", "value": "the.one"}]))
+                .await
+                .status()
+                .as_u16()
         }
     });
     let mut statuses = futures_util::future::join_all(requests).await;

@@ -57,14 +57,21 @@ async fn create_entra_user(app: &TestApp, external_id: &str) -> (String, u32) {
 
     let uid = app.uid_of("Test_User_ab6490ee-1e48-479e-a20b-2d77186b5dd1").await;
     assert_eq!(uid, FIRST_NEW_UID);
-    assert_eq!(app.one::<String>(&format!("SELECT uuid FROM users WHERE uid = {uid}")).await.as_deref(), Some(id.as_str()));
+    assert_eq!(
+        app.one::<String>(&format!("SELECT uuid FROM users WHERE uid = {uid}")).await.as_deref(),
+        Some(id.as_str())
+    );
     assert_eq!(app.data_column(uid, "mail").await, "Test_User_fd0ea19b-0777-472c-9f96-4f70d2226f2e@testuser.com");
     assert_eq!(app.data_column(uid, "status").await, 1);
     assert_eq!(app.field_values(uid, "field_first_name").await, vec!["givenName"]);
     assert_eq!(app.field_values(uid, "field_last_name").await, vec!["familyName"]);
     assert_eq!(app.field_values(uid, "field_department").await, vec!["Finance"]);
     assert_eq!(app.field_values(uid, "field_employee_number").await, vec!["701984"]);
-    assert_eq!(app.one::<i64>(&format!("SELECT COUNT(*) FROM user__roles WHERE entity_id = {uid}")).await, Some(0), "roles: [] grants nothing");
+    assert_eq!(
+        app.one::<i64>(&format!("SELECT COUNT(*) FROM user__roles WHERE entity_id = {uid}")).await,
+        Some(0),
+        "roles: [] grants nothing"
+    );
     (id, uid)
 }
 
@@ -126,7 +133,11 @@ async fn entra_default_flow_end_to_end() {
     assert_eq!(user["emails"][0]["value"], "updatedEmail@microsoft.com");
     assert_eq!(user["name"]["familyName"], "updatedFamilyName");
     assert_eq!(app.data_column(uid, "mail").await, "updatedEmail@microsoft.com");
-    assert_eq!(app.data_column(uid, "init").await, "Test_User_fd0ea19b-0777-472c-9f96-4f70d2226f2e@testuser.com", "init never changes");
+    assert_eq!(
+        app.data_column(uid, "init").await,
+        "Test_User_fd0ea19b-0777-472c-9f96-4f70d2226f2e@testuser.com",
+        "init never changes"
+    );
     assert_eq!(app.field_values(uid, "field_last_name").await, vec!["updatedFamilyName"]);
     assert!(app.data_column(uid, "changed").await.as_i64() >= changed_before.as_i64());
 
@@ -136,29 +147,43 @@ async fn entra_default_flow_end_to_end() {
         .await;
     assert_eq!(response.status().as_u16(), 200);
     assert_eq!(app.data_column(uid, "name").await, "5b50642d-79fc-4410-9e90-4c077cdd1a59@testuser.com");
-    assert_eq!(app.one::<String>(&format!("SELECT uuid FROM users WHERE uid = {uid}")).await.as_deref(), Some(id.as_str()));
-    assert_eq!(app.one::<i64>("SELECT COUNT(*) FROM users_field_data WHERE name LIKE 'Test_User_ab6490ee%'").await, Some(0));
+    assert_eq!(
+        app.one::<String>(&format!("SELECT uuid FROM users WHERE uid = {uid}")).await.as_deref(),
+        Some(id.as_str())
+    );
+    assert_eq!(
+        app.one::<i64>("SELECT COUNT(*) FROM users_field_data WHERE name LIKE 'Test_User_ab6490ee%'").await,
+        Some(0)
+    );
 
     // Row 7: manager, both shapes Entra sends. Not mapped: accepted, nothing written.
     let before = app.snapshot(uid).await;
     let response = app
-        .patch_ops(&format!("/Users/{id}"), json!([{"op": "Add", "path": "manager", "value": [{"$ref": null, "value": JDOE_UUID}]}]))
+        .patch_ops(
+            &format!("/Users/{id}"),
+            json!([{"op": "Add", "path": "manager", "value": [{"$ref": null, "value": JDOE_UUID}]}]),
+        )
         .await;
     assert_eq!(response.status().as_u16(), 200, "{}", response.text().await.unwrap());
     let response = app
-        .patch_ops(&format!("/Users/{id}"), json!([{"op": "Add", "path": format!("{ENTERPRISE}:manager"), "value": JDOE_UUID}]))
+        .patch_ops(
+            &format!("/Users/{id}"),
+            json!([{"op": "Add", "path": format!("{ENTERPRISE}:manager"), "value": JDOE_UUID}]),
+        )
         .await;
     assert_eq!(response.status().as_u16(), 200, "{}", response.text().await.unwrap());
     assert_eq!(app.snapshot(uid).await, before, "an unmapped manager writes nothing");
 
     // Row 8: disable with the string "False".
-    let response = app.patch_ops(&format!("/Users/{id}"), json!([{"op": "Replace", "path": "active", "value": "False"}])).await;
+    let response =
+        app.patch_ops(&format!("/Users/{id}"), json!([{"op": "Replace", "path": "active", "value": "False"}])).await;
     assert_eq!(response.status().as_u16(), 200);
     assert_eq!(response.json::<Value>().await.unwrap()["active"], false);
     assert_eq!(app.data_column(uid, "status").await, 0);
     let user: Value = app.get(&format!("/Users/{id}")).await.json().await.unwrap();
     assert_eq!(user["active"], false, "a disabled user is still readable");
-    let found = expect_list(app.filter_users("userName eq \"5b50642d-79fc-4410-9e90-4c077cdd1a59@testuser.com\"").await).await;
+    let found =
+        expect_list(app.filter_users("userName eq \"5b50642d-79fc-4410-9e90-4c077cdd1a59@testuser.com\"").await).await;
     assert_eq!(found["totalResults"], 1);
     assert_eq!(found["Resources"][0]["active"], false);
 
@@ -201,19 +226,23 @@ async fn entra_aadoptscim062020_flow_end_to_end() {
     assert_eq!(app.data_column(uid, "mail").await, "flag.mode@testuser.com");
 
     // Rename, lowercase op.
-    let response = app.patch_ops(&format!("/Users/{id}"), json!([{"op": "replace", "path": "userName", "value": "renamed.flag"}])).await;
+    let response = app
+        .patch_ops(&format!("/Users/{id}"), json!([{"op": "replace", "path": "userName", "value": "renamed.flag"}]))
+        .await;
     assert_eq!(response.status().as_u16(), 200);
     assert_eq!(app.data_column(uid, "name").await, "renamed.flag");
 
     // Disable with a real boolean and lowercase op.
-    let response = app.patch_ops(&format!("/Users/{id}"), json!([{"op": "replace", "path": "active", "value": false}])).await;
+    let response =
+        app.patch_ops(&format!("/Users/{id}"), json!([{"op": "replace", "path": "active", "value": false}])).await;
     assert_eq!(response.status().as_u16(), 200);
     assert_eq!(app.data_column(uid, "status").await, 0);
     let found = expect_list(app.filter_users("userName eq \"renamed.flag\"").await).await;
     assert_eq!(found["Resources"][0]["active"], false);
 
     // Re-enable (Entra restores soft-deleted users).
-    let response = app.patch_ops(&format!("/Users/{id}"), json!([{"op": "replace", "path": "active", "value": true}])).await;
+    let response =
+        app.patch_ops(&format!("/Users/{id}"), json!([{"op": "replace", "path": "active", "value": true}])).await;
     assert_eq!(response.status().as_u16(), 200);
     assert_eq!(app.data_column(uid, "status").await, 1);
 
@@ -240,7 +269,9 @@ async fn entra_disable_of_an_existing_drupal_account_keeps_its_other_rows() {
     // A pre-existing Drupal account (jdoe) matched by userName and disabled: only status changes.
     let app = TestApp::spawn().await;
     let before = app.snapshot(2).await;
-    let response = app.patch_ops(&format!("/Users/{JDOE_UUID}"), json!([{"op": "Replace", "path": "active", "value": "False"}])).await;
+    let response = app
+        .patch_ops(&format!("/Users/{JDOE_UUID}"), json!([{"op": "Replace", "path": "active", "value": "False"}]))
+        .await;
     assert_eq!(response.status().as_u16(), 200);
     let after = app.snapshot(2).await;
     for key in ["users", "user__roles", "first", "last", "department", "employee"] {

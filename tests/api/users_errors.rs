@@ -4,7 +4,6 @@
 use crate::helpers::*;
 use serde_json::{Value, json};
 
-
 /// POST a body, expect a 400 with the scimType, and prove no account was written.
 async fn refused_create(app: &TestApp, body: Value, scim_type: &str) -> String {
     let before = app.count("users").await;
@@ -50,7 +49,12 @@ async fn body_over_the_limit_is_413_scim_error() {
     body["title"] = json!("x".repeat(1024 * 1024 + 10));
     let error = expect_error(app.post("/Users", &body).await, 413, None).await;
     assert!(error["detail"].as_str().unwrap().contains("1048576"), "{error}");
-    let response = app.patch_ops(&format!("/Users/{JDOE_UUID}"), json!([{"op": "replace", "path": "title", "value": "y".repeat(1_100_000)}])).await;
+    let response = app
+        .patch_ops(
+            &format!("/Users/{JDOE_UUID}"),
+            json!([{"op": "replace", "path": "title", "value": "y".repeat(1_100_000)}]),
+        )
+        .await;
     expect_error(response, 413, None).await;
     assert_eq!(app.count("users").await, 5);
 }
@@ -68,9 +72,16 @@ async fn wrong_types_are_400_invalid_value() {
     refused_create(&app, with("typed", json!({"emails": [{"value": 7, "type": "work"}]})), "invalidValue").await;
     refused_create(&app, with("typed", json!({"password": true})), "invalidValue").await;
     let before = app.snapshot(2).await;
-    let response = app.patch_ops(&format!("/Users/{JDOE_UUID}"), json!([{"op": "replace", "path": "active", "value": "maybe"}])).await;
+    let response = app
+        .patch_ops(&format!("/Users/{JDOE_UUID}"), json!([{"op": "replace", "path": "active", "value": "maybe"}]))
+        .await;
     expect_error(response, 400, Some("invalidValue")).await;
-    let response = app.patch_ops(&format!("/Users/{JDOE_UUID}"), json!([{"op": "replace", "path": "name.givenName", "value": ["a", "b"]}])).await;
+    let response = app
+        .patch_ops(
+            &format!("/Users/{JDOE_UUID}"),
+            json!([{"op": "replace", "path": "name.givenName", "value": ["a", "b"]}]),
+        )
+        .await;
     expect_error(response, 400, Some("invalidValue")).await;
     assert_eq!(app.snapshot(2).await, before);
 }
@@ -92,7 +103,9 @@ async fn removing_or_emptying_username_is_refused() {
     let before = app.snapshot(2).await;
     let response = app.patch_ops(&format!("/Users/{JDOE_UUID}"), json!([{"op": "remove", "path": "userName"}])).await;
     expect_error(response, 400, Some("invalidValue")).await;
-    let response = app.patch_ops(&format!("/Users/{JDOE_UUID}"), json!([{"op": "replace", "path": "userName", "value": ""}])).await;
+    let response = app
+        .patch_ops(&format!("/Users/{JDOE_UUID}"), json!([{"op": "replace", "path": "userName", "value": ""}]))
+        .await;
     assert_eq!(response.status().as_u16(), 400);
     let mut body = entra_user("jdoe", "jdoe@example.com", "e");
     body.as_object_mut().unwrap().remove("userName");
@@ -109,7 +122,10 @@ async fn patch_request_shape_errors() {
         (json!({"schemas": [PATCH_OP]}), "invalidSyntax"),
         (json!({"schemas": [PATCH_OP], "Operations": {"op": "replace"}}), "invalidSyntax"),
         (json!({"schemas": [USER_SCHEMA], "Operations": []}), "invalidSyntax"),
-        (json!({"schemas": [PATCH_OP], "Operations": [{"op": "merge", "path": "userName", "value": "x"}]}), "invalidSyntax"),
+        (
+            json!({"schemas": [PATCH_OP], "Operations": [{"op": "merge", "path": "userName", "value": "x"}]}),
+            "invalidSyntax",
+        ),
         (json!({"schemas": [PATCH_OP], "Operations": [{"path": "userName", "value": "x"}]}), "invalidSyntax"),
         (json!({"schemas": [PATCH_OP], "Operations": [{"op": "replace", "path": "userName"}]}), "invalidSyntax"),
         (json!({"schemas": [PATCH_OP], "Operations": [{"op": "remove"}]}), "noTarget"),
@@ -127,7 +143,14 @@ async fn unknown_patch_path_is_400_invalid_path() {
     let app = TestApp::spawn().await;
     let before = app.snapshot(2).await;
     let url = format!("/Users/{JDOE_UUID}");
-    for path in ["favoriteColor", "name.middle", "urn:example:params:scim:schemas:extension:acme:2.0:User:badge", "emails[type eq \"work\"].nope", "userName[", "emails[type eq]"] {
+    for path in [
+        "favoriteColor",
+        "name.middle",
+        "urn:example:params:scim:schemas:extension:acme:2.0:User:badge",
+        "emails[type eq \"work\"].nope",
+        "userName[",
+        "emails[type eq]",
+    ] {
         let response = app.patch_ops(&url, json!([{"op": "replace", "path": path, "value": "x"}])).await;
         let error = expect_error(response, 400, Some("invalidPath")).await;
         assert!(!error["detail"].as_str().unwrap().is_empty(), "{path}");
@@ -162,7 +185,17 @@ async fn user_name_longer_than_60_characters_is_400_with_detail() {
 #[tokio::test]
 async fn user_name_with_illegal_characters_is_400_with_detail() {
     let app = TestApp::spawn().await;
-    for name in ["bad/name", "semi;colon", "zero\u{200B}width", "full\u{FF21}width", " leading", "trailing ", "double  space", "nul\u{0}byte", "0"] {
+    for name in [
+        "bad/name",
+        "semi;colon",
+        "zero\u{200B}width",
+        "full\u{FF21}width",
+        " leading",
+        "trailing ",
+        "double  space",
+        "nul\u{0}byte",
+        "0",
+    ] {
         let detail = refused_create(&app, with(name, json!({})), "invalidValue").await;
         assert!(!detail.is_empty(), "{name:?}");
     }
@@ -177,7 +210,9 @@ async fn user_name_with_illegal_characters_is_400_with_detail() {
 async fn rename_to_an_illegal_name_writes_nothing() {
     let app = TestApp::spawn().await;
     let before = app.snapshot(2).await;
-    let response = app.patch_ops(&format!("/Users/{JDOE_UUID}"), json!([{"op": "Replace", "path": "userName", "value": "has/slash"}])).await;
+    let response = app
+        .patch_ops(&format!("/Users/{JDOE_UUID}"), json!([{"op": "Replace", "path": "userName", "value": "has/slash"}]))
+        .await;
     let error = expect_error(response, 400, Some("invalidValue")).await;
     assert!(error["detail"].as_str().unwrap().contains('/'), "{error}");
     assert_eq!(app.snapshot(2).await, before);
@@ -188,10 +223,17 @@ async fn mail_longer_than_254_or_malformed_is_400_with_detail() {
     let app = TestApp::spawn().await;
     let long = format!("{}@{}.example.com", "a".repeat(64), ["b".repeat(60), "c".repeat(60), "d".repeat(60)].join("."));
     assert!(long.len() > 254);
-    let detail = refused_create(&app, with("long.mail", json!({"emails": [{"type": "work", "value": long}]})), "invalidValue").await;
+    let detail =
+        refused_create(&app, with("long.mail", json!({"emails": [{"type": "work", "value": long}]})), "invalidValue")
+            .await;
     assert!(detail.contains("254"), "{detail}");
     for mail in ["not-an-email", "two@@example.com", "space in@example.com", "@example.com", "dot.@example.com"] {
-        let detail = refused_create(&app, with("bad.mail", json!({"emails": [{"type": "work", "value": mail}]})), "invalidValue").await;
+        let detail = refused_create(
+            &app,
+            with("bad.mail", json!({"emails": [{"type": "work", "value": mail}]})),
+            "invalidValue",
+        )
+        .await;
         assert!(detail.contains("e-mail"), "{mail}: {detail}");
     }
 }
@@ -202,10 +244,21 @@ async fn invalid_timezone_is_400_and_a_valid_one_is_stored() {
     let detail = refused_create(&app, with("tz.user", json!({"timezone": "Mars/Olympus_Mons"})), "invalidValue").await;
     assert!(detail.contains("Mars/Olympus_Mons"), "{detail}");
     refused_create(&app, with("tz.user", json!({"timezone": "x".repeat(40)})), "invalidValue").await;
-    assert_eq!(app.post("/Users", &with("tz.user", json!({"timezone": "America/Argentina/Buenos_Aires"}))).await.status().as_u16(), 201);
+    assert_eq!(
+        app.post("/Users", &with("tz.user", json!({"timezone": "America/Argentina/Buenos_Aires"})))
+            .await
+            .status()
+            .as_u16(),
+        201
+    );
     assert_eq!(app.data_column(FIRST_NEW_UID, "timezone").await, "America/Argentina/Buenos_Aires");
     let before = app.snapshot(3).await;
-    let response = app.patch_ops(&format!("/Users/{MSMITH_UUID}"), json!([{"op": "replace", "path": "timezone", "value": "Europe/Atlantis"}])).await;
+    let response = app
+        .patch_ops(
+            &format!("/Users/{MSMITH_UUID}"),
+            json!([{"op": "replace", "path": "timezone", "value": "Europe/Atlantis"}]),
+        )
+        .await;
     expect_error(response, 400, Some("invalidValue")).await;
     assert_eq!(app.snapshot(3).await, before);
 }
@@ -221,7 +274,10 @@ async fn field_value_longer_than_its_column_is_400() {
     let app = TestApp::spawn().await;
     let before = app.snapshot(2).await;
     let response = app
-        .patch_ops(&format!("/Users/{JDOE_UUID}"), json!([{"op": "replace", "path": format!("{ENTERPRISE}:department"), "value": "d".repeat(256)}]))
+        .patch_ops(
+            &format!("/Users/{JDOE_UUID}"),
+            json!([{"op": "replace", "path": format!("{ENTERPRISE}:department"), "value": "d".repeat(256)}]),
+        )
         .await;
     let error = expect_error(response, 400, Some("invalidValue")).await;
     assert!(error["detail"].as_str().unwrap().contains("255"), "{error}");
@@ -239,7 +295,11 @@ async fn unknown_route_under_the_base_path_is_404_scim_error() {
 #[tokio::test]
 async fn method_not_allowed_on_a_users_route_is_a_scim_error() {
     let app = TestApp::spawn().await;
-    for (method, path) in [(reqwest::Method::DELETE, "/Users".to_string()), (reqwest::Method::PUT, "/Users".to_string()), (reqwest::Method::POST, format!("/Users/{JDOE_UUID}"))] {
+    for (method, path) in [
+        (reqwest::Method::DELETE, "/Users".to_string()),
+        (reqwest::Method::PUT, "/Users".to_string()),
+        (reqwest::Method::POST, format!("/Users/{JDOE_UUID}")),
+    ] {
         let response = send_raw(&app, method.clone(), &path, "{}").await;
         let status = response.status().as_u16();
         assert!(matches!(status, 404 | 405), "{method} {path}: {status}");
@@ -256,8 +316,18 @@ async fn protected_accounts_are_404_for_put_patch_and_delete() {
     for id in [ADMIN_UUID, ANON_UUID] {
         let url = format!("/Users/{id}");
         expect_error(app.put(&url, &entra_user("renamed", "renamed@example.com", "x")).await, 404, None).await;
-        expect_error(app.patch_ops(&url, json!([{"op": "replace", "path": "active", "value": false}])).await, 404, None).await;
-        expect_error(app.patch_ops(&url, json!([{"op": "replace", "path": "password", "value": "owned!"}])).await, 404, None).await;
+        expect_error(
+            app.patch_ops(&url, json!([{"op": "replace", "path": "active", "value": false}])).await,
+            404,
+            None,
+        )
+        .await;
+        expect_error(
+            app.patch_ops(&url, json!([{"op": "replace", "path": "password", "value": "owned!"}])).await,
+            404,
+            None,
+        )
+        .await;
         expect_error(app.delete(&url).await, 404, None).await;
     }
     assert_eq!(app.snapshot(1).await, admin_before);
@@ -272,7 +342,9 @@ async fn protected_accounts_are_404_for_put_patch_and_delete() {
 async fn renaming_onto_a_protected_account_name_is_409() {
     let app = TestApp::spawn().await;
     let before = app.snapshot(2).await;
-    let response = app.patch_ops(&format!("/Users/{JDOE_UUID}"), json!([{"op": "replace", "path": "userName", "value": "ADMIN"}])).await;
+    let response = app
+        .patch_ops(&format!("/Users/{JDOE_UUID}"), json!([{"op": "replace", "path": "userName", "value": "ADMIN"}]))
+        .await;
     let error = expect_error(response, 409, Some("uniqueness")).await;
     assert!(error["detail"].as_str().unwrap().contains("protected"), "{error}");
     assert_eq!(app.snapshot(2).await, before);
@@ -286,7 +358,8 @@ async fn deleted_account_is_404_for_every_method() {
     let url = format!("/Users/{MSMITH_UUID}");
     expect_error(app.get(&url).await, 404, None).await;
     expect_error(app.put(&url, &entra_user("msmith", "msmith@example.com", "x")).await, 404, None).await;
-    expect_error(app.patch_ops(&url, json!([{"op": "replace", "path": "active", "value": true}])).await, 404, None).await;
+    expect_error(app.patch_ops(&url, json!([{"op": "replace", "path": "active", "value": true}])).await, 404, None)
+        .await;
     expect_error(app.delete(&url).await, 404, None).await;
     assert_eq!(app.snapshot(3).await, before, "a SCIM-deleted account cannot be revived through SCIM");
 }

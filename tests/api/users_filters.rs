@@ -69,14 +69,21 @@ async fn filter_gt_ge_lt_le_on_text() {
 async fn filter_meta_created_and_last_modified_compare_as_times() {
     let app = TestApp::spawn().await;
     assert_eq!(names(&app, "meta.created gt \"2024-06-20T12:00:00Z\"").await, sorted(&["msmith", "blocked.user"]));
-    assert_eq!(names(&app, "meta.created ge \"2024-06-20T12:00:00Z\"").await, sorted(&["jdoe", "msmith", "blocked.user"]));
+    assert_eq!(
+        names(&app, "meta.created ge \"2024-06-20T12:00:00Z\"").await,
+        sorted(&["jdoe", "msmith", "blocked.user"])
+    );
     assert_eq!(names(&app, "meta.created lt \"2024-06-20T12:05:00Z\"").await, sorted(&["jdoe"]));
     // The same instant written with an offset.
     assert_eq!(names(&app, "meta.created le \"2024-06-20T14:05:00+02:00\"").await, sorted(&["jdoe", "msmith"]));
     assert_eq!(names(&app, "meta.lastModified ge \"2024-06-21T08:30:00Z\"").await, sorted(&["jdoe", "blocked.user"]));
     assert_eq!(names(&app, "meta.lastModified gt \"2024-06-22T00:00:00Z\"").await, sorted(&["blocked.user"]));
     // A change made now is seen by a delta query (Entra's reference provider asks lastModified ge).
-    app.patch_ops(&format!("/Users/{MSMITH_UUID}"), json!([{"op": "replace", "path": "name.givenName", "value": "Maria"}])).await;
+    app.patch_ops(
+        &format!("/Users/{MSMITH_UUID}"),
+        json!([{"op": "replace", "path": "name.givenName", "value": "Maria"}]),
+    )
+    .await;
     assert_eq!(names(&app, "meta.lastModified ge \"2025-01-01T00:00:00Z\"").await, sorted(&["msmith"]));
     let bad = app.filter_users("meta.created gt \"yesterday\"").await;
     expect_error(bad, 400, Some("invalidFilter")).await;
@@ -100,9 +107,18 @@ async fn filter_and_or_not_and_parentheses() {
 async fn filter_and_binds_tighter_than_or() {
     let app = TestApp::spawn().await;
     // jdoe or (msmith and inactive): msmith is active, so only jdoe.
-    assert_eq!(names(&app, "userName eq \"jdoe\" or userName eq \"msmith\" and active eq false").await, sorted(&["jdoe"]));
-    assert_eq!(names(&app, "(userName eq \"jdoe\" or userName eq \"msmith\") and active eq false").await, Vec::<String>::new());
-    assert_eq!(names(&app, "active eq false and userName eq \"jdoe\" or userName eq \"msmith\"").await, sorted(&["msmith"]));
+    assert_eq!(
+        names(&app, "userName eq \"jdoe\" or userName eq \"msmith\" and active eq false").await,
+        sorted(&["jdoe"])
+    );
+    assert_eq!(
+        names(&app, "(userName eq \"jdoe\" or userName eq \"msmith\") and active eq false").await,
+        Vec::<String>::new()
+    );
+    assert_eq!(
+        names(&app, "active eq false and userName eq \"jdoe\" or userName eq \"msmith\"").await,
+        sorted(&["msmith"])
+    );
 }
 
 #[tokio::test]
@@ -202,7 +218,10 @@ async fn filter_quotes_and_backslashes_match_literally() {
     let app = TestApp::spawn().await;
     let department = r#"R&D "North" \ East"#;
     let response = app
-        .patch_ops(&format!("/Users/{BLOCKED_UUID}"), json!([{"op": "add", "path": format!("{ENTERPRISE}:department"), "value": department}]))
+        .patch_ops(
+            &format!("/Users/{BLOCKED_UUID}"),
+            json!([{"op": "add", "path": format!("{ENTERPRISE}:department"), "value": department}]),
+        )
         .await;
     assert_eq!(response.status().as_u16(), 200);
     assert_eq!(app.field_values(4, "field_department").await, vec![department]);
@@ -298,13 +317,22 @@ async fn sort_by_username_ascending_and_descending() {
 #[tokio::test]
 async fn attributes_projection_returns_id_schemas_and_what_was_asked() {
     let app = TestApp::spawn().await;
-    let body = expect_list(app.list_users(&[("filter", "userName eq \"jdoe\""), ("attributes", "userName,name.givenName")]).await).await;
+    let body = expect_list(
+        app.list_users(&[("filter", "userName eq \"jdoe\""), ("attributes", "userName,name.givenName")]).await,
+    )
+    .await;
     assert_eq!(
         body["Resources"][0],
         json!({"id": JDOE_UUID, "schemas": [USER_SCHEMA, ENTERPRISE], "userName": "jdoe", "name": {"givenName": "John"}})
     );
-    let response = app.client.get(format!("{}/Users/{JDOE_UUID}", app.base)).bearer_auth(&app.token)
-        .query(&[("attributes", format!("emails.value,{ENTERPRISE}:department"))]).send().await.unwrap();
+    let response = app
+        .client
+        .get(format!("{}/Users/{JDOE_UUID}", app.base))
+        .bearer_auth(&app.token)
+        .query(&[("attributes", format!("emails.value,{ENTERPRISE}:department"))])
+        .send()
+        .await
+        .unwrap();
     let user: Value = response.json().await.unwrap();
     assert_eq!(user["emails"], json!([{"value": "jdoe@example.com"}]));
     assert_eq!(user[ENTERPRISE], json!({"department": "Editorial"}));
@@ -314,7 +342,14 @@ async fn attributes_projection_returns_id_schemas_and_what_was_asked() {
 #[tokio::test]
 async fn excluded_attributes_drop_them_but_never_id() {
     let app = TestApp::spawn().await;
-    let body = expect_list(app.list_users(&[("filter", "userName eq \"jdoe\""), ("excludedAttributes", "emails,groups,id,name.familyName")]).await).await;
+    let body = expect_list(
+        app.list_users(&[
+            ("filter", "userName eq \"jdoe\""),
+            ("excludedAttributes", "emails,groups,id,name.familyName"),
+        ])
+        .await,
+    )
+    .await;
     let user = &body["Resources"][0];
     assert_eq!(user["id"], JDOE_UUID);
     assert!(user.get("emails").is_none() && user.get("groups").is_none(), "{user}");
@@ -341,7 +376,10 @@ async fn paging_edge_cases_follow_rfc_7644() {
     assert_eq!(body["totalResults"], 3);
     // Beyond the end: an empty page with the true total.
     let body = expect_list(app.list_users(&[("startIndex", "10"), ("count", "5")]).await).await;
-    assert_eq!((body["totalResults"].as_u64(), body["itemsPerPage"].as_u64(), body["startIndex"].as_u64()), (Some(3), Some(0), Some(10)));
+    assert_eq!(
+        (body["totalResults"].as_u64(), body["itemsPerPage"].as_u64(), body["startIndex"].as_u64()),
+        (Some(3), Some(0), Some(10))
+    );
     // Not a number.
     expect_error(app.list_users(&[("count", "ten")]).await, 400, Some("invalidValue")).await;
     // Parameter names are case-insensitive.
@@ -355,9 +393,12 @@ async fn filter_and_paging_count_the_filtered_total() {
     for i in 0..4 {
         app.create_user(&format!("page.{i}"), &format!("page.{i}@example.com")).await;
     }
-    let body = expect_list(app.list_users(&[("filter", "userName sw \"page.\""), ("startIndex", "3"), ("count", "5")]).await).await;
+    let body =
+        expect_list(app.list_users(&[("filter", "userName sw \"page.\""), ("startIndex", "3"), ("count", "5")]).await)
+            .await;
     assert_eq!(body["totalResults"], 4);
     assert_eq!(body["itemsPerPage"], 2);
-    let got: Vec<&str> = body["Resources"].as_array().unwrap().iter().map(|r| r["userName"].as_str().unwrap()).collect();
+    let got: Vec<&str> =
+        body["Resources"].as_array().unwrap().iter().map(|r| r["userName"].as_str().unwrap()).collect();
     assert_eq!(got, vec!["page.2", "page.3"]);
 }

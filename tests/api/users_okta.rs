@@ -159,7 +159,10 @@ async fn okta_put_replaces_name_mail_and_fields() {
     assert!(app.field_values(2, "field_department").await.is_empty());
     assert!(app.field_values(2, "field_employee_number").await.is_empty());
     // What SCIM does not map stays as Drupal has it.
-    assert_eq!(app.one::<String>("SELECT roles_target_id FROM user__roles WHERE entity_id = 2").await.as_deref(), Some("content_editor"));
+    assert_eq!(
+        app.one::<String>("SELECT roles_target_id FROM user__roles WHERE entity_id = 2").await.as_deref(),
+        Some("content_editor")
+    );
     assert!(app.data_column(2, "pass").await.as_str().unwrap().starts_with("$2y$"), "no password sent, hash kept");
     assert_eq!(app.tag_count("user:2").await, tag + 1);
     assert_eq!(app.one::<i64>("SELECT COUNT(*) FROM cache_entity WHERE cid = 'values:user:2'").await, Some(0));
@@ -174,7 +177,10 @@ async fn okta_put_keeps_the_externalid_it_does_not_send() {
     body.as_object_mut().unwrap().remove("externalId");
     body.as_object_mut().unwrap().remove("password");
     assert_eq!(app.put(&format!("/Users/{id}"), &body).await.status().as_u16(), 200);
-    assert_eq!(app.one::<String>(&format!("SELECT external_id FROM scim_user WHERE uid = {FIRST_NEW_UID}")).await.as_deref(), Some("00u1abcdEFGHijkl0h7"));
+    assert_eq!(
+        app.one::<String>(&format!("SELECT external_id FROM scim_user WHERE uid = {FIRST_NEW_UID}")).await.as_deref(),
+        Some("00u1abcdEFGHijkl0h7")
+    );
 }
 
 #[tokio::test]
@@ -188,13 +194,15 @@ async fn okta_put_on_unknown_id_is_404_and_creates_nothing() {
 #[tokio::test]
 async fn okta_pathless_replace_active_false_deactivates() {
     let app = TestApp::spawn().await;
-    let response = app.patch_ops(&format!("/Users/{JDOE_UUID}"), json!([{"op": "replace", "value": {"active": false}}])).await;
+    let response =
+        app.patch_ops(&format!("/Users/{JDOE_UUID}"), json!([{"op": "replace", "value": {"active": false}}])).await;
     assert_eq!(response.status().as_u16(), 200);
     assert_eq!(response.json::<Value>().await.unwrap()["active"], false);
     assert_eq!(app.data_column(2, "status").await, 0);
     assert_eq!(app.one::<i64>("SELECT COUNT(*) FROM sessions WHERE uid = 2").await, Some(0));
     // And back.
-    let response = app.patch_ops(&format!("/Users/{JDOE_UUID}"), json!([{"op": "replace", "value": {"active": true}}])).await;
+    let response =
+        app.patch_ops(&format!("/Users/{JDOE_UUID}"), json!([{"op": "replace", "value": {"active": true}}])).await;
     assert_eq!(response.status().as_u16(), 200);
     assert_eq!(app.data_column(2, "status").await, 1);
 }
@@ -202,7 +210,9 @@ async fn okta_pathless_replace_active_false_deactivates() {
 #[tokio::test]
 async fn okta_bad_token_is_401_scim_error_with_www_authenticate() {
     let app = TestApp::spawn().await;
-    let forged = drupal_scim::token::mint("another-secret-0123456789abcdef0123456789", "drupal-scim", "drupal-scim", "x", None).unwrap();
+    let forged =
+        drupal_scim::token::mint("another-secret-0123456789abcdef0123456789", "drupal-scim", "drupal-scim", "x", None)
+            .unwrap();
     let expired = drupal_scim::token::mint(SECRET, "drupal-scim", "drupal-scim", "x", Some(-3600)).unwrap();
     let other_audience = drupal_scim::token::mint(SECRET, "drupal-scim", "someone-else", "x", None).unwrap();
     for auth in [
@@ -224,8 +234,14 @@ async fn okta_bad_token_is_401_scim_error_with_www_authenticate() {
         expect_error(response, 401, None).await;
     }
     // A refused write writes nothing.
-    let response = app.client.post(format!("{}/Users", app.base)).header("authorization", "Bearer nope")
-        .body(okta_user("no.token", "no.token@example.com").to_string()).send().await.unwrap();
+    let response = app
+        .client
+        .post(format!("{}/Users", app.base))
+        .header("authorization", "Bearer nope")
+        .body(okta_user("no.token", "no.token@example.com").to_string())
+        .send()
+        .await
+        .unwrap();
     assert_eq!(response.status().as_u16(), 401);
     assert_eq!(app.count("users").await, 5);
 }
@@ -241,7 +257,12 @@ async fn okta_unknown_numeric_id_is_404_scim_error() {
 async fn okta_password_change_ends_sessions_and_clears_failed_logins() {
     let app = TestApp::spawn().await;
     let old_hash = app.data_column(2, "pass").await;
-    let response = app.patch_ops(&format!("/Users/{JDOE_UUID}"), json!([{"op": "replace", "path": "password", "value": "N3w-Secret!"}])).await;
+    let response = app
+        .patch_ops(
+            &format!("/Users/{JDOE_UUID}"),
+            json!([{"op": "replace", "path": "password", "value": "N3w-Secret!"}]),
+        )
+        .await;
     assert_eq!(response.status().as_u16(), 200);
     assert!(!response.text().await.unwrap().contains("N3w-Secret!"));
     let hash = app.data_column(2, "pass").await;
@@ -252,18 +273,32 @@ async fn okta_password_change_ends_sessions_and_clears_failed_logins() {
     assert_eq!(app.data_column(2, "status").await, 1, "still active");
 
     // Okta's path-less form, for msmith who has failed logins in flood.
-    let response = app.patch_ops(&format!("/Users/{MSMITH_UUID}"), json!([{"op": "replace", "value": {"password": "An0ther-Secret"}}])).await;
+    let response = app
+        .patch_ops(
+            &format!("/Users/{MSMITH_UUID}"),
+            json!([{"op": "replace", "value": {"password": "An0ther-Secret"}}]),
+        )
+        .await;
     assert_eq!(response.status().as_u16(), 200);
     assert!(bcrypt::verify("An0ther-Secret", app.data_column(3, "pass").await.as_str().unwrap()).unwrap());
     assert_eq!(app.one::<i64>("SELECT COUNT(*) FROM flood WHERE event = 'user.failed_login_user'").await, Some(0));
-    assert_eq!(app.one::<i64>("SELECT COUNT(*) FROM flood WHERE event = 'user.failed_login_ip'").await, Some(2), "IP flood rows stay");
+    assert_eq!(
+        app.one::<i64>("SELECT COUNT(*) FROM flood WHERE event = 'user.failed_login_ip'").await,
+        Some(2),
+        "IP flood rows stay"
+    );
 }
 
 #[tokio::test]
 async fn okta_password_longer_than_drupal_accepts_is_400_and_keeps_the_hash() {
     let app = TestApp::spawn().await;
     let before = app.snapshot(2).await;
-    let response = app.patch_ops(&format!("/Users/{JDOE_UUID}"), json!([{"op": "replace", "path": "password", "value": "x".repeat(513)}])).await;
+    let response = app
+        .patch_ops(
+            &format!("/Users/{JDOE_UUID}"),
+            json!([{"op": "replace", "path": "password", "value": "x".repeat(513)}]),
+        )
+        .await;
     expect_error(response, 400, Some("invalidValue")).await;
     assert_eq!(app.snapshot(2).await, before);
 }

@@ -45,7 +45,9 @@ async fn entra_string_false_disables_user() {
 #[tokio::test]
 async fn entra_string_true_enables_blocked_user() {
     let app = TestApp::spawn().await;
-    let response = app.patch_ops(&format!("/Users/{BLOCKED_UUID}"), json!([{"op": "Replace", "path": "active", "value": "True"}])).await;
+    let response = app
+        .patch_ops(&format!("/Users/{BLOCKED_UUID}"), json!([{"op": "Replace", "path": "active", "value": "True"}]))
+        .await;
     assert_eq!(response.status().as_u16(), 200);
     assert_eq!(response.json::<Value>().await.unwrap()["active"], true);
     assert_eq!(app.data_column(4, "status").await, 1);
@@ -69,7 +71,10 @@ async fn capital_v_value_path_on_other_email_is_accepted_and_keeps_the_work_mail
     let app = TestApp::spawn().await;
     let before = app.snapshot(2).await;
     let response = app
-        .patch_ops(&jdoe(), json!([{"op": "Add", "path": "emails[type eq \"other\"].Value", "value": "john.other@example.net"}]))
+        .patch_ops(
+            &jdoe(),
+            json!([{"op": "Add", "path": "emails[type eq \"other\"].Value", "value": "john.other@example.net"}]),
+        )
         .await;
     assert_eq!(response.status().as_u16(), 200);
     assert_eq!(app.snapshot(2).await, before);
@@ -79,7 +84,10 @@ async fn capital_v_value_path_on_other_email_is_accepted_and_keeps_the_work_mail
 async fn capital_v_value_path_on_work_email_updates_mail() {
     let app = TestApp::spawn().await;
     let response = app
-        .patch_ops(&jdoe(), json!([{"op": "Replace", "path": "emails[Type eq \"Work\"].Value", "value": "john@new.example.com"}]))
+        .patch_ops(
+            &jdoe(),
+            json!([{"op": "Replace", "path": "emails[Type eq \"Work\"].Value", "value": "john@new.example.com"}]),
+        )
         .await;
     assert_eq!(response.status().as_u16(), 200);
     assert_eq!(app.data_column(2, "mail").await, "john@new.example.com");
@@ -89,7 +97,10 @@ async fn capital_v_value_path_on_work_email_updates_mail() {
 async fn dotted_pathless_keys_update_name_fields() {
     let app = TestApp::spawn().await;
     let response = app
-        .patch_ops(&jdoe(), json!([{"op": "Replace", "value": {"name.givenName": "Jane", "name.familyName": "Roe", "active": "True"}}]))
+        .patch_ops(
+            &jdoe(),
+            json!([{"op": "Replace", "value": {"name.givenName": "Jane", "name.familyName": "Roe", "active": "True"}}]),
+        )
         .await;
     assert_eq!(response.status().as_u16(), 200);
     let user: Value = response.json().await.unwrap();
@@ -106,9 +117,15 @@ async fn urn_qualified_department_add_replace_remove_maps_to_field_rows() {
     let response = app.patch_ops(&url, json!([{"op": "Add", "path": DEPARTMENT, "value": "Legal"}])).await;
     assert_eq!(response.status().as_u16(), 200);
     let rows = app.json_rows("SELECT bundle, deleted, entity_id, revision_id, langcode, delta, field_department_value FROM user__field_department WHERE entity_id = 4").await;
-    assert_eq!(rows, vec![json!({"bundle": "user", "deleted": 0, "entity_id": 4, "revision_id": 4, "langcode": "en", "delta": 0, "field_department_value": "Legal"})]);
+    assert_eq!(
+        rows,
+        vec![
+            json!({"bundle": "user", "deleted": 0, "entity_id": 4, "revision_id": 4, "langcode": "en", "delta": 0, "field_department_value": "Legal"})
+        ]
+    );
 
-    let response = app.patch_ops(&url, json!([{"op": "Replace", "path": DEPARTMENT, "value": "Recht & Compliance"}])).await;
+    let response =
+        app.patch_ops(&url, json!([{"op": "Replace", "path": DEPARTMENT, "value": "Recht & Compliance"}])).await;
     assert_eq!(response.status().as_u16(), 200);
     assert_eq!(app.field_values(4, "field_department").await, vec!["Recht & Compliance"]);
 
@@ -123,7 +140,10 @@ async fn urn_qualified_department_add_replace_remove_maps_to_field_rows() {
 async fn pathless_enterprise_object_updates_fields() {
     let app = TestApp::spawn().await;
     let response = app
-        .patch_ops(&jdoe(), json!([{"op": "replace", "value": {ENTERPRISE: {"department": "Newsroom", "employeeNumber": "E-2002"}}}]))
+        .patch_ops(
+            &jdoe(),
+            json!([{"op": "replace", "value": {ENTERPRISE: {"department": "Newsroom", "employeeNumber": "E-2002"}}}]),
+        )
         .await;
     assert_eq!(response.status().as_u16(), 200);
     assert_eq!(app.field_values(2, "field_department").await, vec!["Newsroom"]);
@@ -135,7 +155,10 @@ async fn externalid_is_stored_and_matched_case_exactly() {
     let app = TestApp::spawn().await;
     let created = app.post("/Users", &entra_user("ext.match", "ext.match@example.com", "AbC-123")).await;
     assert_eq!(created.status().as_u16(), 201);
-    assert_eq!(app.one::<String>(&format!("SELECT external_id FROM scim_user WHERE uid = {FIRST_NEW_UID}")).await.as_deref(), Some("AbC-123"));
+    assert_eq!(
+        app.one::<String>(&format!("SELECT external_id FROM scim_user WHERE uid = {FIRST_NEW_UID}")).await.as_deref(),
+        Some("AbC-123")
+    );
     assert_eq!(app.names_matching("externalId eq \"AbC-123\"").await, vec!["ext.match"]);
     assert!(app.names_matching("externalId eq \"abc-123\"").await.is_empty(), "externalId is caseExact");
 }
@@ -144,9 +167,17 @@ async fn externalid_is_stored_and_matched_case_exactly() {
 async fn externalid_can_be_linked_to_an_existing_account() {
     // Entra matched jdoe by userName and now writes its objectId as externalId.
     let app = TestApp::spawn().await;
-    let response = app.patch_ops(&jdoe(), json!([{"op": "Add", "path": "externalId", "value": "11111111-2222-3333-4444-555555555555"}])).await;
+    let response = app
+        .patch_ops(
+            &jdoe(),
+            json!([{"op": "Add", "path": "externalId", "value": "11111111-2222-3333-4444-555555555555"}]),
+        )
+        .await;
     assert_eq!(response.status().as_u16(), 200);
-    assert_eq!(app.one::<String>("SELECT external_id FROM scim_user WHERE uid = 2").await.as_deref(), Some("11111111-2222-3333-4444-555555555555"));
+    assert_eq!(
+        app.one::<String>("SELECT external_id FROM scim_user WHERE uid = 2").await.as_deref(),
+        Some("11111111-2222-3333-4444-555555555555")
+    );
     assert_eq!(app.names_matching("externalId eq \"11111111-2222-3333-4444-555555555555\"").await, vec!["jdoe"]);
 }
 
@@ -222,7 +253,10 @@ async fn add_work_email_value_creates_the_mail_when_absent() {
     assert_eq!(app.data_column(uid, "init").await, Value::Null);
     let id = created["id"].as_str().unwrap();
     let response = app
-        .patch_ops(&format!("/Users/{id}"), json!([{"op": "Add", "path": "emails[type eq \"work\"].value", "value": "no.mail@example.com"}]))
+        .patch_ops(
+            &format!("/Users/{id}"),
+            json!([{"op": "Add", "path": "emails[type eq \"work\"].value", "value": "no.mail@example.com"}]),
+        )
         .await;
     assert_eq!(response.status().as_u16(), 200);
     let user: Value = response.json().await.unwrap();
@@ -293,7 +327,9 @@ async fn username_uniqueness_is_case_and_accent_insensitive() {
 async fn rename_to_a_case_variant_of_another_account_is_409() {
     let app = TestApp::spawn().await;
     let before = app.snapshot(3).await;
-    let response = app.patch_ops(&format!("/Users/{MSMITH_UUID}"), json!([{"op": "Replace", "path": "userName", "value": "JDöe"}])).await;
+    let response = app
+        .patch_ops(&format!("/Users/{MSMITH_UUID}"), json!([{"op": "Replace", "path": "userName", "value": "JDöe"}]))
+        .await;
     expect_error(response, 409, Some("uniqueness")).await;
     assert_eq!(app.snapshot(3).await, before);
 }
@@ -316,7 +352,10 @@ async fn mail_taken_by_another_account_is_409_whatever_its_case() {
 
     let before = app.snapshot(3).await;
     let response = app
-        .patch_ops(&format!("/Users/{MSMITH_UUID}"), json!([{"op": "Replace", "path": "emails[type eq \"work\"].value", "value": "Jdoe@example.com"}]))
+        .patch_ops(
+            &format!("/Users/{MSMITH_UUID}"),
+            json!([{"op": "Replace", "path": "emails[type eq \"work\"].value", "value": "Jdoe@example.com"}]),
+        )
         .await;
     expect_error(response, 409, Some("uniqueness")).await;
     assert_eq!(app.snapshot(3).await, before);
@@ -396,7 +435,8 @@ async fn entra_bcp47_preferred_language_lands_on_a_configured_drupal_language() 
     let response = app.post("/Users", &body).await;
     assert_eq!(response.status().as_u16(), 201);
     assert_eq!(app.data_column(FIRST_NEW_UID, "preferred_langcode").await, "en");
-    let response = app.patch_ops(&jdoe(), json!([{"op": "Replace", "path": "preferredLanguage", "value": "de-DE"}])).await;
+    let response =
+        app.patch_ops(&jdoe(), json!([{"op": "Replace", "path": "preferredLanguage", "value": "de-DE"}])).await;
     assert_eq!(response.status().as_u16(), 200);
     assert_eq!(app.data_column(2, "preferred_langcode").await, "en", "not a language of this site: the site default");
 }

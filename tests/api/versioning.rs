@@ -15,37 +15,84 @@ async fn user_etag_round_trip_and_stale_if_match_is_412_with_nothing_written() {
     let tag = etag(&first);
     let body: Value = first.json().await.unwrap();
     assert_eq!(body["meta"]["version"], tag.as_str());
-    let not_modified = app.client.get(format!("{}{path}", app.base)).bearer_auth(&app.token).header("If-None-Match", &tag).send().await.unwrap();
+    let not_modified = app
+        .client
+        .get(format!("{}{path}", app.base))
+        .bearer_auth(&app.token)
+        .header("If-None-Match", &tag)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(not_modified.status().as_u16(), 304);
 
-    let ops = json!({"schemas": [PATCH_OP], "Operations": [{"op": "replace", "path": "name.givenName", "value": "Johnny"}]});
-    let ok = app.client.patch(format!("{}{path}", app.base)).bearer_auth(&app.token).header("If-Match", &tag).body(ops.to_string()).send().await.unwrap();
+    let ops =
+        json!({"schemas": [PATCH_OP], "Operations": [{"op": "replace", "path": "name.givenName", "value": "Johnny"}]});
+    let ok = app
+        .client
+        .patch(format!("{}{path}", app.base))
+        .bearer_auth(&app.token)
+        .header("If-Match", &tag)
+        .body(ops.to_string())
+        .send()
+        .await
+        .unwrap();
     assert_eq!(ok.status().as_u16(), 200);
     let new_tag = etag(&ok);
     assert_ne!(new_tag, tag);
 
-    let stale = json!({"schemas": [PATCH_OP], "Operations": [{"op": "replace", "path": "name.givenName", "value": "Jack"}]});
-    let refused = app.client.patch(format!("{}{path}", app.base)).bearer_auth(&app.token).header("If-Match", &tag).body(stale.to_string()).send().await.unwrap();
+    let stale =
+        json!({"schemas": [PATCH_OP], "Operations": [{"op": "replace", "path": "name.givenName", "value": "Jack"}]});
+    let refused = app
+        .client
+        .patch(format!("{}{path}", app.base))
+        .bearer_auth(&app.token)
+        .header("If-Match", &tag)
+        .body(stale.to_string())
+        .send()
+        .await
+        .unwrap();
     assert_eq!(refused.status().as_u16(), 412);
     let err: Value = refused.json().await.unwrap();
     assert_eq!(err["status"], "412");
-    let first_name: Option<String> = app.one("SELECT field_first_name_value FROM user__field_first_name WHERE entity_id = 2").await;
+    let first_name: Option<String> =
+        app.one("SELECT field_first_name_value FROM user__field_first_name WHERE entity_id = 2").await;
     assert_eq!(first_name.as_deref(), Some("Johnny"), "the stale write changed nothing");
 
-    let del = app.client.delete(format!("{}{path}", app.base)).bearer_auth(&app.token).header("If-Match", &tag).send().await.unwrap();
+    let del = app
+        .client
+        .delete(format!("{}{path}", app.base))
+        .bearer_auth(&app.token)
+        .header("If-Match", &tag)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(del.status().as_u16(), 412);
     assert_eq!(app.one::<i64>("SELECT status FROM users_field_data WHERE uid = 2").await, Some(1));
-    let del = app.client.delete(format!("{}{path}", app.base)).bearer_auth(&app.token).header("If-Match", &new_tag).send().await.unwrap();
+    let del = app
+        .client
+        .delete(format!("{}{path}", app.base))
+        .bearer_auth(&app.token)
+        .header("If-Match", &new_tag)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(del.status().as_u16(), 204);
 }
 
 #[tokio::test]
 async fn group_version_changes_with_membership() {
     let app = TestApp::spawn().await;
-    let created = app.post("/Groups", &json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "displayName": "Versioned"})).await;
+    let created = app
+        .post(
+            "/Groups",
+            &json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "displayName": "Versioned"}),
+        )
+        .await;
     assert_eq!(created.status().as_u16(), 201);
     let v1 = etag(&created);
-    let add = app.patch_ops("/Groups/versioned", json!([{"op": "add", "path": "members", "value": [{"value": JDOE_UUID}]}])).await;
+    let add = app
+        .patch_ops("/Groups/versioned", json!([{"op": "add", "path": "members", "value": [{"value": JDOE_UUID}]}]))
+        .await;
     assert_eq!(add.status().as_u16(), 204);
     let v2 = etag(&app.get("/Groups/versioned").await);
     assert_ne!(v1, v2, "a membership change is a change of the group");

@@ -27,7 +27,9 @@ pub async fn load_fixture(url: &str, fixture: &str) -> Result<(), String> {
     }
     let mut conn = Conn::new(Opts::from_url(&server).map_err(|e| e.to_string())?).await.map_err(e)?;
     conn.query_drop(format!("DROP DATABASE IF EXISTS `{db}`")).await.map_err(e)?;
-    conn.query_drop(format!("CREATE DATABASE `{db}` CHARACTER SET utf8mb4 COLLATE utf8mb4_general_ci")).await.map_err(e)?;
+    conn.query_drop(format!("CREATE DATABASE `{db}` CHARACTER SET utf8mb4 COLLATE utf8mb4_general_ci"))
+        .await
+        .map_err(e)?;
     conn.disconnect().await.map_err(e)?;
     let text = std::fs::read_to_string(fixture).map_err(|err| format!("{fixture}: {err}"))?;
     let mut conn = admin(url).await?;
@@ -78,7 +80,9 @@ pub async fn seed(conn: &mut Conn, n: u64) -> Result<Vec<u64>, String> {
     // MariaDB's sequence engine: seq_1_to_N.
     while left > 0 {
         let chunk = left.min(50_000);
-        conn.query_drop(format!("INSERT INTO users (uuid, langcode) SELECT UUID(), 'en' FROM seq_1_to_{chunk}")).await.map_err(e)?;
+        conn.query_drop(format!("INSERT INTO users (uuid, langcode) SELECT UUID(), 'en' FROM seq_1_to_{chunk}"))
+            .await
+            .map_err(e)?;
         left -= chunk;
     }
     let after: Option<u64> = conn.query_first("SELECT MAX(uid) FROM users").await.map_err(e)?;
@@ -160,7 +164,12 @@ where
         .await
         .map_err(e)?;
     conn.query_drop("TRUNCATE TABLE mysql.general_log").await.map_err(e)?;
-    Ok((out, rows.into_iter().map(|(thread, command, a)| Logged { thread, command, argument: String::from_utf8_lossy(&a).into_owned() }).collect()))
+    Ok((
+        out,
+        rows.into_iter()
+            .map(|(thread, command, a)| Logged { thread, command, argument: String::from_utf8_lossy(&a).into_owned() })
+            .collect(),
+    ))
 }
 
 /// Facts about the database server that decide the figures.

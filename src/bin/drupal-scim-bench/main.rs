@@ -91,10 +91,28 @@ struct Counts {
 
 impl Counts {
     fn full() -> Counts {
-        Counts { small: 1_000, large: 100_000, lookups: 2_000, per_level: 1_000, groups: [3, 8, 32], group_size: 1_000, walks_small: 10, walks_large: 1 }
+        Counts {
+            small: 1_000,
+            large: 100_000,
+            lookups: 2_000,
+            per_level: 1_000,
+            groups: [3, 8, 32],
+            group_size: 1_000,
+            walks_small: 10,
+            walks_large: 1,
+        }
     }
     fn quick() -> Counts {
-        Counts { small: 1_000, large: 10_000, lookups: 300, per_level: 200, groups: [2, 8, 8], group_size: 500, walks_small: 2, walks_large: 1 }
+        Counts {
+            small: 1_000,
+            large: 10_000,
+            lookups: 300,
+            per_level: 200,
+            groups: [2, 8, 8],
+            group_size: 500,
+            walks_small: 2,
+            walks_large: 1,
+        }
     }
 }
 
@@ -125,11 +143,19 @@ fn say(msg: impl AsRef<str>) {
 }
 
 fn loadavg() -> String {
-    std::fs::read_to_string("/proc/loadavg").map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" ")).unwrap_or_default()
+    std::fs::read_to_string("/proc/loadavg")
+        .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_default()
 }
 
 fn ms(v: f64) -> String {
-    if v >= 100.0 { format!("{v:.0}") } else if v >= 10.0 { format!("{v:.1}") } else { format!("{v:.2}") }
+    if v >= 100.0 {
+        format!("{v:.0}")
+    } else if v >= 10.0 {
+        format!("{v:.1}")
+    } else {
+        format!("{v:.2}")
+    }
 }
 
 impl Bench {
@@ -143,9 +169,13 @@ impl Bench {
 
     fn record(&mut self, phase: &str, users: u64, http: Sample, raw: Option<Sample>) {
         let rss_kib = self.rss.take_window();
-        let raw_note = raw.as_ref().map(|r| format!(", raw {:.0}/s p99 {} ms", r.rate(), ms(r.pct_ms(99.0)))).unwrap_or_default();
+        let raw_note =
+            raw.as_ref().map(|r| format!(", raw {:.0}/s p99 {} ms", r.rate(), ms(r.pct_ms(99.0)))).unwrap_or_default();
         let (cs, cd, cc) = http.cpu_per_request_us();
-        let raw_cpu = raw.as_ref().map(|r| format!(" | raw db {:.0} client {:.0}", r.cpu_per_request_us().1, r.cpu_per_request_us().2)).unwrap_or_default();
+        let raw_cpu = raw
+            .as_ref()
+            .map(|r| format!(" | raw db {:.0} client {:.0}", r.cpu_per_request_us().1, r.cpu_per_request_us().2))
+            .unwrap_or_default();
         let raw_note = format!("{raw_note}; CPU µs/req server {cs:.0} db {cd:.0} client {cc:.0}{raw_cpu}");
         say(format!(
             "[{:>5.0}s] {phase} @{users} c={}: {} req, {} failed, {:.0}/s, p50 {} p95 {} p99 {} ms{raw_note}",
@@ -255,7 +285,11 @@ impl Bench {
                 }
             })
             .await;
-            let what = if stride == 1 { format!("all {pages} pages") } else { format!("every {stride}th of {pages} pages, to the last") };
+            let what = if stride == 1 {
+                format!("all {pages} pages")
+            } else {
+                format!("every {stride}th of {pages} pages, to the last")
+            };
             self.record(&format!("GET /Users?startIndex=…&count=100 ({what})"), users, http, None);
         }
     }
@@ -292,7 +326,9 @@ impl Bench {
             self.raw.extend(conns);
             self.record("POST /Users (create)", users, http, Some(raw));
             let ids = ids.lock().unwrap().clone();
-            created.extend(ids.into_iter().enumerate().filter_map(|(i, id)| id.map(|id| (NewUser::numbered(&http_tag, i), id))));
+            created.extend(
+                ids.into_iter().enumerate().filter_map(|(i, id)| id.map(|id| (NewUser::numbered(&http_tag, i), id))),
+            );
         }
         created
     }
@@ -335,7 +371,11 @@ impl Bench {
             let mut groups = Vec::new();
             for _ in 0..reps {
                 serial += 1;
-                groups.push(self.scim.create_group(&format!("Bench Group {serial}"), &scim::fake_object_id("group", serial as u64)).await?);
+                groups.push(
+                    self.scim
+                        .create_group(&format!("Bench Group {serial}"), &scim::fake_object_id("group", serial as u64))
+                        .await?,
+                );
             }
             let groups = Arc::new(groups);
             let g2 = groups.clone();
@@ -509,9 +549,12 @@ async fn statement_traces(b: &mut Bench) -> Result<String, String> {
     let (r, raw_ext) = db::trace(&mut b.admin, raw::lookup(&mut conn, true, &ext)).await?;
     r?;
     let mail = "traced.patch@contoso.com";
-    let (r, server_patch) = db::trace(&mut b.admin, scim.patch_user(&id, &scim::entra_patch(mail, "Traced"), Some(mail))).await?;
+    let (r, server_patch) =
+        db::trace(&mut b.admin, scim.patch_user(&id, &scim::entra_patch(mail, "Traced"), Some(mail))).await?;
     r?;
-    let (r, raw_patch) = db::trace(&mut b.admin, raw::patch(&mut conn, &id, "traced.rawpatch@contoso.com", "Raw", &user.user_name)).await?;
+    let (r, raw_patch) =
+        db::trace(&mut b.admin, raw::patch(&mut conn, &id, "traced.rawpatch@contoso.com", "Raw", &user.user_name))
+            .await?;
     r?;
     let _ = conn.disconnect().await;
     let mut details = String::new();
@@ -537,11 +580,22 @@ async fn statement_traces(b: &mut Bench) -> Result<String, String> {
         }
         let _ = writeln!(details, "\n<details><summary>{what}: the server's statements</summary>\n\n```sql");
         for l in &server {
-            let _ = writeln!(details, "-- [{}] {}\n{}", l.thread, l.command, l.argument.split_whitespace().collect::<Vec<_>>().join(" "));
+            let _ = writeln!(
+                details,
+                "-- [{}] {}\n{}",
+                l.thread,
+                l.command,
+                l.argument.split_whitespace().collect::<Vec<_>>().join(" ")
+            );
         }
         let _ = writeln!(details, "```\n</details>");
         if !same {
-            let first = s.statements.iter().zip(r.statements.iter()).position(|(a, b)| a != b).unwrap_or(s.statements.len().min(r.statements.len()));
+            let first = s
+                .statements
+                .iter()
+                .zip(r.statements.iter())
+                .position(|(a, b)| a != b)
+                .unwrap_or(s.statements.len().min(r.statements.len()));
             let _ = writeln!(
                 details,
                 "\n{what}: first difference at statement {first}:\n\n```\nserver: {}\nraw:    {}\n```",
@@ -570,27 +624,56 @@ async fn explains(b: &mut Bench) -> Result<String, String> {
     let uuid = uuid.unwrap_or_default();
     let mail = db::seeded_mail(target);
     let statements = [
-        ("userName eq: the page (a lookup's only search statement)", format!("SELECT {record} {visible} AND d.`name` = '{name}' ORDER BY u.`uid` LIMIT 100 OFFSET 0")),
-        ("userName eq: the count (run only when a page is full)", format!("SELECT COUNT(*) {visible} AND d.`name` = '{name}'")),
-        ("externalId eq: the page (a lookup's only search statement)", format!("SELECT {record} {visible} AND s.`external_id` = '{ext}' ORDER BY u.`uid` LIMIT 100 OFFSET 0")),
-        ("externalId eq: the count (run only when a page is full)", format!("SELECT COUNT(*) {visible} AND s.`external_id` = '{ext}'")),
+        (
+            "userName eq: the page (a lookup's only search statement)",
+            format!("SELECT {record} {visible} AND d.`name` = '{name}' ORDER BY u.`uid` LIMIT 100 OFFSET 0"),
+        ),
+        (
+            "userName eq: the count (run only when a page is full)",
+            format!("SELECT COUNT(*) {visible} AND d.`name` = '{name}'"),
+        ),
+        (
+            "externalId eq: the page (a lookup's only search statement)",
+            format!("SELECT {record} {visible} AND s.`external_id` = '{ext}' ORDER BY u.`uid` LIMIT 100 OFFSET 0"),
+        ),
+        (
+            "externalId eq: the count (run only when a page is full)",
+            format!("SELECT COUNT(*) {visible} AND s.`external_id` = '{ext}'"),
+        ),
         (
             "create: is it a re-sent create (externalId and userName)",
-            format!("SELECT {record} {visible} AND (s.`external_id` = '{ext}' AND d.`name` = '{name}') ORDER BY u.`uid` LIMIT 1 OFFSET 0"),
+            format!(
+                "SELECT {record} {visible} AND (s.`external_id` = '{ext}' AND d.`name` = '{name}') ORDER BY u.`uid` LIMIT 1 OFFSET 0"
+            ),
         ),
         (
             "create: an unlinked account with this name or mail",
-            format!("SELECT {record} {visible} AND ((d.`name` = '{name}' OR d.`mail` = '{mail}') AND s.`external_id` IS NULL) ORDER BY u.`uid` LIMIT 2 OFFSET 0"),
+            format!(
+                "SELECT {record} {visible} AND ((d.`name` = '{name}' OR d.`mail` = '{mail}') AND s.`external_id` IS NULL) ORDER BY u.`uid` LIMIT 2 OFFSET 0"
+            ),
         ),
-        ("create/PATCH: mail uniqueness", format!("SELECT `uid` FROM `users_field_data` WHERE `mail` = '{mail}' AND `uid` <> -1 LIMIT 1")),
-        ("PATCH/DELETE/GET by id: the account by SCIM id", format!("SELECT {record} {visible} AND u.`uuid` = '{uuid}'")),
+        (
+            "create/PATCH: mail uniqueness",
+            format!("SELECT `uid` FROM `users_field_data` WHERE `mail` = '{mail}' AND `uid` <> -1 LIMIT 1"),
+        ),
+        (
+            "PATCH/DELETE/GET by id: the account by SCIM id",
+            format!("SELECT {record} {visible} AND u.`uuid` = '{uuid}'"),
+        ),
         ("list: the count (every page)", format!("SELECT COUNT(*) {visible} AND 1 = 1")),
-        ("list: the last page", format!("SELECT {record} {visible} AND 1 = 1 ORDER BY u.`uid` LIMIT 100 OFFSET {last}")),
+        (
+            "list: the last page",
+            format!("SELECT {record} {visible} AND 1 = 1 ORDER BY u.`uid` LIMIT 100 OFFSET {last}"),
+        ),
     ];
     let mut out = format!("At {total} accounts. `{name}` / `{ext}` is a random seeded account.\n");
     for (what, sql) in statements {
         let plan = db::explain(&mut b.admin, &sql).await?;
-        let _ = writeln!(out, "\n**{what}**\n\n```sql\n{}\n```\n\n{plan}", sql.split_whitespace().collect::<Vec<_>>().join(" "));
+        let _ = writeln!(
+            out,
+            "\n**{what}**\n\n```sql\n{}\n```\n\n{plan}",
+            sql.split_whitespace().collect::<Vec<_>>().join(" ")
+        );
     }
     Ok(out)
 }
@@ -608,7 +691,11 @@ fn results_table(rows: &[Row]) -> String {
             None => format!("{cs:.0} + {cd:.0}"),
         };
         let (rr, rp, ratio) = match &r.raw {
-            Some(raw) => (format!("{:.0}", raw.rate()), ms(raw.pct_ms(99.0)), format!("{:.0} %", 100.0 * h.rate() / raw.rate().max(f64::MIN_POSITIVE))),
+            Some(raw) => (
+                format!("{:.0}", raw.rate()),
+                ms(raw.pct_ms(99.0)),
+                format!("{:.0} %", 100.0 * h.rate() / raw.rate().max(f64::MIN_POSITIVE)),
+            ),
             None => ("".into(), "".into(), "".into()),
         };
         let _ = writeln!(
@@ -631,7 +718,9 @@ fn results_table(rows: &[Row]) -> String {
 }
 
 fn targets_table(rows: &[Row], counts: &Counts, peak_large_kib: u64, hwm_kib: u64) -> String {
-    let find = |phase: &str, users: u64, c: usize| rows.iter().find(|r| r.phase.starts_with(phase) && r.users == users && r.http.concurrency == c);
+    let find = |phase: &str, users: u64, c: usize| {
+        rows.iter().find(|r| r.phase.starts_with(phase) && r.users == users && r.http.concurrency == c)
+    };
     let mut out = String::from("| target | measured | met |\n|---|---|:---:|\n");
     let mut line = |t: String, m: String, ok: bool| {
         let _ = writeln!(out, "| {t} | {m} | {} |", if ok { "yes" } else { "**no**" });
@@ -639,18 +728,32 @@ fn targets_table(rows: &[Row], counts: &Counts, peak_large_kib: u64, hwm_kib: u6
     if let Some(r) = rows.iter().find(|r| r.phase.starts_with("POST /Users") && r.http.concurrency == 8) {
         let raw = r.raw.as_ref().map_or(0.0, Sample::rate);
         let ratio = r.http.rate() / raw.max(f64::MIN_POSITIVE);
-        line("creates at c=8 ≥ 60 % of the raw-SQL rate".into(), format!("{:.0} % ({:.0}/s vs {:.0}/s)", 100.0 * ratio, r.http.rate(), raw), ratio >= 0.6);
+        line(
+            "creates at c=8 ≥ 60 % of the raw-SQL rate".into(),
+            format!("{:.0} % ({:.0}/s vs {:.0}/s)", 100.0 * ratio, r.http.rate(), raw),
+            ratio >= 0.6,
+        );
         line("creates at c=8 ≥ 1,500 users/s".into(), format!("{:.0} users/s", r.http.rate()), r.http.rate() >= 1500.0);
     }
     for attr in ["userName", "externalId"] {
         let phase = format!("GET /Users?filter={attr} eq");
         if let (Some(small), Some(large)) = (find(&phase, counts.small, 8), find(&phase, counts.large, 8)) {
             let p99 = large.http.pct_ms(99.0);
-            line(format!("`{attr} eq` at {} accounts: p99 ≤ 5 ms at c=8", counts.large), format!("{} ms", ms(p99)), p99 <= 5.0);
+            line(
+                format!("`{attr} eq` at {} accounts: p99 ≤ 5 ms at c=8", counts.large),
+                format!("{} ms", ms(p99)),
+                p99 <= 5.0,
+            );
             let growth = large.http.pct_ms(50.0) / small.http.pct_ms(50.0).max(f64::MIN_POSITIVE);
             line(
                 format!("`{attr} eq` flat from {} to {} accounts (p50 within ×1.5, c=8)", counts.small, counts.large),
-                format!("p50 {} → {} ms (×{growth:.2}), p99 {} → {} ms", ms(small.http.pct_ms(50.0)), ms(large.http.pct_ms(50.0)), ms(small.http.pct_ms(99.0)), ms(p99)),
+                format!(
+                    "p50 {} → {} ms (×{growth:.2}), p99 {} → {} ms",
+                    ms(small.http.pct_ms(50.0)),
+                    ms(large.http.pct_ms(50.0)),
+                    ms(small.http.pct_ms(99.0)),
+                    ms(p99)
+                ),
                 growth <= 1.5,
             );
         }
@@ -658,7 +761,11 @@ fn targets_table(rows: &[Row], counts: &Counts, peak_large_kib: u64, hwm_kib: u6
     let groups: Vec<&Row> = rows.iter().filter(|r| r.phase.starts_with("PATCH /Groups")).collect();
     if let Some(g) = groups.first() {
         let worst = g.http.max_ms();
-        line(format!("a {}-member group PATCH ≤ 1 s", counts.group_size), format!("{} ms (slowest of {} at c=1)", ms(worst), g.http.requests()), worst <= 1000.0);
+        line(
+            format!("a {}-member group PATCH ≤ 1 s", counts.group_size),
+            format!("{} ms (slowest of {} at c=1)", ms(worst), g.http.requests()),
+            worst <= 1000.0,
+        );
     }
     line(
         format!("server RSS ≤ 64 MiB at {} accounts", counts.large),
@@ -679,7 +786,12 @@ fn targets_table(rows: &[Row], counts: &Counts, peak_large_kib: u64, hwm_kib: u6
 fn machine() -> Vec<(String, String)> {
     let cpu = std::fs::read_to_string("/proc/cpuinfo")
         .ok()
-        .and_then(|s| s.lines().find(|l| l.starts_with("model name")).and_then(|l| l.split(':').nth(1)).map(|s| s.trim().to_string()))
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("model name"))
+                .and_then(|l| l.split(':').nth(1))
+                .map(|s| s.trim().to_string())
+        })
         .unwrap_or_default();
     let mem = std::fs::read_to_string("/proc/meminfo")
         .ok()
@@ -696,7 +808,8 @@ fn machine() -> Vec<(String, String)> {
 
 async fn run(args: RunArgs) -> Result<(), String> {
     let counts = if args.quick { Counts::quick() } else { Counts::full() };
-    let token = drupal_scim::token::mint(&args.secret, "drupal-scim", "drupal-scim", "bench", None).map_err(|e| e.to_string())?;
+    let token = drupal_scim::token::mint(&args.secret, "drupal-scim", "drupal-scim", "bench", None)
+        .map_err(|e| e.to_string())?;
     let origin = args.origin.trim_end_matches('/').to_string();
     let scim = Scim::new(&format!("{origin}{}", args.base_path), &token, 64);
     scim.wait_ready(&origin, Duration::from_secs(60)).await?;

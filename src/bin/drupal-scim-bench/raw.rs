@@ -61,10 +61,14 @@ async fn search<Q: Queryable>(q: &mut Q, filter: &str, values: Vec<Value>, limit
     let mut page = params.clone();
     page.push(limit.into());
     page.push(0u64.into());
-    let rows: Vec<Row> = q.exec(format!("SELECT {RECORD} {VISIBLE} AND {filter} ORDER BY u.`uid` LIMIT ? OFFSET ?"), page).await.map_err(e)?;
+    let rows: Vec<Row> = q
+        .exec(format!("SELECT {RECORD} {VISIBLE} AND {filter} ORDER BY u.`uid` LIMIT ? OFFSET ?"), page)
+        .await
+        .map_err(e)?;
     let uids: Vec<u32> = rows.iter().filter_map(|r| r.get(0)).collect();
     if uids.len() as u64 >= limit {
-        let _: Option<u64> = q.exec_first(format!("SELECT COUNT(*) {VISIBLE} AND {filter}"), params).await.map_err(e)?;
+        let _: Option<u64> =
+            q.exec_first(format!("SELECT COUNT(*) {VISIBLE} AND {filter}"), params).await.map_err(e)?;
     }
     Ok(uids)
 }
@@ -110,8 +114,10 @@ async fn values<Q: Queryable>(q: &mut Q, uid: u32) -> Result<bool, String> {
 
 /// GroupStore::list, read to render an account that holds roles (its `groups` attribute).
 async fn groups(conn: &mut Conn) -> Result<(), String> {
-    let _: Vec<(String, Vec<u8>)> =
-        conn.exec("SELECT `name`, `data` FROM `config` WHERE `collection` = '' AND `name` LIKE 'user.role.%'", ()).await.map_err(e)?;
+    let _: Vec<(String, Vec<u8>)> = conn
+        .exec("SELECT `name`, `data` FROM `config` WHERE `collection` = '' AND `name` LIKE 'user.role.%'", ())
+        .await
+        .map_err(e)?;
     let _: Vec<Row> = conn
         .exec(
             "SELECT `group_id`, `role_id`, `display_name`, `external_id`, `created_by_scim`, `created`, `changed`, `revision` \
@@ -138,7 +144,10 @@ async fn get_locks(conn: &mut Conn, values: &[&str]) -> Result<(), String> {
 
 async fn check_unique<Q: Queryable>(q: &mut Q, column: &str, value: &str, except: i64) -> Result<(), String> {
     let holder: Option<u32> = q
-        .exec_first(format!("SELECT `uid` FROM `users_field_data` WHERE `{column}` = ? AND `uid` <> ? LIMIT 1"), (value, except))
+        .exec_first(
+            format!("SELECT `uid` FROM `users_field_data` WHERE `{column}` = ? AND `uid` <> ? LIMIT 1"),
+            (value, except),
+        )
         .await
         .map_err(e)?;
     match holder {
@@ -184,7 +193,8 @@ pub async fn create(conn: &mut Conn, user: &NewUser) -> Result<u32, String> {
     let name: Value = user.user_name.as_str().into();
     let mail: Value = user.mail.as_str().into();
     search(conn, "(s.`external_id` = ? AND d.`name` = ?)", vec![ext.clone(), name.clone()], 1).await?;
-    let found = search(conn, "((d.`name` = ? OR d.`mail` = ?) AND s.`external_id` IS NULL)", vec![name, mail], 2).await?;
+    let found =
+        search(conn, "((d.`name` = ? OR d.`mail` = ?) AND s.`external_id` IS NULL)", vec![name, mail], 2).await?;
     if !found.is_empty() {
         return Err(format!("{} exists", user.user_name));
     }
@@ -247,7 +257,8 @@ pub async fn create(conn: &mut Conn, user: &NewUser) -> Result<u32, String> {
     conn.query_drop("SELECT RELEASE_ALL_LOCKS()").await.map_err(e)?;
     let (uid, roles) = result?;
     invalidate(conn, uid, true).await?;
-    audit(conn, uid, "Created account %name through SCIM.", &user.user_name, "drupal-scim: POST /scim/v2/Users").await?;
+    audit(conn, uid, "Created account %name through SCIM.", &user.user_name, "drupal-scim: POST /scim/v2/Users")
+        .await?;
     if roles {
         groups(conn).await?;
     }
@@ -269,7 +280,8 @@ pub async fn lookup(conn: &mut Conn, by_external_id: bool, value: &str) -> Resul
 pub async fn patch(conn: &mut Conn, id: &str, mail: &str, family: &str, user_name: &str) -> Result<(), String> {
     let mut params = protected();
     params.push(id.into());
-    let row: Option<Row> = conn.exec_first(format!("SELECT {RECORD} {VISIBLE} AND u.`uuid` = ?"), params).await.map_err(e)?;
+    let row: Option<Row> =
+        conn.exec_first(format!("SELECT {RECORD} {VISIBLE} AND u.`uuid` = ?"), params).await.map_err(e)?;
     let uid: u32 = row.and_then(|r| r.get(0)).ok_or_else(|| format!("no account {id}"))?;
     if values(conn, uid).await? {
         groups(conn).await?;
@@ -296,7 +308,8 @@ pub async fn patch(conn: &mut Conn, id: &str, mail: &str, family: &str, user_nam
     conn.query_drop("SELECT RELEASE_ALL_LOCKS()").await.map_err(e)?;
     let roles = result?;
     invalidate(conn, uid, false).await?;
-    audit(conn, uid, "Updated account %name through SCIM: @changes.", user_name, "drupal-scim: PATCH /scim/v2/Users").await?;
+    audit(conn, uid, "Updated account %name through SCIM: @changes.", user_name, "drupal-scim: PATCH /scim/v2/Users")
+        .await?;
     if roles {
         groups(conn).await?;
     }

@@ -61,7 +61,14 @@ pub fn fake_object_id(tag: &str, i: u64) -> String {
     for b in tag.bytes() {
         h = (h ^ u64::from(b)).wrapping_mul(0x100000001b3);
     }
-    format!("{:08x}-{:04x}-4{:03x}-8{:03x}-{:012x}", (h >> 32) as u32, (h >> 16) & 0xffff, h & 0xfff, (i >> 48) & 0xfff, i & 0xffff_ffff_ffff)
+    format!(
+        "{:08x}-{:04x}-4{:03x}-8{:03x}-{:012x}",
+        (h >> 32) as u32,
+        (h >> 16) & 0xffff,
+        h & 0xfff,
+        (i >> 48) & 0xfff,
+        i & 0xffff_ffff_ffff
+    )
 }
 
 /// Entra's two-operation PATCH of an account: work e-mail and family name.
@@ -96,7 +103,12 @@ impl Scim {
         Scim { client, base: base.trim_end_matches('/').to_string(), auth: format!("Bearer {token}") }
     }
 
-    async fn send(&self, method: reqwest::Method, path: &str, body: Option<&Value>) -> Result<(reqwest::StatusCode, String), String> {
+    async fn send(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<&Value>,
+    ) -> Result<(reqwest::StatusCode, String), String> {
         let mut req = self.client.request(method, format!("{}{path}", self.base)).header("authorization", &self.auth);
         if let Some(b) = body {
             req = req.header("content-type", "application/scim+json").body(b.to_string());
@@ -113,7 +125,9 @@ impl Scim {
         loop {
             match self.client.get(format!("{origin}/healthz")).send().await {
                 Ok(r) if r.status().is_success() => return Ok(()),
-                Ok(r) if std::time::Instant::now() > deadline => return Err(format!("/healthz answers {}", r.status())),
+                Ok(r) if std::time::Instant::now() > deadline => {
+                    return Err(format!("/healthz answers {}", r.status()));
+                }
                 Err(e) if std::time::Instant::now() > deadline => return Err(format!("/healthz: {e}")),
                 _ => tokio::time::sleep(Duration::from_millis(200)).await,
             }
