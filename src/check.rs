@@ -132,7 +132,7 @@ async fn site_report(
         let who = if name.is_empty() { "anonymous".to_string() } else { name };
         report.push(Level::Info, format!("protected account uid {uid} ({who}): never listed or changed"));
     }
-    let roles = list_roles(&mut conn, t).await?;
+    let roles = list_roles(&mut conn, site).await?;
     for role in &mapping.groups.protected_roles {
         match roles.iter().find(|r| &r.id == role) {
             Some(r) => report.push(

@@ -164,7 +164,7 @@ impl Application {
 /// Every role a `[[groups.map]]` names must exist.
 async fn check_group_maps(db: &Db, site: &Site, mapping: &Mapping) -> Result<(), StartupError> {
     let mut conn = db.conn().await?;
-    let roles = list_roles(&mut conn, &site.tables).await?;
+    let roles = list_roles(&mut conn, site).await?;
     let problems: Vec<String> = mapping
         .groups
         .maps

@@ -3,6 +3,7 @@
 //! (Drupal creates them lazily); any failure here is logged and never undoes the data write.
 
 use crate::drupal::error::ER_NO_SUCH_TABLE;
+use crate::drupal::site::Site;
 use crate::drupal::tables::Tables;
 use mysql_async::Conn;
 use mysql_async::prelude::*;
@@ -34,7 +35,17 @@ pub async fn delete_cids(conn: &mut Conn, tables: &Tables, bin: &str, cids: &[St
 }
 
 /// What Drupal invalidates after saving user accounts.
-pub async fn user_saved(conn: &mut Conn, tables: &Tables, uids: &[u32], created: bool) {
+pub async fn user_saved(conn: &mut Conn, site: &Site, uids: &[u32], created: bool) {
+    let tables = &site.tables;
+    if site.is_drupal7() {
+        // Drupal 7 caches no account rows in core, only the field values (field.attach.inc);
+        // the contrib entitycache module keeps whole accounts in cache_entity_user by uid.
+        let cids: Vec<String> = uids.iter().map(|uid| format!("field:user:{uid}")).collect();
+        delete_cids(conn, tables, "field", &cids).await;
+        let cids: Vec<String> = uids.iter().map(|uid| uid.to_string()).collect();
+        delete_cids(conn, tables, "entity_user", &cids).await;
+        return;
+    }
     let mut tags = vec!["user_list".to_string(), "4xx-response".to_string()];
     if !created {
         tags.extend(uids.iter().map(|uid| format!("user:{uid}")));

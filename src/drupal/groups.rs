@@ -93,13 +93,13 @@ impl GroupStore {
     /// Protected: listed in the mapping, built in, or flagged as an administrator role in Drupal
     /// (whatever its name, a role with every permission is never SCIM's to grant).
     fn is_protected(&self, role: &Role) -> bool {
-        role.is_admin || self.protected_roles.contains(&role.id) || roles::BUILT_IN.contains(&role.id.as_str())
+        role.is_admin || self.protected_roles.contains(&role.id) || roles::is_built_in(&self.site, &role.id)
     }
 
     /// Every role of the site.
     pub async fn roles(&self) -> Result<Vec<Role>, StoreError> {
         let mut conn = self.db.conn().await?;
-        roles::list_roles(&mut conn, &self.site.tables).await
+        roles::list_roles(&mut conn, &self.site).await
     }
 
     /// Visible groups: linked, not deleted, their role still there and not protected.
@@ -109,7 +109,7 @@ impl GroupStore {
     }
 
     async fn visible<Q: Queryable>(&self, q: &mut Q) -> Result<Vec<GroupRecord>, StoreError> {
-        let all_roles = roles::list_roles(q, &self.site.tables).await?;
+        let all_roles = roles::list_roles(q, &self.site).await?;
         let sql = format!(
             "SELECT `group_id`, `role_id`, `display_name`, `external_id`, `created_by_scim`, `created`, `changed`, `revision` \
              FROM {} WHERE `deleted` = 0 ORDER BY `created`, `group_id`",
@@ -148,7 +148,7 @@ impl GroupStore {
     ) -> Result<GroupRecord, StoreError> {
         let mut conn = self.db.conn().await?;
         if let GroupTarget::ExistingRole(role) = target {
-            let all = roles::list_roles(&mut conn, &self.site.tables).await?;
+            let all = roles::list_roles(&mut conn, &self.site).await?;
             let protected = all.iter().find(|r| &r.id == role).is_some_and(|r| self.is_protected(r))
                 || self.protected_roles.iter().any(|r| r == role);
             if protected {
@@ -160,7 +160,7 @@ impl GroupStore {
         unlock(&mut conn, &self.site).await;
         let (group, changed_uids, created_role) = result?;
         if let (Some(role), true, true) = (&group.role_id, created_role, self.db.writes()) {
-            roles::invalidate_role(&mut conn, &self.site.tables, role, true, false).await;
+            roles::invalidate_role(&mut conn, &self.site, role, true, false).await;
         }
         if self.db.writes() {
             accounts_changed(&mut conn, &self.site, &changed_uids).await;
@@ -179,7 +179,7 @@ impl GroupStore {
         let t = &self.site.tables;
         let mut tx = conn.start_transaction(TxOpts::default()).await?;
         self.check_display_name(&mut tx, display_name, None).await?;
-        let all_roles = roles::list_roles(&mut tx, t).await?;
+        let all_roles = roles::list_roles(&mut tx, &self.site).await?;
         let mut revived_role = false;
         let (group_id, role_id, created_role) = match target {
             GroupTarget::ExistingRole(role) => {
@@ -209,8 +209,7 @@ impl GroupStore {
                     (r.id.clone(), Some(r.id.clone()), false)
                 } else {
                     let taken: Vec<String> = all_roles.iter().map(|r| r.id.clone()).collect();
-                    let id = roles::machine_name(display_name, &taken);
-                    roles::create_role(&mut tx, t, &self.site.langcode, &id, display_name).await?;
+                    let id = roles::create_role(&mut tx, &self.site, display_name, &taken).await?.id;
                     (id.clone(), Some(id), true)
                 }
             }
@@ -271,7 +270,7 @@ impl GroupStore {
         unlock(&mut conn, &self.site).await;
         let (updated, changed_uids, relabelled) = result?;
         if let (Some(role), true, true) = (&group.role_id, relabelled, self.db.writes()) {
-            roles::invalidate_role(&mut conn, &self.site.tables, role, false, false).await;
+            roles::invalidate_role(&mut conn, &self.site, role, false, false).await;
         }
         if self.db.writes() {
             accounts_changed(&mut conn, &self.site, &changed_uids).await;
@@ -294,7 +293,7 @@ impl GroupStore {
             self.check_display_name(&mut tx, name, Some(group)).await?;
             if let (Some(role), true) = (&group.role_id, group.created_by_scim) {
                 // The role drupal-scim created carries the group's name as its label.
-                roles::relabel_role(&mut tx, t, role, name).await?;
+                roles::relabel_role(&mut tx, &self.site, role, name).await?;
                 relabelled = true;
             }
             updated.display_name = name.clone();
@@ -333,7 +332,6 @@ impl GroupStore {
     /// Delete a group: memberships go; the role goes only when drupal-scim created it and
     /// `delete_role` is set.
     pub async fn delete(&self, group: &GroupRecord, delete_role: bool) -> Result<(), StoreError> {
-        let t = &self.site.tables;
         let mut conn = self.db.conn().await?;
         self.lock(&mut conn).await?;
         let drop_role = delete_role && group.created_by_scim;
@@ -344,7 +342,7 @@ impl GroupStore {
             return Ok(());
         }
         if let (Some(role), true) = (&group.role_id, drop_role) {
-            roles::invalidate_role(&mut conn, t, role, false, true).await;
+            roles::invalidate_role(&mut conn, &self.site, role, false, true).await;
         }
         accounts_changed(&mut conn, &self.site, &changed).await;
         Ok(())
@@ -360,7 +358,7 @@ impl GroupStore {
                 // The role goes for everyone, protected accounts included (as in Drupal);
                 // take it from them here so their deltas stay 0..n-1 too.
                 changed.extend(membership::revoke_from_all_holders(&mut tx, &self.site, role).await?);
-                roles::delete_role(&mut tx, t, role).await?;
+                roles::delete_role(&mut tx, &self.site, role).await?;
             }
         }
         let sql = if drop_role {
@@ -443,7 +441,7 @@ impl GroupStore {
             )));
         }
         if let Some(role) = except.and_then(|g| g.created_by_scim.then_some(g.role_id.as_ref()).flatten()) {
-            let all = roles::list_roles(q, &self.site.tables).await?;
+            let all = roles::list_roles(q, &self.site).await?;
             if let Some(r) = all.iter().find(|r| &r.id != role && r.label.to_lowercase() == name.to_lowercase()) {
                 return Err(StoreError::Conflict(format!(
                     "a Drupal role labelled {:?} ({}) already exists",
@@ -470,7 +468,7 @@ impl GroupStore {
 /// flush the People page and every cached 404/403 page on every sync.
 async fn accounts_changed(conn: &mut Conn, site: &Site, uids: &[u32]) {
     if !uids.is_empty() {
-        cache::user_saved(conn, &site.tables, uids, false).await;
+        cache::user_saved(conn, site, uids, false).await;
     }
 }
 

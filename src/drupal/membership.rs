@@ -1,5 +1,6 @@
-//! Role membership (`user__roles`) as set operations: grant or revoke one role for many accounts
-//! in a few statements, never loading the whole member list, deltas kept 0..n-1 per account.
+//! Role membership as set operations: grant or revoke one role for many accounts in a few
+//! statements, never loading the whole member list. On 8+ the rows are `user__roles` with
+//! deltas kept 0..n-1 per account; on Drupal 7 they are `users_roles` (uid, rid) pairs.
 
 use crate::drupal::error::StoreError;
 use crate::drupal::site::Site;
@@ -45,22 +46,18 @@ async fn resolve_accounts<Q: Queryable>(
     uuids: &[String],
     with_hidden: bool,
 ) -> Result<Vec<Account>, StoreError> {
-    let t = &site.tables;
     let hidden = if with_hidden { "" } else { " AND (s.`deleted` IS NULL OR s.`deleted` = 0)" };
     let mut out = Vec::new();
     for chunk in uuids.chunks(CHUNK) {
         let (pmarks, protected) = site.protected_params();
-        let mut params: Vec<Value> = chunk.iter().map(|u| u.as_str().into()).collect();
+        let mut params: Vec<Value> = Vec::new();
+        let ids = site.ids_condition(chunk, &mut params);
         params.extend(protected);
         let sql = format!(
-            "SELECT u.`uid`, u.`uuid`, d.`name`, d.`langcode` FROM {} u \
-             JOIN {} d ON d.`uid` = u.`uid` AND d.`default_langcode` = 1 \
-             LEFT JOIN {} s ON s.`uid` = u.`uid` \
-             WHERE u.`uuid` IN ({}) AND u.`uid` NOT IN ({pmarks}){hidden}",
-            t.t("users"),
-            t.t("users_field_data"),
-            t.t("scim_user"),
-            marks(chunk.len()),
+            "SELECT d.`uid`, {}, d.`name`, {} FROM {} WHERE {ids} AND d.`uid` NOT IN ({pmarks}){hidden}",
+            site.id_sql(),
+            site.value_langcode_sql(),
+            site.accounts_from(),
         );
         let rows: Vec<(u32, String, String, String)> = q.exec(sql, params).await?;
         out.extend(rows.into_iter().map(|(uid, uuid, name, langcode)| Account { uid, uuid, name, langcode }));
@@ -70,21 +67,22 @@ async fn resolve_accounts<Q: Queryable>(
 
 /// Visible members of a role, ordered by uid.
 pub async fn members<Q: Queryable>(q: &mut Q, site: &Site, role: &str) -> Result<Vec<Account>, StoreError> {
-    let t = &site.tables;
     let (pmarks, protected) = site.protected_params();
     let mut params: Vec<Value> = vec![role.into()];
     params.extend(protected);
+    let rows = site.role_values();
     let sql = format!(
-        "SELECT DISTINCT u.`uid`, u.`uuid`, d.`name`, d.`langcode` FROM {} r \
-         JOIN {} u ON u.`uid` = r.`entity_id` \
-         JOIN {} d ON d.`uid` = u.`uid` AND d.`default_langcode` = 1 AND d.`langcode` = r.`langcode` \
-         LEFT JOIN {} s ON s.`uid` = u.`uid` \
-         WHERE r.`roles_target_id` = ? AND r.`deleted` = 0 AND u.`uid` NOT IN ({pmarks}) \
-           AND (s.`deleted` IS NULL OR s.`deleted` = 0) ORDER BY u.`uid`",
-        t.t("user__roles"),
-        t.t("users"),
-        t.t("users_field_data"),
-        t.t("scim_user"),
+        "SELECT DISTINCT d.`uid`, {}, d.`name`, {} FROM {} x, {} \
+         WHERE x.`{}` = d.`uid` AND {} = ? AND {} AND {} \
+           AND d.`uid` NOT IN ({pmarks}) AND (s.`deleted` IS NULL OR s.`deleted` = 0) ORDER BY d.`uid`",
+        site.id_sql(),
+        site.value_langcode_sql(),
+        rows.table,
+        site.accounts_from(),
+        rows.owner,
+        role_column(site),
+        rows.conditions,
+        site.value_language_condition(true),
     );
     let rows: Vec<(u32, String, String, String)> = q.exec(sql, params).await?;
     Ok(rows.into_iter().map(|(uid, uuid, name, langcode)| Account { uid, uuid, name, langcode }).collect())
@@ -105,7 +103,7 @@ async fn lock_accounts<Q: Queryable>(q: &mut Q, site: &Site, uids: &[u32]) -> Re
         let params: Vec<Value> = chunk.iter().map(|u| Value::from(*u)).collect();
         let sql = format!(
             "SELECT `uid` FROM {} WHERE `uid` IN ({}) ORDER BY `uid` FOR UPDATE",
-            site.tables.t("users_field_data"),
+            site.tables.t(site.data_table()),
             marks(chunk.len())
         );
         let rows: Vec<u32> = q.exec(sql, params).await?;
@@ -120,9 +118,14 @@ async fn holders<Q: Queryable>(q: &mut Q, site: &Site, role: &str, uids: &[u32])
     for chunk in uids.chunks(CHUNK) {
         let mut params: Vec<Value> = vec![role.into()];
         params.extend(chunk.iter().map(|u| Value::from(*u)));
+        let rows = site.role_values();
         let sql = format!(
-            "SELECT DISTINCT `entity_id` FROM {} WHERE `roles_target_id` = ? AND `deleted` = 0 AND `entity_id` IN ({})",
-            site.tables.t("user__roles"),
+            "SELECT DISTINCT x.`{}` FROM {} x WHERE {} = ? AND {} AND x.`{}` IN ({})",
+            rows.owner,
+            rows.table,
+            role_column(site),
+            rows.conditions,
+            rows.owner,
             marks(chunk.len())
         );
         let rows: Vec<u32> = q.exec(sql, params).await?;
@@ -147,6 +150,9 @@ pub async fn grant<Q: Queryable>(
         accounts.iter().filter(|a| live.contains(&a.uid) && !have.contains(&a.uid) && seen.insert(a.uid)).collect();
     if todo.is_empty() {
         return Ok(Vec::new());
+    }
+    if site.is_drupal7() {
+        return grant_drupal7(q, site, role, &todo).await;
     }
     let t = &site.tables;
     let mut changed = Vec::new();
@@ -175,20 +181,65 @@ pub async fn grant<Q: Queryable>(
     Ok(changed)
 }
 
-/// Take the role from these accounts (those that have it). Returns the uids that changed.
-pub async fn revoke<Q: Queryable>(q: &mut Q, site: &Site, role: &str, uids: &[u32]) -> Result<Vec<u32>, StoreError> {
-    lock_accounts(q, site, uids).await?;
-    let have: Vec<u32> = holders(q, site, role, uids).await?.into_iter().collect();
-    for chunk in have.chunks(CHUNK) {
-        let mut params: Vec<Value> = vec![role.into()];
+/// Drupal 7: one `users_roles` row per account.
+async fn grant_drupal7<Q: Queryable>(
+    q: &mut Q,
+    site: &Site,
+    role: &str,
+    todo: &[&Account],
+) -> Result<Vec<u32>, StoreError> {
+    let mut changed = Vec::new();
+    for chunk in todo.chunks(CHUNK) {
+        let mut params: Vec<Value> = Vec::new();
+        for a in chunk {
+            params.extend([a.uid.into(), role.into()]);
+            changed.push(a.uid);
+        }
+        let sql = format!(
+            "INSERT INTO {} (`uid`, `rid`) VALUES {}",
+            site.tables.t("users_roles"),
+            vec!["(?, ?)"; chunk.len()].join(", ")
+        );
+        q.exec_drop(sql, params).await?;
+    }
+    touch(q, site, &changed).await?;
+    Ok(changed)
+}
+
+/// The role column of the assignment rows on alias `x`.
+fn role_column(site: &Site) -> &'static str {
+    if site.is_drupal7() { "x.`rid`" } else { "x.`roles_target_id`" }
+}
+
+/// Delete the assignment rows of `roles` (one role id, or several) for `uids`.
+async fn delete_assignments<Q: Queryable>(
+    q: &mut Q,
+    site: &Site,
+    roles: &[&str],
+    uids: &[u32],
+) -> Result<(), StoreError> {
+    let rows = site.role_values();
+    for chunk in uids.chunks(CHUNK) {
+        let mut params: Vec<Value> = roles.iter().map(|r| Value::from(*r)).collect();
         params.extend(chunk.iter().map(|u| Value::from(*u)));
         let sql = format!(
-            "DELETE FROM {} WHERE `roles_target_id` = ? AND `entity_id` IN ({})",
-            site.tables.t("user__roles"),
+            "DELETE x FROM {} x WHERE {} IN ({}) AND x.`{}` IN ({})",
+            rows.table,
+            role_column(site),
+            marks(roles.len()),
+            rows.owner,
             marks(chunk.len())
         );
         q.exec_drop(sql, params).await?;
     }
+    Ok(())
+}
+
+/// Take the role from these accounts (those that have it). Returns the uids that changed.
+pub async fn revoke<Q: Queryable>(q: &mut Q, site: &Site, role: &str, uids: &[u32]) -> Result<Vec<u32>, StoreError> {
+    lock_accounts(q, site, uids).await?;
+    let have: Vec<u32> = holders(q, site, role, uids).await?.into_iter().collect();
+    delete_assignments(q, site, &[role], &have).await?;
     renumber(q, site, &have).await?;
     touch(q, site, &have).await?;
     Ok(have)
@@ -199,9 +250,13 @@ pub async fn revoke_all<Q: Queryable>(q: &mut Q, site: &Site, role: &str) -> Res
     let (pmarks, protected) = site.protected_params();
     let mut params: Vec<Value> = vec![role.into()];
     params.extend(protected);
+    let rows = site.role_values();
     let sql = format!(
-        "SELECT DISTINCT `entity_id` FROM {} WHERE `roles_target_id` = ? AND `entity_id` NOT IN ({pmarks})",
-        site.tables.t("user__roles")
+        "SELECT DISTINCT x.`{}` FROM {} x WHERE {} = ? AND x.`{}` NOT IN ({pmarks})",
+        rows.owner,
+        rows.table,
+        role_column(site),
+        rows.owner
     );
     let uids: Vec<u32> = q.exec(sql, params).await?;
     revoke(q, site, role, &uids).await
@@ -218,21 +273,16 @@ pub async fn revoke_roles_of<Q: Queryable>(
         return Ok(());
     }
     lock_accounts(q, site, &[uid]).await?;
-    let mut params: Vec<Value> = vec![uid.into()];
-    params.extend(roles.iter().map(|r| Value::from(r.as_str())));
-    let sql = format!(
-        "DELETE FROM {} WHERE `entity_id` = ? AND `roles_target_id` IN ({})",
-        site.tables.t("user__roles"),
-        marks(roles.len())
-    );
-    q.exec_drop(sql, params).await?;
+    let roles: Vec<&str> = roles.iter().map(String::as_str).collect();
+    delete_assignments(q, site, &roles, &[uid]).await?;
     renumber(q, site, &[uid]).await
 }
 
 /// Take the role from every account that holds it, protected ones included: only for a role
 /// that is being deleted. Returns the uids that changed.
 pub async fn revoke_from_all_holders<Q: Queryable>(q: &mut Q, site: &Site, role: &str) -> Result<Vec<u32>, StoreError> {
-    let sql = format!("SELECT DISTINCT `entity_id` FROM {} WHERE `roles_target_id` = ?", site.tables.t("user__roles"));
+    let rows = site.role_values();
+    let sql = format!("SELECT DISTINCT x.`{}` FROM {} x WHERE {} = ?", rows.owner, rows.table, role_column(site));
     let uids: Vec<u32> = q.exec(sql, (role,)).await?;
     revoke(q, site, role, &uids).await
 }
@@ -240,6 +290,10 @@ pub async fn revoke_from_all_holders<Q: Queryable>(q: &mut Q, site: &Site, role:
 /// Close the gaps a removal leaves: deltas 0..n-1 per account and language, in their order.
 /// Two passes so no intermediate value collides with the primary key.
 pub async fn renumber<Q: Queryable>(q: &mut Q, site: &Site, uids: &[u32]) -> Result<(), StoreError> {
+    if site.is_drupal7() {
+        // Drupal 7's users_roles has no deltas.
+        return Ok(());
+    }
     let table = site.tables.t("user__roles");
     for chunk in uids.chunks(CHUNK) {
         let ids: Vec<Value> = chunk.iter().map(|u| Value::from(*u)).collect();
@@ -266,13 +320,16 @@ pub async fn renumber<Q: Queryable>(q: &mut Q, site: &Site, uids: &[u32]) -> Res
 
 /// A role change is an account change for Drupal: bump `changed`.
 async fn touch<Q: Queryable>(q: &mut Q, site: &Site, uids: &[u32]) -> Result<(), StoreError> {
+    if !site.has_changed_column() {
+        return Ok(());
+    }
     let now = now();
     for chunk in uids.chunks(CHUNK) {
         let mut params: Vec<Value> = vec![now.into()];
         params.extend(chunk.iter().map(|u| Value::from(*u)));
         let sql = format!(
             "UPDATE {} SET `changed` = ? WHERE `uid` IN ({})",
-            site.tables.t("users_field_data"),
+            site.tables.t(site.data_table()),
             marks(chunk.len())
         );
         q.exec_drop(sql, params).await?;

@@ -3,8 +3,10 @@
 pub mod audit;
 pub mod cache;
 pub mod db;
+pub mod drupal7;
 pub mod error;
 pub mod groups;
+pub mod layout;
 pub mod locks;
 pub mod membership;
 pub mod model;

@@ -50,7 +50,11 @@ impl BaseColumn {
     }
 
     /// The column for a Drupal name, if it is one the mapping may target.
+    /// Drupal 7's name of the preferred language column, `language`, is accepted too.
     pub fn from_column(name: &str) -> Option<BaseColumn> {
+        if name == "language" {
+            return Some(BaseColumn::PreferredLangcode);
+        }
         BaseColumn::ALL.into_iter().find(|c| c.column() == name)
     }
 }

@@ -5,14 +5,14 @@ use crate::drupal::model::{Cmp, DbValue, UserColumn, UserQuery};
 use crate::drupal::site::Site;
 use mysql_async::Value;
 
-/// The SQL of a column on the `users u` / `users_field_data d` / `scim_user s` join.
-fn column_sql(column: &UserColumn) -> Option<String> {
+/// The SQL of a single-valued column on the site's account join (`Site::accounts_from`).
+fn column_sql(site: &Site, column: &UserColumn) -> Option<String> {
     Some(match column {
-        UserColumn::Uuid => "u.`uuid`".into(),
+        UserColumn::Uuid => site.id_sql().into(),
         UserColumn::ExternalId => "s.`external_id`".into(),
         UserColumn::Created => "d.`created`".into(),
-        UserColumn::Changed => "d.`changed`".into(),
-        UserColumn::Base(c) => format!("d.`{}`", c.column()),
+        UserColumn::Changed => site.changed_sql().into(),
+        UserColumn::Base(c) => site.base_filter_sql(*c),
         UserColumn::Field(_) | UserColumn::Role => return None,
     })
 }
@@ -59,13 +59,18 @@ fn comparison(expr: &str, cmp: Cmp, value: &DbValue, params: &mut Vec<Value>) ->
 
 /// An EXISTS over a multi-value table (a field or the roles) for one comparison.
 fn exists_sql(site: &Site, column: &UserColumn, cmp: Option<(Cmp, &DbValue)>, params: &mut Vec<Value>) -> String {
-    let (table, value_col) = match column {
-        UserColumn::Field(f) => (site.field_table(f), format!("x.`{f}_value`")),
-        _ => (site.tables.t("user__roles"), "x.`roles_target_id`".to_string()),
+    let (values, roles) = match column {
+        UserColumn::Field(f) => (site.field_values(f), false),
+        _ => (site.role_values(), true),
     };
+    let value_col = values.value;
     // Drupal reads only the rows in the account's own language (§1.9); so does a filter.
     let head = format!(
-        "SELECT 1 FROM {table} x WHERE x.`entity_id` = u.`uid` AND x.`deleted` = 0 AND x.`langcode` = u.`langcode`"
+        "SELECT 1 FROM {} x WHERE x.`{}` = d.`uid` AND {} AND {}",
+        values.table,
+        values.owner,
+        values.conditions,
+        site.value_language_condition(roles)
     );
     match cmp {
         None => format!("EXISTS ({head})"),
@@ -91,11 +96,15 @@ pub fn where_sql(site: &Site, query: &UserQuery, params: &mut Vec<Value>) -> Str
         // A comparison on a NULL column (no externalId, no mail) is NULL in SQL, and NOT NULL is
         // still NULL: read it as false first, as SCIM does for an absent attribute.
         UserQuery::Not(a) => format!("NOT COALESCE({}, 0)", where_sql(site, a, params)),
-        UserQuery::Present(column) => match column_sql(column) {
+        UserQuery::Present(column) => match column_sql(site, column) {
             Some(expr) => format!("({expr} IS NOT NULL AND {expr} <> '')"),
             None => exists_sql(site, column, None, params),
         },
-        UserQuery::Compare { column, cmp, value } => match column_sql(column) {
+        // An id lookup (every GET, and Entra's member checks) uses the ids' indexes.
+        UserQuery::Compare { column: UserColumn::Uuid, cmp: Cmp::Eq, value: DbValue::Text(id) } => {
+            site.ids_condition(std::slice::from_ref(id), params)
+        }
+        UserQuery::Compare { column, cmp, value } => match column_sql(site, column) {
             Some(expr) if *cmp == Cmp::Ne && *value != DbValue::Null => {
                 // SCIM ne is also true where the attribute has no value at all.
                 let inner = comparison(&expr, Cmp::Ne, value, params);
@@ -113,14 +122,21 @@ pub fn where_sql(site: &Site, query: &UserQuery, params: &mut Vec<Value>) -> Str
 
 /// ORDER BY expression of a sort column (multi-valued columns cannot be sorted on).
 pub fn order_sql(site: &Site, column: &UserColumn) -> String {
-    match column_sql(column) {
+    match column_sql(site, column) {
         Some(expr) => expr,
         None => match column {
-            UserColumn::Field(f) => format!(
-                "(SELECT MIN(x.`{f}_value`) FROM {} x WHERE x.`entity_id` = u.`uid` AND x.`deleted` = 0 AND x.`langcode` = u.`langcode`)",
-                site.field_table(f)
-            ),
-            _ => "u.`uid`".into(),
+            UserColumn::Field(f) => {
+                let values = site.field_values(f);
+                format!(
+                    "(SELECT MIN({}) FROM {} x WHERE x.`{}` = d.`uid` AND {} AND {})",
+                    values.value,
+                    values.table,
+                    values.owner,
+                    values.conditions,
+                    site.value_language_condition(false)
+                )
+            }
+            _ => "d.`uid`".into(),
         },
     }
 }

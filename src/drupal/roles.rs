@@ -4,8 +4,10 @@
 //! dependencies and `_core` survive.
 
 use crate::drupal::cache;
+use crate::drupal::drupal7;
 use crate::drupal::error::StoreError;
 use crate::drupal::php_serialize::{PhpValue, serialize, unserialize};
+use crate::drupal::site::{Core, Site};
 use crate::drupal::tables::Tables;
 use mysql_async::Conn;
 use mysql_async::prelude::*;
@@ -27,8 +29,24 @@ pub const BUILT_IN: [&str; 2] = ["anonymous", "authenticated"];
 /// Longest machine name drupal-scim gives a role (Drupal's role form allows 64 characters).
 pub const MAX_ID_LENGTH: usize = 64;
 
+/// Whether a role id is one every account has implicitly.
+pub fn is_built_in(site: &Site, id: &str) -> bool {
+    match site.core {
+        Core::Modern => BUILT_IN.contains(&id),
+        Core::Drupal7(_) => drupal7::roles::BUILT_IN.contains(&id),
+    }
+}
+
 /// Every role of the site, ordered by weight.
-pub async fn list_roles<Q: Queryable>(q: &mut Q, tables: &Tables) -> Result<Vec<Role>, StoreError> {
+pub async fn list_roles<Q: Queryable>(q: &mut Q, site: &Site) -> Result<Vec<Role>, StoreError> {
+    match &site.core {
+        Core::Modern => list_config_roles(q, &site.tables).await,
+        Core::Drupal7(d7) => drupal7::roles::list(q, &site.tables, d7).await,
+    }
+}
+
+/// The user_role config entities, ordered by weight.
+async fn list_config_roles<Q: Queryable>(q: &mut Q, tables: &Tables) -> Result<Vec<Role>, StoreError> {
     let sql = format!(
         "SELECT `name`, `data` FROM {} WHERE `collection` = '' AND `name` LIKE 'user.role.%'",
         tables.t("config")
@@ -149,15 +167,32 @@ async fn insert_config<Q: Queryable>(
     Ok(())
 }
 
-/// Create a role (and its actions) inside the caller's transaction. Weight = highest + 1.
+/// Create a role labelled `label` inside the caller's transaction (on 8+ with a machine name
+/// made from the label, unique among `taken`; on Drupal 7 with the next rid).
 pub async fn create_role<Q: Queryable>(
+    q: &mut Q,
+    site: &Site,
+    label: &str,
+    taken: &[String],
+) -> Result<Role, StoreError> {
+    match site.core {
+        Core::Modern => {
+            let id = machine_name(label, taken);
+            create_config_role(q, &site.tables, &site.langcode, &id, label).await
+        }
+        Core::Drupal7(_) => drupal7::roles::create(q, &site.tables, label).await,
+    }
+}
+
+/// Create a role config entity (and its actions). Weight = highest + 1.
+async fn create_config_role<Q: Queryable>(
     q: &mut Q,
     tables: &Tables,
     langcode: &str,
     id: &str,
     label: &str,
 ) -> Result<Role, StoreError> {
-    let roles = list_roles(q, tables).await?;
+    let roles = list_config_roles(q, tables).await?;
     let weight = roles.iter().map(|r| r.weight).max().map_or(0, |w| w + 1);
     let uuid = uuid::Uuid::new_v4().to_string();
     insert_config(
@@ -177,8 +212,21 @@ pub async fn create_role<Q: Queryable>(
     Ok(Role { id: id.into(), uuid, label: label.into(), weight, is_admin: false })
 }
 
-/// Change a role's label, keeping every other key as it is.
-pub async fn relabel_role<Q: Queryable>(q: &mut Q, tables: &Tables, id: &str, label: &str) -> Result<(), StoreError> {
+/// Change a role's label.
+pub async fn relabel_role<Q: Queryable>(q: &mut Q, site: &Site, id: &str, label: &str) -> Result<(), StoreError> {
+    match site.core {
+        Core::Modern => relabel_config_role(q, &site.tables, id, label).await,
+        Core::Drupal7(_) => drupal7::roles::relabel(q, &site.tables, id, label).await,
+    }
+}
+
+/// Change a role config entity's label, keeping every other key as it is.
+async fn relabel_config_role<Q: Queryable>(
+    q: &mut Q,
+    tables: &Tables,
+    id: &str,
+    label: &str,
+) -> Result<(), StoreError> {
     let name = format!("user.role.{id}");
     let sql = format!("SELECT `data` FROM {} WHERE `collection` = '' AND `name` = ? FOR UPDATE", tables.t("config"));
     let data: Option<Vec<u8>> = q.exec_first(sql, (&name,)).await?;
@@ -196,8 +244,16 @@ pub async fn relabel_role<Q: Queryable>(q: &mut Q, tables: &Tables, id: &str, la
     Ok(())
 }
 
-/// Delete a role, its actions and their uuid index rows, and every assignment of it.
-pub async fn delete_role<Q: Queryable>(q: &mut Q, tables: &Tables, id: &str) -> Result<(), StoreError> {
+/// Delete a role and every assignment of it.
+pub async fn delete_role<Q: Queryable>(q: &mut Q, site: &Site, id: &str) -> Result<(), StoreError> {
+    match site.core {
+        Core::Modern => delete_config_role(q, &site.tables, id).await,
+        Core::Drupal7(_) => drupal7::roles::delete(q, &site.tables, id).await,
+    }
+}
+
+/// Delete a role config entity, its actions and their uuid index rows, and every assignment.
+async fn delete_config_role<Q: Queryable>(q: &mut Q, tables: &Tables, id: &str) -> Result<(), StoreError> {
     for name in config_names(id) {
         let sql = format!("SELECT `data` FROM {} WHERE `collection` = '' AND `name` = ?", tables.t("config"));
         let data: Option<Vec<u8>> = q.exec_first(sql, (&name,)).await?;
@@ -222,7 +278,12 @@ pub async fn delete_role<Q: Queryable>(q: &mut Q, tables: &Tables, id: &str) -> 
 }
 
 /// Caches after a role was created, renamed or deleted (config cache rows, APCu timestamp, tags).
-pub async fn invalidate_role(conn: &mut Conn, tables: &Tables, id: &str, created: bool, deleted: bool) {
+/// Drupal 7 keeps no role cache (`user_roles()` reads the table every request).
+pub async fn invalidate_role(conn: &mut Conn, site: &Site, id: &str, created: bool, deleted: bool) {
+    if site.core != Core::Modern {
+        return;
+    }
+    let tables = &site.tables;
     let mut cids = config_names(id);
     // Deleting the timestamp row makes every APCu-fronted copy of cache_config stale.
     cids.push("last_write_timestamp_cache_config".into());

@@ -2,12 +2,12 @@
 //! site's default language and time zone, the password hash it accepts, and the bridge tables.
 
 use crate::drupal::db::Db;
+use crate::drupal::drupal7;
 use crate::drupal::error::StoreError;
-use crate::drupal::model::BaseColumn;
 use crate::drupal::password::PasswordScheme;
 use crate::drupal::php_serialize::{PhpValue, unserialize};
 use crate::drupal::tables::Tables;
-use crate::mapping::model::{Mapping, PasswordHash, Target};
+use crate::mapping::model::{CorePin, Mapping, PasswordHash, Target};
 use mysql_async::prelude::*;
 use std::collections::HashMap;
 
@@ -20,9 +20,30 @@ pub struct ColumnInfo {
     pub auto_increment: bool,
 }
 
+/// Which Drupal schema the site has: the store writes each the way its own Drupal does.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Core {
+    /// Drupal 8.x–11.x: `users` + `users_field_data`, `user__*` field tables, roles in `config`.
+    Modern,
+    /// Drupal 7: one `users` table, `field_data_*`/`field_revision_*`, `role` + `users_roles`.
+    Drupal7(Drupal7Site),
+}
+
+/// What differs between Drupal 7 sites.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Drupal7Site {
+    /// `users.changed` exists (added by Drupal 7.83).
+    pub has_changed: bool,
+    /// The administrator role's rid (variable `user_admin_role`), never a SCIM group.
+    pub admin_rid: Option<String>,
+    /// Mapped fields that have a `<field>_format` column (text fields), written as NULL.
+    pub format_fields: Vec<String>,
+}
+
 /// Everything about the site the store needs on every request.
 #[derive(Debug, Clone)]
 pub struct Site {
+    pub core: Core,
     pub tables: Tables,
     /// Language of new accounts.
     pub langcode: String,
@@ -79,11 +100,21 @@ impl Site {
         let columns = load_columns(&mut conn, &tables).await?;
         let mut problems = Vec::new();
         let has = |t: &str| columns.contains_key(&tables.raw(t));
-        if !has("config") && has("variable") {
-            return Err(SiteError::Mismatch(vec![
-                "this is a Drupal 7 database (a `variable` table, no `config` table); Drupal 7 is not supported yet"
-                    .into(),
-            ]));
+        let is_drupal7 = !has("config") && has("variable");
+        match (mapping.core, is_drupal7) {
+            (CorePin::Drupal8Plus, true) => {
+                return Err(SiteError::Mismatch(vec![
+                    "drupal_mapping.toml says core = \"10\" (Drupal 8–11), but this is a Drupal 7 database (a `variable` table, no `config` table): set core = \"7\" or \"auto\"".into(),
+                ]));
+            }
+            (CorePin::Drupal7, false) => {
+                return Err(SiteError::Mismatch(vec![format!(
+                    "drupal_mapping.toml says core = \"7\", but this is not a Drupal 7 database (no `variable` table, or a `config` table: Drupal 8–11), with table_prefix {:?}",
+                    mapping.table_prefix
+                )]));
+            }
+            (_, true) => return drupal7::detect(&mut conn, tables, &columns, mapping).await,
+            _ => {}
         }
         for t in ["users", "users_field_data", "user__roles", "config", "key_value", "sessions"] {
             if !has(t) {
@@ -167,6 +198,7 @@ impl Site {
         let has_watchdog = columns.contains_key(&tables.raw("watchdog"));
         let languages = read_languages(&mut conn, &tables, &langcode).await?;
         Ok(Site {
+            core: Core::Modern,
             tables,
             langcode,
             timezone,
@@ -183,7 +215,14 @@ impl Site {
     /// Create drupal-scim's own tables if they are missing (the only DDL it ever runs).
     pub async fn ensure_bridge_tables(&self, db: &Db) -> Result<(), StoreError> {
         let mut conn = db.conn().await?;
-        create_bridge_tables(&mut conn, &self.tables).await
+        create_bridge_tables(&mut conn, &self.tables).await?;
+        // Bridge tables made before Drupal 7 support lack the column the account writes name.
+        drupal7::ensure_scim_id_column(&mut conn, &self.tables).await
+    }
+
+    /// Whether this is a Drupal 7 site.
+    pub fn is_drupal7(&self) -> bool {
+        matches!(self.core, Core::Drupal7(_))
     }
 
     /// The configured language a client's language tag means: exact, then Drupal's lowercase
@@ -218,20 +257,15 @@ impl Site {
     pub fn field_table(&self, field: &str) -> String {
         self.tables.t(&format!("user__{field}"))
     }
-
-    /// The readable base columns as a select list on alias `d`.
-    pub fn base_select() -> String {
-        BaseColumn::READABLE.iter().map(|c| format!("d.`{}`", c.column())).collect::<Vec<_>>().join(", ")
-    }
 }
 
 /// table, column, max length, nullable, default, extra — as information_schema lists them.
 type ColumnRow = (String, String, Option<u64>, String, Option<String>, String);
 
-async fn load_columns(
-    conn: &mut mysql_async::Conn,
-    tables: &Tables,
-) -> Result<HashMap<String, HashMap<String, ColumnInfo>>, StoreError> {
+/// Every column of every table, by table and column name.
+pub type Columns = HashMap<String, HashMap<String, ColumnInfo>>;
+
+pub(crate) async fn load_columns(conn: &mut mysql_async::Conn, tables: &Tables) -> Result<Columns, StoreError> {
     let (schema_expr, schema_param) = tables.schema_expr();
     let sql = format!(
         "SELECT TABLE_NAME, COLUMN_NAME, CHARACTER_MAXIMUM_LENGTH, IS_NULLABLE, COLUMN_DEFAULT, EXTRA \
@@ -302,11 +336,13 @@ async fn create_bridge_tables(conn: &mut mysql_async::Conn, tables: &Tables) -> 
     let user = format!(
         "CREATE TABLE IF NOT EXISTS {} (\
            `uid` int(10) unsigned NOT NULL COMMENT 'users.uid',\
+           `scim_id` varchar(36) CHARACTER SET ascii COLLATE ascii_general_ci DEFAULT NULL COMMENT 'SCIM id on Drupal 7 (no uuid there); NULL on 8+, where users.uuid is the id',\
            `external_id` varchar(255) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin DEFAULT NULL COMMENT 'SCIM externalId (case-exact)',\
            `deleted` tinyint(4) NOT NULL DEFAULT 0 COMMENT '1 after SCIM DELETE: hidden from SCIM, kept in Drupal',\
            `created` int(11) NOT NULL DEFAULT 0,\
            `changed` int(11) NOT NULL DEFAULT 0,\
            PRIMARY KEY (`uid`),\
+           UNIQUE KEY `scim_id` (`scim_id`),\
            KEY `external_id` (`external_id`(191))\
          ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_general_ci COMMENT='drupal-scim: SCIM state of Drupal accounts'",
         tables.t("scim_user")

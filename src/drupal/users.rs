@@ -4,16 +4,17 @@
 
 use crate::drupal::cache;
 use crate::drupal::db::{Db, retrying};
+use crate::drupal::drupal7::{accounts, fields, sequences};
 use crate::drupal::error::StoreError;
 use crate::drupal::locks::NamedLocks;
 use crate::drupal::membership;
 use crate::drupal::model::{BaseColumn, DbValue, Sort, UserQuery, UserRecord, UserWrite};
 use crate::drupal::password::hash_password;
 use crate::drupal::query::{order_sql, where_sql};
-use crate::drupal::site::Site;
+use crate::drupal::site::{Core, Site};
 use crate::drupal::{timezones, validate};
 use mysql_async::prelude::*;
-use mysql_async::{Conn, Row, TxOpts, Value};
+use mysql_async::{Conn, Row, Transaction, TxOpts, Value};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -62,26 +63,21 @@ impl UserStore {
 
     /// FROM + the visibility rules: protected and SCIM-deleted accounts never show.
     fn visible_from(&self, params: &mut Vec<Value>) -> String {
-        let t = &self.site.tables;
         let (marks, protected) = self.site.protected_params();
         params.extend(protected);
         format!(
-            "FROM {} u JOIN {} d ON d.`uid` = u.`uid` AND d.`default_langcode` = 1 \
-             LEFT JOIN {} s ON s.`uid` = u.`uid` \
-             WHERE u.`uid` NOT IN ({marks}) AND (s.`deleted` IS NULL OR s.`deleted` = 0)",
-            t.t("users"),
-            t.t("users_field_data"),
-            t.t("scim_user"),
+            "FROM {} WHERE d.`uid` NOT IN ({marks}) AND (s.`deleted` IS NULL OR s.`deleted` = 0)",
+            self.site.accounts_from()
         )
     }
 
-    /// A visible account by SCIM id (Drupal uuid).
+    /// A visible account by SCIM id (the Drupal uuid on 8+, the bridge's id on 7).
     pub async fn get(&self, uuid: &str) -> Result<Option<UserRecord>, StoreError> {
         let mut conn = self.db.conn().await?;
         let mut params = Vec::new();
         let from = self.visible_from(&mut params);
-        params.push(uuid.into());
-        let sql = format!("SELECT {} {from} AND u.`uuid` = ?", record_columns());
+        let id = self.site.ids_condition(&[uuid.to_string()], &mut params);
+        let sql = format!("SELECT {} {from} AND {id}", record_columns(&self.site));
         let rows: Vec<Row> = conn.exec(sql, params).await?;
         let records = rows.into_iter().map(record_from_row).collect::<Result<Vec<_>, _>>()?;
         Ok(add_values(&mut conn, &self.site, records).await?.into_iter().next())
@@ -106,15 +102,16 @@ impl UserStore {
         }
         let order = match sort {
             Some(s) => {
-                format!("{} {}, u.`uid`", order_sql(&self.site, &s.column), if s.descending { "DESC" } else { "ASC" })
+                format!("{} {}, d.`uid`", order_sql(&self.site, &s.column), if s.descending { "DESC" } else { "ASC" })
             }
-            None => "u.`uid`".to_string(),
+            None => "d.`uid`".to_string(),
         };
         let mut page_params = params.clone();
         page_params.push(limit.into());
         page_params.push(offset.into());
         // The page reads the accounts' own rows too (no second look-up by uid).
-        let sql = format!("SELECT {} {from} AND {filter} ORDER BY {order} LIMIT ? OFFSET ?", record_columns());
+        let sql =
+            format!("SELECT {} {from} AND {filter} ORDER BY {order} LIMIT ? OFFSET ?", record_columns(&self.site));
         let rows: Vec<Row> = conn.exec(sql, page_params).await?;
         let records = rows.into_iter().map(record_from_row).collect::<Result<Vec<_>, _>>()?;
         // A page that is neither full nor past the end holds the last match: the total follows
@@ -141,7 +138,10 @@ impl UserStore {
             conn.exec_first(format!("SELECT COUNT(*) {from} AND {filter}"), params.clone()).await?.unwrap_or(0);
         params.push(after.into());
         params.push(limit.into());
-        let sql = format!("SELECT {} {from} AND {filter} AND u.`uid` > ? ORDER BY u.`uid` LIMIT ?", record_columns());
+        let sql = format!(
+            "SELECT {} {from} AND {filter} AND d.`uid` > ? ORDER BY d.`uid` LIMIT ?",
+            record_columns(&self.site)
+        );
         let rows: Vec<Row> = conn.exec(sql, params).await?;
         let records = rows.into_iter().map(record_from_row).collect::<Result<Vec<_>, _>>()?;
         let records = add_values(&mut conn, &self.site, records).await?;
@@ -169,7 +169,12 @@ impl UserStore {
         locks.release(&mut conn).await;
         let record = result.map_err(|e| duplicate_as_conflict(e, &name))?;
         if self.db.writes() {
-            cache::user_saved(&mut conn, &self.site.tables, &[record.uid], true).await;
+            if self.site.is_drupal7()
+                && let Err(e) = sequences::clean_up(&mut conn, &self.site.tables, record.uid).await
+            {
+                log::warn!("cleaning up Drupal 7's sequences table failed (harmless, it is retried next time): {e}");
+            }
+            cache::user_saved(&mut conn, &self.site, &[record.uid], true).await;
         }
         Ok(record)
     }
@@ -179,7 +184,7 @@ impl UserStore {
         let defaults = [
             (BaseColumn::Status, DbValue::Int(1)),
             (BaseColumn::Timezone, DbValue::Text(self.site.timezone.clone())),
-            (BaseColumn::PreferredLangcode, DbValue::Text(self.site.langcode.clone())),
+            (BaseColumn::PreferredLangcode, self.default_language()),
             (BaseColumn::PreferredAdminLangcode, DbValue::Null),
             (BaseColumn::Mail, DbValue::Null),
         ];
@@ -189,6 +194,11 @@ impl UserStore {
                 *slot = default;
             }
         }
+    }
+
+    /// The preferred language of an account that states none: the site's on 8+; none ('') on 7.
+    fn default_language(&self) -> DbValue {
+        if self.site.is_drupal7() { DbValue::Null } else { DbValue::Text(self.site.langcode.clone()) }
     }
 
     async fn create_tx(
@@ -206,8 +216,42 @@ impl UserStore {
         check_unique(&mut tx, site, BaseColumn::Name, &name, None).await?;
         check_unique(&mut tx, site, BaseColumn::Mail, &mail, None).await?;
         let uuid = uuid::Uuid::new_v4().to_string();
+        let uid = match site.core {
+            Core::Modern => self.insert_account(&mut tx, values, &uuid, pass).await?,
+            Core::Drupal7(_) => accounts::insert(&mut tx, site, values, pass).await?,
+        };
+        for (field, values) in &write.fields {
+            write_field(&mut tx, site, uid, &site.langcode, field, values, false).await?;
+        }
+        let now = now();
+        let ext = write.external_id.clone().flatten();
+        tx.exec_drop(
+            format!(
+                "INSERT INTO {} (`uid`, `scim_id`, `external_id`, `deleted`, `created`, `changed`) VALUES (?, ?, ?, 0, ?, ?)",
+                t.t("scim_user")
+            ),
+            (uid, site.bridge_id(&uuid), ext, now, now),
+        )
+        .await?;
+        // Read the account back inside the transaction (a dry run rolls it away).
+        let record = load(&mut tx, site, &[uid]).await?.into_iter().next();
+        self.db.finish(tx).await?;
+        record.ok_or_else(|| StoreError::NotFound("the account just created".into()))
+    }
+
+    /// The `users` and `users_field_data` rows of a new account (Drupal 8+); returns its uid.
+    async fn insert_account(
+        &self,
+        tx: &mut Transaction<'_>,
+        values: &BTreeMap<BaseColumn, DbValue>,
+        uuid: &str,
+        pass: Option<&str>,
+    ) -> Result<u32, StoreError> {
+        let t = &self.site.tables;
+        let site = &self.site;
+        let mail = values.get(&BaseColumn::Mail).cloned().unwrap_or(DbValue::Null);
         let langcode = site.langcode.clone();
-        tx.exec_drop(format!("INSERT INTO {} (`uuid`, `langcode`) VALUES (?, ?)", t.t("users")), (&uuid, &langcode))
+        tx.exec_drop(format!("INSERT INTO {} (`uuid`, `langcode`) VALUES (?, ?)", t.t("users")), (uuid, &langcode))
             .await?;
         let uid = tx
             .last_insert_id()
@@ -250,22 +294,7 @@ impl UserStore {
             params,
         )
         .await?;
-        for (field, values) in &write.fields {
-            write_field(&mut tx, site, uid, &langcode, field, values, false).await?;
-        }
-        let ext = write.external_id.clone().flatten();
-        tx.exec_drop(
-            format!(
-                "INSERT INTO {} (`uid`, `external_id`, `deleted`, `created`, `changed`) VALUES (?, ?, 0, ?, ?)",
-                t.t("scim_user")
-            ),
-            (uid, ext, now, now),
-        )
-        .await?;
-        // Read the account back inside the transaction (a dry run rolls it away).
-        let record = load(&mut tx, site, &[uid]).await?.into_iter().next();
-        self.db.finish(tx).await?;
-        record.ok_or_else(|| StoreError::NotFound("the account just created".into()))
+        Ok(uid)
     }
 
     /// Apply `changes` (only what differs) to an existing account.
@@ -282,7 +311,7 @@ impl UserStore {
         // A cleared time zone or language falls back to what Drupal would store.
         for (column, default) in [
             (BaseColumn::Timezone, DbValue::Text(self.site.timezone.clone())),
-            (BaseColumn::PreferredLangcode, DbValue::Text(self.site.langcode.clone())),
+            (BaseColumn::PreferredLangcode, self.default_language()),
         ] {
             if values.get(&column) == Some(&DbValue::Null) {
                 if current.get(column) == &default {
@@ -317,7 +346,7 @@ impl UserStore {
         locks.release(&mut conn).await;
         let record = result.map_err(|e| duplicate_as_conflict(e, name.as_deref().unwrap_or_default()))?;
         if self.db.writes() {
-            cache::user_saved(&mut conn, &self.site.tables, &[current.uid], false).await;
+            cache::user_saved(&mut conn, &self.site, &[current.uid], false).await;
         }
         Ok(record)
     }
@@ -343,20 +372,23 @@ impl UserStore {
         let mut sets: Vec<String> = Vec::new();
         let mut params: Vec<Value> = Vec::new();
         for (column, value) in values {
-            sets.push(format!("`{}` = ?", column.column()));
-            params.push(value.clone().into());
+            let Some(name) = site.column_name(*column) else { continue };
+            sets.push(format!("`{name}` = ?"));
+            params.push(stored(site, *column, value));
         }
         if let Some(hash) = pass {
             sets.push("`pass` = ?".into());
             params.push(hash.into());
         }
         let data_changed = !sets.is_empty() || !changes.fields.is_empty();
-        if data_changed {
+        if data_changed && site.has_changed_column() {
             sets.push("`changed` = ?".into());
             params.push(now.into());
+        }
+        if !sets.is_empty() {
             params.push(uid.into());
             // Every translation row carries the untranslatable values: update them all.
-            let sql = format!("UPDATE {} SET {} WHERE `uid` = ?", t.t("users_field_data"), sets.join(", "));
+            let sql = format!("UPDATE {} SET {} WHERE `uid` = ?", t.t(site.data_table()), sets.join(", "));
             tx.exec_drop(sql, params).await?;
         }
         for (field, field_values) in &changes.fields {
@@ -365,19 +397,19 @@ impl UserStore {
         if let Some(ext) = &changes.external_id {
             tx.exec_drop(
                 format!(
-                    "INSERT INTO {} (`uid`, `external_id`, `deleted`, `created`, `changed`) VALUES (?, ?, 0, ?, ?) \
+                    "INSERT INTO {} (`uid`, `scim_id`, `external_id`, `deleted`, `created`, `changed`) VALUES (?, ?, ?, 0, ?, ?) \
                      ON DUPLICATE KEY UPDATE `external_id` = VALUES(`external_id`), `changed` = VALUES(`changed`)",
                     t.t("scim_user")
                 ),
-                (uid, ext.clone(), now, now),
+                (uid, site.bridge_id(&current.uuid), ext.clone(), now, now),
             )
             .await?;
         }
         if !changes.revoke_roles.is_empty() {
             membership::revoke_roles_of(&mut tx, site, uid, &changes.revoke_roles).await?;
-            if !data_changed {
+            if !data_changed && site.has_changed_column() {
                 tx.exec_drop(
-                    format!("UPDATE {} SET `changed` = ? WHERE `uid` = ?", t.t("users_field_data")),
+                    format!("UPDATE {} SET `changed` = ? WHERE `uid` = ?", t.t(site.data_table())),
                     (now, uid),
                 )
                 .await?;
@@ -387,8 +419,8 @@ impl UserStore {
         if blocked || pass.is_some() {
             tx.exec_drop(format!("DELETE FROM {} WHERE `uid` = ?", t.t("sessions")), (uid,)).await?;
         }
-        if pass.is_some() {
-            // Drupal forgets failed logins when the password changes; the flood table may not exist yet.
+        if pass.is_some() && !site.is_drupal7() {
+            // Drupal 8+ forgets failed logins when the password changes; the flood table may not exist yet.
             let sql = format!(
                 "DELETE FROM {} WHERE `event` = 'user.failed_login_user' AND (`identifier` = ? OR `identifier` LIKE ?)",
                 t.t("flood")
@@ -410,12 +442,11 @@ impl UserStore {
         if self.site.is_protected(current.uid) {
             return Err(StoreError::Protected(format!("account {} is protected", current.uid)));
         }
-        let t = &self.site.tables;
         let uid = current.uid;
         let mut conn = self.db.conn().await?;
         retrying!(self.block_tx(&mut conn, current, revoke_roles).await)?;
         if self.db.writes() {
-            cache::user_saved(&mut conn, t, &[uid], false).await;
+            cache::user_saved(&mut conn, &self.site, &[uid], false).await;
         }
         Ok(())
     }
@@ -425,23 +456,22 @@ impl UserStore {
         let uid = current.uid;
         let now = now();
         let mut tx = conn.start_transaction(TxOpts::default()).await?;
-        tx.exec_drop(
-            format!(
-                "UPDATE {} SET `status` = 0, `changed` = ? WHERE `uid` = ? AND `status` <> 0",
-                t.t("users_field_data")
-            ),
-            (now, uid),
-        )
-        .await?;
+        let table = t.t(self.site.data_table());
+        if self.site.has_changed_column() {
+            let sql = format!("UPDATE {table} SET `status` = 0, `changed` = ? WHERE `uid` = ? AND `status` <> 0");
+            tx.exec_drop(sql, (now, uid)).await?;
+        } else {
+            tx.exec_drop(format!("UPDATE {table} SET `status` = 0 WHERE `uid` = ? AND `status` <> 0"), (uid,)).await?;
+        }
         tx.exec_drop(format!("DELETE FROM {} WHERE `uid` = ?", t.t("sessions")), (uid,)).await?;
         membership::revoke_roles_of(&mut tx, &self.site, uid, revoke_roles).await?;
         tx.exec_drop(
             format!(
-                "INSERT INTO {} (`uid`, `external_id`, `deleted`, `created`, `changed`) VALUES (?, ?, 1, ?, ?) \
+                "INSERT INTO {} (`uid`, `scim_id`, `external_id`, `deleted`, `created`, `changed`) VALUES (?, ?, ?, 1, ?, ?) \
                  ON DUPLICATE KEY UPDATE `deleted` = 1, `changed` = VALUES(`changed`)",
                 t.t("scim_user")
             ),
-            (uid, current.external_id.clone(), now, now),
+            (uid, self.site.bridge_id(&current.uuid), current.external_id.clone(), now, now),
         )
         .await?;
         self.db.finish(tx).await?;
@@ -457,7 +487,9 @@ impl UserStore {
         );
         let params: Vec<Value> = schema_param.into_iter().map(Into::into).collect();
         let columns: Vec<(String, String)> = conn.exec(sql, params).await?;
-        for (table, column, what) in OWNER_COLUMNS {
+        let owners: &[(&str, &str, &str)] =
+            if self.site.is_drupal7() { &accounts::OWNER_COLUMNS } else { &OWNER_COLUMNS };
+        for &(table, column, what) in owners {
             if !columns.iter().any(|(t, c)| *t == self.site.tables.raw(table) && c == column) {
                 continue;
             }
@@ -485,7 +517,7 @@ impl UserStore {
         let tables: Vec<String> = conn.exec(sql, params).await?;
         retrying!(self.hard_delete_tx(&mut conn, uid, &tables).await)?;
         if self.db.writes() {
-            cache::user_saved(&mut conn, t, &[uid], false).await;
+            cache::user_saved(&mut conn, &self.site, &[uid], false).await;
         }
         Ok(())
     }
@@ -503,8 +535,12 @@ impl UserStore {
         let mut tx = conn.start_transaction(TxOpts::default()).await?;
         // The account row first, as every account and membership write locks it: a concurrent
         // grant waits, then finds the account gone, instead of deadlocking or leaving a role row.
-        tx.exec_drop(format!("SELECT `uid` FROM {} WHERE `uid` = ? FOR UPDATE", t.t("users_field_data")), (uid,))
+        tx.exec_drop(format!("SELECT `uid` FROM {} WHERE `uid` = ? FOR UPDATE", t.t(self.site.data_table())), (uid,))
             .await?;
+        if self.site.is_drupal7() {
+            accounts::delete(&mut tx, &self.site, uid, tables).await?;
+            return self.db.finish(tx).await;
+        }
         for table in &field_tables {
             tx.exec_drop(format!("DELETE FROM {} WHERE `entity_id` = ?", t.t(table)), (uid,)).await?;
         }
@@ -538,6 +574,14 @@ impl UserStore {
             .map_err(|e| StoreError::Unavailable(format!("password hashing stopped: {e}")))?
             .map(Some)
             .map_err(|e| StoreError::Invalid(format!("password: {e}")))
+    }
+}
+
+/// A value as this Drupal stores it: Drupal 7 keeps "none" as '' in `mail` and `language`.
+fn stored(site: &Site, column: BaseColumn, value: &DbValue) -> Value {
+    match (site.is_drupal7(), column, value) {
+        (true, BaseColumn::Mail | BaseColumn::PreferredLangcode, DbValue::Null) => "".into(),
+        _ => value.clone().into(),
     }
 }
 
@@ -607,11 +651,9 @@ async fn check_unique<Q: Queryable>(
     except_uid: Option<u32>,
 ) -> Result<(), StoreError> {
     let DbValue::Text(text) = value else { return Ok(()) };
-    let sql = format!(
-        "SELECT `uid` FROM {} WHERE `{}` = ? AND `uid` <> ? LIMIT 1",
-        site.tables.t("users_field_data"),
-        column.column()
-    );
+    let Some(name) = site.column_name(column) else { return Ok(()) };
+    let sql =
+        format!("SELECT `uid` FROM {} WHERE `{name}` = ? AND `uid` <> ? LIMIT 1", site.tables.t(site.data_table()));
     let holder: Option<u32> = q.exec_first(sql, (text.as_str(), except_uid.map(i64::from).unwrap_or(-1))).await?;
     let Some(holder) = holder else { return Ok(()) };
     let what = if column == BaseColumn::Name { "user name" } else { "e-mail address" };
@@ -640,6 +682,9 @@ async fn write_field<Q: Queryable>(
     values: &[String],
     replace: bool,
 ) -> Result<(), StoreError> {
+    if site.is_drupal7() {
+        return fields::write(q, site, uid, field, values, replace).await;
+    }
     let table = site.field_table(field);
     if replace {
         q.exec_drop(format!("DELETE FROM {table} WHERE `entity_id` = ?"), (uid,)).await?;
@@ -659,10 +704,16 @@ async fn write_field<Q: Queryable>(
     Ok(())
 }
 
-/// The columns of an account's own row on the `users u` / `users_field_data d` / `scim_user s`
-/// join, in the order `record_from_row` reads them.
-fn record_columns() -> String {
-    format!("u.`uid`, u.`uuid`, d.`langcode`, d.`created`, d.`changed`, s.`external_id`, {}", Site::base_select())
+/// The columns of an account's own row on the site's account join (`Site::accounts_from`), in
+/// the order `record_from_row` reads them.
+fn record_columns(site: &Site) -> String {
+    format!(
+        "d.`uid`, {}, {}, d.`created`, {}, s.`external_id`, {}",
+        site.id_sql(),
+        site.value_langcode_sql(),
+        site.changed_sql(),
+        site.base_select()
+    )
 }
 
 /// An account from a row of `record_columns()`, without its fields and roles yet.
@@ -691,16 +742,8 @@ pub async fn load<Q: Queryable>(conn: &mut Q, site: &Site, uids: &[u32]) -> Resu
     if uids.is_empty() {
         return Ok(Vec::new());
     }
-    let t = &site.tables;
     let marks = vec!["?"; uids.len()].join(", ");
-    let sql = format!(
-        "SELECT {} FROM {} u JOIN {} d ON d.`uid` = u.`uid` AND d.`default_langcode` = 1 \
-         LEFT JOIN {} s ON s.`uid` = u.`uid` WHERE u.`uid` IN ({marks})",
-        record_columns(),
-        t.t("users"),
-        t.t("users_field_data"),
-        t.t("scim_user"),
-    );
+    let sql = format!("SELECT {} FROM {} WHERE d.`uid` IN ({marks})", record_columns(site), site.accounts_from());
     let rows: Vec<Row> = conn.exec(sql, uids.to_vec()).await?;
     let mut by_uid: BTreeMap<u32, UserRecord> = BTreeMap::new();
     for row in rows {
@@ -722,24 +765,32 @@ async fn add_values<Q: Queryable>(
     if records.is_empty() {
         return Ok(records);
     }
-    let t = &site.tables;
     let uids: Vec<u32> = records.iter().map(|r| r.uid).collect();
     let marks = vec!["?"; uids.len()].join(", ");
     let roles_part = site.fields.len();
+    // Drupal 7 rows carry `language` ('und') and role rows neither language nor delta: roles
+    // then come in rid order.
+    let (language, role_language, role_delta) = if site.is_drupal7() {
+        ("x.`language`", "'und'", "x.`rid`")
+    } else {
+        ("x.`langcode`", "x.`langcode`", "x.`delta`")
+    };
     let mut parts: Vec<String> = site
         .fields
         .iter()
         .enumerate()
         .map(|(k, field)| {
+            let values = site.field_values(field);
             format!(
-                "SELECT {k} AS `k`, `entity_id`, `langcode`, `delta`, `{field}_value` AS `v` FROM {} WHERE `entity_id` IN ({marks}) AND `deleted` = 0",
-                site.field_table(field)
+                "SELECT {k} AS `k`, x.`{}`, {language}, x.`delta`, {} AS `v` FROM {} x WHERE x.`{}` IN ({marks}) AND {}",
+                values.owner, values.value, values.table, values.owner, values.conditions
             )
         })
         .collect();
+    let roles = site.role_values();
     parts.push(format!(
-        "SELECT {roles_part}, `entity_id`, `langcode`, `delta`, `roles_target_id` FROM {} WHERE `entity_id` IN ({marks}) AND `deleted` = 0",
-        t.t("user__roles")
+        "SELECT {roles_part}, x.`{}`, {role_language}, {role_delta}, {} FROM {} x WHERE x.`{}` IN ({marks}) AND {}",
+        roles.owner, roles.value, roles.table, roles.owner, roles.conditions
     ));
     let params: Vec<u32> = (0..parts.len()).flat_map(|_| uids.iter().copied()).collect();
     let mut rows: Vec<(usize, u32, String, u32, String)> = conn.exec(parts.join(" UNION ALL "), params).await?;

@@ -159,9 +159,21 @@ pub struct GroupMapping {
     pub maps: Vec<GroupMap>,
 }
 
+/// `[drupal] core`: detect the schema, or insist on one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CorePin {
+    Auto,
+    /// Drupal 7: `users`, `role`, `users_roles`, `variable`.
+    Drupal7,
+    /// Drupal 8.x–11.x: `users_field_data`, `user__roles`, `config`.
+    Drupal8Plus,
+}
+
 /// The whole validated mapping.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Mapping {
+    /// Which Drupal schema the mapping expects (`[drupal] core`).
+    pub core: CorePin,
     pub table_prefix: String,
     pub langcode: Option<String>,
     pub timezone: Option<String>,
@@ -210,11 +222,17 @@ impl Mapping {
             return Err(lines.err(&file.version, "only `version = 1` is understood by this drupal-scim"));
         }
         let d = &file.drupal;
-        if let Some(core) = &d.core
-            && !matches!(core.get_ref().as_str(), "auto" | "10")
-        {
-            return Err(lines.err(core, "core must be \"auto\" or \"10\" (Drupal 8.x–11.x)"));
-        }
+        let core = match &d.core {
+            None => CorePin::Auto,
+            Some(c) => match c.get_ref().as_str() {
+                "auto" => CorePin::Auto,
+                "7" => CorePin::Drupal7,
+                "8" | "9" | "10" | "11" => CorePin::Drupal8Plus,
+                _ => {
+                    return Err(lines.err(c, "core must be \"auto\", \"7\" (Drupal 7) or \"10\" (Drupal 8.x–11.x)"));
+                }
+            },
+        };
         let password_hash = one_of(
             &lines,
             &d.password_hash,
@@ -230,6 +248,7 @@ impl Mapping {
         let users = parse_users(&lines, &file)?;
         let groups = parse_groups(&lines, &file)?;
         Ok(Mapping {
+            core,
             table_prefix: d.table_prefix.as_ref().map(|p| p.get_ref().clone()).unwrap_or_default(),
             langcode: d.langcode.as_ref().map(|l| l.get_ref().clone()),
             timezone: d.timezone.as_ref().map(|t| t.get_ref().clone()),

@@ -1,0 +1,73 @@
+//! Drupal 7 Field API storage of user fields: every value is in `field_data_<field>` and, as
+//! users have no revisions, identically in `field_revision_<field>` (revision_id = uid), in the
+//! language 'und' of untranslatable fields. After a change Drupal drops the account's
+//! `cache_field` entry (`field:user:<uid>`), done by the caller after the commit.
+
+use crate::drupal::error::StoreError;
+use crate::drupal::site::{Core, Site};
+use mysql_async::Value;
+use mysql_async::prelude::*;
+
+/// The language of untranslatable field values.
+pub const LANGUAGE: &str = "und";
+
+/// The two tables of a field, quoted: (data, revision).
+pub fn tables(site: &Site, field: &str) -> (String, String) {
+    (site.tables.t(&format!("field_data_{field}")), site.tables.t(&format!("field_revision_{field}")))
+}
+
+/// Rewrite a field of one account: delete its rows in both tables, insert deltas 0..n-1.
+pub async fn write<Q: Queryable>(
+    q: &mut Q,
+    site: &Site,
+    uid: u32,
+    field: &str,
+    values: &[String],
+    replace: bool,
+) -> Result<(), StoreError> {
+    let has_format = match &site.core {
+        Core::Drupal7(d7) => d7.format_fields.iter().any(|f| f == field),
+        Core::Modern => false,
+    };
+    let (data, revision) = tables(site, field);
+    for table in [&data, &revision] {
+        if replace {
+            q.exec_drop(format!("DELETE FROM {table} WHERE `entity_type` = 'user' AND `entity_id` = ?"), (uid,))
+                .await?;
+        }
+        if values.is_empty() {
+            continue;
+        }
+        let (format_col, format_mark) =
+            if has_format { (format!(", `{field}_format`"), ", NULL") } else { (String::new(), "") };
+        let row = format!("('user', 'user', 0, ?, ?, '{LANGUAGE}', ?, ?{format_mark})");
+        let marks = vec![row.as_str(); values.len()].join(", ");
+        let mut params: Vec<Value> = Vec::new();
+        for (delta, value) in values.iter().enumerate() {
+            params.extend([uid.into(), uid.into(), (delta as u64).into(), value.as_str().into()]);
+        }
+        let sql = format!(
+            "INSERT INTO {table} (`entity_type`, `bundle`, `deleted`, `entity_id`, `revision_id`, `language`, `delta`, `{field}_value`{format_col}) VALUES {marks}"
+        );
+        q.exec_drop(sql, params).await?;
+    }
+    Ok(())
+}
+
+/// Delete every value of every mapped-or-not user field of one account: `field_tables` are the
+/// site's `field_data_*` / `field_revision_*` table names (unprefixed).
+pub async fn delete_all<Q: Queryable>(
+    q: &mut Q,
+    site: &Site,
+    uid: u32,
+    field_tables: &[String],
+) -> Result<(), StoreError> {
+    for table in field_tables {
+        q.exec_drop(
+            format!("DELETE FROM {} WHERE `entity_type` = 'user' AND `entity_id` = ?", site.tables.t(table)),
+            (uid,),
+        )
+        .await?;
+    }
+    Ok(())
+}
