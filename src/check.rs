@@ -66,9 +66,7 @@ pub async fn run(settings: &Settings) -> Report {
             return report;
         }
     };
-    if let Some(prefix) = &settings.database.table_prefix {
-        mapping.table_prefix = prefix.clone();
-    }
+    mapping.override_prefixes(settings.database.table_prefix.as_deref(), settings.database.table_prefixes.as_ref());
     let db = match Db::new(settings.database.url.expose(), 1, Duration::from_secs(settings.database.timeout_secs)) {
         Ok(db) => db,
         Err(e) => {
@@ -93,6 +91,9 @@ pub async fn run(settings: &Settings) -> Report {
     };
     report.push(Level::Ok, format!("connected; Drupal 8–11 schema (system schema version {})", site.schema_version));
     report.push(Level::Info, format!("table prefix {:?}", mapping.table_prefix));
+    for (table, prefix) in &mapping.table_prefixes {
+        report.push(Level::Info, format!("table {table} has its own prefix {prefix:?}"));
+    }
     report.push(Level::Info, format!("new accounts: language {}, time zone {}", site.langcode, site.timezone));
     let hashes = match site.password {
         PasswordScheme::Bcrypt { cost } => format!("bcrypt $2y$ at cost {cost}"),
@@ -160,14 +161,29 @@ async fn site_report(
         UnmappedGroups::Ignore => "are accepted and grant nothing",
     };
     report.push(Level::Info, format!("groups without a [[groups.map]] entry {unmapped}"));
-    let tables: Vec<String> =
-        conn.exec("SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE()", ()).await?;
-    let has = |name: &str| tables.iter().any(|x| x == &t.raw(name));
+    // Per-table prefixes may put tables in other databases: look in each of them.
+    let current: String =
+        conn.query_first::<Option<String>, _>("SELECT DATABASE()").await?.flatten().unwrap_or_default();
+    let schemas = t.schemas();
+    let others =
+        if schemas.is_empty() { String::new() } else { format!(" OR TABLE_SCHEMA IN ({})", marks_for(&schemas)) };
+    let sql = format!(
+        "SELECT TABLE_SCHEMA, TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE(){others}"
+    );
+    let tables: Vec<(String, String)> = conn.exec(sql, schemas).await?;
+    let has = |name: &str| {
+        let schema = t.schema_of(name).unwrap_or(&current);
+        tables.iter().any(|(s, x)| s == schema && x == &t.raw(name))
+    };
     for bridge in ["scim_user", "scim_group"] {
+        let name = match t.schema_of(bridge) {
+            Some(schema) => format!("{schema}.{}", t.raw(bridge)),
+            None => t.raw(bridge),
+        };
         if has(bridge) {
-            report.push(Level::Ok, format!("drupal-scim table {} present", t.raw(bridge)));
+            report.push(Level::Ok, format!("drupal-scim table {name} present"));
         } else {
-            report.push(Level::Info, format!("drupal-scim table {} will be created at the first start", t.raw(bridge)));
+            report.push(Level::Info, format!("drupal-scim table {name} will be created at the first start"));
         }
     }
     if !has("cachetags") {
@@ -197,4 +213,9 @@ async fn site_report(
         }
     }
     Ok(())
+}
+
+/// `?, ?, …`: one placeholder per value.
+fn marks_for<T>(values: &[T]) -> String {
+    vec!["?"; values.len()].join(", ")
 }

@@ -62,9 +62,7 @@ impl Application {
     /// Connect to the database, validate the mapping against it, and bind the listener.
     pub async fn build(settings: Settings) -> Result<Application, StartupError> {
         let mut mapping = Mapping::load(&settings.mapping)?;
-        if let Some(prefix) = &settings.database.table_prefix {
-            mapping.table_prefix = prefix.clone();
-        }
+        mapping.override_prefixes(settings.database.table_prefix.as_deref(), settings.database.table_prefixes.as_ref());
         let db = Db::new(
             settings.database.url.expose(),
             settings.database.pool_max,
@@ -77,12 +75,17 @@ impl Application {
         let site = Arc::new(Site::detect(&db, &mut mapping).await?);
         site.ensure_bridge_tables(&db).await?;
         log::info!(
-            "Drupal site: schema {}, langcode {}, timezone {}, password hashes {:?}, table prefix {:?}",
+            "Drupal site: schema {}, langcode {}, timezone {}, password hashes {:?}, table prefix {:?}{}",
             site.schema_version,
             site.langcode,
             site.timezone,
             site.password,
-            mapping.table_prefix
+            mapping.table_prefix,
+            if mapping.table_prefixes.is_empty() {
+                String::new()
+            } else {
+                format!(", per-table prefixes {:?}", mapping.table_prefixes)
+            }
         );
         check_group_maps(&db, &site, &mapping).await?;
         let mapping = Arc::new(mapping);

@@ -254,6 +254,19 @@ impl Mapping {
         Mapping::parse(&text)
     }
 
+    /// Apply the prefixes the settings give (from the settings file, the environment or Drupal's
+    /// settings.php), which win over the file's: a `table_prefix` replaces the default prefix, a
+    /// `table_prefixes` map replaces the whole `[drupal.table_prefixes]` (settings.php describes
+    /// every table, so its map is not merged with the mapping's).
+    pub fn override_prefixes(&mut self, table_prefix: Option<&str>, table_prefixes: Option<&BTreeMap<String, String>>) {
+        if let Some(prefix) = table_prefix {
+            self.table_prefix = prefix.to_string();
+        }
+        if let Some(per_table) = table_prefixes {
+            self.table_prefixes = per_table.clone();
+        }
+    }
+
     /// The attribute map for a base column, if mapped.
     pub fn column_map(&self, column: BaseColumn) -> Option<&AttributeMap> {
         self.users.attributes.iter().find(|a| a.target == Target::Column(column))
@@ -497,6 +510,19 @@ mod tests {
         let m = Mapping::parse(&example).unwrap();
         assert_eq!(m.table_prefixes.get("users").map(String::as_str), Some("shared_"));
         assert_eq!(m.table_prefixes.get("sessions").map(String::as_str), Some("shareddb."));
+    }
+
+    #[test]
+    fn settings_prefixes_replace_the_files() {
+        let mut m = parse("[drupal]\ntable_prefix = \"main_\"\n[drupal.table_prefixes]\nusers = \"shared_\"").unwrap();
+        m.override_prefixes(None, None);
+        assert_eq!((m.table_prefix.as_str(), m.table_prefixes.len()), ("main_", 1));
+        let role = BTreeMap::from([("role".to_string(), "r_".to_string())]);
+        m.override_prefixes(Some("p_"), Some(&role));
+        assert_eq!(m.table_prefix, "p_");
+        assert_eq!(m.table_prefixes, role);
+        m.override_prefixes(None, Some(&BTreeMap::new()));
+        assert!(m.table_prefixes.is_empty());
     }
 
     #[test]
