@@ -1,9 +1,10 @@
 //! `drupal-scim check`: read the settings and the mapping, connect, inspect the Drupal site and
 //! report what drupal-scim would do — without opening a listener or writing anything.
 
+use crate::drupal::columns::Columns;
 use crate::drupal::db::Db;
 use crate::drupal::password::PasswordScheme;
-use crate::drupal::roles::list_roles;
+use crate::drupal::roles::{self, list_roles};
 use crate::drupal::site::{Site, SiteError};
 use crate::mapping::model::{Mapping, Target, UnmappedGroups};
 use crate::settings::Settings;
@@ -66,9 +67,7 @@ pub async fn run(settings: &Settings) -> Report {
             return report;
         }
     };
-    if let Some(prefix) = &settings.database.table_prefix {
-        mapping.table_prefix = prefix.clone();
-    }
+    mapping.override_prefixes(settings.database.table_prefix.as_deref(), settings.database.table_prefixes.as_ref());
     let db = match Db::new(settings.database.url.expose(), 1, Duration::from_secs(settings.database.timeout_secs)) {
         Ok(db) => db,
         Err(e) => {
@@ -91,8 +90,12 @@ pub async fn run(settings: &Settings) -> Report {
             return report;
         }
     };
-    report.push(Level::Ok, format!("connected; Drupal 8–11 schema (system schema version {})", site.schema_version));
+    let core = if site.is_drupal7() { "Drupal 7" } else { "Drupal 8–11" };
+    report.push(Level::Ok, format!("connected; {core} schema (system schema version {})", site.schema_version));
     report.push(Level::Info, format!("table prefix {:?}", mapping.table_prefix));
+    for (table, prefix) in &mapping.table_prefixes {
+        report.push(Level::Info, format!("table {table} has its own prefix {prefix:?}"));
+    }
     report.push(Level::Info, format!("new accounts: language {}, time zone {}", site.langcode, site.timezone));
     let hashes = match site.password {
         PasswordScheme::Bcrypt { cost } => format!("bcrypt $2y$ at cost {cost}"),
@@ -105,7 +108,12 @@ pub async fn run(settings: &Settings) -> Report {
             Target::Column(_) => "column",
             Target::Field(_) => "field",
         };
-        report.push(Level::Ok, format!("line {}: {} → {} ({kind}{len})", map.line, map.scim_text, map.target));
+        let target = match &map.target {
+            Target::Column(c) => format!("{}.{}", site.data_table(), site.column_name(*c).unwrap_or_default()),
+            Target::Field(f) if site.is_drupal7() => format!("field_data_{f} + field_revision_{f}"),
+            Target::Field(f) => format!("user__{f}"),
+        };
+        report.push(Level::Ok, format!("line {}: {} → {target} ({kind}{len})", map.line, map.scim_text));
     }
     if let Err(e) = site_report(&db, &site, &mapping, &mut report).await {
         report.push(Level::Error, format!("cannot read the site: {e}"));
@@ -123,9 +131,10 @@ async fn site_report(
     let mut conn = db.conn().await?;
     let t = &site.tables;
     let (marks, params) = site.protected_params();
+    let default_row = if site.is_drupal7() { "" } else { " AND `default_langcode` = 1" };
     let sql = format!(
-        "SELECT `uid`, `name` FROM {} WHERE `uid` IN ({marks}) AND `default_langcode` = 1 ORDER BY `uid`",
-        t.t("users_field_data")
+        "SELECT `uid`, `name` FROM {} WHERE `uid` IN ({marks}){default_row} ORDER BY `uid`",
+        t.t(site.data_table())
     );
     let protected: Vec<(u32, String)> = conn.exec(sql, params).await?;
     for (uid, name) in protected {
@@ -134,7 +143,7 @@ async fn site_report(
     }
     let roles = list_roles(&mut conn, site).await?;
     for role in &mapping.groups.protected_roles {
-        match roles.iter().find(|r| &r.id == role) {
+        match roles::find(site, &roles, role) {
             Some(r) => report.push(
                 Level::Info,
                 format!("protected role {} ({:?}): never granted, revoked, renamed or deleted", r.id, r.label),
@@ -144,7 +153,7 @@ async fn site_report(
     }
     for m in &mapping.groups.maps {
         let who = m.display_name.as_deref().or(m.external_id.as_deref()).unwrap_or_default();
-        match roles.iter().find(|r| r.id == m.role) {
+        match roles::find(site, &roles, &m.role) {
             Some(r) => {
                 report.push(Level::Ok, format!("line {}: group {who:?} → role {} ({:?})", m.line, r.id, r.label))
             }
@@ -160,17 +169,26 @@ async fn site_report(
         UnmappedGroups::Ignore => "are accepted and grant nothing",
     };
     report.push(Level::Info, format!("groups without a [[groups.map]] entry {unmapped}"));
-    let tables: Vec<String> =
-        conn.exec("SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE()", ()).await?;
-    let has = |name: &str| tables.iter().any(|x| x == &t.raw(name));
+    // Per-table prefixes may put tables in other databases: Columns looks in each of them.
+    let columns = Columns::load(&mut conn, t).await?;
+    let has = |name: &str| columns.has(t, name);
     for bridge in ["scim_user", "scim_group"] {
+        let name = match t.schema_of(bridge) {
+            Some(schema) => format!("{schema}.{}", t.raw(bridge)),
+            None => t.raw(bridge),
+        };
         if has(bridge) {
-            report.push(Level::Ok, format!("drupal-scim table {} present", t.raw(bridge)));
+            report.push(Level::Ok, format!("drupal-scim table {name} present"));
         } else {
-            report.push(Level::Info, format!("drupal-scim table {} will be created at the first start", t.raw(bridge)));
+            report.push(Level::Info, format!("drupal-scim table {name} will be created at the first start"));
         }
     }
-    if !has("cachetags") {
+    if site.is_drupal7() {
+        report.push(
+            Level::Ok,
+            "Drupal 7 reads accounts and roles live; drupal-scim drops each changed account's cache_field entry",
+        );
+    } else if !has("cachetags") {
         report.push(
             Level::Warn,
             "no cachetags table: either Drupal never invalidated a cache tag in the database, or its caches live elsewhere (Redis, Memcache) where drupal-scim cannot reach them — provisioned changes may then show late; run `drush cr` after provisioning",
@@ -188,7 +206,8 @@ async fn site_report(
             report.push(Level::Ok, "cache tags are kept in the database (cachetags): provisioned changes show at once");
         }
     }
-    for bin in ["cache_entity", "cache_config", "cache_data"] {
+    let bins: &[&str] = if site.is_drupal7() { &["cache_field"] } else { &["cache_entity", "cache_config", "cache_data"] };
+    for bin in bins {
         if !has(bin) {
             report.push(
                 Level::Info,

@@ -75,21 +75,22 @@ async fn main() -> ExitCode {
     }
 }
 
-/// Database URL and prefix from Drupal's settings.php, as setting defaults.
-fn read_drupal_settings(path: &std::path::Path) -> Result<Vec<(&'static str, String)>, String> {
+/// Database URL and prefixes from Drupal's settings.php, as setting defaults.
+fn read_drupal_settings(path: &std::path::Path) -> Result<Vec<(&'static str, config::Value)>, String> {
     let php = std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
     let db = parse_settings(&php).map_err(|e| format!("{}: {e}", path.display()))?;
     for warning in &db.warnings {
         log::warn!("{}: {warning}", path.display());
     }
     log::info!(
-        "database settings read from {} (host {}, database {}, prefix {:?})",
+        "database settings read from {} (host {}, database {}, prefix {:?}{})",
         path.display(),
         db.host,
         db.database,
-        db.prefix
+        db.prefix,
+        if db.prefixes.is_empty() { String::new() } else { format!(", per-table prefixes {:?}", db.prefixes) }
     );
-    Ok(vec![("database.url", db.url()), ("database.table_prefix", db.prefix.clone())])
+    Ok(Settings::drupal_defaults(&db))
 }
 
 async fn serve(settings: Settings) -> ExitCode {

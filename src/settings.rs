@@ -1,7 +1,10 @@
 //! Server settings: an optional TOML file, then `DRUPAL_SCIM__*` environment variables
 //! (`__` separates sections, e.g. `DRUPAL_SCIM__DATABASE__URL`). Secrets never print.
 
+use crate::drupal::settings_php::DrupalDatabase;
+use crate::drupal::tables::Tables;
 use serde::Deserialize;
+use std::collections::BTreeMap;
 use std::fmt;
 use std::path::PathBuf;
 
@@ -112,6 +115,10 @@ pub struct DatabaseSettings {
     /// Drupal's table prefix when given here (or read from settings.php); overrides the mapping's.
     #[serde(default)]
     pub table_prefix: Option<String>,
+    /// Tables with a prefix of their own (Drupal 7's per-table prefix array: table → prefix)
+    /// when given here (or read from settings.php); replaces the mapping's `[drupal.table_prefixes]`.
+    #[serde(default)]
+    pub table_prefixes: Option<BTreeMap<String, String>>,
 }
 
 /// Bearer token checking.
@@ -235,10 +242,19 @@ impl Settings {
     /// Read the optional settings file, then the `DRUPAL_SCIM__*` environment.
     /// `defaults` come first (e.g. what Drupal's settings.php says); the file and the
     /// environment override them.
-    pub fn load(file: Option<&std::path::Path>, defaults: &[(&str, String)]) -> Result<Settings, SettingsError> {
+    pub fn load(file: Option<&std::path::Path>, defaults: &[(&str, config::Value)]) -> Result<Settings, SettingsError> {
+        Settings::load_from(file, defaults, None)
+    }
+
+    /// [`Settings::load`], with the environment given (`None`: the process's).
+    fn load_from(
+        file: Option<&std::path::Path>,
+        defaults: &[(&str, config::Value)],
+        environment: Option<config::Map<String, String>>,
+    ) -> Result<Settings, SettingsError> {
         let mut builder = config::Config::builder();
         for (key, value) in defaults {
-            builder = builder.set_default(*key, value.as_str())?;
+            builder = builder.set_default(*key, value.clone())?;
         }
         if let Some(path) = file {
             builder = builder.add_source(config::File::from(path).required(true));
@@ -251,7 +267,8 @@ impl Settings {
                     .prefix_separator("__")
                     .separator("__")
                     .list_separator(",")
-                    .with_list_parse_key("auth.revoked"),
+                    .with_list_parse_key("auth.revoked")
+                    .source(environment),
             )
             .build()?
             .try_deserialize()?;
@@ -259,8 +276,33 @@ impl Settings {
         Ok(settings)
     }
 
+    /// Setting defaults from Drupal's settings.php: the database URL, the table prefix and the
+    /// per-table prefixes. The latter are given even when empty: settings.php is the authority on
+    /// how the site's tables are named, so a plain string prefix there also replaces the
+    /// mapping's `[drupal.table_prefixes]`. The settings file and the environment override these.
+    pub fn drupal_defaults(db: &DrupalDatabase) -> Vec<(&'static str, config::Value)> {
+        let per_table: config::Map<String, String> = db.prefixes.clone().into_iter().collect();
+        vec![
+            ("database.url", db.url().into()),
+            ("database.table_prefix", db.prefix.clone().into()),
+            ("database.table_prefixes", per_table.into()),
+        ]
+    }
+
     /// Checks that cannot be expressed in types.
     pub fn check(&self) -> Result<(), SettingsError> {
+        if let Some(per_table) = &self.database.table_prefixes {
+            if per_table.contains_key("default") {
+                return Err(SettingsError::Invalid(
+                    "database.table_prefixes cannot set `default`: the default prefix is database.table_prefix".into(),
+                ));
+            }
+            let prefix = self.database.table_prefix.as_deref().unwrap_or_default();
+            Tables::with_overrides(prefix, per_table)
+                .map_err(|e| SettingsError::Invalid(format!("database.table_prefix(es): {e}")))?;
+        } else if let Some(prefix) = &self.database.table_prefix {
+            Tables::new(prefix).map_err(|e| SettingsError::Invalid(format!("database.table_prefix: {e}")))?;
+        }
         let short = std::iter::once(("auth.secret", &self.auth.secret))
             .chain(self.auth.previous_keys.iter().map(|k| ("auth.previous_keys.secret", &k.secret)))
             .find(|(_, s)| s.expose().len() < 32);
@@ -308,6 +350,7 @@ impl Settings {
                 pool_max: default_pool_max(),
                 timeout_secs: default_db_timeout(),
                 table_prefix: None,
+                table_prefixes: None,
             },
             auth: AuthSettings {
                 secret: Secret::new(secret),
@@ -322,5 +365,110 @@ impl Settings {
             audit: AuditSettings::default(),
             dry_run: false,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::drupal::settings_php::parse_settings;
+
+    const SECRET: &str = "0123456789abcdef0123456789abcdef";
+
+    /// A settings file with `extra` after the required settings, removed again when dropped.
+    struct File(PathBuf);
+
+    impl File {
+        fn new(extra: &str) -> File {
+            let path = std::env::temp_dir().join(format!("drupal-scim-settings-{}.toml", uuid::Uuid::new_v4()));
+            let text = format!("[auth]\nsecret = \"{SECRET}\"\n[database]\nurl = \"mysql://u@h/d\"\n{extra}");
+            std::fs::write(&path, text).unwrap();
+            File(path)
+        }
+    }
+
+    impl Drop for File {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_file(&self.0);
+        }
+    }
+
+    fn load(extra: &str, defaults: &[(&str, config::Value)], env: &[(&str, &str)]) -> Result<Settings, SettingsError> {
+        let file = File::new(extra);
+        let env = env.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        Settings::load_from(Some(&file.0), defaults, Some(env))
+    }
+
+    fn map(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    }
+
+    #[test]
+    fn table_prefixes_are_unset_unless_given() {
+        let s = load("", &[], &[]).unwrap();
+        assert_eq!(s.database.table_prefix, None);
+        assert_eq!(s.database.table_prefixes, None);
+    }
+
+    #[test]
+    fn table_prefixes_from_the_settings_file() {
+        let s = load(
+            "table_prefix = \"main_\"\n[database.table_prefixes]\nusers = \"shared_\"\nrole = \"shareddb.\"\n",
+            &[],
+            &[],
+        )
+        .unwrap();
+        assert_eq!(s.database.table_prefix.as_deref(), Some("main_"));
+        assert_eq!(s.database.table_prefixes, Some(map(&[("role", "shareddb."), ("users", "shared_")])));
+    }
+
+    #[test]
+    fn table_prefixes_from_the_environment() {
+        let env = [
+            ("DRUPAL_SCIM__DATABASE__TABLE_PREFIXES__USERS", "shared_"),
+            ("DRUPAL_SCIM__DATABASE__TABLE_PREFIXES__USERS_ROLES", "shareddb.p_"),
+        ];
+        let s = load("[database.table_prefixes]\nusers = \"file_\"\nrole = \"shared_\"\n", &[], &env).unwrap();
+        assert_eq!(
+            s.database.table_prefixes,
+            Some(map(&[("role", "shared_"), ("users", "shared_"), ("users_roles", "shareddb.p_")]))
+        );
+    }
+
+    #[test]
+    fn settings_php_prefix_array_becomes_the_defaults() {
+        let php = "<?php $databases['default']['default'] = ['database' => 'site2', 'prefix' => ['default' => 'main_', 'users' => 'shared_', 'role' => 'shared_']];";
+        let defaults = Settings::drupal_defaults(&parse_settings(php).unwrap());
+        // No settings file: settings.php and the environment are all there is.
+        let env = config::Map::from([("DRUPAL_SCIM__AUTH__SECRET".to_string(), SECRET.to_string())]);
+        let s = Settings::load_from(None, &defaults, Some(env)).unwrap();
+        assert_eq!(s.database.url.expose(), "mysql://localhost/site2");
+        assert_eq!(s.database.table_prefix.as_deref(), Some("main_"));
+        assert_eq!(s.database.table_prefixes, Some(map(&[("role", "shared_"), ("users", "shared_")])));
+        // The settings file overrides them table by table.
+        let s = load("[database.table_prefixes]\nrole = \"other_\"\n", &defaults, &[]).unwrap();
+        assert_eq!(s.database.table_prefixes, Some(map(&[("role", "other_"), ("users", "shared_")])));
+    }
+
+    #[test]
+    fn settings_php_string_prefix_clears_per_table_prefixes() {
+        let php = "<?php $databases['default']['default'] = ['database' => 'd', 'prefix' => 'p_'];";
+        let defaults = Settings::drupal_defaults(&parse_settings(php).unwrap());
+        let s = load("", &defaults, &[]).unwrap();
+        assert_eq!(s.database.table_prefix.as_deref(), Some("p_"));
+        // Present and empty: replaces whatever [drupal.table_prefixes] the mapping has.
+        assert_eq!(s.database.table_prefixes, Some(BTreeMap::new()));
+    }
+
+    #[test]
+    fn bad_table_prefixes_are_refused() {
+        let err = load("[database.table_prefixes]\ndefault = \"x_\"\n", &[], &[]).unwrap_err().to_string();
+        assert!(err.contains("the default prefix is database.table_prefix"), "{err}");
+        let err = load("[database.table_prefixes]\nusers = \"x`y\"\n", &[], &[]).unwrap_err().to_string();
+        assert!(err.contains("table prefix of users"), "{err}");
+        let env = [("DRUPAL_SCIM__DATABASE__TABLE_PREFIXES__USERS", "a.b.c")];
+        assert!(load("", &[], &env).is_err());
+        let err = load("table_prefix = \"bad prefix\"\n", &[], &[]).unwrap_err().to_string();
+        assert!(err.contains("database.table_prefix"), "{err}");
     }
 }

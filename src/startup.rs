@@ -4,7 +4,7 @@ use crate::drupal::audit::Audit;
 use crate::drupal::db::Db;
 use crate::drupal::groups::GroupStore;
 use crate::drupal::model::BaseColumn;
-use crate::drupal::roles::list_roles;
+use crate::drupal::roles::{self, list_roles};
 use crate::drupal::site::{Site, SiteError};
 use crate::drupal::users::UserStore;
 use crate::http::{AppState, configure};
@@ -62,9 +62,7 @@ impl Application {
     /// Connect to the database, validate the mapping against it, and bind the listener.
     pub async fn build(settings: Settings) -> Result<Application, StartupError> {
         let mut mapping = Mapping::load(&settings.mapping)?;
-        if let Some(prefix) = &settings.database.table_prefix {
-            mapping.table_prefix = prefix.clone();
-        }
+        mapping.override_prefixes(settings.database.table_prefix.as_deref(), settings.database.table_prefixes.as_ref());
         let db = Db::new(
             settings.database.url.expose(),
             settings.database.pool_max,
@@ -77,14 +75,20 @@ impl Application {
         let site = Arc::new(Site::detect(&db, &mut mapping).await?);
         site.ensure_bridge_tables(&db).await?;
         log::info!(
-            "Drupal site: schema {}, langcode {}, timezone {}, password hashes {:?}, table prefix {:?}",
+            "Drupal site: {}, schema {}, langcode {}, timezone {}, password hashes {:?}, table prefix {:?}{}",
+            if site.is_drupal7() { "Drupal 7" } else { "Drupal 8–11" },
             site.schema_version,
             site.langcode,
             site.timezone,
             site.password,
-            mapping.table_prefix
+            mapping.table_prefix,
+            if mapping.table_prefixes.is_empty() {
+                String::new()
+            } else {
+                format!(", per-table prefixes {:?}", mapping.table_prefixes)
+            }
         );
-        check_group_maps(&db, &site, &mapping).await?;
+        resolve_group_roles(&db, &site, &mut mapping).await?;
         let mapping = Arc::new(mapping);
         let group_store = GroupStore::new(db.clone(), site.clone(), mapping.groups.protected_roles.clone());
         let cursors = CursorKey::new(settings.auth.secret.expose(), 3600);
@@ -161,23 +165,30 @@ impl Application {
     }
 }
 
-/// Every role a `[[groups.map]]` names must exist.
-async fn check_group_maps(db: &Db, site: &Site, mapping: &Mapping) -> Result<(), StartupError> {
+/// Every role a `[[groups.map]]` names must exist. Mapped and protected roles named by their
+/// Drupal 7 name are rewritten to their rid, the id the store uses.
+async fn resolve_group_roles(db: &Db, site: &Site, mapping: &mut Mapping) -> Result<(), StartupError> {
     let mut conn = db.conn().await?;
     let roles = list_roles(&mut conn, site).await?;
-    let problems: Vec<String> = mapping
-        .groups
-        .maps
-        .iter()
-        .filter_map(|m| match roles.iter().find(|r| r.id == m.role) {
-            None => Some(format!("line {}: role {:?} does not exist in this Drupal site", m.line, m.role)),
-            Some(r) if r.is_admin => Some(format!(
-                "line {}: role {:?} is an administrator role in Drupal (every permission); SCIM may never grant it",
+    let mut problems = Vec::new();
+    for m in &mut mapping.groups.maps {
+        match roles::find(site, &roles, &m.role) {
+            None => problems.push(format!("line {}: role {:?} does not exist in this Drupal site", m.line, m.role)),
+            Some(r) if r.is_admin || roles::is_built_in(site, &r.id) => problems.push(format!(
+                "line {}: role {:?} is an administrator or built-in role in Drupal; SCIM may never grant it",
                 m.line, m.role
             )),
-            Some(_) => None,
-        })
-        .collect();
+            Some(r) if mapping.groups.protected_roles.iter().any(|p| roles::find(site, &roles, p) == Some(r)) => {
+                problems.push(format!("line {}: role {:?} is protected and cannot be mapped to a group", m.line, m.role))
+            }
+            Some(r) => m.role = r.id.clone(),
+        }
+    }
+    let protected: Vec<String> =
+        mapping.groups.protected_roles.iter().filter_map(|p| roles::find(site, &roles, p)).map(|r| r.id.clone()).collect();
+    mapping.groups.protected_roles.extend(protected);
+    mapping.groups.protected_roles.sort();
+    mapping.groups.protected_roles.dedup();
     if problems.is_empty() { Ok(()) } else { Err(SiteError::Mismatch(problems).into()) }
 }
 

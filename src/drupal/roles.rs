@@ -37,6 +37,15 @@ pub fn is_built_in(site: &Site, id: &str) -> bool {
     }
 }
 
+/// The role a mapping names: by id, or on Drupal 7 (whose role ids are numbers) also by its
+/// name, case-insensitively as MySQL compares it.
+pub fn find<'a>(site: &Site, roles: &'a [Role], reference: &str) -> Option<&'a Role> {
+    roles.iter().find(|r| r.id == reference).or_else(|| match site.core {
+        Core::Modern => None,
+        Core::Drupal7(_) => roles.iter().find(|r| r.label.to_lowercase() == reference.trim().to_lowercase()),
+    })
+}
+
 /// Every role of the site, ordered by weight.
 pub async fn list_roles<Q: Queryable>(q: &mut Q, site: &Site) -> Result<Vec<Role>, StoreError> {
     match &site.core {

@@ -21,6 +21,7 @@
 //! opaque value; it is only an error when it ends up in a key drupal-scim needs, and then the
 //! error names the key and the line.
 
+use std::collections::BTreeMap;
 use std::fmt;
 
 /// The connection Drupal itself uses (`$databases['default']['default']`).
@@ -34,8 +35,11 @@ pub struct DrupalDatabase {
     pub database: String,
     pub username: String,
     pub password: String,
-    /// Table prefix (`''` on most sites).
+    /// Table prefix (`''` on most sites); with a Drupal 7 prefix array, its `'default'` entry.
     pub prefix: String,
+    /// The other entries of a Drupal 7 prefix array: tables with a prefix of their own
+    /// (`'users' => 'shared_'`). Empty when the prefix is a string.
+    pub prefixes: BTreeMap<String, String>,
     pub unix_socket: Option<String>,
     /// Things the reader noticed but could not follow, e.g. an `include` of settings.local.php
     /// after the database settings, which may change them.
@@ -223,12 +227,23 @@ fn extract(conn: &Val) -> Result<DrupalDatabase, SettingsPhpError> {
         }
     };
 
-    let prefix = match get("prefix") {
-        None => String::new(),
+    let (prefix, prefixes) = match get("prefix") {
+        None => (String::new(), BTreeMap::new()),
         Some(v) => prefix_of(v)?,
     };
 
-    Ok(DrupalDatabase { driver, host, port, database, username, password, prefix, unix_socket, warnings: Vec::new() })
+    Ok(DrupalDatabase {
+        driver,
+        host,
+        port,
+        database,
+        username,
+        password,
+        prefix,
+        prefixes,
+        unix_socket,
+        warnings: Vec::new(),
+    })
 }
 
 /// A scalar setting as text; `None` for PHP `null`.
@@ -250,24 +265,43 @@ fn cannot_evaluate(key: &str, text: &str, line: usize) -> SettingsPhpError {
     ))
 }
 
-/// Drupal 7 allowed an array of per-table prefixes; one that only has 'default' is a plain prefix.
-fn prefix_of(v: &Val) -> Result<String, SettingsPhpError> {
-    match &v.kind {
-        Kind::Array(entries) => {
-            if entries.is_empty() {
-                return Ok(String::new());
+/// The prefix and the per-table prefixes. Drupal 7 (and 8.x–9.x) allowed an array: its
+/// `'default'` entry is the prefix of every table not named (`''` when missing, as Drupal adds
+/// it), the other entries are tables with a prefix of their own. Whether those are valid is the
+/// store's decision (`Tables`), as for a string prefix.
+fn prefix_of(v: &Val) -> Result<(String, BTreeMap<String, String>), SettingsPhpError> {
+    let Kind::Array(entries) = &v.kind else {
+        return Ok((scalar(v, "prefix")?.unwrap_or_default(), BTreeMap::new()));
+    };
+    let mut default = String::new();
+    let mut per_table = BTreeMap::new();
+    // In source order, so a repeated key keeps its last value, as in PHP.
+    for (key, value) in entries {
+        match key {
+            Key::Str(table) => {
+                let prefix = scalar(value, "prefix")?.unwrap_or_default();
+                if table == "default" {
+                    default = prefix;
+                } else {
+                    per_table.insert(table.clone(), prefix);
+                }
             }
-            let only_default = entries.iter().all(|(k, _)| matches!(k, Key::Str(s) if s == "default"));
-            match lookup(entries, "default") {
-                Some(d) if only_default => Ok(scalar(d, "prefix")?.unwrap_or_default()),
-                _ => Err(SettingsPhpError::Unsupported(format!(
-                    "per-table prefixes (line {}) are not supported yet: set table_prefix in drupal_mapping.toml",
-                    v.line
-                ))),
+            Key::Int(i) => {
+                return Err(SettingsPhpError::Invalid(format!(
+                    "'prefix' at line {} has the key {i}, which is not a table name",
+                    value.line
+                )));
+            }
+            Key::Opaque => {
+                return Err(SettingsPhpError::Unsupported(format!(
+                    "'prefix' at line {} has a computed key, which drupal-scim cannot evaluate; set \
+                     table_prefix and [drupal.table_prefixes] in drupal_mapping.toml instead",
+                    value.line
+                )));
             }
         }
-        _ => Ok(scalar(v, "prefix")?.unwrap_or_default()),
     }
+    Ok((default, per_table))
 }
 
 fn percent_encode(s: &str, keep: &[u8]) -> String {
@@ -1060,6 +1094,40 @@ impl Reader<'_> {
     }
 }
 
+/// Apply `$databases['default']['default']['prefix'][<rest>] = value`: one entry of a per-table
+/// prefix array. PHP creates the array when 'prefix' is unset or null; anything else (a string
+/// indexed like an array, a deeper or computed key) is kept as something we cannot evaluate.
+fn set_table_prefix(conn: &mut Option<Val>, rest: &[PathKey], value: Val, line: usize) {
+    let fresh = |entries: Vec<(Key, Val)>| Val { kind: Kind::Array(entries), line };
+    let opaque = |what: &str| Val { kind: Kind::Opaque(what.to_string()), line };
+    let target = conn.get_or_insert_with(|| fresh(Vec::new()));
+    let entries = match &mut target.kind {
+        Kind::Array(entries) => entries,
+        Kind::Opaque(_) => return,
+        _ => {
+            *target = opaque("a scalar indexed like an array");
+            return;
+        }
+    };
+    let key = match rest {
+        [PathKey::Str(table)] => Key::Str(table.clone()),
+        [PathKey::Int(i)] => Key::Int(*i),
+        [PathKey::Opaque] => Key::Opaque,
+        _ => {
+            entries.push((Key::Str("prefix".into()), opaque("a nested assignment to 'prefix'")));
+            return;
+        }
+    };
+    let existing = entries.iter_mut().rev().find(|(k, _)| matches!(k, Key::Str(s) if s == "prefix"));
+    match existing {
+        None => entries.push((Key::Str("prefix".into()), fresh(vec![(key, value)]))),
+        Some((_, Val { kind: Kind::Array(prefixes), .. })) => prefixes.push((key, value)),
+        Some((_, slot @ Val { kind: Kind::Null, .. })) => *slot = fresh(vec![(key, value)]),
+        Some((_, Val { kind: Kind::Opaque(_), .. })) => {}
+        Some((_, slot)) => *slot = opaque("a string prefix indexed like an array"),
+    }
+}
+
 /// Apply `$databases<path> = value` to the tracked `$databases['default']['default']`.
 /// Returns whether the assignment concerned it.
 fn apply(conn: &mut Option<Val>, path: &[PathKey], value: Val, line: usize) -> bool {
@@ -1097,11 +1165,8 @@ fn apply(conn: &mut Option<Val>, path: &[PathKey], value: Val, line: usize) -> b
                 value
             } else if key == "prefix" {
                 // $databases['default']['default']['prefix']['users'] = 'shared_';
-                let entries = vec![
-                    (Key::Str("default".into()), Val { kind: Kind::Str(String::new()), line }),
-                    (Key::Opaque, value),
-                ];
-                Val { kind: Kind::Array(entries), line }
+                set_table_prefix(conn, rest, value, line);
+                return true;
             } else if NEEDED_KEYS.contains(&key.as_str()) {
                 Val { kind: Kind::Opaque(format!("a nested assignment to '{key}'")), line }
             } else {
@@ -1295,6 +1360,7 @@ $settings['config_sync_directory'] = 'sites/default/files/config_Xy12/sync';
                 username: "drupal".into(),
                 password: "drupal".into(),
                 prefix: String::new(),
+                prefixes: BTreeMap::new(),
                 unix_socket: None,
                 warnings: vec![],
             }
@@ -1529,14 +1595,96 @@ if (file_exists($app_root . '/' . $site_path . '/settings.local.php')) {
         Ok(())
     }
 
-    #[test]
-    fn per_table_prefixes_are_unsupported() -> TestResult {
-        let php = "<?php\n$databases['default']['default'] = array(\n  'database' => 'd',\n  'prefix' => array(\n    'default' => 'main_',\n    'users' => 'shared_',\n  ),\n);";
-        let msg = unsupported(php);
-        assert_eq!(msg, "per-table prefixes (line 4) are not supported yet: set table_prefix in drupal_mapping.toml");
+    fn prefixes(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    }
 
+    #[test]
+    fn drupal7_shared_users_prefix_array() -> TestResult {
+        let php = r#"<?php
+$databases = array (
+  'default' => array (
+    'default' => array (
+      'database' => 'site2',
+      'username' => 'drupal',
+      'password' => 'secret',
+      'host' => 'localhost',
+      'driver' => 'mysql',
+      'prefix' => array(
+        'default'   => 'main_',
+        'users'     => 'shared_',
+        'sessions'  => 'shared_',
+        'role'      => 'shared_',
+        'authmap'   => 'shared_',
+      ),
+    ),
+  ),
+);
+"#;
+        let db = parse(php)?;
+        assert_eq!(db.prefix, "main_");
+        assert_eq!(
+            db.prefixes,
+            prefixes(&[("authmap", "shared_"), ("role", "shared_"), ("sessions", "shared_"), ("users", "shared_")])
+        );
+        Ok(())
+    }
+
+    #[test]
+    fn per_table_prefixes_may_name_another_database() -> TestResult {
+        let php = "<?php\n$databases['default']['default'] = [\n  'database' => 'site2',\n  'prefix' => [\n    'users' => 'shareddb.',\n    'role' => \"shareddb.pfx_\",\n    'sessions' => NULL,\n  ],\n];";
+        let db = parse(php)?;
+        // No 'default' entry: Drupal puts the others in no prefix.
+        assert_eq!(db.prefix, "");
+        assert_eq!(db.prefixes, prefixes(&[("role", "shareddb.pfx_"), ("sessions", ""), ("users", "shareddb.")]));
+        Ok(())
+    }
+
+    #[test]
+    fn prefix_array_repeated_key_keeps_the_last() -> TestResult {
+        let php = "<?php $databases['default']['default'] = ['database' => 'd', 'prefix' => ['users' => 'a_', 'default' => 'x_', 'users' => 'b_', 'default' => 'y_']];";
+        let db = parse(php)?;
+        assert_eq!(db.prefix, "y_");
+        assert_eq!(db.prefixes, prefixes(&[("users", "b_")]));
+        // An array with only 'default' (or nothing) is a plain prefix.
+        let db = parse("<?php $databases['default']['default'] = ['database' => 'd', 'prefix' => []];")?;
+        assert_eq!((db.prefix.as_str(), db.prefixes.len()), ("", 0));
+        Ok(())
+    }
+
+    #[test]
+    fn per_table_prefixes_assigned_one_by_one() -> TestResult {
+        let php = "<?php $databases['default']['default'] = ['database' => 'd', 'prefix' => ['default' => 'p_']];\n$databases['default']['default']['prefix']['users'] = 'shared_';\n$databases['default']['default']['prefix']['role'] = 'shareddb.';";
+        let db = parse(php)?;
+        assert_eq!(db.prefix, "p_");
+        assert_eq!(db.prefixes, prefixes(&[("role", "shareddb."), ("users", "shared_")]));
+        // Without a 'prefix' yet (or a null one), PHP creates the array.
+        let php = "<?php $databases['default']['default'] = ['database' => 'd'];\n$databases['default']['default']['prefix']['default'] = 'p_';\n$databases['default']['default']['prefix']['users'] = 's_';";
+        let db = parse(php)?;
+        assert_eq!((db.prefix.as_str(), db.prefixes), ("p_", prefixes(&[("users", "s_")])));
+        let php = "<?php $databases['default']['default'] = ['database' => 'd', 'prefix' => NULL];\n$databases['default']['default']['prefix']['users'] = 's_';";
+        assert_eq!(parse(php)?.prefixes, prefixes(&[("users", "s_")]));
+        // A later whole-array assignment replaces them.
+        let php = "<?php $databases['default']['default']['prefix']['users'] = 's_';\n$databases['default']['default'] = ['database' => 'd', 'prefix' => 'p_'];";
+        let db = parse(php)?;
+        assert_eq!((db.prefix.as_str(), db.prefixes.len()), ("p_", 0));
+        Ok(())
+    }
+
+    #[test]
+    fn per_table_prefixes_that_cannot_be_evaluated_are_refused() -> TestResult {
+        let php = "<?php\n$databases['default']['default'] = array(\n  'database' => 'd',\n  'prefix' => array(\n    'default' => 'main_',\n    'users' => getenv('SHARED'),\n  ),\n);";
+        let msg = unsupported(php);
+        assert!(msg.starts_with("'prefix' at line 6 of settings.php is `getenv("), "{msg}");
+        let php = "<?php $databases['default']['default'] = ['database' => 'd', 'prefix' => [PFX => 'a_']];";
+        assert!(unsupported(php).contains("computed key"));
+        // A string prefix indexed like an array is a PHP error (or worse), not a prefix array.
         let php = "<?php $databases['default']['default'] = ['database' => 'd', 'prefix' => 'p_'];\n$databases['default']['default']['prefix']['users'] = 'shared_';";
-        assert!(unsupported(php).starts_with("per-table prefixes (line 2)"));
+        assert!(unsupported(php).contains("a string prefix indexed like an array"));
+        let php = "<?php $databases['default']['default'] = ['database' => 'd'];\n$databases['default']['default']['prefix']['users']['x'] = 's_';";
+        assert!(unsupported(php).contains("a nested assignment to 'prefix'"));
+        let php = "<?php $databases['default']['default'] = ['database' => 'd', 'prefix' => [3 => 'a_']];";
+        assert!(parse_settings(php).is_err_and(|e| e.to_string().contains("key 3")));
         Ok(())
     }
 

@@ -1,6 +1,7 @@
 //! What the store learns about a Drupal site at start-up: which tables and columns exist, the
 //! site's default language and time zone, the password hash it accepts, and the bridge tables.
 
+use crate::drupal::columns::Columns;
 use crate::drupal::db::Db;
 use crate::drupal::drupal7;
 use crate::drupal::error::StoreError;
@@ -10,15 +11,6 @@ use crate::drupal::tables::Tables;
 use crate::mapping::model::{CorePin, Mapping, PasswordHash, Target};
 use mysql_async::prelude::*;
 use std::collections::HashMap;
-
-/// One column as information_schema describes it.
-#[derive(Debug, Clone)]
-pub struct ColumnInfo {
-    pub max_len: Option<usize>,
-    pub nullable: bool,
-    pub has_default: bool,
-    pub auto_increment: bool,
-}
 
 /// Which Drupal schema the site has: the store writes each the way its own Drupal does.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -95,11 +87,11 @@ const KNOWN_DATA_COLUMNS: &[&str] = &[
 impl Site {
     /// Inspect the database. Fills each mapped attribute's `max_len` from the live schema.
     pub async fn detect(db: &Db, mapping: &mut Mapping) -> Result<Site, SiteError> {
-        let tables = Tables::new(&mapping.table_prefix)?;
+        let tables = Tables::with_overrides(&mapping.table_prefix, &mapping.table_prefixes)?;
         let mut conn = db.conn().await?;
-        let columns = load_columns(&mut conn, &tables).await?;
+        let columns = Columns::load(&mut conn, &tables).await?;
         let mut problems = Vec::new();
-        let has = |t: &str| columns.contains_key(&tables.raw(t));
+        let has = |t: &str| columns.has(&tables, t);
         let is_drupal7 = !has("config") && has("variable");
         match (mapping.core, is_drupal7) {
             (CorePin::Drupal8Plus, true) => {
@@ -129,7 +121,7 @@ impl Site {
             return Err(SiteError::Mismatch(problems));
         }
         let empty = HashMap::new();
-        let data = columns.get(&tables.raw("users_field_data")).unwrap_or(&empty);
+        let data = columns.table(&tables, "users_field_data").unwrap_or(&empty);
         let mut translation_columns = Vec::new();
         for (name, info) in data {
             if name.starts_with("content_translation_") {
@@ -149,7 +141,8 @@ impl Site {
                 },
                 Target::Field(field) => {
                     let table = tables.raw(&format!("user__{field}"));
-                    match columns.get(&table).and_then(|cols| cols.get(&format!("{field}_value"))) {
+                    let field_columns = columns.table(&tables, &format!("user__{field}"));
+                    match field_columns.and_then(|cols| cols.get(&format!("{field}_value"))) {
                         Some(info) => map.max_len = info.max_len,
                         None => problems.push(format!(
                             "line {}: field {field} has no table {table} with a column {field}_value (is it a user field of type \"Text (plain)\"?)",
@@ -195,7 +188,7 @@ impl Site {
         } else {
             PasswordScheme::PhpassSha512 { count_log2: 16 }
         };
-        let has_watchdog = columns.contains_key(&tables.raw("watchdog"));
+        let has_watchdog = columns.has(&tables, "watchdog");
         let languages = read_languages(&mut conn, &tables, &langcode).await?;
         Ok(Site {
             core: Core::Modern,
@@ -257,35 +250,6 @@ impl Site {
     pub fn field_table(&self, field: &str) -> String {
         self.tables.t(&format!("user__{field}"))
     }
-}
-
-/// table, column, max length, nullable, default, extra — as information_schema lists them.
-type ColumnRow = (String, String, Option<u64>, String, Option<String>, String);
-
-/// Every column of every table, by table and column name.
-pub type Columns = HashMap<String, HashMap<String, ColumnInfo>>;
-
-pub(crate) async fn load_columns(conn: &mut mysql_async::Conn, tables: &Tables) -> Result<Columns, StoreError> {
-    let (schema_expr, schema_param) = tables.schema_expr();
-    let sql = format!(
-        "SELECT TABLE_NAME, COLUMN_NAME, CHARACTER_MAXIMUM_LENGTH, IS_NULLABLE, COLUMN_DEFAULT, EXTRA \
-         FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = {schema_expr}"
-    );
-    let params: Vec<mysql_async::Value> = schema_param.into_iter().map(Into::into).collect();
-    let rows: Vec<ColumnRow> = conn.exec(sql, params).await?;
-    let mut out: HashMap<String, HashMap<String, ColumnInfo>> = HashMap::new();
-    for (table, column, max_len, nullable, default, extra) in rows {
-        out.entry(table).or_default().insert(
-            column,
-            ColumnInfo {
-                max_len: max_len.and_then(|m| usize::try_from(m).ok()),
-                nullable: nullable == "YES",
-                has_default: default.is_some(),
-                auto_increment: extra.contains("auto_increment"),
-            },
-        );
-    }
-    Ok(out)
 }
 
 /// Read and unserialize one row of Drupal's `config` table.

@@ -3,6 +3,7 @@
 //! invalidated after the commit.
 
 use crate::drupal::cache;
+use crate::drupal::columns::Columns;
 use crate::drupal::db::{Db, retrying};
 use crate::drupal::drupal7::{accounts, fields, sequences};
 use crate::drupal::error::StoreError;
@@ -481,16 +482,11 @@ impl UserStore {
     /// The first piece of content the account owns, if any (hard delete is refused then).
     pub async fn owned_content(&self, uid: u32) -> Result<Option<String>, StoreError> {
         let mut conn = self.db.conn().await?;
-        let (schema_expr, schema_param) = self.site.tables.schema_expr();
-        let sql = format!(
-            "SELECT TABLE_NAME, COLUMN_NAME FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = {schema_expr}"
-        );
-        let params: Vec<Value> = schema_param.into_iter().map(Into::into).collect();
-        let columns: Vec<(String, String)> = conn.exec(sql, params).await?;
+        let columns = Columns::load(&mut conn, &self.site.tables).await?;
         let owners: &[(&str, &str, &str)] =
             if self.site.is_drupal7() { &accounts::OWNER_COLUMNS } else { &OWNER_COLUMNS };
         for &(table, column, what) in owners {
-            if !columns.iter().any(|(t, c)| *t == self.site.tables.raw(table) && c == column) {
+            if !columns.has_column(&self.site.tables, table, column) {
                 continue;
             }
             let sql = format!("SELECT 1 FROM {} WHERE `{column}` = ? LIMIT 1", self.site.tables.t(table));
@@ -509,36 +505,27 @@ impl UserStore {
             return Err(StoreError::Protected(format!("account {} is protected", current.uid)));
         }
         let uid = current.uid;
-        let t = &self.site.tables;
         let mut conn = self.db.conn().await?;
-        let (schema_expr, schema_param) = t.schema_expr();
-        let sql = format!("SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = {schema_expr}");
-        let params: Vec<Value> = schema_param.into_iter().map(Into::into).collect();
-        let tables: Vec<String> = conn.exec(sql, params).await?;
-        retrying!(self.hard_delete_tx(&mut conn, uid, &tables).await)?;
+        let columns = Columns::load(&mut conn, &self.site.tables).await?;
+        retrying!(self.hard_delete_tx(&mut conn, uid, &columns).await)?;
         if self.db.writes() {
             cache::user_saved(&mut conn, &self.site, &[uid], false).await;
         }
         Ok(())
     }
 
-    /// The rows of one account, in every table Drupal's delete clears (`tables`: what exists).
-    async fn hard_delete_tx(&self, conn: &mut Conn, uid: u32, tables: &[String]) -> Result<(), StoreError> {
+    /// The rows of one account, in every table Drupal's delete clears (`columns`: what exists).
+    async fn hard_delete_tx(&self, conn: &mut Conn, uid: u32, columns: &Columns) -> Result<(), StoreError> {
         let t = &self.site.tables;
-        let exists = |name: &str| tables.iter().any(|x| *x == t.raw(name));
-        let field_tables: Vec<String> = tables
-            .iter()
-            .filter_map(|x| x.strip_prefix(&t.raw("user__")))
-            .filter(|rest| rest.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_'))
-            .map(|rest| format!("user__{rest}"))
-            .collect();
+        let exists = |name: &str| columns.has(t, name);
+        let field_tables = columns.logical_names(t, &["user__"]);
         let mut tx = conn.start_transaction(TxOpts::default()).await?;
         // The account row first, as every account and membership write locks it: a concurrent
         // grant waits, then finds the account gone, instead of deadlocking or leaving a role row.
         tx.exec_drop(format!("SELECT `uid` FROM {} WHERE `uid` = ? FOR UPDATE", t.t(self.site.data_table())), (uid,))
             .await?;
         if self.site.is_drupal7() {
-            accounts::delete(&mut tx, &self.site, uid, tables).await?;
+            accounts::delete(&mut tx, &self.site, uid, columns).await?;
             return self.db.finish(tx).await;
         }
         for table in &field_tables {

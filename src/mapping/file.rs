@@ -2,6 +2,7 @@
 //! versioned, every option defaulted to what a stock Drupal 10/11 site needs.
 
 use serde::Deserialize;
+use std::collections::BTreeMap;
 use toml::Spanned;
 
 /// The whole file.
@@ -28,6 +29,10 @@ pub struct DrupalSection {
     /// Drupal's `$databases['default']['default']['prefix']`.
     #[serde(default)]
     pub table_prefix: Option<Spanned<String>>,
+    /// `[drupal.table_prefixes]`: tables with a prefix of their own (Drupal 7's per-table prefix
+    /// array, e.g. `users = "shared_"` on a shared-users multisite); `table_prefix` is the default.
+    #[serde(default)]
+    pub table_prefixes: BTreeMap<String, Spanned<String>>,
     /// Language of new accounts; default: the site's `system.site` default_langcode.
     #[serde(default)]
     pub langcode: Option<Spanned<String>>,

@@ -2,10 +2,12 @@
 //! the live-database half of the validation is in `mapping::check`.
 
 use crate::drupal::model::BaseColumn;
+use crate::drupal::tables::Tables;
 use crate::mapping::file::{AttributeEntry, MappingFile};
 use crate::scim::filter::{CompareOp, Filter};
 use crate::scim::path::{AttrPath, parse_path};
 use crate::scim::schema::{AttrType, Mutability, USER_RESOURCE};
+use std::collections::BTreeMap;
 use std::fmt;
 use toml::Spanned;
 
@@ -174,7 +176,10 @@ pub enum CorePin {
 pub struct Mapping {
     /// Which Drupal schema the mapping expects (`[drupal] core`).
     pub core: CorePin,
+    /// Drupal's table prefix (the default one when `table_prefixes` names some tables).
     pub table_prefix: String,
+    /// Tables with a prefix of their own (table → prefix), from `[drupal.table_prefixes]`.
+    pub table_prefixes: BTreeMap<String, String>,
     pub langcode: Option<String>,
     pub timezone: Option<String>,
     pub password_hash: PasswordHash,
@@ -245,11 +250,13 @@ impl Mapping {
             Some(c) => *c.get_ref(),
             None => 10,
         };
+        let (table_prefix, table_prefixes) = parse_prefixes(&lines, d)?;
         let users = parse_users(&lines, &file)?;
         let groups = parse_groups(&lines, &file)?;
         Ok(Mapping {
             core,
-            table_prefix: d.table_prefix.as_ref().map(|p| p.get_ref().clone()).unwrap_or_default(),
+            table_prefix,
+            table_prefixes,
             langcode: d.langcode.as_ref().map(|l| l.get_ref().clone()),
             timezone: d.timezone.as_ref().map(|t| t.get_ref().clone()),
             password_hash,
@@ -264,6 +271,19 @@ impl Mapping {
         let text = std::fs::read_to_string(path)
             .map_err(|e| MappingError { line: None, message: format!("cannot read {}: {e}", path.display()) })?;
         Mapping::parse(&text)
+    }
+
+    /// Apply the prefixes the settings give (from the settings file, the environment or Drupal's
+    /// settings.php), which win over the file's: a `table_prefix` replaces the default prefix, a
+    /// `table_prefixes` map replaces the whole `[drupal.table_prefixes]` (settings.php describes
+    /// every table, so its map is not merged with the mapping's).
+    pub fn override_prefixes(&mut self, table_prefix: Option<&str>, table_prefixes: Option<&BTreeMap<String, String>>) {
+        if let Some(prefix) = table_prefix {
+            self.table_prefix = prefix.to_string();
+        }
+        if let Some(per_table) = table_prefixes {
+            self.table_prefixes = per_table.clone();
+        }
     }
 
     /// The attribute map for a base column, if mapped.
@@ -281,6 +301,43 @@ impl Mapping {
                 Target::Column(_) => None,
             })
             .collect()
+    }
+}
+
+/// `table_prefix` and `[drupal.table_prefixes]`, each checked as the store will (so a bad one is
+/// reported with its line rather than at the first connection).
+fn parse_prefixes(
+    lines: &Lines<'_>,
+    d: &crate::mapping::file::DrupalSection,
+) -> Result<(String, BTreeMap<String, String>), MappingError> {
+    let table_prefix = match &d.table_prefix {
+        Some(p) => {
+            Tables::new(p.get_ref()).map_err(|e| lines.err(p, format!("table_prefix: {}", reason(e))))?;
+            p.get_ref().clone()
+        }
+        None => String::new(),
+    };
+    let mut table_prefixes = BTreeMap::new();
+    for (table, prefix) in &d.table_prefixes {
+        if table == "default" {
+            return Err(lines.err(
+                prefix,
+                "[drupal.table_prefixes] cannot set `default`: the default prefix is `table_prefix` in [drupal]",
+            ));
+        }
+        let one = BTreeMap::from([(table.clone(), prefix.get_ref().clone())]);
+        Tables::with_overrides("", &one)
+            .map_err(|e| lines.err(prefix, format!("[drupal.table_prefixes]: {}", reason(e))))?;
+        table_prefixes.insert(table.clone(), prefix.get_ref().clone());
+    }
+    Ok((table_prefix, table_prefixes))
+}
+
+/// The message of a validation error, without the store's "invalid value" label.
+fn reason(e: crate::drupal::error::StoreError) -> String {
+    match e {
+        crate::drupal::error::StoreError::Invalid(message) => message,
+        other => other.to_string(),
     }
 }
 
@@ -449,4 +506,89 @@ fn parse_groups(lines: &Lines<'_>, file: &MappingFile) -> Result<GroupMapping, M
         delete_created_roles: g.delete_created_roles.as_ref().map(|b| *b.get_ref()).unwrap_or(false),
         maps,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const USERS: &str = "[[users.attribute]]\nscim = \"userName\"\ndrupal = \"name\"\n";
+
+    fn parse(drupal: &str) -> Result<Mapping, MappingError> {
+        Mapping::parse(&format!("version = 1\n{drupal}\n{USERS}"))
+    }
+
+    #[test]
+    fn shipped_mapping_and_its_table_prefixes_example_parse() {
+        let shipped = include_str!("../../drupal_mapping.toml");
+        assert!(Mapping::parse(shipped).unwrap().table_prefixes.is_empty());
+        // The commented example, uncommented in place, is what it says.
+        let example = ["[drupal.table_prefixes]", "users = ", "role = ", "sessions = "]
+            .iter()
+            .fold(shipped.to_string(), |text, line| text.replace(&format!("\n#   {line}"), &format!("\n{line}")));
+        let m = Mapping::parse(&example).unwrap();
+        assert_eq!(m.table_prefixes.get("users").map(String::as_str), Some("shared_"));
+        assert_eq!(m.table_prefixes.get("sessions").map(String::as_str), Some("shareddb."));
+    }
+
+    #[test]
+    fn settings_prefixes_replace_the_files() {
+        let mut m = parse("[drupal]\ntable_prefix = \"main_\"\n[drupal.table_prefixes]\nusers = \"shared_\"").unwrap();
+        m.override_prefixes(None, None);
+        assert_eq!((m.table_prefix.as_str(), m.table_prefixes.len()), ("main_", 1));
+        let role = BTreeMap::from([("role".to_string(), "r_".to_string())]);
+        m.override_prefixes(Some("p_"), Some(&role));
+        assert_eq!(m.table_prefix, "p_");
+        assert_eq!(m.table_prefixes, role);
+        m.override_prefixes(None, Some(&BTreeMap::new()));
+        assert!(m.table_prefixes.is_empty());
+    }
+
+    #[test]
+    fn table_prefixes_default_to_none() {
+        let m = parse("[drupal]\ntable_prefix = \"d_\"").unwrap();
+        assert_eq!(m.table_prefix, "d_");
+        assert!(m.table_prefixes.is_empty());
+        let m = parse("").unwrap();
+        assert_eq!(m.table_prefix, "");
+        assert!(m.table_prefixes.is_empty());
+    }
+
+    #[test]
+    fn table_prefixes_name_tables_with_their_own_prefix() {
+        let m = parse(
+            "[drupal]\ntable_prefix = \"main_\"\n[drupal.table_prefixes]\nusers = \"shared_\"\nrole = \"shareddb.\"\n\
+             sessions = \"shareddb.pfx_\"",
+        )
+        .unwrap();
+        assert_eq!(m.table_prefix, "main_");
+        let expected: BTreeMap<String, String> =
+            [("role", "shareddb."), ("sessions", "shareddb.pfx_"), ("users", "shared_")]
+                .into_iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect();
+        assert_eq!(m.table_prefixes, expected);
+    }
+
+    #[test]
+    fn table_prefixes_refuse_default_with_its_line() {
+        let err = parse("[drupal]\ntable_prefix = \"main_\"\n\n[drupal.table_prefixes]\ndefault = \"x_\"").unwrap_err();
+        assert_eq!(err.line, Some(6));
+        assert!(err.message.contains("the default prefix is `table_prefix`"), "{err}");
+    }
+
+    #[test]
+    fn table_prefixes_refuse_bad_prefixes_and_table_names_with_their_line() {
+        let err = parse("[drupal.table_prefixes]\nusers = \"x`; drop\"").unwrap_err();
+        assert_eq!(err.line, Some(3));
+        assert!(err.message.contains("table prefix of users"), "{err}");
+        let err = parse("[drupal.table_prefixes]\nusers = \"ok_\"\nUsers = \"shared_\"").unwrap_err();
+        assert_eq!(err.line, Some(4));
+        assert!(err.message.contains("a-z, 0-9"), "{err}");
+        let err = parse("[drupal.table_prefixes]\nusers = 3").unwrap_err();
+        assert_eq!(err.line, Some(3));
+        let err = parse("[drupal]\ntable_prefix = \"a.b.c\"").unwrap_err();
+        assert_eq!(err.line, Some(3));
+        assert!(err.message.starts_with("table_prefix: "), "{err}");
+    }
 }

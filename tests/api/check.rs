@@ -53,20 +53,26 @@ async fn check_fails_on_a_bad_mapping_file_with_its_line() {
     assert!(text.contains("protected_uid"), "{text}");
 }
 
-#[tokio::test]
-async fn check_reads_the_database_from_drupals_settings_php() {
-    let (db, server, pool) = fresh_database().await;
-    pool.disconnect().await.unwrap();
+/// A settings.php for the test database as Drupal's installer writes it, with `prefix` as the
+/// PHP text of the prefix.
+fn settings_php(server: &str, db: &str, prefix: &str) -> String {
     // mysql://user[:pass]@host:port
     let rest = server.trim_start_matches("mysql://");
     let (userinfo, hostport) = rest.rsplit_once('@').unwrap();
     let (user, pass) = userinfo.split_once(':').unwrap_or((userinfo, ""));
     let (host, port) = hostport.split_once(':').unwrap_or((hostport, "3306"));
+    format!(
+        "<?php\n// $databases['default']['default'] = ['database' => 'not_this_one'];\n$databases['default']['default'] = array (\n  'database' => '{db}',\n  'username' => '{user}',\n  'password' => '{pass}',\n  'prefix' => {prefix},\n  'host' => '{host}',\n  'port' => '{port}',\n  'namespace' => 'Drupal\\\\mysql\\\\Driver\\\\Database\\\\mysql',\n  'driver' => 'mysql',\n  'autoload' => 'core/modules/mysql/src/Driver/Database/mysql/',\n);\n$settings['hash_salt'] = 'x';\n"
+    )
+}
+
+#[tokio::test]
+async fn check_reads_the_database_from_drupals_settings_php() {
+    let (db, server, pool) = fresh_database().await;
+    pool.disconnect().await.unwrap();
     let dir = TempDir(std::env::temp_dir().join(format!("dscim-sphp-{}", uuid::Uuid::new_v4().simple())));
     std::fs::create_dir_all(&dir.0).unwrap();
-    let php = format!(
-        "<?php\n// $databases['default']['default'] = ['database' => 'not_this_one'];\n$databases['default']['default'] = array (\n  'database' => '{db}',\n  'username' => '{user}',\n  'password' => '{pass}',\n  'prefix' => '',\n  'host' => '{host}',\n  'port' => '{port}',\n  'namespace' => 'Drupal\\\\mysql\\\\Driver\\\\Database\\\\mysql',\n  'driver' => 'mysql',\n  'autoload' => 'core/modules/mysql/src/Driver/Database/mysql/',\n);\n$settings['hash_salt'] = 'x';\n"
-    );
+    let php = settings_php(&server, &db, "''");
     std::fs::write(dir.0.join("settings.php"), php).unwrap();
     std::fs::write(dir.0.join("drupal_mapping.toml"), mapping_with_fields()).unwrap();
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_drupal-scim"))
@@ -95,5 +101,34 @@ async fn check_reads_the_database_from_drupals_settings_php() {
     assert_eq!(out.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("getenv") && stderr.contains("line 2"), "{stderr}");
+    drop_test_database(&server, &db).await;
+}
+
+#[tokio::test]
+async fn check_reports_the_per_table_prefixes_of_a_settings_php_prefix_array() {
+    let (db, server, pool) = fresh_database().await;
+    pool.disconnect().await.unwrap();
+    let dir = TempDir(std::env::temp_dir().join(format!("dscim-sphp-{}", uuid::Uuid::new_v4().simple())));
+    std::fs::create_dir_all(&dir.0).unwrap();
+    // A Drupal 7-style prefix array whose entries all resolve to the stock tables.
+    let php = settings_php(&server, &db, "array('default' => '', 'sessions' => '', 'users' => '')");
+    std::fs::write(dir.0.join("settings.php"), php).unwrap();
+    // settings.php's array replaces the mapping's [drupal.table_prefixes] as a whole.
+    let mapping =
+        mapping_with_fields().replacen("\n[users]\n", "\n[drupal.table_prefixes]\nrole = \"ignored_\"\n\n[users]\n", 1);
+    std::fs::write(dir.0.join("drupal_mapping.toml"), mapping).unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_drupal-scim"))
+        .args(["check", "--drupal-settings"])
+        .arg(dir.0.join("settings.php"))
+        .env_remove("DRUPAL_SCIM__DATABASE__URL")
+        .env("DRUPAL_SCIM__AUTH__SECRET", SECRET)
+        .env("DRUPAL_SCIM__MAPPING", dir.0.join("drupal_mapping.toml"))
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    assert!(stdout.contains("table sessions has its own prefix \"\""), "{stdout}");
+    assert!(stdout.contains("table users has its own prefix \"\""), "{stdout}");
+    assert!(!stdout.contains("ignored_"), "{stdout}");
     drop_test_database(&server, &db).await;
 }

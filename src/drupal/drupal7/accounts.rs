@@ -1,6 +1,7 @@
 //! Drupal 7 account rows: the one `users` row of a new account with every column as
 //! `user_save()` writes it, and what a hard delete clears (`user_delete_multiple()`).
 
+use crate::drupal::columns::Columns;
 use crate::drupal::drupal7::{fields, sequences};
 use crate::drupal::error::StoreError;
 use crate::drupal::model::{BaseColumn, DbValue};
@@ -77,20 +78,13 @@ pub async fn insert(
     Ok(uid)
 }
 
-/// Delete every row of one account (`tables`: the site's existing table names, unprefixed).
-pub async fn delete<Q: Queryable>(q: &mut Q, site: &Site, uid: u32, tables: &[String]) -> Result<(), StoreError> {
+/// Delete every row of one account (`columns`: the tables that exist).
+pub async fn delete<Q: Queryable>(q: &mut Q, site: &Site, uid: u32, columns: &Columns) -> Result<(), StoreError> {
     let t = &site.tables;
-    let exists = |name: &str| tables.iter().any(|x| *x == t.raw(name));
-    let field_tables: Vec<String> = tables
-        .iter()
-        .filter_map(|x| x.strip_prefix(&t.raw("")))
-        .filter(|rest| rest.starts_with("field_data_") || rest.starts_with("field_revision_"))
-        .filter(|rest| rest.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_'))
-        .map(String::from)
-        .collect();
+    let field_tables = columns.logical_names(t, &["field_data_", "field_revision_"]);
     fields::delete_all(q, site, uid, &field_tables).await?;
     for table in UID_TABLES {
-        if exists(table) {
+        if columns.has(t, table) {
             q.exec_drop(format!("DELETE FROM {} WHERE `uid` = ?", t.t(table)), (uid,)).await?;
         }
     }

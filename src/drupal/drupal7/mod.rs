@@ -12,7 +12,8 @@ use crate::drupal::error::StoreError;
 use crate::drupal::model::BaseColumn;
 use crate::drupal::password::PasswordScheme;
 use crate::drupal::php_serialize::{PhpValue, unserialize};
-use crate::drupal::site::{Columns, Core, Drupal7Site, Site, SiteError};
+use crate::drupal::columns::Columns;
+use crate::drupal::site::{Core, Drupal7Site, Site, SiteError};
 use crate::drupal::tables::Tables;
 use crate::mapping::model::{Mapping, PasswordHash, Target};
 use mysql_async::Conn;
@@ -35,7 +36,7 @@ pub async fn detect(
     mapping: &mut Mapping,
 ) -> Result<Site, SiteError> {
     let mut problems = Vec::new();
-    let has = |t: &str| columns.contains_key(&tables.raw(t));
+    let has = |t: &str| columns.has(&tables, t);
     for t in ["users", "role", "users_roles", "sequences", "variable", "sessions"] {
         if !has(t) {
             problems.push(format!(
@@ -49,7 +50,7 @@ pub async fn detect(
         return Err(SiteError::Mismatch(problems));
     }
     let empty = Default::default();
-    let users = columns.get(&tables.raw("users")).unwrap_or(&empty);
+    let users = columns.table(&tables, "users").unwrap_or(&empty);
     let mut format_fields = Vec::new();
     for map in &mut mapping.users.attributes {
         match &map.target {
@@ -62,8 +63,8 @@ pub async fn detect(
                 )),
             },
             Target::Field(field) => {
-                let data = columns.get(&tables.raw(&format!("field_data_{field}")));
-                let revision = columns.get(&tables.raw(&format!("field_revision_{field}")));
+                let data = columns.table(&tables, &format!("field_data_{field}"));
+                let revision = columns.table(&tables, &format!("field_revision_{field}"));
                 match (data.and_then(|cols| cols.get(&format!("{field}_value"))), revision) {
                     (Some(info), Some(_)) => {
                         map.max_len = info.max_len;
@@ -174,12 +175,13 @@ fn language_property(raw: &[u8]) -> Option<String> {
 
 /// Bridge tables made by an earlier version lack `scim_id` (only Drupal 7 fills it): add it.
 pub async fn ensure_scim_id_column(conn: &mut Conn, tables: &Tables) -> Result<(), StoreError> {
-    let (schema_expr, schema_param) = tables.schema_expr();
+    let (schema, params): (&str, Vec<mysql_async::Value>) = match tables.schema_of("scim_user") {
+        Some(schema) => ("?", vec![schema.into(), tables.raw("scim_user").into()]),
+        None => ("DATABASE()", vec![tables.raw("scim_user").into()]),
+    };
     let sql = format!(
-        "SELECT COUNT(*) FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = {schema_expr} AND TABLE_NAME = ? AND COLUMN_NAME = 'scim_id'"
+        "SELECT COUNT(*) FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = {schema} AND TABLE_NAME = ? AND COLUMN_NAME = 'scim_id'"
     );
-    let mut params: Vec<mysql_async::Value> = schema_param.into_iter().map(Into::into).collect();
-    params.push(tables.raw("scim_user").into());
     let present: Option<i64> = conn.exec_first(sql, params).await?;
     if present.unwrap_or(0) == 0 {
         conn.query_drop(format!(
