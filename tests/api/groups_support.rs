@@ -138,10 +138,9 @@ pub fn role_row(uid: u32, delta: u32, role: &str) -> RoleRow {
     ("user".into(), 0, uid, uid, "en".into(), delta, role.into())
 }
 
-/// The uids holding a role, sorted.
+/// The uids holding a role, sorted (either fixture: see [`TestApp::holders`]).
 pub async fn holders(app: &TestApp, role: &str) -> Vec<u32> {
-    let mut conn = app.pool.get_conn().await.unwrap();
-    conn.exec("SELECT entity_id FROM user__roles WHERE roles_target_id = ? ORDER BY entity_id", (role,)).await.unwrap()
+    app.holders(role).await
 }
 
 /// A whole table (or a query) as text, to prove a request wrote nothing.
