@@ -347,8 +347,12 @@ impl TestApp {
         conn.query_first(sql).await.unwrap()
     }
 
-    /// A cache tag's invalidation count (0 when absent).
+    /// A cache tag's invalidation count (0 when absent, and always 0 on Drupal 7, which has no
+    /// cache tags: shared bodies read counts freely and assert them on Drupal 10 only).
     pub async fn tag_count(&self, tag: &str) -> i64 {
+        if self.fixture == Fixture::Drupal7 {
+            return 0;
+        }
         let mut conn = self.pool.get_conn().await.unwrap();
         conn.exec_first("SELECT invalidations FROM cachetags WHERE tag = ?", (tag,)).await.unwrap().unwrap_or(0)
     }
