@@ -208,6 +208,25 @@ impl TestApp {
             .unwrap_or_else(|e| panic!("server did not start: {e}"))
     }
 
+    /// A database loaded with `fixture` and no server: for tests of the fixture itself and of the
+    /// fixture-aware readers. Its HTTP helpers have nothing to talk to.
+    pub async fn database_only_on(fixture: Fixture) -> TestApp {
+        let (db_name, server, pool) = fresh_database_on(&server_url(), fixture).await;
+        let dir = std::env::temp_dir().join(format!("dscim-no-server-{}", uuid::Uuid::new_v4().simple()));
+        std::fs::create_dir_all(&dir).unwrap();
+        TestApp {
+            fixture,
+            address: String::new(),
+            base: String::new(),
+            token: String::new(),
+            client: reqwest::Client::new(),
+            pool,
+            db_name,
+            server_url: server,
+            _mapping_dir: TempDir(dir),
+        }
+    }
+
     /// [`TestApp::spawn_custom`], returning the start-up error instead of panicking.
     pub async fn try_spawn_custom(
         server: &str,
