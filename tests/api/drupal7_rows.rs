@@ -384,7 +384,7 @@ async fn d7_groups_are_roles_and_their_ids_are_rids() {
     let response =
         app.patch_ops("/Groups/6", json!([{"op": "replace", "path": "displayName", "value": "editor"}])).await;
     assert_eq!(error_of(response, 409).await["scimType"], "uniqueness");
-    for name in ["administrator", "Administrator", "editor"] {
+    for name in ["administrator", "Administrator", "editor", "anonymous user", "Authenticated user"] {
         let response = app.post("/Groups", &entra_group(name, "ext-taken")).await;
         assert_eq!(error_of(response, 409).await["scimType"], "uniqueness", "{name}");
     }
