@@ -138,10 +138,33 @@ pub fn role_row(uid: u32, delta: u32, role: &str) -> RoleRow {
     ("user".into(), 0, uid, uid, "en".into(), delta, role.into())
 }
 
-/// The uids holding a role, sorted.
-pub async fn holders(app: &TestApp, role: &str) -> Vec<u32> {
+/// Assert an account's role rows exactly, on either fixture: on Drupal 10 the user__roles rows of
+/// `roles` at deltas 0.. in that order; on Drupal 7 one users_roles (uid, rid) row per rid.
+pub async fn assert_roles(app: &TestApp, uid: u32, roles: &[&str], what: &str) {
+    match app.fixture {
+        Fixture::Drupal10 => {
+            let expected: Vec<RoleRow> = (0..).zip(roles).map(|(delta, role)| role_row(uid, delta, role)).collect();
+            assert_eq!(role_rows(app, uid).await, expected, "{what}");
+        }
+        Fixture::Drupal7 => {
+            let mut expected: Vec<(u32, u32)> = roles.iter().map(|rid| (uid, rid.parse().unwrap())).collect();
+            expected.sort();
+            let rows: Vec<(u32, u32)> =
+                app.rows(&format!("SELECT uid, rid FROM users_roles WHERE uid = {uid} ORDER BY rid")).await;
+            assert_eq!(rows, expected, "{what}");
+        }
+    }
+}
+
+/// A Drupal 7 `role` row: (rid, name, weight).
+pub async fn d7_role(app: &TestApp, rid: &str) -> Option<(u32, String, i64)> {
     let mut conn = app.pool.get_conn().await.unwrap();
-    conn.exec("SELECT entity_id FROM user__roles WHERE roles_target_id = ? ORDER BY entity_id", (role,)).await.unwrap()
+    conn.exec_first("SELECT rid, name, weight FROM role WHERE rid = ?", (rid,)).await.unwrap()
+}
+
+/// The uids holding a role, sorted (either fixture: see [`TestApp::holders`]).
+pub async fn holders(app: &TestApp, role: &str) -> Vec<u32> {
+    app.holders(role).await
 }
 
 /// A whole table (or a query) as text, to prove a request wrote nothing.
@@ -271,9 +294,9 @@ pub async fn cached(app: &TestApp, bin: &str, cid: &str) -> bool {
     n == Some(1)
 }
 
-/// `users_field_data.changed` of an account.
+/// `changed` of an account (users_field_data, or D7 users).
 pub async fn changed_of(app: &TestApp, uid: u32) -> i64 {
-    app.one(&format!("SELECT changed FROM users_field_data WHERE uid = {uid}")).await.unwrap()
+    app.data_column(uid, "changed").await.as_i64().unwrap()
 }
 
 /// The scim_group row of a group: (role_id, display_name, external_id, created_by_scim, deleted).

@@ -1,6 +1,7 @@
-//! Test harness: every test gets a fresh database loaded from tests/fixtures/drupal10.sql and
-//! the real server on a random port, and talks HTTP to it. The database is a real MariaDB
-//! (TEST_DATABASE_URL, set by scripts/test.sh).
+//! Test harness: every test gets a fresh database loaded from tests/fixtures/drupal10.sql (or,
+//! for the tests shared by both schemas, tests/fixtures/drupal7.sql) and the real server on a
+//! random port, and talks HTTP to it. The database is a real MariaDB (TEST_DATABASE_URL, set by
+//! scripts/test.sh).
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
 use drupal_scim::settings::Settings;
@@ -14,6 +15,49 @@ pub const USER_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
 pub const ENTERPRISE: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
 pub const PATCH_OP: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
 pub const ERROR: &str = "urn:ietf:params:scim:api:messages:2.0:Error";
+
+/// Which Drupal schema a test database is loaded with.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Fixture {
+    /// tests/fixtures/drupal10.sql: Drupal 8–11 (users_field_data, user__*, roles as config).
+    Drupal10,
+    /// tests/fixtures/drupal7.sql: Drupal 7 (users, users_roles, role, field_data_*).
+    Drupal7,
+}
+
+impl Fixture {
+    /// The fixture's SQL file, relative to the repository.
+    pub fn sql_file(self) -> &'static str {
+        match self {
+            Fixture::Drupal10 => "tests/fixtures/drupal10.sql",
+            Fixture::Drupal7 => "tests/fixtures/drupal7.sql",
+        }
+    }
+}
+
+/// A shared test body `async fn name(fx: Fixture)`, run once per fixture as the tests
+/// `name::d10` and `name::d7`.
+macro_rules! both {
+    ($name:ident) => {
+        mod $name {
+            #[tokio::test]
+            async fn d10() {
+                super::$name($crate::helpers::Fixture::Drupal10).await
+            }
+            #[tokio::test]
+            async fn d7() {
+                super::$name($crate::helpers::Fixture::Drupal7).await
+            }
+        }
+    };
+}
+pub(crate) use both;
+
+/// The SCIM id of an account that existed before drupal-scim on Drupal 7 (which has no uuid):
+/// `00000000-0000-4000-8000-` and the uid as 12 lowercase hex digits.
+pub fn d7_derived_id(uid: u32) -> String {
+    format!("00000000-0000-4000-8000-{uid:012x}")
+}
 
 /// The fixture's accounts (uid, name, uuid).
 pub const ADMIN_UUID: &str = "3bb89aac-5e14-41d9-ae91-2a186ddece7a";
@@ -54,6 +98,8 @@ pub fn repo_path(rel: &str) -> PathBuf {
 
 /// A running server over its own database.
 pub struct TestApp {
+    /// The schema the database was loaded with.
+    pub fixture: Fixture,
     pub address: String,
     pub base: String,
     pub token: String,
@@ -94,12 +140,12 @@ fn server_url() -> String {
 
 /// A fresh database loaded with the Drupal 10 fixture; returns its name and a pool on it.
 pub async fn fresh_database() -> (String, String, mysql_async::Pool) {
-    fresh_database_on(&server_url()).await
+    fresh_database_on(&server_url(), Fixture::Drupal10).await
 }
 
-/// A fresh database loaded with the Drupal 10 fixture on a given server (`mysql://user@host:port`,
-/// no database): its name, the server URL, and a pool on it.
-pub async fn fresh_database_on(server: &str) -> (String, String, mysql_async::Pool) {
+/// A fresh database loaded with `fixture` on a given server (`mysql://user@host:port`, no
+/// database): its name, the server URL, and a pool on it.
+pub async fn fresh_database_on(server: &str, fixture: Fixture) -> (String, String, mysql_async::Pool) {
     let server = server.trim_end_matches('/').to_string();
     let db_name = format!("dscim_{}", uuid::Uuid::new_v4().simple());
     let admin = mysql_async::Pool::new(format!("{server}/").as_str());
@@ -111,27 +157,42 @@ pub async fn fresh_database_on(server: &str) -> (String, String, mysql_async::Po
     admin.disconnect().await.unwrap();
     let url = format!("{server}/{db_name}");
     let pool = mysql_async::Pool::new(url.as_str());
-    let fixture = std::fs::read_to_string(repo_path("tests/fixtures/drupal10.sql")).unwrap();
+    let sql = std::fs::read_to_string(repo_path(fixture.sql_file())).unwrap();
     let mut conn = pool.get_conn().await.unwrap();
-    conn.query_drop(fixture).await.expect("load tests/fixtures/drupal10.sql");
+    conn.query_drop(sql).await.unwrap_or_else(|e| panic!("load {}: {e}", fixture.sql_file()));
     drop(conn);
     (db_name, server, pool)
 }
 
 impl TestApp {
-    /// Spawn with the default mapping plus the fixture's fields.
+    /// Spawn on the Drupal 10 fixture with the default mapping plus the fixture's fields.
     pub async fn spawn() -> TestApp {
-        Self::spawn_with_mapping(&mapping_with_fields()).await
+        Self::spawn_on(Fixture::Drupal10).await
     }
 
-    /// Spawn with a given drupal_mapping.toml text.
+    /// Spawn on the Drupal 10 fixture with a given drupal_mapping.toml text.
     pub async fn spawn_with_mapping(mapping: &str) -> TestApp {
-        Self::try_spawn(mapping).await.unwrap_or_else(|e| panic!("server did not start: {e}"))
+        Self::spawn_with_mapping_on(Fixture::Drupal10, mapping).await
     }
 
-    /// Spawn, returning the start-up error instead of panicking.
+    /// Spawn on the Drupal 10 fixture, returning the start-up error instead of panicking.
     pub async fn try_spawn(mapping: &str) -> Result<TestApp, String> {
-        Self::try_spawn_custom(&server_url(), mapping, "", |_| {}).await
+        Self::try_spawn_on(Fixture::Drupal10, mapping).await
+    }
+
+    /// Spawn on `fixture` with the default mapping plus the fixture's fields.
+    pub async fn spawn_on(fixture: Fixture) -> TestApp {
+        Self::spawn_with_mapping_on(fixture, &mapping_with_fields()).await
+    }
+
+    /// Spawn on `fixture` with a given drupal_mapping.toml text.
+    pub async fn spawn_with_mapping_on(fixture: Fixture, mapping: &str) -> TestApp {
+        Self::try_spawn_on(fixture, mapping).await.unwrap_or_else(|e| panic!("server did not start: {e}"))
+    }
+
+    /// Spawn on `fixture`, returning the start-up error instead of panicking.
+    pub async fn try_spawn_on(fixture: Fixture, mapping: &str) -> Result<TestApp, String> {
+        Self::try_spawn_custom_on(fixture, &server_url(), mapping, "", |_| {}).await
     }
 
     /// Spawn on a given MariaDB server (`mysql://root@127.0.0.1:port`), running `setup_sql` on the
@@ -147,6 +208,25 @@ impl TestApp {
             .unwrap_or_else(|e| panic!("server did not start: {e}"))
     }
 
+    /// A database loaded with `fixture` and no server: for tests of the fixture itself and of the
+    /// fixture-aware readers. Its HTTP helpers have nothing to talk to.
+    pub async fn database_only_on(fixture: Fixture) -> TestApp {
+        let (db_name, server, pool) = fresh_database_on(&server_url(), fixture).await;
+        let dir = std::env::temp_dir().join(format!("dscim-no-server-{}", uuid::Uuid::new_v4().simple()));
+        std::fs::create_dir_all(&dir).unwrap();
+        TestApp {
+            fixture,
+            address: String::new(),
+            base: String::new(),
+            token: String::new(),
+            client: reqwest::Client::new(),
+            pool,
+            db_name,
+            server_url: server,
+            _mapping_dir: TempDir(dir),
+        }
+    }
+
     /// [`TestApp::spawn_custom`], returning the start-up error instead of panicking.
     pub async fn try_spawn_custom(
         server: &str,
@@ -154,8 +234,19 @@ impl TestApp {
         setup_sql: &str,
         tweak: impl FnOnce(&mut Settings),
     ) -> Result<TestApp, String> {
+        Self::try_spawn_custom_on(Fixture::Drupal10, server, mapping, setup_sql, tweak).await
+    }
+
+    /// [`TestApp::try_spawn_custom`] on a given fixture.
+    pub async fn try_spawn_custom_on(
+        fixture: Fixture,
+        server: &str,
+        mapping: &str,
+        setup_sql: &str,
+        tweak: impl FnOnce(&mut Settings),
+    ) -> Result<TestApp, String> {
         let _ = env_logger::builder().is_test(true).try_init();
-        let (db_name, server, pool) = fresh_database_on(server).await;
+        let (db_name, server, pool) = fresh_database_on(server, fixture).await;
         if !setup_sql.is_empty() {
             let mut conn = pool.get_conn().await.unwrap();
             conn.query_drop(setup_sql).await.expect("setup SQL");
@@ -177,6 +268,7 @@ impl TestApp {
         tokio::spawn(app.run_until_stopped());
         let token = drupal_scim::token::mint(SECRET, "drupal-scim", "drupal-scim", "tests", None).unwrap();
         Ok(TestApp {
+            fixture,
             base: format!("{address}/scim/v2"),
             address,
             token,
@@ -274,17 +366,12 @@ impl TestApp {
         conn.query_first(sql).await.unwrap()
     }
 
-    /// The uid of an account by name.
-    pub async fn uid_of(&self, name: &str) -> u32 {
-        let mut conn = self.pool.get_conn().await.unwrap();
-        conn.exec_first("SELECT uid FROM users_field_data WHERE name = ?", (name,))
-            .await
-            .unwrap()
-            .expect("account exists")
-    }
-
-    /// A cache tag's invalidation count (0 when absent).
+    /// A cache tag's invalidation count (0 when absent, and always 0 on Drupal 7, which has no
+    /// cache tags: shared bodies read counts freely and assert them on Drupal 10 only).
     pub async fn tag_count(&self, tag: &str) -> i64 {
+        if self.fixture == Fixture::Drupal7 {
+            return 0;
+        }
         let mut conn = self.pool.get_conn().await.unwrap();
         conn.exec_first("SELECT invalidations FROM cachetags WHERE tag = ?", (tag,)).await.unwrap().unwrap_or(0)
     }
@@ -357,43 +444,322 @@ impl TestApp {
             .unwrap_or_default()
     }
 
-    /// Everything Drupal (and the bridge) stores for one account, as JSON, to prove that a
-    /// refused request wrote nothing.
-    pub async fn snapshot(&self, uid: u32) -> Value {
-        let mut out = serde_json::Map::new();
-        let queries = [
-            ("users", format!("SELECT * FROM users WHERE uid = {uid}")),
-            ("users_field_data", format!("SELECT * FROM users_field_data WHERE uid = {uid} ORDER BY langcode")),
-            ("user__roles", format!("SELECT * FROM user__roles WHERE entity_id = {uid} ORDER BY delta")),
-            ("first", format!("SELECT * FROM user__field_first_name WHERE entity_id = {uid} ORDER BY delta")),
-            ("last", format!("SELECT * FROM user__field_last_name WHERE entity_id = {uid} ORDER BY delta")),
-            ("department", format!("SELECT * FROM user__field_department WHERE entity_id = {uid} ORDER BY delta")),
-            ("employee", format!("SELECT * FROM user__field_employee_number WHERE entity_id = {uid} ORDER BY delta")),
-            ("scim_user", format!("SELECT * FROM scim_user WHERE uid = {uid}")),
-            ("sessions", format!("SELECT uid, sid FROM sessions WHERE uid = {uid} ORDER BY sid")),
-            ("cache_entity", format!("SELECT cid FROM cache_entity WHERE cid = 'values:user:{uid}'")),
-        ];
-        for (key, sql) in queries {
-            out.insert(key.to_string(), Value::Array(self.json_rows(&sql).await));
-        }
-        Value::Object(out)
-    }
-
     /// Number of rows of a table.
     pub async fn count(&self, table: &str) -> i64 {
         self.one(&format!("SELECT COUNT(*) FROM `{table}`")).await.unwrap()
     }
+}
 
-    /// A column of users_field_data for one account.
+/// Readers that know where each fixture keeps what, so that a test body shared by both fixtures
+/// never writes raw Drupal 10 (or Drupal 7) SQL.
+impl TestApp {
+    /// Whether this is the Drupal 7 fixture.
+    pub fn is_d7(&self) -> bool {
+        self.fixture == Fixture::Drupal7
+    }
+
+    /// The SCIM id of a fixture account: its uuid on Drupal 10, the derived id on Drupal 7.
+    fn fixture_id(&self, uid: u32, uuid: &str) -> String {
+        match self.fixture {
+            Fixture::Drupal10 => uuid.to_string(),
+            Fixture::Drupal7 => d7_derived_id(uid),
+        }
+    }
+
+    /// jdoe's SCIM id (uid 2).
+    pub fn jdoe_id(&self) -> String {
+        self.fixture_id(2, JDOE_UUID)
+    }
+
+    /// msmith's SCIM id (uid 3).
+    pub fn msmith_id(&self) -> String {
+        self.fixture_id(3, MSMITH_UUID)
+    }
+
+    /// blocked.user's SCIM id (uid 4).
+    pub fn blocked_id(&self) -> String {
+        self.fixture_id(4, BLOCKED_UUID)
+    }
+
+    /// The super user's would-be SCIM id (uid 1, never visible).
+    pub fn admin_id(&self) -> String {
+        self.fixture_id(1, ADMIN_UUID)
+    }
+
+    /// The role jdoe holds in the fixture: `content_editor` on Drupal 10, rid 4 ("editor") on 7.
+    pub fn editor_role(&self) -> &'static str {
+        match self.fixture {
+            Fixture::Drupal10 => "content_editor",
+            Fixture::Drupal7 => "4",
+        }
+    }
+
+    /// The table holding an account's name, mail, status, pass…: users_field_data or D7 users.
+    pub fn account_table(&self) -> &'static str {
+        match self.fixture {
+            Fixture::Drupal10 => "users_field_data",
+            Fixture::Drupal7 => "users",
+        }
+    }
+
+    /// The uid of an account by name.
+    pub async fn uid_of(&self, name: &str) -> u32 {
+        self.try_uid_of(name).await.unwrap_or_else(|| panic!("account {name:?} exists"))
+    }
+
+    /// The uid of an account by name, None when there is none.
+    pub async fn try_uid_of(&self, name: &str) -> Option<u32> {
+        let mut conn = self.pool.get_conn().await.unwrap();
+        conn.exec_first(format!("SELECT uid FROM {} WHERE name = ?", self.account_table()), (name,)).await.unwrap()
+    }
+
+    /// The account names matching a SQL LIKE pattern, sorted.
+    pub async fn names_like(&self, pattern: &str) -> Vec<String> {
+        let mut conn = self.pool.get_conn().await.unwrap();
+        conn.exec(format!("SELECT name FROM {} WHERE name LIKE ? ORDER BY name", self.account_table()), (pattern,))
+            .await
+            .unwrap()
+    }
+
+    /// An account's main row, with the same keys on both fixtures: name, mail, status, pass,
+    /// timezone, init, created, changed, access, login, language (D10 preferred_langcode, D7
+    /// users.language).
+    pub async fn account(&self, uid: u32) -> Value {
+        let language = match self.fixture {
+            Fixture::Drupal10 => "preferred_langcode",
+            Fixture::Drupal7 => "language",
+        };
+        let rows = self
+            .json_rows(&format!(
+                "SELECT name, mail, status, pass, timezone, init, created, changed, access, login, {language} AS language \
+                 FROM {} WHERE uid = {uid}",
+                self.account_table()
+            ))
+            .await;
+        assert_eq!(rows.len(), 1, "one {} row for uid {uid}: {rows:?}", self.account_table());
+        rows[0].clone()
+    }
+
+    /// One column of an account's main row (users_field_data, or D7 users; `preferred_langcode`
+    /// means D7's `language`).
     pub async fn data_column(&self, uid: u32, column: &str) -> Value {
-        let rows = self.json_rows(&format!("SELECT `{column}` AS v FROM users_field_data WHERE uid = {uid}")).await;
-        assert_eq!(rows.len(), 1, "one users_field_data row for uid {uid}");
+        let column = match (self.fixture, column) {
+            (Fixture::Drupal7, "preferred_langcode") => "language",
+            (_, column) => column,
+        };
+        let rows =
+            self.json_rows(&format!("SELECT `{column}` AS v FROM {} WHERE uid = {uid}", self.account_table())).await;
+        assert_eq!(rows.len(), 1, "one {} row for uid {uid}", self.account_table());
         rows[0]["v"].clone()
     }
 
-    /// The values of a configurable field for one account, in delta order.
+    /// The SCIM id stored for an account: users.uuid on Drupal 10, scim_user.scim_id on 7.
+    pub async fn stored_scim_id(&self, uid: u32) -> Option<String> {
+        match self.fixture {
+            Fixture::Drupal10 => self.one(&format!("SELECT uuid FROM users WHERE uid = {uid}")).await,
+            Fixture::Drupal7 => self.one(&format!("SELECT scim_id FROM scim_user WHERE uid = {uid}")).await,
+        }
+    }
+
+    /// The roles an account holds: D10 user__roles targets by delta, D7 users_roles rids by rid.
+    pub async fn role_ids_of(&self, uid: u32) -> Vec<String> {
+        match self.fixture {
+            Fixture::Drupal10 => {
+                self.rows(&format!("SELECT roles_target_id FROM user__roles WHERE entity_id = {uid} ORDER BY delta"))
+                    .await
+            }
+            Fixture::Drupal7 => {
+                self.rows(&format!("SELECT CAST(rid AS CHAR) FROM users_roles WHERE uid = {uid} ORDER BY rid")).await
+            }
+        }
+    }
+
+    /// The uids holding a role (a D10 role id, or a D7 rid as text), sorted.
+    pub async fn holders(&self, role_id: &str) -> Vec<u32> {
+        let mut conn = self.pool.get_conn().await.unwrap();
+        let sql = match self.fixture {
+            Fixture::Drupal10 => "SELECT entity_id FROM user__roles WHERE roles_target_id = ? ORDER BY entity_id",
+            Fixture::Drupal7 => "SELECT uid FROM users_roles WHERE rid = ? ORDER BY uid",
+        };
+        conn.exec(sql, (role_id,)).await.unwrap()
+    }
+
+    /// Number of role memberships stored (user__roles or users_roles rows).
+    pub async fn membership_count(&self) -> i64 {
+        match self.fixture {
+            Fixture::Drupal10 => self.count("user__roles").await,
+            Fixture::Drupal7 => self.count("users_roles").await,
+        }
+    }
+
+    /// A role's label: the D10 config `user.role.<id>` label, or the D7 role.name of a rid.
+    pub async fn role_label(&self, role_id: &str) -> Option<String> {
+        let mut conn = self.pool.get_conn().await.unwrap();
+        match self.fixture {
+            Fixture::Drupal10 => {
+                let data: Option<Vec<u8>> = conn
+                    .exec_first(
+                        "SELECT data FROM config WHERE collection = '' AND name = ?",
+                        (format!("user.role.{role_id}"),),
+                    )
+                    .await
+                    .unwrap();
+                data.map(|d| {
+                    let value = drupal_scim::drupal::php_serialize::unserialize(&d).unwrap();
+                    value.get("label").and_then(|l| l.as_str()).expect("a role label").to_string()
+                })
+            }
+            Fixture::Drupal7 => conn.exec_first("SELECT name FROM role WHERE rid = ?", (role_id,)).await.unwrap(),
+        }
+    }
+
+    /// The values of a configurable field for one account, in delta order. On Drupal 7 it also
+    /// asserts the rows are exactly what Drupal writes (user/user, not deleted, revision_id = uid,
+    /// language und, deltas 0.., format NULL) and that field_revision_<f> holds the same rows.
     pub async fn field_values(&self, uid: u32, field: &str) -> Vec<String> {
-        self.rows(&format!("SELECT `{field}_value` FROM `user__{field}` WHERE entity_id = {uid} ORDER BY delta")).await
+        if !self.is_d7() {
+            return self
+                .rows(&format!("SELECT `{field}_value` FROM `user__{field}` WHERE entity_id = {uid} ORDER BY delta"))
+                .await;
+        }
+        let read = |table: String| async move {
+            self.json_rows(&format!("SELECT * FROM `{table}` WHERE entity_id = {uid} ORDER BY entity_type, delta"))
+                .await
+        };
+        let data = read(format!("field_data_{field}")).await;
+        let revision = read(format!("field_revision_{field}")).await;
+        assert_eq!(revision, data, "field_revision_{field} mirrors field_data_{field} for uid {uid}");
+        let value_column = format!("{field}_value");
+        let mut values = Vec::new();
+        for (delta, row) in data.iter().enumerate() {
+            let value = row[&value_column].as_str().expect("a value").to_string();
+            let expected = serde_json::json!({
+                "entity_type": "user", "bundle": "user", "deleted": 0, "entity_id": uid, "revision_id": uid,
+                "language": "und", "delta": delta, value_column.clone(): value, format!("{field}_format"): null
+            });
+            assert_eq!(row, &expected, "field_data_{field} row {delta} of uid {uid}");
+            values.push(value);
+        }
+        values
+    }
+
+    /// Everything Drupal (and the bridge) stores for one account, as JSON, to prove that a
+    /// refused request wrote nothing.
+    pub async fn snapshot(&self, uid: u32) -> Value {
+        let mut queries: Vec<(String, String)> =
+            vec![("users".into(), format!("SELECT * FROM users WHERE uid = {uid}"))];
+        let mut add = |key: &str, sql: String| queries.push((key.to_string(), sql));
+        match self.fixture {
+            Fixture::Drupal10 => {
+                add("users_field_data", format!("SELECT * FROM users_field_data WHERE uid = {uid} ORDER BY langcode"));
+                add("user__roles", format!("SELECT * FROM user__roles WHERE entity_id = {uid} ORDER BY delta"));
+                for (key, field) in USER_FIELDS {
+                    add(key, format!("SELECT * FROM user__{field} WHERE entity_id = {uid} ORDER BY delta"));
+                }
+                add("cache_entity", format!("SELECT cid FROM cache_entity WHERE cid = 'values:user:{uid}'"));
+            }
+            Fixture::Drupal7 => {
+                add("users_roles", format!("SELECT * FROM users_roles WHERE uid = {uid} ORDER BY rid"));
+                for (key, field) in USER_FIELDS {
+                    let order = "ORDER BY entity_type, delta";
+                    add(key, format!("SELECT * FROM field_data_{field} WHERE entity_id = {uid} {order}"));
+                    add(
+                        &format!("{key}_revision"),
+                        format!("SELECT * FROM field_revision_{field} WHERE entity_id = {uid} {order}"),
+                    );
+                }
+                add("cache_field", format!("SELECT cid FROM cache_field WHERE cid = 'field:user:{uid}'"));
+            }
+        }
+        add("scim_user", format!("SELECT * FROM scim_user WHERE uid = {uid}"));
+        add("sessions", format!("SELECT uid, sid FROM sessions WHERE uid = {uid} ORDER BY sid"));
+        let mut out = serde_json::Map::new();
+        for (key, sql) in queries {
+            out.insert(key, Value::Array(self.json_rows(&sql).await));
+        }
+        Value::Object(out)
+    }
+
+    /// Put a cached copy of an account where Drupal keeps one: cache_entity `values:user:<uid>`
+    /// on Drupal 10, cache_field `field:user:<uid>` on 7.
+    pub async fn seed_user_cache(&self, uid: u32) {
+        let sql = match self.fixture {
+            Fixture::Drupal10 => format!(
+                "INSERT INTO cache_entity (cid, data, expire, created, serialized, tags, checksum) \
+                 VALUES ('values:user:{uid}', 'a:0:{{}}', -1, '1719476990.120', 1, 'entity_field_info', '0') \
+                 ON DUPLICATE KEY UPDATE data = data"
+            ),
+            Fixture::Drupal7 => format!(
+                "INSERT INTO cache_field (cid, data, expire, created, serialized) \
+                 VALUES ('field:user:{uid}', 'a:0:{{}}', 0, 1719476990, 1) ON DUPLICATE KEY UPDATE data = data"
+            ),
+        };
+        self.exec(&sql).await;
+    }
+
+    /// Whether Drupal still has a cached copy of the account (see [`TestApp::seed_user_cache`]).
+    pub async fn user_cached(&self, uid: u32) -> bool {
+        let sql = match self.fixture {
+            Fixture::Drupal10 => format!("SELECT COUNT(*) FROM cache_entity WHERE cid = 'values:user:{uid}'"),
+            Fixture::Drupal7 => format!("SELECT COUNT(*) FROM cache_field WHERE cid = 'field:user:{uid}'"),
+        };
+        self.one::<i64>(&sql).await == Some(1)
+    }
+
+    /// Assert an account's password hash is what this Drupal writes, and that it verifies `plain`
+    /// (and not another password): bcrypt `$2y$10$` (60 chars) on Drupal 10; phpass `$S$D`
+    /// (55 chars) on Drupal 7, checked against tests/data/phpass_vector.py when python3 exists.
+    pub async fn assert_password(&self, uid: u32, plain: &str) {
+        let hash = self.data_column(uid, "pass").await;
+        let hash = hash.as_str().expect("a hash in pass").to_string();
+        match self.fixture {
+            Fixture::Drupal10 => {
+                assert!(hash.starts_with("$2y$10$"), "PHP's bcrypt prefix at the site's cost: {hash}");
+                assert_eq!(hash.len(), 60, "{hash}");
+                assert!(bcrypt::verify(plain, &hash).unwrap(), "the hash verifies {plain:?}");
+                assert!(!bcrypt::verify(format!("{plain}x"), &hash).unwrap());
+            }
+            Fixture::Drupal7 => {
+                assert!(hash.starts_with("$S$D"), "Drupal 7's phpass SHA-512 at 2^15: {hash}");
+                assert_eq!(hash.len(), 55, "{hash}");
+                assert!(hash.bytes().skip(3).all(|b| ITOA64.contains(&b)), "itoa64 characters only: {hash}");
+                if let Some(expected) = phpass_reference(plain, &hash) {
+                    assert_eq!(hash, expected, "the hash verifies {plain:?}");
+                    assert_ne!(phpass_reference(&format!("{plain}x"), &hash), Some(hash.clone()));
+                }
+            }
+        }
+    }
+}
+
+/// The fixtures' four user fields: (snapshot key, field name).
+const USER_FIELDS: [(&str, &str); 4] = [
+    ("first", "field_first_name"),
+    ("last", "field_last_name"),
+    ("department", "field_department"),
+    ("employee", "field_employee_number"),
+];
+
+/// phpass's alphabet (Drupal 7 password.inc).
+const ITOA64: &[u8] = b"./0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+
+/// What Drupal 7 computes for `plain` with the count and salt of `hash`, from the independent
+/// reference tests/data/phpass_vector.py; None (with a note) when python3 is not installed.
+pub fn phpass_reference(plain: &str, hash: &str) -> Option<String> {
+    let count = ITOA64.iter().position(|&c| Some(&c) == hash.as_bytes().get(3)).expect("a count character");
+    let output = std::process::Command::new("python3")
+        .arg(repo_path("tests/data/phpass_vector.py"))
+        .args([plain, &hash[4..12], &count.to_string()])
+        .output();
+    match output {
+        Ok(out) => {
+            assert!(out.status.success(), "phpass_vector.py: {}", String::from_utf8_lossy(&out.stderr));
+            Some(String::from_utf8(out.stdout).unwrap().trim().to_string())
+        }
+        Err(e) => {
+            eprintln!("python3 not available ({e}): the $S$ hash is checked for its format only");
+            None
+        }
     }
 }
 

@@ -3,6 +3,7 @@ mod bulk;
 mod check;
 mod deprovision;
 mod discovery;
+mod drupal7_rows;
 mod faults;
 mod groups_edges;
 mod groups_flows;

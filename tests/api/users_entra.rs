@@ -1,5 +1,6 @@
 //! Microsoft Entra ID's documented user flow (reference §2.2 rows 0–9), once as Entra sends it by
-//! default and once with the `aadOptscim062020` flag, asserted on the rows Drupal reads.
+//! default and once with the `aadOptscim062020` flag, asserted on the rows Drupal reads. Every
+//! test runs on both fixtures (`…::d10`, `…::d7`).
 
 use crate::helpers::*;
 use serde_json::{Value, json};
@@ -57,21 +58,19 @@ async fn create_entra_user(app: &TestApp, external_id: &str) -> (String, u32) {
 
     let uid = app.uid_of("Test_User_ab6490ee-1e48-479e-a20b-2d77186b5dd1").await;
     assert_eq!(uid, FIRST_NEW_UID);
-    assert_eq!(
-        app.one::<String>(&format!("SELECT uuid FROM users WHERE uid = {uid}")).await.as_deref(),
-        Some(id.as_str())
-    );
+    assert_eq!(app.stored_scim_id(uid).await.as_deref(), Some(id.as_str()));
+    if app.is_d7() {
+        assert!(uuid::Uuid::parse_str(&id).is_ok_and(|u| u.get_version_num() == 4), "a random v4 uuid: {id}");
+        assert_ne!(id, d7_derived_id(uid), "only pre-existing accounts get the derived id");
+        assert_eq!(app.rows::<u32>("SELECT value FROM sequences").await, vec![uid], "db_next_id keeps the highest");
+    }
     assert_eq!(app.data_column(uid, "mail").await, "Test_User_fd0ea19b-0777-472c-9f96-4f70d2226f2e@testuser.com");
     assert_eq!(app.data_column(uid, "status").await, 1);
     assert_eq!(app.field_values(uid, "field_first_name").await, vec!["givenName"]);
     assert_eq!(app.field_values(uid, "field_last_name").await, vec!["familyName"]);
     assert_eq!(app.field_values(uid, "field_department").await, vec!["Finance"]);
     assert_eq!(app.field_values(uid, "field_employee_number").await, vec!["701984"]);
-    assert_eq!(
-        app.one::<i64>(&format!("SELECT COUNT(*) FROM user__roles WHERE entity_id = {uid}")).await,
-        Some(0),
-        "roles: [] grants nothing"
-    );
+    assert_eq!(app.role_ids_of(uid).await, Vec::<String>::new(), "roles: [] grants nothing");
     (id, uid)
 }
 
@@ -93,14 +92,14 @@ async fn assert_deleted(app: &TestApp, id: &str, uid: u32) {
     assert_eq!(response.text().await.unwrap(), "", "204 has no body");
     assert_eq!(app.data_column(uid, "status").await, 0);
     assert_eq!(app.one::<i64>(&format!("SELECT deleted FROM scim_user WHERE uid = {uid}")).await, Some(1));
+    assert_eq!(app.stored_scim_id(uid).await.as_deref(), Some(id), "the row stays, and so does its id");
     expect_error(app.get(&format!("/Users/{id}")).await, 404, None).await;
     let found = expect_list(app.filter_users(&format!("id eq \"{id}\"")).await).await;
     assert_eq!(found["totalResults"], 0);
 }
 
-#[tokio::test]
-async fn entra_default_flow_end_to_end() {
-    let app = TestApp::spawn().await;
+async fn entra_default_flow_end_to_end(fx: Fixture) {
+    let app = TestApp::spawn_on(fx).await;
     let external_id = "0a21f0f2-8d2a-4f8e-bf98-7363c4aed4ef";
 
     assert_test_connection(&app).await;
@@ -119,6 +118,7 @@ async fn entra_default_flow_end_to_end() {
 
     // Row 5: multi-valued update, Entra's capitalised op.
     let changed_before = app.data_column(uid, "changed").await;
+    app.seed_user_cache(uid).await;
     let response = app
         .patch_ops(
             &format!("/Users/{id}"),
@@ -140,46 +140,46 @@ async fn entra_default_flow_end_to_end() {
     );
     assert_eq!(app.field_values(uid, "field_last_name").await, vec!["updatedFamilyName"]);
     assert!(app.data_column(uid, "changed").await.as_i64() >= changed_before.as_i64());
+    assert!(!app.user_cached(uid).await, "Drupal's cached copy of the account is dropped");
 
-    // Row 6: rename; the Drupal uuid (the SCIM id) stays.
+    // Row 6: rename; the stored SCIM id (D10 uuid, D7 scim_user.scim_id) stays.
     let response = app
         .patch_ops(&format!("/Users/{id}"), json!([{"op": "Replace", "path": "userName", "value": "5b50642d-79fc-4410-9e90-4c077cdd1a59@testuser.com"}]))
         .await;
     assert_eq!(response.status().as_u16(), 200);
     assert_eq!(app.data_column(uid, "name").await, "5b50642d-79fc-4410-9e90-4c077cdd1a59@testuser.com");
-    assert_eq!(
-        app.one::<String>(&format!("SELECT uuid FROM users WHERE uid = {uid}")).await.as_deref(),
-        Some(id.as_str())
-    );
-    assert_eq!(
-        app.one::<i64>("SELECT COUNT(*) FROM users_field_data WHERE name LIKE 'Test_User_ab6490ee%'").await,
-        Some(0)
-    );
+    assert_eq!(app.stored_scim_id(uid).await.as_deref(), Some(id.as_str()));
+    assert_eq!(app.names_like("Test_User_ab6490ee%").await, Vec::<String>::new());
 
     // Row 7: manager, both shapes Entra sends. Not mapped: accepted, nothing written.
     let before = app.snapshot(uid).await;
     let response = app
         .patch_ops(
             &format!("/Users/{id}"),
-            json!([{"op": "Add", "path": "manager", "value": [{"$ref": null, "value": JDOE_UUID}]}]),
+            json!([{"op": "Add", "path": "manager", "value": [{"$ref": null, "value": app.jdoe_id()}]}]),
         )
         .await;
     assert_eq!(response.status().as_u16(), 200, "{}", response.text().await.unwrap());
     let response = app
         .patch_ops(
             &format!("/Users/{id}"),
-            json!([{"op": "Add", "path": format!("{ENTERPRISE}:manager"), "value": JDOE_UUID}]),
+            json!([{"op": "Add", "path": format!("{ENTERPRISE}:manager"), "value": app.jdoe_id()}]),
         )
         .await;
     assert_eq!(response.status().as_u16(), 200, "{}", response.text().await.unwrap());
     assert_eq!(app.snapshot(uid).await, before, "an unmapped manager writes nothing");
 
     // Row 8: disable with the string "False".
+    app.exec(&format!(
+        "INSERT INTO sessions (uid, sid, hostname, timestamp) VALUES ({uid}, 'sid-of-{uid}', '127.0.0.1', 1719477215)"
+    ))
+    .await;
     let response =
         app.patch_ops(&format!("/Users/{id}"), json!([{"op": "Replace", "path": "active", "value": "False"}])).await;
     assert_eq!(response.status().as_u16(), 200);
     assert_eq!(response.json::<Value>().await.unwrap()["active"], false);
     assert_eq!(app.data_column(uid, "status").await, 0);
+    assert_eq!(app.one::<i64>(&format!("SELECT COUNT(*) FROM sessions WHERE uid = {uid}")).await, Some(0));
     let user: Value = app.get(&format!("/Users/{id}")).await.json().await.unwrap();
     assert_eq!(user["active"], false, "a disabled user is still readable");
     let found =
@@ -189,10 +189,10 @@ async fn entra_default_flow_end_to_end() {
 
     assert_deleted(&app, &id, uid).await;
 }
+both!(entra_default_flow_end_to_end);
 
-#[tokio::test]
-async fn entra_aadoptscim062020_flow_end_to_end() {
-    let app = TestApp::spawn().await;
+async fn entra_aadoptscim062020_flow_end_to_end(fx: Fixture) {
+    let app = TestApp::spawn_on(fx).await;
     let external_id = "6d5c7bd4-0ad5-4c1b-a6a8-5e3f0f6e0b11";
     assert_test_connection(&app).await;
     let (id, uid) = create_entra_user(&app, external_id).await;
@@ -248,37 +248,54 @@ async fn entra_aadoptscim062020_flow_end_to_end() {
 
     assert_deleted(&app, &id, uid).await;
 }
+both!(entra_aadoptscim062020_flow_end_to_end);
 
-#[tokio::test]
-async fn entra_manager_reference_filter_answers_a_list() {
+async fn entra_manager_reference_filter_answers_a_list(fx: Fixture) {
     // Row 7a: before writing a manager Entra asks whether it is already set. manager is not
     // stored, so no user has this manager: an empty list (never a 4xx/5xx that Entra retries).
-    let app = TestApp::spawn().await;
-    let filter = format!("id eq \"{JDOE_UUID}\" and manager eq \"{MSMITH_UUID}\"");
+    let app = TestApp::spawn_on(fx).await;
+    let (jdoe, msmith) = (app.jdoe_id(), app.msmith_id());
+    let body = expect_list(app.filter_users(&format!("id eq \"{jdoe}\"")).await).await;
+    assert_eq!(body["totalResults"], 1, "the id alone finds jdoe: {body}");
+    let filter = format!("id eq \"{jdoe}\" and manager eq \"{msmith}\"");
     let response = app.list_users(&[("filter", filter.as_str()), ("attributes", "id")]).await;
     let body = expect_list(response).await;
     assert_eq!(body["totalResults"], 0, "{body}");
     // The enterprise-qualified spelling too.
-    let filter = format!("id eq \"{JDOE_UUID}\" and {ENTERPRISE}:manager.value eq \"{MSMITH_UUID}\"");
+    let filter = format!("id eq \"{jdoe}\" and {ENTERPRISE}:manager.value eq \"{msmith}\"");
     let body = expect_list(app.filter_users(&filter).await).await;
     assert_eq!(body["totalResults"], 0, "{body}");
 }
+both!(entra_manager_reference_filter_answers_a_list);
 
-#[tokio::test]
-async fn entra_disable_of_an_existing_drupal_account_keeps_its_other_rows() {
+async fn entra_disable_of_an_existing_drupal_account_keeps_its_other_rows(fx: Fixture) {
     // A pre-existing Drupal account (jdoe) matched by userName and disabled: only status changes.
-    let app = TestApp::spawn().await;
+    let app = TestApp::spawn_on(fx).await;
     let before = app.snapshot(2).await;
+    let account_before = app.account(2).await;
     let response = app
-        .patch_ops(&format!("/Users/{JDOE_UUID}"), json!([{"op": "Replace", "path": "active", "value": "False"}]))
+        .patch_ops(&format!("/Users/{}", app.jdoe_id()), json!([{"op": "Replace", "path": "active", "value": "False"}]))
         .await;
     assert_eq!(response.status().as_u16(), 200);
+    assert_eq!(response.json::<Value>().await.unwrap()["id"], app.jdoe_id().as_str());
     let after = app.snapshot(2).await;
-    for key in ["users", "user__roles", "first", "last", "department", "employee"] {
+    // Everything but the account's main row, the bridge row, sessions and Drupal's cached copy.
+    let written = [app.account_table(), "scim_user", "sessions", "cache_entity", "cache_field"];
+    let keys: Vec<&String> = after.as_object().unwrap().keys().filter(|k| !written.contains(&k.as_str())).collect();
+    assert!(keys.len() >= 6, "roles and four fields at least: {keys:?}");
+    for key in keys {
         assert_eq!(after[key], before[key], "{key} unchanged");
     }
-    assert_eq!(after["users_field_data"][0]["status"], 0);
-    assert_eq!(after["users_field_data"][0]["name"], "jdoe");
-    assert_eq!(after["users_field_data"][0]["pass"], before["users_field_data"][0]["pass"], "the password hash stays");
+    let account = app.account(2).await;
+    assert_eq!(account["status"], 0);
+    assert_eq!(account["name"], "jdoe");
+    assert_eq!(account["pass"], account_before["pass"], "the password hash stays");
     assert_eq!(after["sessions"], json!([]));
+    assert!(!app.user_cached(2).await, "the stale cached copy of jdoe is gone");
+    if app.is_d7() {
+        // The first SCIM write of a pre-existing account records its derived id for good.
+        assert_eq!(app.stored_scim_id(2).await, Some(d7_derived_id(2)));
+        assert_eq!(app.role_ids_of(2).await, vec!["4"]);
+    }
 }
+both!(entra_disable_of_an_existing_drupal_account_keeps_its_other_rows);
