@@ -110,8 +110,8 @@ pub async fn run(settings: &Settings) -> Report {
         };
         let target = match &map.target {
             Target::Column(c) => format!("{}.{}", site.data_table(), site.column_name(*c).unwrap_or_default()),
-            Target::Field(f) if site.is_drupal7() => format!("field_data_{f} + field_revision_{f}"),
-            Target::Field(f) => format!("user__{f}"),
+            Target::Field(f) if site.is_drupal7() => format!("field_data_{f}.{f}_value (+ field_revision_{f})"),
+            Target::Field(f) => format!("user__{f}.{f}_value"),
         };
         report.push(Level::Ok, format!("line {}: {} → {target} ({kind}{len})", map.line, map.scim_text));
     }
@@ -206,7 +206,8 @@ async fn site_report(
             report.push(Level::Ok, "cache tags are kept in the database (cachetags): provisioned changes show at once");
         }
     }
-    let bins: &[&str] = if site.is_drupal7() { &["cache_field"] } else { &["cache_entity", "cache_config", "cache_data"] };
+    let bins: &[&str] =
+        if site.is_drupal7() { &["cache_field"] } else { &["cache_entity", "cache_config", "cache_data"] };
     for bin in bins {
         if !has(bin) {
             report.push(

@@ -175,7 +175,7 @@ async fn resolve_group_roles(db: &Db, site: &Site, mapping: &mut Mapping) -> Res
         match roles::find(site, &roles, &m.role) {
             None => problems.push(format!("line {}: role {:?} does not exist in this Drupal site", m.line, m.role)),
             Some(r) if r.is_admin || roles::is_built_in(site, &r.id) => problems.push(format!(
-                "line {}: role {:?} is an administrator or built-in role in Drupal; SCIM may never grant it",
+                "line {}: role {:?} is protected: Drupal's administrator role (every permission) or a built-in role, which SCIM may never grant",
                 m.line, m.role
             )),
             Some(r) if mapping.groups.protected_roles.iter().any(|p| roles::find(site, &roles, p) == Some(r)) => {
@@ -184,8 +184,13 @@ async fn resolve_group_roles(db: &Db, site: &Site, mapping: &mut Mapping) -> Res
             Some(r) => m.role = r.id.clone(),
         }
     }
-    let protected: Vec<String> =
-        mapping.groups.protected_roles.iter().filter_map(|p| roles::find(site, &roles, p)).map(|r| r.id.clone()).collect();
+    let protected: Vec<String> = mapping
+        .groups
+        .protected_roles
+        .iter()
+        .filter_map(|p| roles::find(site, &roles, p))
+        .map(|r| r.id.clone())
+        .collect();
     mapping.groups.protected_roles.extend(protected);
     mapping.groups.protected_roles.sort();
     mapping.groups.protected_roles.dedup();

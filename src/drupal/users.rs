@@ -395,6 +395,18 @@ impl UserStore {
         for (field, field_values) in &changes.fields {
             write_field(&mut tx, site, uid, &current.langcode, field, field_values, true).await?;
         }
+        if site.is_drupal7() && changes.external_id.is_none() && current.external_id.is_none() {
+            // The first write of an account that existed before makes its derived SCIM id stored.
+            tx.exec_drop(
+                format!(
+                    "INSERT INTO {} (`uid`, `scim_id`, `deleted`, `created`, `changed`) VALUES (?, ?, 0, ?, ?) \
+                     ON DUPLICATE KEY UPDATE `uid` = `uid`",
+                    t.t("scim_user")
+                ),
+                (uid, &current.uuid, now, now),
+            )
+            .await?;
+        }
         if let Some(ext) = &changes.external_id {
             tx.exec_drop(
                 format!(

@@ -5,7 +5,11 @@ use drupal_scim::check::run;
 use drupal_scim::settings::Settings;
 
 async fn report_for(mapping: &str) -> drupal_scim::check::Report {
-    let (db, server, pool) = fresh_database().await;
+    report_on(Fixture::Drupal10, mapping).await
+}
+
+async fn report_on(fixture: Fixture, mapping: &str) -> drupal_scim::check::Report {
+    let (db, server, pool) = fresh_database_on(&test_server_url(), fixture).await;
     let dir = TempDir(std::env::temp_dir().join(format!("dscim-check-{}", uuid::Uuid::new_v4().simple())));
     std::fs::create_dir_all(&dir.0).unwrap();
     let path = dir.0.join("drupal_mapping.toml");
@@ -30,6 +34,26 @@ async fn check_reports_every_mapped_attribute_and_passes_on_a_stock_site() {
     assert!(text.contains("protected role administrator"), "{text}");
     assert!(text.contains("bcrypt $2y$ at cost 10"), "{text}");
     assert!(text.contains("will be created at the first start"), "check writes nothing: {text}");
+}
+
+#[tokio::test]
+async fn check_names_the_drupal7_tables_of_the_same_mapping() {
+    let report = report_on(Fixture::Drupal7, &mapping_with_fields()).await;
+    let text = report.to_string();
+    assert!(!report.failed(), "{text}");
+    assert!(text.contains("connected; Drupal 7 schema"), "{text}");
+    assert!(text.contains("userName → users.name (column, at most 60 characters)"), "{text}");
+    assert!(text.contains("preferredLanguage → users.language (column, at most 12 characters)"), "{text}");
+    assert!(
+        text.contains(
+            "name.givenName → field_data_field_first_name.field_first_name_value (+ field_revision_field_first_name) (field, at most 255 characters)"
+        ),
+        "{text}"
+    );
+    assert!(text.contains("protected account uid 1 (admin)"), "{text}");
+    assert!(text.contains("protected role 3 (\"administrator\")"), "{text}");
+    assert!(text.contains("phpass $S$ with 2^15 rounds"), "{text}");
+    assert!(text.contains("cache_field entry"), "{text}");
 }
 
 #[tokio::test]

@@ -8,11 +8,11 @@ pub mod ids;
 pub mod roles;
 pub mod sequences;
 
+use crate::drupal::columns::Columns;
 use crate::drupal::error::StoreError;
 use crate::drupal::model::BaseColumn;
 use crate::drupal::password::PasswordScheme;
 use crate::drupal::php_serialize::{PhpValue, unserialize};
-use crate::drupal::columns::Columns;
 use crate::drupal::site::{Core, Drupal7Site, Site, SiteError};
 use crate::drupal::tables::Tables;
 use crate::mapping::model::{Mapping, PasswordHash, Target};
