@@ -237,6 +237,19 @@ impl TestApp {
         Self::try_spawn_custom_on(Fixture::Drupal10, server, mapping, setup_sql, tweak).await
     }
 
+    /// [`TestApp::spawn_custom`] on a given fixture.
+    pub async fn spawn_custom_on(
+        fixture: Fixture,
+        server: &str,
+        mapping: &str,
+        setup_sql: &str,
+        tweak: impl FnOnce(&mut Settings),
+    ) -> TestApp {
+        Self::try_spawn_custom_on(fixture, server, mapping, setup_sql, tweak)
+            .await
+            .unwrap_or_else(|e| panic!("server did not start: {e}"))
+    }
+
     /// [`TestApp::try_spawn_custom`] on a given fixture.
     pub async fn try_spawn_custom_on(
         fixture: Fixture,

@@ -4,6 +4,7 @@ mod check;
 mod deprovision;
 mod discovery;
 mod drupal7_rows;
+mod drupal7_shared;
 mod faults;
 mod groups_edges;
 mod groups_flows;
