@@ -96,7 +96,8 @@ pub async fn run(settings: &Settings) -> Report {
     for (table, prefix) in &mapping.table_prefixes {
         report.push(Level::Info, format!("table {table} has its own prefix {prefix:?}"));
     }
-    report.push(Level::Info, format!("new accounts: language {}, time zone {}", site.langcode, site.timezone));
+    let language = if site.is_drupal7() { "none ('', Drupal 7's default)".to_string() } else { site.langcode.clone() };
+    report.push(Level::Info, format!("new accounts: language {language}, time zone {}", site.timezone));
     let hashes = match site.password {
         PasswordScheme::Bcrypt { cost } => format!("bcrypt $2y$ at cost {cost}"),
         PasswordScheme::PhpassSha512 { count_log2 } => format!("phpass $S$ with 2^{count_log2} rounds"),

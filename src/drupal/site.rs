@@ -108,15 +108,12 @@ impl Site {
             (_, true) => return drupal7::detect(&mut conn, tables, &columns, mapping).await,
             _ => {}
         }
-        for t in ["users", "users_field_data", "user__roles", "config", "key_value", "sessions"] {
-            if !has(t) {
-                problems.push(format!(
-                    "table {} is missing: is this a Drupal 8–11 database, and is table_prefix ({:?}) right?",
-                    tables.raw(t),
-                    mapping.table_prefix
-                ));
-            }
-        }
+        problems.extend(missing_tables(
+            &columns,
+            &tables,
+            &["users", "users_field_data", "user__roles", "config", "key_value", "sessions"],
+            "Drupal 8–11",
+        ));
         if !problems.is_empty() {
             return Err(SiteError::Mismatch(problems));
         }
@@ -250,6 +247,21 @@ impl Site {
     pub fn field_table(&self, field: &str) -> String {
         self.tables.t(&format!("user__{field}"))
     }
+}
+
+/// A problem for each of `required` that does not exist, naming the prefix it was looked up with.
+pub(crate) fn missing_tables(columns: &Columns, tables: &Tables, required: &[&str], core: &str) -> Vec<String> {
+    required
+        .iter()
+        .filter(|t| !columns.has(tables, t))
+        .map(|t| {
+            format!(
+                "table {} is missing: is this a {core} database, and is the table prefix ({:?}) right?",
+                tables.raw(t),
+                tables.prefix_text(t)
+            )
+        })
+        .collect()
 }
 
 /// Read and unserialize one row of Drupal's `config` table.

@@ -99,14 +99,7 @@ async fn check_reads_the_database_from_drupals_settings_php() {
     let php = settings_php(&server, &db, "''");
     std::fs::write(dir.0.join("settings.php"), php).unwrap();
     std::fs::write(dir.0.join("drupal_mapping.toml"), mapping_with_fields()).unwrap();
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_drupal-scim"))
-        .args(["check", "--drupal-settings"])
-        .arg(dir.0.join("settings.php"))
-        .env_remove("DRUPAL_SCIM__DATABASE__URL")
-        .env("DRUPAL_SCIM__AUTH__SECRET", SECRET)
-        .env("DRUPAL_SCIM__MAPPING", dir.0.join("drupal_mapping.toml"))
-        .output()
-        .unwrap();
+    let out = check_with_settings_php(&dir);
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
     assert!(stdout.contains("connected; Drupal 8–11 schema"), "{stdout}");
@@ -141,18 +134,23 @@ async fn check_reports_the_per_table_prefixes_of_a_settings_php_prefix_array() {
     let mapping =
         mapping_with_fields().replacen("\n[users]\n", "\n[drupal.table_prefixes]\nrole = \"ignored_\"\n\n[users]\n", 1);
     std::fs::write(dir.0.join("drupal_mapping.toml"), mapping).unwrap();
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_drupal-scim"))
-        .args(["check", "--drupal-settings"])
-        .arg(dir.0.join("settings.php"))
-        .env_remove("DRUPAL_SCIM__DATABASE__URL")
-        .env("DRUPAL_SCIM__AUTH__SECRET", SECRET)
-        .env("DRUPAL_SCIM__MAPPING", dir.0.join("drupal_mapping.toml"))
-        .output()
-        .unwrap();
+    let out = check_with_settings_php(&dir);
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
     assert!(stdout.contains("table sessions has its own prefix \"\""), "{stdout}");
     assert!(stdout.contains("table users has its own prefix \"\""), "{stdout}");
     assert!(!stdout.contains("ignored_"), "{stdout}");
     drop_test_database(&server, &db).await;
+}
+
+/// `drupal-scim check --drupal-settings` on the settings.php and drupal_mapping.toml in `dir`.
+fn check_with_settings_php(dir: &TempDir) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_drupal-scim"))
+        .args(["check", "--drupal-settings"])
+        .arg(dir.0.join("settings.php"))
+        .env_remove("DRUPAL_SCIM__DATABASE__URL")
+        .env("DRUPAL_SCIM__AUTH__SECRET", SECRET)
+        .env("DRUPAL_SCIM__MAPPING", dir.0.join("drupal_mapping.toml"))
+        .output()
+        .unwrap()
 }

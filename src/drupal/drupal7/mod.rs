@@ -13,7 +13,7 @@ use crate::drupal::error::StoreError;
 use crate::drupal::model::BaseColumn;
 use crate::drupal::password::PasswordScheme;
 use crate::drupal::php_serialize::{PhpValue, unserialize};
-use crate::drupal::site::{Core, Drupal7Site, Site, SiteError};
+use crate::drupal::site::{Core, Drupal7Site, Site, SiteError, missing_tables};
 use crate::drupal::tables::Tables;
 use crate::mapping::model::{Mapping, PasswordHash, Target};
 use mysql_async::Conn;
@@ -35,17 +35,13 @@ pub async fn detect(
     columns: &Columns,
     mapping: &mut Mapping,
 ) -> Result<Site, SiteError> {
-    let mut problems = Vec::new();
     let has = |t: &str| columns.has(&tables, t);
-    for t in ["users", "role", "users_roles", "sequences", "variable", "sessions"] {
-        if !has(t) {
-            problems.push(format!(
-                "table {} is missing: is this a Drupal 7 database, and is table_prefix ({:?}) right?",
-                tables.raw(t),
-                mapping.table_prefix
-            ));
-        }
-    }
+    let mut problems = missing_tables(
+        columns,
+        &tables,
+        &["users", "role", "users_roles", "sequences", "variable", "sessions"],
+        "Drupal 7",
+    );
     if !problems.is_empty() {
         return Err(SiteError::Mismatch(problems));
     }
