@@ -12,22 +12,48 @@ use std::time::{Duration, Instant};
 
 /// Everything a write may touch, as JSON: equal before and after means nothing was written.
 async fn all_rows(app_pool: &mysql_async::Pool) -> Value {
+    rows_of(app_pool, &DRUPAL10_ROWS).await
+}
+
+/// Every row a SCIM write can touch on the Drupal 10 fixture.
+const DRUPAL10_ROWS: [(&str, &str); 12] = [
+    ("users", "SELECT * FROM users ORDER BY uid"),
+    ("users_field_data", "SELECT * FROM users_field_data ORDER BY uid, langcode"),
+    ("user__roles", "SELECT * FROM user__roles ORDER BY entity_id, langcode, delta"),
+    ("first", "SELECT * FROM user__field_first_name ORDER BY entity_id, delta"),
+    ("last", "SELECT * FROM user__field_last_name ORDER BY entity_id, delta"),
+    ("department", "SELECT * FROM user__field_department ORDER BY entity_id, delta"),
+    ("employee", "SELECT * FROM user__field_employee_number ORDER BY entity_id, delta"),
+    ("scim_user", "SELECT * FROM scim_user ORDER BY uid"),
+    ("scim_group", "SELECT * FROM scim_group ORDER BY group_id"),
+    ("roles", "SELECT name, data FROM config WHERE name LIKE 'user.role.%' ORDER BY name"),
+    ("key_value", "SELECT collection, name, value FROM key_value ORDER BY collection, name"),
+    ("sessions", "SELECT uid, sid FROM sessions ORDER BY sid"),
+];
+
+/// Every row a SCIM write can touch on the Drupal 7 fixture.
+const DRUPAL7_ROWS: [(&str, &str); 14] = [
+    ("users", "SELECT * FROM users ORDER BY uid"),
+    ("users_roles", "SELECT * FROM users_roles ORDER BY uid, rid"),
+    ("role", "SELECT * FROM role ORDER BY rid"),
+    ("role_permission", "SELECT * FROM role_permission ORDER BY rid, permission"),
+    ("sequences", "SELECT * FROM sequences ORDER BY value"),
+    ("first", "SELECT * FROM field_data_field_first_name ORDER BY entity_id, delta"),
+    ("first_revision", "SELECT * FROM field_revision_field_first_name ORDER BY entity_id, delta"),
+    ("last", "SELECT * FROM field_data_field_last_name ORDER BY entity_id, delta"),
+    ("last_revision", "SELECT * FROM field_revision_field_last_name ORDER BY entity_id, delta"),
+    ("department", "SELECT * FROM field_data_field_department ORDER BY entity_id, delta"),
+    ("department_revision", "SELECT * FROM field_revision_field_department ORDER BY entity_id, delta"),
+    ("scim_user", "SELECT * FROM scim_user ORDER BY uid"),
+    ("scim_group", "SELECT * FROM scim_group ORDER BY group_id"),
+    ("sessions", "SELECT uid, sid FROM sessions ORDER BY sid"),
+];
+
+/// The rows of these queries, as JSON.
+async fn rows_of(app_pool: &mysql_async::Pool, queries: &[(&str, &str)]) -> Value {
     let mut conn = app_pool.get_conn().await.unwrap();
     let mut out = serde_json::Map::new();
-    for (key, sql) in [
-        ("users", "SELECT * FROM users ORDER BY uid"),
-        ("users_field_data", "SELECT * FROM users_field_data ORDER BY uid, langcode"),
-        ("user__roles", "SELECT * FROM user__roles ORDER BY entity_id, langcode, delta"),
-        ("first", "SELECT * FROM user__field_first_name ORDER BY entity_id, delta"),
-        ("last", "SELECT * FROM user__field_last_name ORDER BY entity_id, delta"),
-        ("department", "SELECT * FROM user__field_department ORDER BY entity_id, delta"),
-        ("employee", "SELECT * FROM user__field_employee_number ORDER BY entity_id, delta"),
-        ("scim_user", "SELECT * FROM scim_user ORDER BY uid"),
-        ("scim_group", "SELECT * FROM scim_group ORDER BY group_id"),
-        ("roles", "SELECT name, data FROM config WHERE name LIKE 'user.role.%' ORDER BY name"),
-        ("key_value", "SELECT collection, name, value FROM key_value ORDER BY collection, name"),
-        ("sessions", "SELECT uid, sid FROM sessions ORDER BY sid"),
-    ] {
+    for &(key, sql) in queries {
         let rows: Vec<mysql_async::Row> = conn.query(sql).await.unwrap();
         let rows: Vec<Value> = rows
             .into_iter()
@@ -697,6 +723,85 @@ async fn a_failing_last_statement_rolls_back_every_earlier_statement_of_each_wri
         let (status, answer) = send(&app, method, &path, body).await.unwrap();
         assert_eq!(status, success, "{what} without the fault: {answer}");
         assert_ne!(all_rows(&app.pool).await, before, "{what} writes when nothing fails");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_drupal7_a_failing_last_statement_rolls_back_every_earlier_statement_of_each_write() {
+    // The same as above on Drupal 7's tables: the sequence, the users row, both field tables,
+    // users_roles and role rows go back with the failed statement.
+    let mapping = mapping_with_fields().replace("delete = \"block\"", "delete = \"block_remove_roles\"");
+    let app = TestApp::spawn_with_mapping_on(Fixture::Drupal7, &mapping).await;
+    let (jdoe, msmith) = (app.jdoe_id(), app.msmith_id());
+    let mut group = entra_group("Faulty", "ext-faulty");
+    group["members"] = json!([{"value": jdoe}]);
+    let rid = create_group(&app, &group).await["id"].as_str().unwrap().to_string();
+    let fail = "SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'injected fault'";
+    let mut with_members = entra_group("Fresh Group", "ext-fresh");
+    with_members["members"] = json!([{"value": jdoe}, {"value": msmith}]);
+    type Case = (&'static str, &'static str, reqwest::Method, String, Option<Value>, u16);
+    let cases: Vec<Case> = vec![
+        (
+            "create a user",
+            "BEFORE INSERT ON scim_user",
+            reqwest::Method::POST,
+            "/Users".into(),
+            Some(entra_user("signal.user", "signal.user@example.com", "ext-signal")),
+            201,
+        ),
+        (
+            "PATCH a user",
+            "BEFORE INSERT ON scim_user",
+            reqwest::Method::PATCH,
+            format!("/Users/{jdoe}"),
+            patch_body(json!([
+                {"op": "replace", "path": "name.givenName", "value": "Signal"},
+                {"op": "replace", "path": "emails[type eq \"work\"].value", "value": "signal@example.com"},
+                {"op": "replace", "path": "password", "value": "Signal-Passphrase-77"},
+                {"op": "replace", "path": "externalId", "value": "ext-jdoe"}
+            ])),
+            200,
+        ),
+        (
+            "create a group with members",
+            "BEFORE UPDATE ON users",
+            reqwest::Method::POST,
+            "/Groups".into(),
+            Some(with_members),
+            201,
+        ),
+        (
+            "change a group's members",
+            "BEFORE UPDATE ON scim_group",
+            reqwest::Method::PATCH,
+            format!("/Groups/{rid}"),
+            patch_body(json!([
+                {"op": "add", "path": "members", "value": [{"value": msmith}]},
+                {"op": "remove", "path": "members", "value": [{"value": jdoe}]},
+                {"op": "replace", "path": "displayName", "value": "Faulty Renamed"}
+            ])),
+            204,
+        ),
+        ("delete a group", "BEFORE UPDATE ON scim_group", reqwest::Method::DELETE, format!("/Groups/{rid}"), None, 204),
+        (
+            "delete (block) a user",
+            "BEFORE INSERT ON scim_user",
+            reqwest::Method::DELETE,
+            format!("/Users/{msmith}"),
+            None,
+            204,
+        ),
+    ];
+    for (what, timing, method, path, body, success) in cases {
+        let before = rows_of(&app.pool, &DRUPAL7_ROWS).await;
+        app.exec(&format!("CREATE TRIGGER fault {timing} FOR EACH ROW {fail}")).await;
+        let (status, answer) = send(&app, method.clone(), &path, body.clone()).await.unwrap();
+        assert_eq!(status, 500, "{what}: {answer}");
+        assert_eq!(rows_of(&app.pool, &DRUPAL7_ROWS).await, before, "{what}: nothing written");
+        app.exec("DROP TRIGGER fault").await;
+        let (status, answer) = send(&app, method, &path, body).await.unwrap();
+        assert_eq!(status, success, "{what} without the fault: {answer}");
+        assert_ne!(rows_of(&app.pool, &DRUPAL7_ROWS).await, before, "{what} writes when nothing fails");
     }
 }
 
