@@ -609,6 +609,7 @@ fn validate_values(site: &Site, values: &BTreeMap<BaseColumn, DbValue>) -> Resul
             _ => continue,
         };
         let result = match column {
+            BaseColumn::Name if site.is_drupal7() => validate::validate_drupal7_username(text),
             BaseColumn::Name => validate::validate_username(text),
             BaseColumn::Mail => validate::validate_mail(text),
             BaseColumn::Timezone if !timezones::is_valid_timezone(text) => {
@@ -624,7 +625,6 @@ fn validate_values(site: &Site, values: &BTreeMap<BaseColumn, DbValue>) -> Resul
         Some(_) => return Err(StoreError::Invalid("userName is required".into())),
         None => {}
     }
-    let _ = site;
     Ok(())
 }
 

@@ -71,6 +71,16 @@ pub fn validate_username(name: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// Drupal 7's `user_validate_name()`: the same rules, but `+` was only allowed from Drupal 8 on
+/// (Drupal 7's own account form would refuse to save such an account again).
+pub fn validate_drupal7_username(name: &str) -> Result<(), String> {
+    validate_username(name)?;
+    if name.contains('+') {
+        return Err("the user name contains an illegal character (\"+\"): Drupal 7 does not allow it".to_string());
+    }
+    Ok(())
+}
+
 /// ASCII letters, digits, space and `.@+_'-`, or any non-ASCII char outside [`ILLEGAL_NAME_RANGES`].
 fn is_allowed_name_char(c: char) -> bool {
     if c.is_ascii() {
@@ -256,6 +266,15 @@ pub fn validate_langcode(code: &str) -> Result<(), String> {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn drupal7_names_refuse_the_plus_drupal_8_allowed() {
+        assert!(validate_username("first+tag@example.com").is_ok());
+        assert!(validate_drupal7_username("first+tag@example.com").unwrap_err().contains("\"+\""));
+        assert!(validate_drupal7_username("o'brien.x-y_z@example.com").is_ok());
+        assert!(validate_drupal7_username(" lead").is_err());
+    }
+
     use super::*;
 
     fn name_err(name: &str) -> String {

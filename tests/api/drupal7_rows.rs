@@ -590,3 +590,19 @@ async fn d7_hard_delete_blocks_an_account_owning_a_node_revision_comment_or_file
     assert_eq!(app.role_ids_of(2).await, vec!["4"], "a blocked account keeps its rows");
     assert_eq!(app.field_values(2, "field_first_name").await, vec!["John"]);
 }
+
+#[tokio::test]
+async fn d7_refuses_a_plus_in_user_names_that_drupal_10_accepts() {
+    for fixture in [Fixture::Drupal10, D7] {
+        let app = TestApp::spawn_on(fixture).await;
+        let before = app.count("users").await;
+        let response = app.post("/Users", &entra_user("first+tag@example.com", "tag@example.com", "ext-tag")).await;
+        if fixture == D7 {
+            let error = expect_error(response, 400, Some("invalidValue")).await;
+            assert!(error["detail"].as_str().unwrap().contains("Drupal 7"), "{error}");
+            assert_eq!(app.count("users").await, before, "nothing written");
+        } else {
+            assert_eq!(response.status().as_u16(), 201);
+        }
+    }
+}
