@@ -82,7 +82,9 @@ async fn list_config_roles<Q: Queryable>(q: &mut Q, tables: &Tables) -> Result<V
 /// A machine name for a new role from its label: Drupal's `[a-z0-9_]`, unique among `taken`.
 pub fn machine_name(label: &str, taken: &[String]) -> String {
     let mut base = String::new();
-    for c in label.chars().flat_map(char::to_lowercase) {
+    // Drupal's machine-name widget transliterates first (Rédacteurs → redacteurs); its tables
+    // and deunicode's both come from Text::Unidecode.
+    for c in deunicode::deunicode(label).chars().flat_map(char::to_lowercase) {
         if c.is_ascii_alphanumeric() {
             base.push(c);
         } else if !base.ends_with('_') {
@@ -318,7 +320,9 @@ mod tests {
     #[test]
     fn machine_names_follow_drupal_rules_and_stay_unique() {
         assert_eq!(machine_name("Drupal Editors", &[]), "drupal_editors");
-        assert_eq!(machine_name("Rédacteurs (FR)", &[]), "r_dacteurs_fr");
+        assert_eq!(machine_name("Rédacteurs (FR)", &[]), "redacteurs_fr");
+        assert_eq!(machine_name("Отдел продаж", &[]), "otdel_prodazh");
+        assert_eq!(machine_name("Straße", &[]), "strasse");
         assert_eq!(machine_name("Editors", &["editors".into()]), "editors_2");
         assert_eq!(machine_name("Authenticated", &[]), "authenticated_2");
         assert_eq!(machine_name("!!!", &[]), "scim_group");
