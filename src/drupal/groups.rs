@@ -393,8 +393,8 @@ impl GroupStore {
                 MemberChange::Set(ids) => {
                     let accounts = self.resolve_all(q, ids).await?;
                     let keep: Vec<u32> = accounts.iter().map(|a| a.uid).collect();
-                    let current: Vec<u32> =
-                        membership::members(q, &self.site, role).await?.iter().map(|a| a.uid).collect();
+                    // Everyone else loses the role, accounts deleted through SCIM included.
+                    let current = membership::changeable_holders(q, &self.site, role).await?;
                     let gone: Vec<u32> = current.into_iter().filter(|u| !keep.contains(u)).collect();
                     let mut uids = membership::revoke(q, &self.site, role, &gone).await?;
                     uids.extend(membership::grant(q, &self.site, role, &accounts).await?);

@@ -247,6 +247,13 @@ pub async fn revoke<Q: Queryable>(q: &mut Q, site: &Site, role: &str, uids: &[u3
 
 /// Take the role from every account SCIM may change. Returns the uids that changed.
 pub async fn revoke_all<Q: Queryable>(q: &mut Q, site: &Site, role: &str) -> Result<Vec<u32>, StoreError> {
+    let uids = changeable_holders(q, site, role).await?;
+    revoke(q, site, role, &uids).await
+}
+
+/// Every account SCIM may change that holds the role: visible or deleted through SCIM (hidden
+/// accounts still hold what SCIM granted them), never a protected one.
+pub async fn changeable_holders<Q: Queryable>(q: &mut Q, site: &Site, role: &str) -> Result<Vec<u32>, StoreError> {
     let (pmarks, protected) = site.protected_params();
     let mut params: Vec<Value> = vec![role.into()];
     params.extend(protected);
@@ -258,8 +265,7 @@ pub async fn revoke_all<Q: Queryable>(q: &mut Q, site: &Site, role: &str) -> Res
         role_column(site),
         rows.owner
     );
-    let uids: Vec<u32> = q.exec(sql, params).await?;
-    revoke(q, site, role, &uids).await
+    Ok(q.exec(sql, params).await?)
 }
 
 /// Take several roles from one account.

@@ -383,3 +383,30 @@ async fn a_patch_changing_nothing_about_members_still_validates_paths() {
     patch_204(&app, "/Groups/support", json!([])).await;
     assert_eq!(app.patch_ops("/Groups/nope", json!([])).await.status().as_u16(), 404);
 }
+
+/// Replacing the whole member list takes the role from every other holder SCIM may change,
+/// also from an account deleted through SCIM (blocked and hidden, but still holding the role).
+async fn replacing_the_member_list_reaches_accounts_deleted_through_scim(fx: Fixture) {
+    let app = TestApp::spawn_on(fx).await;
+    let (jdoe, msmith) = (app.jdoe_id(), app.msmith_id());
+    let group = create_group(&app, &entra_group("Support", "ext-support")).await;
+    let id = group["id"].as_str().unwrap().to_string();
+    patch_204(
+        &app,
+        &format!("/Groups/{id}"),
+        json!([{"op": "Add", "path": "members", "value": members(&[&jdoe, &msmith])}]),
+    )
+    .await;
+    assert_eq!(app.holders(&id).await, vec![2, 3]);
+    assert_eq!(app.delete(&format!("/Users/{msmith}")).await.status().as_u16(), 204);
+    assert_eq!(app.holders(&id).await, vec![2, 3], "a blocked, hidden account keeps its roles");
+    patch_204(
+        &app,
+        &format!("/Groups/{id}"),
+        json!([{"op": "Replace", "path": "members", "value": members(&[&jdoe])}]),
+    )
+    .await;
+    assert_eq!(app.holders(&id).await, vec![2], "exactly the listed members hold the role");
+    assert_eq!(member_ids(&get_json(&app, &format!("/Groups/{id}"), &[]).await), [jdoe]);
+}
+both!(replacing_the_member_list_reaches_accounts_deleted_through_scim);
