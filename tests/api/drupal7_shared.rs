@@ -129,3 +129,33 @@ async fn d7_shared_users_multisite_writes_each_table_where_its_prefix_says() {
     drop(app);
     drop_test_database(&test_server_url(), &shared).await;
 }
+
+#[tokio::test]
+async fn d7_with_one_string_prefix_writes_only_prefixed_tables() {
+    let fixture = std::fs::read_to_string(repo_path("tests/fixtures/drupal7.sql")).unwrap();
+    let tables: Vec<&str> = fixture
+        .lines()
+        .filter_map(|l| l.strip_prefix("CREATE TABLE `"))
+        .filter_map(|rest| rest.split('`').next())
+        .collect();
+    assert!(tables.contains(&"users") && tables.contains(&"field_data_field_first_name"));
+    let renames: Vec<String> = tables.iter().map(|t| format!("`{t}` TO `d7_{t}`")).collect();
+    let setup = format!("RENAME TABLE {};", renames.join(", "));
+    let mapping = mapping_with_fields().replace("table_prefix = \"\"", "table_prefix = \"d7_\"");
+    let app = TestApp::spawn_custom_on(D7, &test_server_url(), &mapping, &setup, |_| {}).await;
+    let user = app.create_user("prefixed.ada", "prefixed.ada@example.com").await;
+    assert_eq!(app.one::<u32>("SELECT uid FROM d7_users WHERE name = 'prefixed.ada'").await, Some(5));
+    assert_eq!(app.rows::<u32>("SELECT value FROM d7_sequences").await, vec![5]);
+    assert_eq!(
+        app.one::<String>("SELECT scim_id FROM d7_scim_user WHERE uid = 5").await.as_deref(),
+        user["id"].as_str()
+    );
+    assert_eq!(
+        app.rows::<String>("SELECT field_first_name_value FROM d7_field_revision_field_first_name WHERE entity_id = 5")
+            .await,
+        vec!["Given"]
+    );
+    let unprefixed: Vec<String> =
+        app.rows("SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME NOT LIKE 'd7\\_%'").await;
+    assert_eq!(unprefixed, Vec::<String>::new(), "nothing outside the prefix");
+}
