@@ -71,6 +71,10 @@ struct RunArgs {
     /// Small counts and 10,000 instead of 100,000 users: a smoke run, minutes instead of many.
     #[arg(long)]
     quick: bool,
+    /// Only the create phase (at 1,000 accounts, c = 1, 8 and 32, `--creates` requests per
+    /// level) and the statement traces: for iterating on the write path in a minute.
+    #[arg(long, value_name = "PER_LEVEL")]
+    creates: Option<usize>,
     /// Lines describing the set-up, printed in the report (repeatable).
     #[arg(long = "note")]
     notes: Vec<String>,
@@ -807,7 +811,10 @@ fn machine() -> Vec<(String, String)> {
 }
 
 async fn run(args: RunArgs) -> Result<(), String> {
-    let counts = if args.quick { Counts::quick() } else { Counts::full() };
+    let mut counts = if args.quick { Counts::quick() } else { Counts::full() };
+    if let Some(n) = args.creates {
+        counts.per_level = n.max(1);
+    }
     let token = drupal_scim::token::mint(&args.secret, "drupal-scim", "drupal-scim", "bench", None)
         .map_err(|e| e.to_string())?;
     let origin = args.origin.trim_end_matches('/').to_string();
@@ -839,9 +846,11 @@ async fn run(args: RunArgs) -> Result<(), String> {
     // --- 1,000 accounts: lookups and paging -------------------------------------
     let small = b.grow_to(counts.small).await?;
     b.rss.take_window();
-    b.lookups(small, false, true).await;
-    b.lookups(small, true, false).await;
-    b.list(small, counts.walks_small).await;
+    if args.creates.is_none() {
+        b.lookups(small, false, true).await;
+        b.lookups(small, true, false).await;
+        b.list(small, counts.walks_small).await;
+    }
 
     // --- writes -------------------------------------------------------------------
     // Warm-up (not reported): the first creates open connections and fill caches.
@@ -854,6 +863,9 @@ async fn run(args: RunArgs) -> Result<(), String> {
     }
     let users = b.visible().await?;
     let created = Arc::new(b.creates(users, "new", &LEVELS).await);
+    if args.creates.is_some() {
+        return creates_only(&mut b, &args).await;
+    }
     let users = b.visible().await?;
     b.patches(users, &created).await;
     b.per_user(users, &created, true).await;
@@ -933,6 +945,26 @@ async fn run(args: RunArgs) -> Result<(), String> {
         update_section(path, &md)?;
         say(format!("{path} updated"));
     }
+    let failed: usize = b.rows.iter().map(|r| r.http.failed + r.raw.as_ref().map_or(0, |x| x.failed)).sum();
+    if failed > 0 {
+        return Err(format!("{failed} requests failed"));
+    }
+    Ok(())
+}
+
+/// The end of a `--creates` run: the create rows and the statement traces, printed and written
+/// to `--out` (never into BENCHMARKS.md).
+async fn creates_only(b: &mut Bench, args: &RunArgs) -> Result<(), String> {
+    let traces = statement_traces(b).await?;
+    b.rss.stop();
+    let mut md = format!(
+        "_`scripts/bench.sh --creates`: the create phase only, {} per level; load average {} after._\n\n",
+        b.counts.per_level,
+        loadavg()
+    );
+    let _ = writeln!(md, "{}\n### Statements per request\n\n{traces}", results_table(&b.rows));
+    std::fs::write(&args.out, &md).map_err(|e| format!("{}: {e}", args.out))?;
+    println!("{md}");
     let failed: usize = b.rows.iter().map(|r| r.http.failed + r.raw.as_ref().map_or(0, |x| x.failed)).sum();
     if failed > 0 {
         return Err(format!("{failed} requests failed"));

@@ -8,15 +8,22 @@
 use crate::scim::NewUser;
 use mysql_async::prelude::*;
 use mysql_async::{Conn, Opts, OptsBuilder, Row, TxOpts, Value};
-use sha2::{Digest, Sha256};
 
+/// src/drupal/layout.rs accounts_from.
+const ACCOUNTS: &str = "`users` u JOIN `users_field_data` d ON d.`uid` = u.`uid` AND d.`default_langcode` = 1 \
+     LEFT JOIN `scim_user` s ON s.`uid` = d.`uid`";
+
+/// src/drupal/users.rs visible_from.
 const VISIBLE: &str = "FROM `users` u JOIN `users_field_data` d ON d.`uid` = u.`uid` AND d.`default_langcode` = 1 \
-     LEFT JOIN `scim_user` s ON s.`uid` = u.`uid` \
-     WHERE u.`uid` NOT IN (?, ?) AND (s.`deleted` IS NULL OR s.`deleted` = 0)";
+     LEFT JOIN `scim_user` s ON s.`uid` = d.`uid` \
+     WHERE d.`uid` NOT IN (?, ?) AND (s.`deleted` IS NULL OR s.`deleted` = 0)";
 
 /// src/drupal/users.rs record_columns: an account's own row.
-const RECORD: &str = "u.`uid`, u.`uuid`, d.`langcode`, d.`created`, d.`changed`, s.`external_id`, d.`name`, d.`mail`, d.`status`, \
+const RECORD: &str = "d.`uid`, u.`uuid`, d.`langcode`, d.`created`, d.`changed`, s.`external_id`, d.`name`, d.`mail`, d.`status`, \
      d.`timezone`, d.`preferred_langcode`, d.`preferred_admin_langcode`";
+
+/// src/drupal/locks.rs NAME_SQL: the site's lock name for a key.
+const LOCK_NAME: &str = "CONCAT('drupal_scim:', LEFT(SHA2(CONCAT_WS('|', DATABASE(), ?, ?), 256), 40))";
 
 const FIELDS: [&str; 4] = ["field_first_name", "field_last_name", "field_department", "field_employee_number"];
 
@@ -38,13 +45,6 @@ fn now() -> i64 {
     time::OffsetDateTime::now_utc().unix_timestamp()
 }
 
-/// src/drupal/locks.rs lock_name.
-fn lock_name(value: &str) -> String {
-    let digest = Sha256::digest(value.trim().to_lowercase().as_bytes());
-    let hex: String = digest.iter().take(20).map(|b| format!("{b:02x}")).collect();
-    format!("drupal_scim:{hex}")
-}
-
 fn protected() -> Vec<Value> {
     vec![0u32.into(), 1u32.into()]
 }
@@ -62,7 +62,7 @@ async fn search<Q: Queryable>(q: &mut Q, filter: &str, values: Vec<Value>, limit
     page.push(limit.into());
     page.push(0u64.into());
     let rows: Vec<Row> = q
-        .exec(format!("SELECT {RECORD} {VISIBLE} AND {filter} ORDER BY u.`uid` LIMIT ? OFFSET ?"), page)
+        .exec(format!("SELECT {RECORD} {VISIBLE} AND {filter} ORDER BY d.`uid` LIMIT ? OFFSET ?"), page)
         .await
         .map_err(e)?;
     let uids: Vec<u32> = rows.iter().filter_map(|r| r.get(0)).collect();
@@ -75,16 +75,8 @@ async fn search<Q: Queryable>(q: &mut Q, filter: &str, values: Vec<Value>, limit
 
 /// src/drupal/users.rs load: the account, then its values.
 async fn load<Q: Queryable>(q: &mut Q, uid: u32) -> Result<bool, String> {
-    let rows: Vec<Row> = q
-        .exec(
-            format!(
-                "SELECT {RECORD} FROM `users` u JOIN `users_field_data` d ON d.`uid` = u.`uid` AND d.`default_langcode` = 1 \
-                 LEFT JOIN `scim_user` s ON s.`uid` = u.`uid` WHERE u.`uid` IN (?)"
-            ),
-            (uid,),
-        )
-        .await
-        .map_err(e)?;
+    let rows: Vec<Row> =
+        q.exec(format!("SELECT {RECORD} FROM {ACCOUNTS} WHERE d.`uid` IN (?)"), (uid,)).await.map_err(e)?;
     if rows.is_empty() {
         return Err(format!("load: no account {uid}"));
     }
@@ -99,12 +91,14 @@ async fn values<Q: Queryable>(q: &mut Q, uid: u32) -> Result<bool, String> {
         .enumerate()
         .map(|(k, field)| {
             format!(
-                "SELECT {k} AS `k`, `entity_id`, `langcode`, `delta`, `{field}_value` AS `v` FROM `user__{field}` WHERE `entity_id` IN (?) AND `deleted` = 0"
+                "SELECT {k} AS `k`, x.`entity_id`, x.`langcode`, x.`delta`, x.`{field}_value` AS `v` FROM `user__{field}` x \
+                 WHERE x.`entity_id` IN (?) AND x.`deleted` = 0"
             )
         })
         .collect();
     parts.push(format!(
-        "SELECT {}, `entity_id`, `langcode`, `delta`, `roles_target_id` FROM `user__roles` WHERE `entity_id` IN (?) AND `deleted` = 0",
+        "SELECT {}, x.`entity_id`, x.`langcode`, x.`delta`, x.`roles_target_id` FROM `user__roles` x \
+         WHERE x.`entity_id` IN (?) AND x.`deleted` = 0",
         FIELDS.len()
     ));
     let params: Vec<u32> = vec![uid; parts.len()];
@@ -130,11 +124,13 @@ async fn groups(conn: &mut Conn) -> Result<(), String> {
 }
 
 async fn get_locks(conn: &mut Conn, values: &[&str]) -> Result<(), String> {
-    let mut names: Vec<String> = values.iter().filter(|v| !v.is_empty()).map(|v| lock_name(v)).collect();
-    names.sort();
-    names.dedup();
-    for name in names {
-        let got: Option<Option<i64>> = conn.exec_first("SELECT GET_LOCK(?, ?)", (name, 10u64)).await.map_err(e)?;
+    let mut keys: Vec<String> =
+        values.iter().filter(|v| !v.is_empty()).map(|v| format!("account:{}", v.trim().to_lowercase())).collect();
+    keys.sort();
+    keys.dedup();
+    for key in keys {
+        let got: Option<Option<i64>> =
+            conn.exec_first(format!("SELECT GET_LOCK({LOCK_NAME}, ?)"), ("`users`", key, 10u64)).await.map_err(e)?;
         if got.flatten() != Some(1) {
             return Err("GET_LOCK timed out".into());
         }
@@ -244,8 +240,8 @@ pub async fn create(conn: &mut Conn, user: &NewUser) -> Result<u32, String> {
             .map_err(e)?;
         }
         tx.exec_drop(
-            "INSERT INTO `scim_user` (`uid`, `external_id`, `deleted`, `created`, `changed`) VALUES (?, ?, 0, ?, ?)",
-            (uid, user.external_id.as_str(), t, t),
+            "INSERT INTO `scim_user` (`uid`, `scim_id`, `external_id`, `deleted`, `created`, `changed`) VALUES (?, ?, ?, 0, ?, ?)",
+            (uid, Value::NULL, user.external_id.as_str(), t, t),
         )
         .await
         .map_err(e)?;
@@ -281,7 +277,7 @@ pub async fn patch(conn: &mut Conn, id: &str, mail: &str, family: &str, user_nam
     let mut params = protected();
     params.push(id.into());
     let row: Option<Row> =
-        conn.exec_first(format!("SELECT {RECORD} {VISIBLE} AND u.`uuid` = ?"), params).await.map_err(e)?;
+        conn.exec_first(format!("SELECT {RECORD} {VISIBLE} AND u.`uuid` IN (?)"), params).await.map_err(e)?;
     let uid: u32 = row.and_then(|r| r.get(0)).ok_or_else(|| format!("no account {id}"))?;
     if values(conn, uid).await? {
         groups(conn).await?;
