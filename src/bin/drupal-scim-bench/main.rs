@@ -616,9 +616,9 @@ async fn explains(b: &mut Bench) -> Result<String, String> {
     let target = b.targets(1)[0];
     let name = db::seeded_name(target);
     let ext = db::seeded_external_id(target);
-    let record = "u.`uid`, u.`uuid`, d.`langcode`, d.`created`, d.`changed`, s.`external_id`, d.`name`, d.`mail`, d.`status`, d.`timezone`, d.`preferred_langcode`, d.`preferred_admin_langcode`";
+    let record = "d.`uid`, u.`uuid`, d.`langcode`, d.`created`, d.`changed`, s.`external_id`, d.`name`, d.`mail`, d.`status`, d.`timezone`, d.`preferred_langcode`, d.`preferred_admin_langcode`";
     let visible = "FROM `users` u JOIN `users_field_data` d ON d.`uid` = u.`uid` AND d.`default_langcode` = 1 \
-                   LEFT JOIN `scim_user` s ON s.`uid` = u.`uid` WHERE u.`uid` NOT IN (0, 1) AND (s.`deleted` IS NULL OR s.`deleted` = 0)";
+                   LEFT JOIN `scim_user` s ON s.`uid` = d.`uid` WHERE d.`uid` NOT IN (0, 1) AND (s.`deleted` IS NULL OR s.`deleted` = 0)";
     let total = b.visible().await?;
     let last = (total.saturating_sub(1) / PAGE) * PAGE;
     let uuid: Option<String> = {
@@ -630,7 +630,7 @@ async fn explains(b: &mut Bench) -> Result<String, String> {
     let statements = [
         (
             "userName eq: the page (a lookup's only search statement)",
-            format!("SELECT {record} {visible} AND d.`name` = '{name}' ORDER BY u.`uid` LIMIT 100 OFFSET 0"),
+            format!("SELECT {record} {visible} AND d.`name` = '{name}' ORDER BY d.`uid` LIMIT 100 OFFSET 0"),
         ),
         (
             "userName eq: the count (run only when a page is full)",
@@ -638,22 +638,16 @@ async fn explains(b: &mut Bench) -> Result<String, String> {
         ),
         (
             "externalId eq: the page (a lookup's only search statement)",
-            format!("SELECT {record} {visible} AND s.`external_id` = '{ext}' ORDER BY u.`uid` LIMIT 100 OFFSET 0"),
+            format!("SELECT {record} {visible} AND s.`external_id` = '{ext}' ORDER BY d.`uid` LIMIT 100 OFFSET 0"),
         ),
         (
             "externalId eq: the count (run only when a page is full)",
             format!("SELECT COUNT(*) {visible} AND s.`external_id` = '{ext}'"),
         ),
         (
-            "create: is it a re-sent create (externalId and userName)",
+            "create: the re-sent account (externalId and userName) or an unlinked one with this name or mail",
             format!(
-                "SELECT {record} {visible} AND (s.`external_id` = '{ext}' AND d.`name` = '{name}') ORDER BY u.`uid` LIMIT 1 OFFSET 0"
-            ),
-        ),
-        (
-            "create: an unlinked account with this name or mail",
-            format!(
-                "SELECT {record} {visible} AND ((d.`name` = '{name}' OR d.`mail` = '{mail}') AND s.`external_id` IS NULL) ORDER BY u.`uid` LIMIT 2 OFFSET 0"
+                "SELECT {record} {visible} AND ((d.`name` = '{name}' OR d.`mail` = '{mail}') AND ((s.`external_id` = '{ext}' AND d.`name` = '{name}') OR s.`external_id` IS NULL)) ORDER BY s.`external_id` DESC, d.`uid` LIMIT 2 OFFSET 0"
             ),
         ),
         (
@@ -662,12 +656,12 @@ async fn explains(b: &mut Bench) -> Result<String, String> {
         ),
         (
             "PATCH/DELETE/GET by id: the account by SCIM id",
-            format!("SELECT {record} {visible} AND u.`uuid` = '{uuid}'"),
+            format!("SELECT {record} {visible} AND u.`uuid` IN ('{uuid}')"),
         ),
         ("list: the count (every page)", format!("SELECT COUNT(*) {visible} AND 1 = 1")),
         (
             "list: the last page",
-            format!("SELECT {record} {visible} AND 1 = 1 ORDER BY u.`uid` LIMIT 100 OFFSET {last}"),
+            format!("SELECT {record} {visible} AND 1 = 1 ORDER BY d.`uid` LIMIT 100 OFFSET {last}"),
         ),
     ];
     let mut out = format!("At {total} accounts. `{name}` / `{ext}` is a random seeded account.\n");
