@@ -134,12 +134,20 @@ async fn get_locks(conn: &mut Conn, values: &[&str]) -> Result<(), String> {
         values.iter().filter(|v| !v.is_empty()).map(|v| format!("account:{}", v.trim().to_lowercase())).collect();
     keys.sort();
     keys.dedup();
+    if keys.is_empty() {
+        return Ok(());
+    }
+    // src/drupal/locks.rs NamedLocks::acquire: every lock in one statement.
+    let one = format!("GET_LOCK({LOCK_NAME}, ?)");
+    let sql = format!("SELECT {}", vec![one.as_str(); keys.len()].join(", "));
+    let mut params: Vec<Value> = Vec::new();
     for key in keys {
-        let got: Option<Option<i64>> =
-            conn.exec_first(format!("SELECT GET_LOCK({LOCK_NAME}, ?)"), ("`users`", key, 10u64)).await.map_err(e)?;
-        if got.flatten() != Some(1) {
-            return Err("GET_LOCK timed out".into());
-        }
+        params.extend(["`users`".into(), key.into(), 10u64.into()]);
+    }
+    let row: Option<Row> = conn.exec_first(sql, params).await.map_err(e)?;
+    let row = row.ok_or("GET_LOCK answered no row")?;
+    if !(0..row.len()).all(|i| matches!(row.get_opt::<Option<i64>, _>(i), Some(Ok(Some(1))))) {
+        return Err("GET_LOCK timed out".into());
     }
     Ok(())
 }
