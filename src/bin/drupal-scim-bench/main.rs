@@ -651,8 +651,11 @@ async fn explains(b: &mut Bench) -> Result<String, String> {
             ),
         ),
         (
-            "create/PATCH: mail uniqueness",
-            format!("SELECT `uid` FROM `users_field_data` WHERE `mail` = '{mail}' AND `uid` <> -1 LIMIT 1"),
+            "create: name and mail uniqueness (PATCH: the changed ones)",
+            format!(
+                "SELECT (SELECT `uid` FROM `users_field_data` WHERE `name` = '{name}' AND `uid` <> -1 LIMIT 1), \
+                 (SELECT `uid` FROM `users_field_data` WHERE `mail` = '{mail}' AND `uid` <> -1 LIMIT 1)"
+            ),
         ),
         (
             "PATCH/DELETE/GET by id: the account by SCIM id",

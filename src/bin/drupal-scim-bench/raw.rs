@@ -152,18 +152,23 @@ async fn get_locks(conn: &mut Conn, values: &[&str]) -> Result<(), String> {
     Ok(())
 }
 
-async fn check_unique<Q: Queryable>(q: &mut Q, column: &str, value: &str, except: i64) -> Result<(), String> {
-    let holder: Option<u32> = q
-        .exec_first(
-            format!("SELECT `uid` FROM `users_field_data` WHERE `{column}` = ? AND `uid` <> ? LIMIT 1"),
-            (value, except),
-        )
-        .await
-        .map_err(e)?;
-    match holder {
-        Some(uid) => Err(format!("{column} {value:?} taken by {uid}")),
-        None => Ok(()),
+/// src/drupal/users.rs check_unique: a subquery per (column, value), one statement.
+async fn check_unique<Q: Queryable>(q: &mut Q, checks: &[(&str, &str)], except: i64) -> Result<(), String> {
+    let parts: Vec<String> = checks
+        .iter()
+        .map(|(column, _)| {
+            format!("(SELECT `uid` FROM `users_field_data` WHERE `{column}` = ? AND `uid` <> ? LIMIT 1)")
+        })
+        .collect();
+    let params: Vec<Value> = checks.iter().flat_map(|(_, value)| [(*value).into(), except.into()]).collect();
+    let row: Option<Row> = q.exec_first(format!("SELECT {}", parts.join(", ")), params).await.map_err(e)?;
+    let row = row.ok_or("the uniqueness check answered no row")?;
+    for (i, (column, value)) in checks.iter().enumerate() {
+        if let Some(Ok(Some(uid))) = row.get_opt::<Option<u32>, _>(i) {
+            return Err(format!("{column} {value:?} taken by {uid}"));
+        }
     }
+    Ok(())
 }
 
 async fn invalidate(conn: &mut Conn, uid: u32, created: bool) -> Result<(), String> {
@@ -218,8 +223,7 @@ pub async fn create(conn: &mut Conn, user: &NewUser) -> Result<u32, String> {
     let t = now();
     let result = async {
         let mut tx = conn.start_transaction(TxOpts::default()).await.map_err(e)?;
-        check_unique(&mut tx, "name", &user.user_name, -1).await?;
-        check_unique(&mut tx, "mail", &user.mail, -1).await?;
+        check_unique(&mut tx, &[("name", &user.user_name), ("mail", &user.mail)], -1).await?;
         let uuid = uuid::Uuid::new_v4().to_string();
         tx.exec_drop("INSERT INTO `users` (`uuid`, `langcode`) VALUES (?, ?)", (&uuid, "en")).await.map_err(e)?;
         let uid = tx.last_insert_id().ok_or("no insert id")? as u32;
@@ -306,7 +310,7 @@ pub async fn patch(conn: &mut Conn, id: &str, mail: &str, family: &str, user_nam
     let t = now();
     let result = async {
         let mut tx = conn.start_transaction(TxOpts::default()).await.map_err(e)?;
-        check_unique(&mut tx, "mail", mail, i64::from(uid)).await?;
+        check_unique(&mut tx, &[("mail", mail)], i64::from(uid)).await?;
         tx.exec_drop("UPDATE `users_field_data` SET `mail` = ?, `changed` = ? WHERE `uid` = ?", (mail, t, uid)).await.map_err(e)?;
         tx.exec_drop("DELETE FROM `user__field_last_name` WHERE `entity_id` = ?", (uid,)).await.map_err(e)?;
         tx.exec_drop(
