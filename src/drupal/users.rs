@@ -215,14 +215,14 @@ impl UserStore {
         let checks = [BaseColumn::Name, BaseColumn::Mail].map(|c| (c, values.get(&c)));
         check_unique(&mut tx, site, &checks, None).await?;
         let uuid = uuid::Uuid::new_v4().to_string();
+        let now = now();
         let uid = match site.core {
-            Core::Modern => self.insert_account(&mut tx, values, &uuid, pass).await?,
+            Core::Modern => self.insert_account(&mut tx, values, &uuid, pass, now).await?,
             Core::Drupal7(_) => accounts::insert(&mut tx, site, values, pass).await?,
         };
         for (field, values) in &write.fields {
             write_field(&mut tx, site, uid, &site.langcode, field, values, false).await?;
         }
-        let now = now();
         let ext = write.external_id.clone().flatten();
         tx.exec_drop(
             format!(
@@ -232,8 +232,11 @@ impl UserStore {
             (uid, site.bridge_id(&uuid), ext, now, now),
         )
         .await?;
-        // Read the account back inside the transaction (a dry run rolls it away).
-        let record = load(&mut tx, site, &[uid]).await?.into_iter().next();
+        let record = match written_record(site, uid, &uuid, now, values, write) {
+            Some(record) => Some(record),
+            // Read the account back inside the transaction (a dry run rolls it away).
+            None => load(&mut tx, site, &[uid]).await?.into_iter().next(),
+        };
         self.db.finish(tx).await?;
         record.ok_or_else(|| StoreError::NotFound("the account just created".into()))
     }
@@ -245,6 +248,7 @@ impl UserStore {
         values: &BTreeMap<BaseColumn, DbValue>,
         uuid: &str,
         pass: Option<&str>,
+        now: i64,
     ) -> Result<u32, StoreError> {
         let t = &self.site.tables;
         let site = &self.site;
@@ -256,7 +260,6 @@ impl UserStore {
             .last_insert_id()
             .and_then(|id| u32::try_from(id).ok())
             .ok_or_else(|| StoreError::Invalid("users.uid did not come from AUTO_INCREMENT".into()))?;
-        let now = now();
         let mut columns: Vec<String> = Vec::new();
         let mut params: Vec<Value> = Vec::new();
         let mut push = |c: &str, v: Value| {
@@ -758,6 +761,56 @@ fn record_from_row(mut row: Row) -> Result<UserRecord, StoreError> {
         base,
         fields: BTreeMap::new(),
         roles: Vec::new(),
+    })
+}
+
+/// The record of an account a create has just written, built from what it wrote: what reading
+/// it back would give, where the site's columns give values back exactly as written
+/// (`Site::create_reads_back_written`) and every value has its column's kind (text, an integer
+/// status). `None`: read it back.
+fn written_record(
+    site: &Site,
+    uid: u32,
+    uuid: &str,
+    now: i64,
+    values: &BTreeMap<BaseColumn, DbValue>,
+    write: &UserWrite,
+) -> Option<UserRecord> {
+    if !site.create_reads_back_written {
+        return None;
+    }
+    let mut base = BTreeMap::new();
+    for column in BaseColumn::READABLE {
+        let value = values.get(&column).cloned().unwrap_or(DbValue::Null);
+        let kind_ok = match (&value, column) {
+            (DbValue::Null, _) => true,
+            (DbValue::Int(_), BaseColumn::Status) => true,
+            (DbValue::Text(_), c) => c != BaseColumn::Status,
+            (DbValue::Int(_), _) => false,
+        };
+        if !kind_ok {
+            return None;
+        }
+        base.insert(column, value);
+    }
+    // A read finds the rows of the mapped fields only, and a field without rows not at all.
+    let fields = write
+        .fields
+        .iter()
+        .filter(|(field, values)| !values.is_empty() && site.fields.contains(field))
+        .map(|(field, values)| (field.clone(), values.clone()))
+        .collect();
+    Some(UserRecord {
+        uid,
+        uuid: uuid.to_string(),
+        langcode: site.langcode.clone(),
+        created: now,
+        changed: now,
+        base,
+        fields,
+        // A new account holds no role.
+        roles: Vec::new(),
+        external_id: write.external_id.clone().flatten(),
     })
 }
 

@@ -201,8 +201,8 @@ async fn audit(conn: &mut Conn, uid: u32, message: &str, name: &str, location: &
     .map_err(e)
 }
 
-/// POST /Users: the idempotency and linking searches, the named locks, the create
-/// transaction, the cache invalidation, the audit entry, the groups of the answer.
+/// POST /Users: the idempotency and linking search, the named locks, the create transaction,
+/// the cache invalidation, the audit entry.
 pub async fn create(conn: &mut Conn, user: &NewUser) -> Result<u32, String> {
     let ext: Value = user.external_id.as_str().into();
     let name: Value = user.user_name.as_str().into();
@@ -269,9 +269,9 @@ pub async fn create(conn: &mut Conn, user: &NewUser) -> Result<u32, String> {
         )
         .await
         .map_err(e)?;
-        let roles = load(&mut tx, uid).await?;
+        // src/drupal/users.rs written_record: no read-back; a new account holds no role.
         tx.commit().await.map_err(e)?;
-        Ok::<(u32, bool), String>((uid, roles))
+        Ok::<(u32, bool), String>((uid, false))
     }
     .await;
     conn.query_drop("SELECT RELEASE_ALL_LOCKS()").await.map_err(e)?;
