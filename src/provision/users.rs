@@ -210,13 +210,23 @@ impl UserService {
         let Some(DbValue::Text(name)) = write.base.get(&BaseColumn::Name).cloned() else {
             return Err(ScimError::invalid_value("userName is required"));
         };
-        match self.existing_for_create(&write, &name).await? {
-            Existing::None => {}
-            Existing::Same(existing) => {
-                // Entra re-sends a create whose answer it did not receive: converge, don't conflict.
-                let record = self.save(&existing, diff(&existing, &write), false).await?;
-                return Ok(Created { resource: self.render_one(&record, base).await?, existed: true });
+        // Most creates are of new accounts: write first. The store refuses (409) a userName or
+        // mail that any account holds, and validates every value (400); only then is it worth
+        // looking for an account this create means. That search finds nothing unless some
+        // account holds the name or mail, so looking only after a refusal decides the same as
+        // looking first — and it also covers a re-send racing its original.
+        let refused = match self.store.create(&write).await {
+            Ok(record) => {
+                self.audit.record(entry(Severity::Notice, "Created account %name through SCIM.", &record, &[])).await;
+                return Ok(Created { resource: self.render_one(&record, base).await?, existed: false });
             }
+            Err(e @ (StoreError::Conflict(_) | StoreError::Invalid(_))) => e,
+            Err(e) => return Err(e.into()),
+        };
+        let record = match self.existing_for_create(&write, &name).await? {
+            Existing::None => return Err(refused.into()),
+            // Entra re-sends a create whose answer it did not receive: converge, don't conflict.
+            Existing::Same(existing) => self.save(&existing, diff(&existing, &write), false).await?,
             Existing::Unlinked(existing) => {
                 if self.mapping.users.link_existing == LinkExisting::Refuse {
                     return Err(ScimError::uniqueness(format!(
@@ -224,45 +234,10 @@ impl UserService {
                         existing.uid
                     )));
                 }
-                let record = self.save(&existing, diff(&existing, &write), true).await?;
-                return Ok(Created { resource: self.render_one(&record, base).await?, existed: true });
+                self.save(&existing, diff(&existing, &write), true).await?
             }
-        }
-        match self.store.create(&write).await {
-            Ok(record) => {
-                self.audit.record(entry(Severity::Notice, "Created account %name through SCIM.", &record, &[])).await;
-                Ok(Created { resource: self.render_one(&record, base).await?, existed: false })
-            }
-            // A concurrent create of the same account (a re-send racing the original) won: the
-            // name is taken by the very account this request describes, so converge on it too.
-            Err(StoreError::Conflict(detail)) => match self.same_account(&write, &name).await? {
-                Some(existing) => {
-                    let record = self.save(&existing, diff(&existing, &write), false).await?;
-                    Ok(Created { resource: self.render_one(&record, base).await?, existed: true })
-                }
-                None => Err(StoreError::Conflict(detail).into()),
-            },
-            Err(e) => Err(e.into()),
-        }
-    }
-
-    /// The account this create re-sends: same externalId and same userName.
-    async fn same_account(&self, write: &UserWrite, name: &str) -> Result<Option<UserRecord>, ScimError> {
-        let Some(Some(ext)) = &write.external_id else { return Ok(None) };
-        let query = UserQuery::And(
-            Box::new(UserQuery::Compare {
-                column: UserColumn::ExternalId,
-                cmp: Cmp::Eq,
-                value: DbValue::Text(ext.clone()),
-            }),
-            Box::new(UserQuery::Compare {
-                column: UserColumn::Base(BaseColumn::Name),
-                cmp: Cmp::Eq,
-                value: DbValue::Text(name.to_string()),
-            }),
-        );
-        let page = self.store.search(&query, None, 0, 1).await?;
-        Ok(page.records.into_iter().next())
+        };
+        Ok(Created { resource: self.render_one(&record, base).await?, existed: true })
     }
 
     /// `PUT /Users/{id}`.

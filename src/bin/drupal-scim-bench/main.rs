@@ -645,7 +645,7 @@ async fn explains(b: &mut Bench) -> Result<String, String> {
             format!("SELECT COUNT(*) {visible} AND s.`external_id` = '{ext}'"),
         ),
         (
-            "create: the re-sent account (externalId and userName) or an unlinked one with this name or mail",
+            "create, only after the store refused it: the re-sent account (externalId and userName) or an unlinked one with this name or mail",
             format!(
                 "SELECT {record} {visible} AND ((d.`name` = '{name}' OR d.`mail` = '{mail}') AND ((s.`external_id` = '{ext}' AND d.`name` = '{name}') OR s.`external_id` IS NULL)) ORDER BY s.`external_id` DESC, d.`uid` LIMIT 2 OFFSET 0"
             ),

@@ -55,20 +55,14 @@ fn e(err: mysql_async::Error) -> String {
 
 /// UserStore::search from offset 0: the page (`SELECT <the accounts' rows> … LIMIT OFFSET`), and the
 /// `SELECT COUNT(*)` only when the page is full. The uids.
-async fn search<Q: Queryable>(
-    q: &mut Q,
-    filter: &str,
-    values: Vec<Value>,
-    order: &str,
-    limit: u64,
-) -> Result<Vec<u32>, String> {
+async fn search<Q: Queryable>(q: &mut Q, filter: &str, values: Vec<Value>, limit: u64) -> Result<Vec<u32>, String> {
     let mut params = protected();
     params.extend(values);
     let mut page = params.clone();
     page.push(limit.into());
     page.push(0u64.into());
     let rows: Vec<Row> = q
-        .exec(format!("SELECT {RECORD} {VISIBLE} AND {filter} ORDER BY {order} LIMIT ? OFFSET ?"), page)
+        .exec(format!("SELECT {RECORD} {VISIBLE} AND {filter} ORDER BY d.`uid` LIMIT ? OFFSET ?"), page)
         .await
         .map_err(e)?;
     let uids: Vec<u32> = rows.iter().filter_map(|r| r.get(0)).collect();
@@ -201,24 +195,10 @@ async fn audit(conn: &mut Conn, uid: u32, message: &str, name: &str, location: &
     .map_err(e)
 }
 
-/// POST /Users: the idempotency and linking search, the named locks, the create transaction,
-/// the cache invalidation, the audit entry.
+/// POST /Users of a new account: the named locks, the create transaction, the cache
+/// invalidation, the audit entry.
 pub async fn create(conn: &mut Conn, user: &NewUser) -> Result<u32, String> {
-    let ext: Value = user.external_id.as_str().into();
-    let name: Value = user.user_name.as_str().into();
-    let mail: Value = user.mail.as_str().into();
-    // src/provision/users.rs existing_for_create: the re-sent account or an unlinked one, in one search.
-    let found = search(
-        conn,
-        "((d.`name` = ? OR d.`mail` = ?) AND ((s.`external_id` = ? AND d.`name` = ?) OR s.`external_id` IS NULL))",
-        vec![name.clone(), mail, ext, name],
-        "s.`external_id` DESC, d.`uid`",
-        2,
-    )
-    .await?;
-    if !found.is_empty() {
-        return Err(format!("{} exists", user.user_name));
-    }
+    // src/provision/users.rs create: no search first; it runs only when the store refuses.
     get_locks(conn, &[&user.user_name, &user.mail]).await?;
     let t = now();
     let result = async {
@@ -288,7 +268,7 @@ pub async fn create(conn: &mut Conn, user: &NewUser) -> Result<u32, String> {
 /// GET /Users?filter=<attr> eq "…": count, page, load, groups.
 pub async fn lookup(conn: &mut Conn, by_external_id: bool, value: &str) -> Result<(), String> {
     let filter = if by_external_id { "s.`external_id` = ?" } else { "d.`name` = ?" };
-    let uids = search(conn, filter, vec![value.into()], "d.`uid`", 100).await?;
+    let uids = search(conn, filter, vec![value.into()], 100).await?;
     let Some(uid) = uids.first() else { return Err(format!("{value} not found")) };
     if values(conn, *uid).await? {
         groups(conn).await?;
