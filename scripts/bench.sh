@@ -13,6 +13,8 @@
 #   BENCH_POOL_MAX=N    the server's DATABASE__POOL_MAX (default 48)
 #   BENCH_WORKERS=N     the server's SERVER__WORKERS (default: one per core)
 #   BENCH_OUT=FILE      where the results go (default target/bench/results.md)
+#   BENCH_SERVER=FILE   the server binary to measure (default: the one just built), e.g. an
+#                       older build to compare with; the statement check then says where they differ
 #
 # Everything it starts (MariaDB, the server) is stopped and removed when it exits.
 set -euo pipefail
@@ -35,7 +37,7 @@ while [ $# -gt 0 ]; do
       if [ $# -gt 1 ] && [[ "$2" =~ ^[0-9]+$ ]]; then n=$2; shift; fi
       CREATES=(--creates "$n")
       ;;
-    -h | --help) sed -n '2,18p' "$0"; exit 0 ;;
+    -h | --help) sed -n '2,20p' "$0"; exit 0 ;;
     *) die "unknown argument $1 (try --help)" ;;
   esac
   shift
@@ -49,7 +51,7 @@ log "building the server (cargo build --release) and the load generator (--featu
 cargo build --release --quiet
 cargo build --release --quiet --features bench --bin drupal-scim-bench
 TARGET=${CARGO_TARGET_DIR:-target}
-SERVER_BIN=$TARGET/release/drupal-scim
+SERVER_BIN=${BENCH_SERVER:-$TARGET/release/drupal-scim}
 BENCH_BIN=$TARGET/release/drupal-scim-bench
 
 OUT_DIR=target/bench
