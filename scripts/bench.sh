@@ -4,6 +4,8 @@
 #
 #   scripts/bench.sh            full run (~7 min on 2 cores after the build); rewrites BENCHMARKS.md's results
 #   scripts/bench.sh --quick    smoke run (small counts, 10,000 accounts); BENCHMARKS.md untouched
+#   scripts/bench.sh --creates [N]  only the create phase (N per level, default 1000) and the
+#                               statement traces, about a minute; BENCHMARKS.md untouched
 #
 # Environment:
 #   BENCH_DURABLE=1     flush the redo log to disk at every commit (innodb_flush_log_at_trx_commit=1)
@@ -11,6 +13,8 @@
 #   BENCH_POOL_MAX=N    the server's DATABASE__POOL_MAX (default 48)
 #   BENCH_WORKERS=N     the server's SERVER__WORKERS (default: one per core)
 #   BENCH_OUT=FILE      where the results go (default target/bench/results.md)
+#   BENCH_SERVER=FILE   the server binary to measure (default: the one just built), e.g. an
+#                       older build to compare with; the statement check then says where they differ
 #
 # Everything it starts (MariaDB, the server) is stopped and removed when it exits.
 set -euo pipefail
@@ -24,12 +28,19 @@ die() { log "error: $*"; exit 1; }
 . scripts/lib/mariadb.sh
 
 QUICK=()
-for arg in "$@"; do
-  case "$arg" in
+CREATES=()
+while [ $# -gt 0 ]; do
+  case "$1" in
     --quick) QUICK=(--quick) ;;
-    -h | --help) sed -n '2,16p' "$0"; exit 0 ;;
-    *) die "unknown argument $arg (try --help)" ;;
+    --creates)
+      n=1000
+      if [ $# -gt 1 ] && [[ "$2" =~ ^[0-9]+$ ]]; then n=$2; shift; fi
+      CREATES=(--creates "$n")
+      ;;
+    -h | --help) sed -n '2,20p' "$0"; exit 0 ;;
+    *) die "unknown argument $1 (try --help)" ;;
   esac
+  shift
 done
 
 ensure_cargo
@@ -39,8 +50,9 @@ mariadb_find_programs
 log "building the server (cargo build --release) and the load generator (--features bench)"
 cargo build --release --quiet
 cargo build --release --quiet --features bench --bin drupal-scim-bench
-SERVER_BIN=target/release/drupal-scim
-BENCH_BIN=target/release/drupal-scim-bench
+TARGET=${CARGO_TARGET_DIR:-target}
+SERVER_BIN=${BENCH_SERVER:-$TARGET/release/drupal-scim}
+BENCH_BIN=$TARGET/release/drupal-scim-bench
 
 OUT_DIR=target/bench
 mkdir -p "$OUT_DIR"
@@ -111,7 +123,7 @@ env DRUPAL_SCIM__DATABASE__URL="$DB_URL" \
 SCIM_PID=$!
 
 UPDATE=()
-[ "${#QUICK[@]}" -eq 0 ] && UPDATE=(--update BENCHMARKS.md)
+[ "${#QUICK[@]}" -eq 0 ] && [ "${#CREATES[@]}" -eq 0 ] && UPDATE=(--update BENCHMARKS.md)
 log "load average now: $(cut -d' ' -f1-3 /proc/loadavg)"
 
 set +e
@@ -121,7 +133,7 @@ DRUPAL_SCIM__AUTH__SECRET="$SECRET" "$BENCH_BIN" run \
   --server-pid "$SCIM_PID" \
   --db-pid "$SERVER_PID" \
   --out "$OUT" \
-  "${UPDATE[@]}" "${QUICK[@]}" \
+  "${UPDATE[@]}" "${QUICK[@]}" "${CREATES[@]}" \
   --note "commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)$(git diff --quiet HEAD -- src Cargo.toml 2>/dev/null || echo ' (with uncommitted changes)')" \
   --note "drupal-scim settings=release build; DATABASE__POOL_MAX=$POOL_MAX; SERVER__WORKERS=${BENCH_WORKERS:-0} (0: one per core); log level info (to a file); mapping: drupal_mapping.toml + the fixture's 4 fields"
 rc=$?

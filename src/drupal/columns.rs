@@ -14,6 +14,8 @@ pub struct ColumnInfo {
     pub nullable: bool,
     pub has_default: bool,
     pub auto_increment: bool,
+    /// `DATA_TYPE`, lowercase (`varchar`, `int`, …).
+    pub data_type: String,
 }
 
 /// The columns of one table, by name.
@@ -27,8 +29,22 @@ pub struct Columns {
     tables: HashMap<(String, String), TableColumns>,
 }
 
-/// table schema, table, column, max length, nullable, default, extra.
-type ColumnRow = (String, String, String, Option<u64>, String, Option<String>, String);
+/// table schema, table, column, max length, nullable, default, extra, data type.
+type ColumnRow = (String, String, String, Option<u64>, String, Option<String>, String, String);
+
+impl ColumnInfo {
+    /// Whether a value reads back exactly as it was written: VARCHAR and the TEXT types keep a
+    /// string as it is (strict mode refuses what they cannot hold); CHAR drops trailing
+    /// spaces, ENUM canonicalises case, numbers reformat.
+    pub fn keeps_text(&self) -> bool {
+        matches!(self.data_type.as_str(), "varchar" | "tinytext" | "text" | "mediumtext" | "longtext")
+    }
+
+    /// Whether the column holds integers.
+    pub fn is_integer(&self) -> bool {
+        matches!(self.data_type.as_str(), "tinyint" | "smallint" | "mediumint" | "int" | "bigint")
+    }
+}
 
 impl Columns {
     /// Read information_schema for every schema the site's tables can live in.
@@ -39,12 +55,12 @@ impl Columns {
         schemas.push(current.clone());
         let marks = vec!["?"; schemas.len()].join(", ");
         let sql = format!(
-            "SELECT TABLE_SCHEMA, TABLE_NAME, COLUMN_NAME, CHARACTER_MAXIMUM_LENGTH, IS_NULLABLE, COLUMN_DEFAULT, EXTRA \
+            "SELECT TABLE_SCHEMA, TABLE_NAME, COLUMN_NAME, CHARACTER_MAXIMUM_LENGTH, IS_NULLABLE, COLUMN_DEFAULT, EXTRA, DATA_TYPE \
              FROM information_schema.COLUMNS WHERE TABLE_SCHEMA IN ({marks})"
         );
         let rows: Vec<ColumnRow> = conn.exec(sql, schemas).await?;
         let mut out = Columns { current, tables: HashMap::new() };
-        for (schema, table, column, max_len, nullable, default, extra) in rows {
+        for (schema, table, column, max_len, nullable, default, extra, data_type) in rows {
             out.tables.entry((schema, table)).or_default().insert(
                 column,
                 ColumnInfo {
@@ -52,6 +68,7 @@ impl Columns {
                     nullable: nullable == "YES",
                     has_default: default.is_some(),
                     auto_increment: extra.contains("auto_increment"),
+                    data_type: data_type.to_lowercase(),
                 },
             );
         }

@@ -52,30 +52,37 @@ impl NamedLocks {
             .collect();
         keys.sort();
         keys.dedup();
-        let mut locks = NamedLocks { held: false };
-        if !keys.is_empty() {
-            // Should this request be cancelled before `release`, the pool resets the connection
-            // (which releases its named locks) instead of handing them to the next request.
-            conn.reset_connection(true);
+        if keys.is_empty() {
+            return Ok(NamedLocks { held: false });
         }
+        // Should this request be cancelled before `release`, the pool resets the connection
+        // (which releases its named locks) instead of handing them to the next request.
+        conn.reset_connection(true);
+        let locks = NamedLocks { held: true };
+        // Every lock in one statement (one round trip): MariaDB evaluates the select list left
+        // to right, so they are taken in the sorted order, each waiting up to `wait`.
+        let wait = wait.as_secs().max(1);
+        let one = format!("GET_LOCK({NAME_SQL}, ?)");
+        let sql = format!("SELECT {}", vec![one.as_str(); keys.len()].join(", "));
+        let users = tables.t("users");
+        let mut params: Vec<mysql_async::Value> = Vec::new();
         for key in keys {
-            let got = lock(conn, tables, &key, wait).await;
-            locks.held = true;
-            match got {
-                Ok(true) => {}
-                Ok(false) => {
-                    locks.release(conn).await;
-                    return Err(StoreError::Unavailable(
-                        "timed out waiting for a concurrent write of the same account".into(),
-                    ));
-                }
-                Err(e) => {
-                    locks.release(conn).await;
-                    return Err(e);
-                }
+            params.extend([users.as_str().into(), key.into(), wait.into()]);
+        }
+        let got: Result<Option<mysql_async::Row>, _> = conn.exec_first(sql, params).await;
+        match got {
+            Ok(Some(row)) if (0..row.len()).all(|i| matches!(row.get_opt::<Option<i64>, _>(i), Some(Ok(Some(1))))) => {
+                Ok(locks)
+            }
+            Ok(_) => {
+                locks.release(conn).await;
+                Err(StoreError::Unavailable("timed out waiting for a concurrent write of the same account".into()))
+            }
+            Err(e) => {
+                locks.release(conn).await;
+                Err(e.into())
             }
         }
-        Ok(locks)
     }
 
     /// Release every lock this connection holds.

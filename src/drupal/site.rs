@@ -1,10 +1,11 @@
 //! What the store learns about a Drupal site at start-up: which tables and columns exist, the
 //! site's default language and time zone, the password hash it accepts, and the bridge tables.
 
-use crate::drupal::columns::Columns;
+use crate::drupal::columns::{ColumnInfo, Columns};
 use crate::drupal::db::Db;
 use crate::drupal::drupal7;
 use crate::drupal::error::StoreError;
+use crate::drupal::model::BaseColumn;
 use crate::drupal::password::PasswordScheme;
 use crate::drupal::php_serialize::{PhpValue, unserialize};
 use crate::drupal::tables::Tables;
@@ -54,6 +55,10 @@ pub struct Site {
     /// The site's configured languages (`language.entity.*`; just the default without the
     /// language module).
     pub languages: Vec<String>,
+    /// Every column a new account's record is read from gives back exactly what a create wrote
+    /// (text in VARCHAR/TEXT columns, an integer status, Drupal 8+): a create builds its record
+    /// from what it wrote instead of reading the account back.
+    pub create_reads_back_written: bool,
 }
 
 /// Problems found while checking the site against the mapping (all of them, not just the first).
@@ -187,6 +192,17 @@ impl Site {
         };
         let has_watchdog = columns.has(&tables, "watchdog");
         let languages = read_languages(&mut conn, &tables, &langcode).await?;
+        let keeps_text = |table: &str, column: &str| {
+            columns.table(&tables, table).and_then(|cols| cols.get(column)).is_some_and(ColumnInfo::keeps_text)
+        };
+        let create_reads_back_written = BaseColumn::READABLE
+            .iter()
+            .filter(|c| **c != BaseColumn::Status)
+            .all(|c| keeps_text("users_field_data", c.column()))
+            && keeps_text("users_field_data", "langcode")
+            && keeps_text("users", "uuid")
+            && data.get("status").is_some_and(ColumnInfo::is_integer)
+            && mapping.field_names().iter().all(|f| keeps_text(&format!("user__{f}"), &format!("{f}_value")));
         Ok(Site {
             core: Core::Modern,
             tables,
@@ -199,6 +215,7 @@ impl Site {
             schema_version,
             has_watchdog,
             languages,
+            create_reads_back_written,
         })
     }
 

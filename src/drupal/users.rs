@@ -212,19 +212,17 @@ impl UserStore {
         let t = &self.site.tables;
         let site = &self.site;
         let mut tx = conn.start_transaction(TxOpts::default()).await?;
-        let name = values.get(&BaseColumn::Name).cloned().unwrap_or(DbValue::Null);
-        let mail = values.get(&BaseColumn::Mail).cloned().unwrap_or(DbValue::Null);
-        check_unique(&mut tx, site, BaseColumn::Name, &name, None).await?;
-        check_unique(&mut tx, site, BaseColumn::Mail, &mail, None).await?;
+        let checks = [BaseColumn::Name, BaseColumn::Mail].map(|c| (c, values.get(&c)));
+        check_unique(&mut tx, site, &checks, None).await?;
         let uuid = uuid::Uuid::new_v4().to_string();
+        let now = now();
         let uid = match site.core {
-            Core::Modern => self.insert_account(&mut tx, values, &uuid, pass).await?,
+            Core::Modern => self.insert_account(&mut tx, values, &uuid, pass, now).await?,
             Core::Drupal7(_) => accounts::insert(&mut tx, site, values, pass).await?,
         };
         for (field, values) in &write.fields {
             write_field(&mut tx, site, uid, &site.langcode, field, values, false).await?;
         }
-        let now = now();
         let ext = write.external_id.clone().flatten();
         tx.exec_drop(
             format!(
@@ -234,8 +232,11 @@ impl UserStore {
             (uid, site.bridge_id(&uuid), ext, now, now),
         )
         .await?;
-        // Read the account back inside the transaction (a dry run rolls it away).
-        let record = load(&mut tx, site, &[uid]).await?.into_iter().next();
+        let record = match written_record(site, uid, &uuid, now, values, write) {
+            Some(record) => Some(record),
+            // Read the account back inside the transaction (a dry run rolls it away).
+            None => load(&mut tx, site, &[uid]).await?.into_iter().next(),
+        };
         self.db.finish(tx).await?;
         record.ok_or_else(|| StoreError::NotFound("the account just created".into()))
     }
@@ -247,6 +248,7 @@ impl UserStore {
         values: &BTreeMap<BaseColumn, DbValue>,
         uuid: &str,
         pass: Option<&str>,
+        now: i64,
     ) -> Result<u32, StoreError> {
         let t = &self.site.tables;
         let site = &self.site;
@@ -258,7 +260,6 @@ impl UserStore {
             .last_insert_id()
             .and_then(|id| u32::try_from(id).ok())
             .ok_or_else(|| StoreError::Invalid("users.uid did not come from AUTO_INCREMENT".into()))?;
-        let now = now();
         let mut columns: Vec<String> = Vec::new();
         let mut params: Vec<Value> = Vec::new();
         let mut push = |c: &str, v: Value| {
@@ -364,11 +365,8 @@ impl UserStore {
         let site = &self.site;
         let uid = current.uid;
         let mut tx = conn.start_transaction(TxOpts::default()).await?;
-        for column in [BaseColumn::Name, BaseColumn::Mail] {
-            if let Some(v) = values.get(&column) {
-                check_unique(&mut tx, site, column, v, Some(uid)).await?;
-            }
-        }
+        let checks = [BaseColumn::Name, BaseColumn::Mail].map(|c| (c, values.get(&c)));
+        check_unique(&mut tx, site, &checks, Some(uid)).await?;
         let now = now();
         let mut sets: Vec<String> = Vec::new();
         let mut params: Vec<Value> = Vec::new();
@@ -641,34 +639,64 @@ fn column_label(column: BaseColumn) -> &'static str {
 }
 
 /// Global uniqueness of name and mail as the column's collation compares (case- and
-/// accent-insensitively), like Drupal's UserNameUnique / UserMailUnique constraints.
+/// accent-insensitively), like Drupal's UserNameUnique / UserMailUnique constraints. Every
+/// column in one statement (a subquery each, each through its own index); the first taken one
+/// in `checks` order is the conflict.
 async fn check_unique<Q: Queryable>(
     q: &mut Q,
     site: &Site,
-    column: BaseColumn,
-    value: &DbValue,
+    checks: &[(BaseColumn, Option<&DbValue>)],
     except_uid: Option<u32>,
 ) -> Result<(), StoreError> {
-    let DbValue::Text(text) = value else { return Ok(()) };
-    let Some(name) = site.column_name(column) else { return Ok(()) };
-    let sql =
-        format!("SELECT `uid` FROM {} WHERE `{name}` = ? AND `uid` <> ? LIMIT 1", site.tables.t(site.data_table()));
-    let holder: Option<u32> = q.exec_first(sql, (text.as_str(), except_uid.map(i64::from).unwrap_or(-1))).await?;
-    let Some(holder) = holder else { return Ok(()) };
+    let table = site.tables.t(site.data_table());
+    let except = except_uid.map(i64::from).unwrap_or(-1);
+    let mut parts: Vec<String> = Vec::new();
+    let mut params: Vec<Value> = Vec::new();
+    let mut asked: Vec<(BaseColumn, &str)> = Vec::new();
+    for (column, value) in checks {
+        let Some(DbValue::Text(text)) = value else { continue };
+        let Some(name) = site.column_name(*column) else { continue };
+        parts.push(format!("(SELECT `uid` FROM {table} WHERE `{name}` = ? AND `uid` <> ? LIMIT 1)"));
+        params.extend([text.as_str().into(), except.into()]);
+        asked.push((*column, text.as_str()));
+    }
+    if parts.is_empty() {
+        return Ok(());
+    }
+    let row: Option<Row> = q.exec_first(format!("SELECT {}", parts.join(", ")), params).await?;
+    let Some(row) = row else { return Ok(()) };
+    for (i, (column, text)) in asked.into_iter().enumerate() {
+        let holder: Option<u32> = match row.get_opt(i) {
+            Some(Ok(holder)) => holder,
+            Some(Err(e)) => return Err(StoreError::Invalid(format!("unexpected uid in a uniqueness check: {e}"))),
+            None => return Err(StoreError::Invalid("a uniqueness check answered too few columns".into())),
+        };
+        if let Some(holder) = holder {
+            return Err(taken(q, site, column, text, holder).await);
+        }
+    }
+    Ok(())
+}
+
+/// The conflict of a name or mail that `holder` has: protected, deleted through SCIM, or taken.
+async fn taken<Q: Queryable>(q: &mut Q, site: &Site, column: BaseColumn, text: &str, holder: u32) -> StoreError {
     let what = if column == BaseColumn::Name { "user name" } else { "e-mail address" };
     if site.is_protected(holder) {
-        return Err(StoreError::Conflict(format!(
+        return StoreError::Conflict(format!(
             "the {what} {text:?} belongs to a protected Drupal account (uid {holder}) that SCIM may not use"
-        )));
+        ));
     }
     let sql = format!("SELECT `deleted` FROM {} WHERE `uid` = ?", site.tables.t("scim_user"));
-    let deleted: Option<i64> = q.exec_first(sql, (holder,)).await?;
+    let deleted: Option<i64> = match q.exec_first(sql, (holder,)).await {
+        Ok(deleted) => deleted,
+        Err(e) => return e.into(),
+    };
     if deleted == Some(1) {
-        return Err(StoreError::Conflict(format!(
+        return StoreError::Conflict(format!(
             "the {what} {text:?} belongs to an account deleted through SCIM earlier (uid {holder}, blocked and kept in Drupal); delete or rename that account in Drupal to reuse it"
-        )));
+        ));
     }
-    Err(StoreError::Conflict(format!("the {what} {text:?} is already taken by another Drupal account")))
+    StoreError::Conflict(format!("the {what} {text:?} is already taken by another Drupal account"))
 }
 
 /// Rewrite a multi-value field the way Drupal does: delete its rows, insert deltas 0..n-1.
@@ -733,6 +761,56 @@ fn record_from_row(mut row: Row) -> Result<UserRecord, StoreError> {
         base,
         fields: BTreeMap::new(),
         roles: Vec::new(),
+    })
+}
+
+/// The record of an account a create has just written, built from what it wrote: what reading
+/// it back would give, where the site's columns give values back exactly as written
+/// (`Site::create_reads_back_written`) and every value has its column's kind (text, an integer
+/// status). `None`: read it back.
+fn written_record(
+    site: &Site,
+    uid: u32,
+    uuid: &str,
+    now: i64,
+    values: &BTreeMap<BaseColumn, DbValue>,
+    write: &UserWrite,
+) -> Option<UserRecord> {
+    if !site.create_reads_back_written {
+        return None;
+    }
+    let mut base = BTreeMap::new();
+    for column in BaseColumn::READABLE {
+        let value = values.get(&column).cloned().unwrap_or(DbValue::Null);
+        let kind_ok = match (&value, column) {
+            (DbValue::Null, _) => true,
+            (DbValue::Int(_), BaseColumn::Status) => true,
+            (DbValue::Text(_), c) => c != BaseColumn::Status,
+            (DbValue::Int(_), _) => false,
+        };
+        if !kind_ok {
+            return None;
+        }
+        base.insert(column, value);
+    }
+    // A read finds the rows of the mapped fields only, and a field without rows not at all.
+    let fields = write
+        .fields
+        .iter()
+        .filter(|(field, values)| !values.is_empty() && site.fields.contains(field))
+        .map(|(field, values)| (field.clone(), values.clone()))
+        .collect();
+    Some(UserRecord {
+        uid,
+        uuid: uuid.to_string(),
+        langcode: site.langcode.clone(),
+        created: now,
+        changed: now,
+        base,
+        fields,
+        // A new account holds no role.
+        roles: Vec::new(),
+        external_id: write.external_id.clone().flatten(),
     })
 }
 

@@ -3,7 +3,7 @@
 use crate::drupal::audit::{Audit, Entry, Severity};
 use crate::drupal::error::StoreError;
 use crate::drupal::groups::{GroupRecord, GroupStore};
-use crate::drupal::model::{BaseColumn, Cmp, DbValue, UserColumn, UserQuery, UserRecord, UserWrite};
+use crate::drupal::model::{BaseColumn, Cmp, DbValue, Sort, UserColumn, UserQuery, UserRecord, UserWrite};
 use crate::drupal::users::UserStore;
 use crate::mapping::model::{Deprovision, LinkExisting, Mapping, Target};
 use crate::mapping::query::{user_query, user_sort};
@@ -210,56 +210,34 @@ impl UserService {
         let Some(DbValue::Text(name)) = write.base.get(&BaseColumn::Name).cloned() else {
             return Err(ScimError::invalid_value("userName is required"));
         };
-        if let Some(existing) = self.same_account(&write, &name).await? {
-            // Entra re-sends a create whose answer it did not receive: converge, don't conflict.
-            let record = self.save(&existing, diff(&existing, &write), false).await?;
-            return Ok(Created { resource: self.render_one(&record, base).await?, existed: true });
-        }
-        if let Some(existing) = self.unlinked_match(&write, &name).await? {
-            if self.mapping.users.link_existing == LinkExisting::Refuse {
-                return Err(ScimError::uniqueness(format!(
-                    "an existing Drupal account (uid {}) already has this user name or e-mail address; to adopt existing accounts, set [users] link_existing = \"link\" in drupal_mapping.toml",
-                    existing.uid
-                )));
-            }
-            let record = self.save(&existing, diff(&existing, &write), true).await?;
-            return Ok(Created { resource: self.render_one(&record, base).await?, existed: true });
-        }
-        match self.store.create(&write).await {
+        // Most creates are of new accounts: write first. The store refuses (409) a userName or
+        // mail that any account holds, and validates every value (400); only then is it worth
+        // looking for an account this create means. That search finds nothing unless some
+        // account holds the name or mail, so looking only after a refusal decides the same as
+        // looking first — and it also covers a re-send racing its original.
+        let refused = match self.store.create(&write).await {
             Ok(record) => {
                 self.audit.record(entry(Severity::Notice, "Created account %name through SCIM.", &record, &[])).await;
-                Ok(Created { resource: self.render_one(&record, base).await?, existed: false })
+                return Ok(Created { resource: self.render_one(&record, base).await?, existed: false });
             }
-            // A concurrent create of the same account (a re-send racing the original) won: the
-            // name is taken by the very account this request describes, so converge on it too.
-            Err(StoreError::Conflict(detail)) => match self.same_account(&write, &name).await? {
-                Some(existing) => {
-                    let record = self.save(&existing, diff(&existing, &write), false).await?;
-                    Ok(Created { resource: self.render_one(&record, base).await?, existed: true })
+            Err(e @ (StoreError::Conflict(_) | StoreError::Invalid(_))) => e,
+            Err(e) => return Err(e.into()),
+        };
+        let record = match self.existing_for_create(&write, &name).await? {
+            Existing::None => return Err(refused.into()),
+            // Entra re-sends a create whose answer it did not receive: converge, don't conflict.
+            Existing::Same(existing) => self.save(&existing, diff(&existing, &write), false).await?,
+            Existing::Unlinked(existing) => {
+                if self.mapping.users.link_existing == LinkExisting::Refuse {
+                    return Err(ScimError::uniqueness(format!(
+                        "an existing Drupal account (uid {}) already has this user name or e-mail address; to adopt existing accounts, set [users] link_existing = \"link\" in drupal_mapping.toml",
+                        existing.uid
+                    )));
                 }
-                None => Err(StoreError::Conflict(detail).into()),
-            },
-            Err(e) => Err(e.into()),
-        }
-    }
-
-    /// The account this create re-sends: same externalId and same userName.
-    async fn same_account(&self, write: &UserWrite, name: &str) -> Result<Option<UserRecord>, ScimError> {
-        let Some(Some(ext)) = &write.external_id else { return Ok(None) };
-        let query = UserQuery::And(
-            Box::new(UserQuery::Compare {
-                column: UserColumn::ExternalId,
-                cmp: Cmp::Eq,
-                value: DbValue::Text(ext.clone()),
-            }),
-            Box::new(UserQuery::Compare {
-                column: UserColumn::Base(BaseColumn::Name),
-                cmp: Cmp::Eq,
-                value: DbValue::Text(name.to_string()),
-            }),
-        );
-        let page = self.store.search(&query, None, 0, 1).await?;
-        Ok(page.records.into_iter().next())
+                self.save(&existing, diff(&existing, &write), true).await?
+            }
+        };
+        Ok(Created { resource: self.render_one(&record, base).await?, existed: true })
     }
 
     /// `PUT /Users/{id}`.
@@ -359,23 +337,54 @@ impl UserService {
         Ok(())
     }
 
-    /// An existing account with this name or mail that SCIM has not linked (no externalId).
-    async fn unlinked_match(&self, write: &UserWrite, name: &str) -> Result<Option<UserRecord>, ScimError> {
+    /// What a create finds among the visible accounts, in one search: the account it re-sends
+    /// (same externalId and userName), else an account SCIM has not linked (no externalId)
+    /// with its userName or e-mail address.
+    async fn existing_for_create(&self, write: &UserWrite, name: &str) -> Result<Existing, ScimError> {
         let eq = |column: UserColumn, value: DbValue| UserQuery::Compare { column, cmp: Cmp::Eq, value };
-        let mut same = eq(UserColumn::Base(BaseColumn::Name), DbValue::Text(name.to_string()));
+        let by_name = || eq(UserColumn::Base(BaseColumn::Name), DbValue::Text(name.to_string()));
+        let mut name_or_mail = by_name();
         if let Some(DbValue::Text(mail)) = write.base.get(&BaseColumn::Mail) {
-            same = UserQuery::Or(
-                Box::new(same),
+            name_or_mail = UserQuery::Or(
+                Box::new(name_or_mail),
                 Box::new(eq(UserColumn::Base(BaseColumn::Mail), DbValue::Text(mail.clone()))),
             );
         }
-        let query = UserQuery::And(Box::new(same), Box::new(eq(UserColumn::ExternalId, DbValue::Null)));
-        let page = self.store.search(&query, None, 0, 2).await?;
-        if page.total > 1 {
-            return Err(ScimError::uniqueness(format!(
+        let unlinked = eq(UserColumn::ExternalId, DbValue::Null);
+        // (ext AND name) OR ((name OR mail) AND no ext), written with (name OR mail) outside, which
+        // the first branch implies: the indexes on name and mail then find every candidate.
+        let wanted = match &write.external_id {
+            Some(Some(ext)) => UserQuery::Or(
+                Box::new(UserQuery::And(
+                    Box::new(eq(UserColumn::ExternalId, DbValue::Text(ext.clone()))),
+                    Box::new(by_name()),
+                )),
+                Box::new(unlinked),
+            ),
+            _ => unlinked,
+        };
+        let query = UserQuery::And(Box::new(name_or_mail), Box::new(wanted));
+        // Linked accounts (the re-sent one) sort first, NULL externalIds last: the first row says
+        // whether this is a re-send, and when it is not, every row is an unlinked match.
+        let sort = Sort { column: UserColumn::ExternalId, descending: true };
+        let page = self.store.search(&query, Some(&sort), 0, 2).await?;
+        let mut records = page.records.into_iter();
+        match records.next() {
+            None => Ok(Existing::None),
+            Some(first) if first.external_id.is_some() => Ok(Existing::Same(first)),
+            Some(_) if page.total > 1 => Err(ScimError::uniqueness(format!(
                 "the user name {name:?} and the e-mail address belong to two different Drupal accounts"
-            )));
+            ))),
+            Some(first) => Ok(Existing::Unlinked(first)),
         }
-        Ok(page.records.into_iter().next())
     }
+}
+
+/// What a create found before writing.
+enum Existing {
+    None,
+    /// The account this create re-sends.
+    Same(UserRecord),
+    /// An account SCIM has not linked, with the create's userName or e-mail address.
+    Unlinked(UserRecord),
 }

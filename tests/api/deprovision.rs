@@ -128,6 +128,23 @@ async fn create_links_an_existing_account_when_the_mapping_says_link() {
 }
 
 #[tokio::test]
+async fn create_links_an_existing_account_whose_name_drupal_no_longer_accepts() {
+    // A create writes first and looks for an account to link only when it is refused: refused
+    // for an invalid value (400) too, as linking validates only what it changes.
+    let app = TestApp::spawn_with_mapping(&mapping_with("link_existing = \"link\"")).await;
+    app.exec("UPDATE users_field_data SET name = 'm#smith' WHERE uid = 3").await;
+    let response = app.post("/Users", &entra_user("m#smith", "mary.smith@example.org", "ext-mary")).await;
+    let status = response.status().as_u16();
+    let user: Value = response.json().await.unwrap();
+    assert_eq!(status, 201, "{user}");
+    assert_eq!(user["id"], MSMITH_UUID, "the existing account, linked");
+    assert_eq!(app.one::<String>("SELECT external_id FROM scim_user WHERE uid = 3").await.as_deref(), Some("ext-mary"));
+    // A new account with that name is still a 400.
+    let response = app.post("/Users", &entra_user("j#doe", "new.one@example.org", "ext-new")).await;
+    assert_eq!(response.status().as_u16(), 400);
+}
+
+#[tokio::test]
 async fn a_mapping_cannot_hard_delete_on_deactivation() {
     let err = TestApp::try_spawn(&mapping_with("deactivate = \"delete_if_no_content\"")).await.err().unwrap();
     assert!(err.contains("users.deactivate must be one of block, block_remove_roles"), "{err}");

@@ -171,3 +171,34 @@ async fn protected_accounts_are_out_of_reach_of_every_route() {
     assert_eq!(app.one::<i64>("SELECT COUNT(*) FROM user__roles WHERE entity_id = 1").await, Some(1));
     assert_eq!(app.one::<i64>("SELECT COUNT(*) FROM sessions WHERE uid = 1").await, Some(1));
 }
+
+/// A create builds its answer from what it wrote (no read-back on Drupal 8+): it must be what a
+/// read of the account gives, every mapped value included, on both Drupals.
+async fn a_create_answers_what_a_read_of_the_account_gives(fx: Fixture) {
+    let app = TestApp::spawn_on(fx).await;
+    let bodies = [
+        json!({
+            "schemas": [USER_SCHEMA, ENTERPRISE],
+            "externalId": "ext-readback-1",
+            "userName": "Read.Back@Example.com",
+            "active": "False",
+            "emails": [{"primary": true, "type": "work", "value": "Read.Back+tag@Example.com"}],
+            "name": {"givenName": " Spaced given ", "familyName": "Ünïcödé Ω"},
+            "timezone": "Europe/Berlin",
+            "preferredLanguage": "en-US",
+            ENTERPRISE: {"department": "R&D", "employeeNumber": "000123"}
+        }),
+        // Nothing but the userName: every default Drupal fills, no mail, no field rows.
+        json!({"schemas": [USER_SCHEMA], "userName": "bare"}),
+    ];
+    for body in bodies {
+        let response = app.post("/Users", &body).await;
+        let status = response.status().as_u16();
+        let created: Value = response.json().await.unwrap();
+        assert_eq!(status, 201, "{created}");
+        let id = created["id"].as_str().unwrap();
+        let read: Value = app.get(&format!("/Users/{id}")).await.json().await.unwrap();
+        assert_eq!(created, read, "the answer to the create is what a GET reads");
+    }
+}
+both!(a_create_answers_what_a_read_of_the_account_gives);

@@ -71,6 +71,10 @@ struct RunArgs {
     /// Small counts and 10,000 instead of 100,000 users: a smoke run, minutes instead of many.
     #[arg(long)]
     quick: bool,
+    /// Only the create phase (at 1,000 accounts, c = 1, 8 and 32, `--creates` requests per
+    /// level) and the statement traces: for iterating on the write path in a minute.
+    #[arg(long, value_name = "PER_LEVEL")]
+    creates: Option<usize>,
     /// Lines describing the set-up, printed in the report (repeatable).
     #[arg(long = "note")]
     notes: Vec<String>,
@@ -612,9 +616,9 @@ async fn explains(b: &mut Bench) -> Result<String, String> {
     let target = b.targets(1)[0];
     let name = db::seeded_name(target);
     let ext = db::seeded_external_id(target);
-    let record = "u.`uid`, u.`uuid`, d.`langcode`, d.`created`, d.`changed`, s.`external_id`, d.`name`, d.`mail`, d.`status`, d.`timezone`, d.`preferred_langcode`, d.`preferred_admin_langcode`";
+    let record = "d.`uid`, u.`uuid`, d.`langcode`, d.`created`, d.`changed`, s.`external_id`, d.`name`, d.`mail`, d.`status`, d.`timezone`, d.`preferred_langcode`, d.`preferred_admin_langcode`";
     let visible = "FROM `users` u JOIN `users_field_data` d ON d.`uid` = u.`uid` AND d.`default_langcode` = 1 \
-                   LEFT JOIN `scim_user` s ON s.`uid` = u.`uid` WHERE u.`uid` NOT IN (0, 1) AND (s.`deleted` IS NULL OR s.`deleted` = 0)";
+                   LEFT JOIN `scim_user` s ON s.`uid` = d.`uid` WHERE d.`uid` NOT IN (0, 1) AND (s.`deleted` IS NULL OR s.`deleted` = 0)";
     let total = b.visible().await?;
     let last = (total.saturating_sub(1) / PAGE) * PAGE;
     let uuid: Option<String> = {
@@ -626,7 +630,7 @@ async fn explains(b: &mut Bench) -> Result<String, String> {
     let statements = [
         (
             "userName eq: the page (a lookup's only search statement)",
-            format!("SELECT {record} {visible} AND d.`name` = '{name}' ORDER BY u.`uid` LIMIT 100 OFFSET 0"),
+            format!("SELECT {record} {visible} AND d.`name` = '{name}' ORDER BY d.`uid` LIMIT 100 OFFSET 0"),
         ),
         (
             "userName eq: the count (run only when a page is full)",
@@ -634,36 +638,33 @@ async fn explains(b: &mut Bench) -> Result<String, String> {
         ),
         (
             "externalId eq: the page (a lookup's only search statement)",
-            format!("SELECT {record} {visible} AND s.`external_id` = '{ext}' ORDER BY u.`uid` LIMIT 100 OFFSET 0"),
+            format!("SELECT {record} {visible} AND s.`external_id` = '{ext}' ORDER BY d.`uid` LIMIT 100 OFFSET 0"),
         ),
         (
             "externalId eq: the count (run only when a page is full)",
             format!("SELECT COUNT(*) {visible} AND s.`external_id` = '{ext}'"),
         ),
         (
-            "create: is it a re-sent create (externalId and userName)",
+            "create, only after the store refused it: the re-sent account (externalId and userName) or an unlinked one with this name or mail",
             format!(
-                "SELECT {record} {visible} AND (s.`external_id` = '{ext}' AND d.`name` = '{name}') ORDER BY u.`uid` LIMIT 1 OFFSET 0"
+                "SELECT {record} {visible} AND ((d.`name` = '{name}' OR d.`mail` = '{mail}') AND ((s.`external_id` = '{ext}' AND d.`name` = '{name}') OR s.`external_id` IS NULL)) ORDER BY s.`external_id` DESC, d.`uid` LIMIT 2 OFFSET 0"
             ),
         ),
         (
-            "create: an unlinked account with this name or mail",
+            "create: name and mail uniqueness (PATCH: the changed ones)",
             format!(
-                "SELECT {record} {visible} AND ((d.`name` = '{name}' OR d.`mail` = '{mail}') AND s.`external_id` IS NULL) ORDER BY u.`uid` LIMIT 2 OFFSET 0"
+                "SELECT (SELECT `uid` FROM `users_field_data` WHERE `name` = '{name}' AND `uid` <> -1 LIMIT 1), \
+                 (SELECT `uid` FROM `users_field_data` WHERE `mail` = '{mail}' AND `uid` <> -1 LIMIT 1)"
             ),
-        ),
-        (
-            "create/PATCH: mail uniqueness",
-            format!("SELECT `uid` FROM `users_field_data` WHERE `mail` = '{mail}' AND `uid` <> -1 LIMIT 1"),
         ),
         (
             "PATCH/DELETE/GET by id: the account by SCIM id",
-            format!("SELECT {record} {visible} AND u.`uuid` = '{uuid}'"),
+            format!("SELECT {record} {visible} AND u.`uuid` IN ('{uuid}')"),
         ),
         ("list: the count (every page)", format!("SELECT COUNT(*) {visible} AND 1 = 1")),
         (
             "list: the last page",
-            format!("SELECT {record} {visible} AND 1 = 1 ORDER BY u.`uid` LIMIT 100 OFFSET {last}"),
+            format!("SELECT {record} {visible} AND 1 = 1 ORDER BY d.`uid` LIMIT 100 OFFSET {last}"),
         ),
     ];
     let mut out = format!("At {total} accounts. `{name}` / `{ext}` is a random seeded account.\n");
@@ -807,7 +808,10 @@ fn machine() -> Vec<(String, String)> {
 }
 
 async fn run(args: RunArgs) -> Result<(), String> {
-    let counts = if args.quick { Counts::quick() } else { Counts::full() };
+    let mut counts = if args.quick { Counts::quick() } else { Counts::full() };
+    if let Some(n) = args.creates {
+        counts.per_level = n.max(1);
+    }
     let token = drupal_scim::token::mint(&args.secret, "drupal-scim", "drupal-scim", "bench", None)
         .map_err(|e| e.to_string())?;
     let origin = args.origin.trim_end_matches('/').to_string();
@@ -839,9 +843,11 @@ async fn run(args: RunArgs) -> Result<(), String> {
     // --- 1,000 accounts: lookups and paging -------------------------------------
     let small = b.grow_to(counts.small).await?;
     b.rss.take_window();
-    b.lookups(small, false, true).await;
-    b.lookups(small, true, false).await;
-    b.list(small, counts.walks_small).await;
+    if args.creates.is_none() {
+        b.lookups(small, false, true).await;
+        b.lookups(small, true, false).await;
+        b.list(small, counts.walks_small).await;
+    }
 
     // --- writes -------------------------------------------------------------------
     // Warm-up (not reported): the first creates open connections and fill caches.
@@ -854,6 +860,9 @@ async fn run(args: RunArgs) -> Result<(), String> {
     }
     let users = b.visible().await?;
     let created = Arc::new(b.creates(users, "new", &LEVELS).await);
+    if args.creates.is_some() {
+        return creates_only(&mut b, &args).await;
+    }
     let users = b.visible().await?;
     b.patches(users, &created).await;
     b.per_user(users, &created, true).await;
@@ -933,6 +942,26 @@ async fn run(args: RunArgs) -> Result<(), String> {
         update_section(path, &md)?;
         say(format!("{path} updated"));
     }
+    let failed: usize = b.rows.iter().map(|r| r.http.failed + r.raw.as_ref().map_or(0, |x| x.failed)).sum();
+    if failed > 0 {
+        return Err(format!("{failed} requests failed"));
+    }
+    Ok(())
+}
+
+/// The end of a `--creates` run: the create rows and the statement traces, printed and written
+/// to `--out` (never into BENCHMARKS.md).
+async fn creates_only(b: &mut Bench, args: &RunArgs) -> Result<(), String> {
+    let traces = statement_traces(b).await?;
+    b.rss.stop();
+    let mut md = format!(
+        "_`scripts/bench.sh --creates`: the create phase only, {} per level; load average {} after._\n\n",
+        b.counts.per_level,
+        loadavg()
+    );
+    let _ = writeln!(md, "{}\n### Statements per request\n\n{traces}", results_table(&b.rows));
+    std::fs::write(&args.out, &md).map_err(|e| format!("{}: {e}", args.out))?;
+    println!("{md}");
     let failed: usize = b.rows.iter().map(|r| r.http.failed + r.raw.as_ref().map_or(0, |x| x.failed)).sum();
     if failed > 0 {
         return Err(format!("{failed} requests failed"));

@@ -8,15 +8,22 @@
 use crate::scim::NewUser;
 use mysql_async::prelude::*;
 use mysql_async::{Conn, Opts, OptsBuilder, Row, TxOpts, Value};
-use sha2::{Digest, Sha256};
 
+/// src/drupal/layout.rs accounts_from.
+const ACCOUNTS: &str = "`users` u JOIN `users_field_data` d ON d.`uid` = u.`uid` AND d.`default_langcode` = 1 \
+     LEFT JOIN `scim_user` s ON s.`uid` = d.`uid`";
+
+/// src/drupal/users.rs visible_from.
 const VISIBLE: &str = "FROM `users` u JOIN `users_field_data` d ON d.`uid` = u.`uid` AND d.`default_langcode` = 1 \
-     LEFT JOIN `scim_user` s ON s.`uid` = u.`uid` \
-     WHERE u.`uid` NOT IN (?, ?) AND (s.`deleted` IS NULL OR s.`deleted` = 0)";
+     LEFT JOIN `scim_user` s ON s.`uid` = d.`uid` \
+     WHERE d.`uid` NOT IN (?, ?) AND (s.`deleted` IS NULL OR s.`deleted` = 0)";
 
 /// src/drupal/users.rs record_columns: an account's own row.
-const RECORD: &str = "u.`uid`, u.`uuid`, d.`langcode`, d.`created`, d.`changed`, s.`external_id`, d.`name`, d.`mail`, d.`status`, \
+const RECORD: &str = "d.`uid`, u.`uuid`, d.`langcode`, d.`created`, d.`changed`, s.`external_id`, d.`name`, d.`mail`, d.`status`, \
      d.`timezone`, d.`preferred_langcode`, d.`preferred_admin_langcode`";
+
+/// src/drupal/locks.rs NAME_SQL: the site's lock name for a key.
+const LOCK_NAME: &str = "CONCAT('drupal_scim:', LEFT(SHA2(CONCAT_WS('|', DATABASE(), ?, ?), 256), 40))";
 
 const FIELDS: [&str; 4] = ["field_first_name", "field_last_name", "field_department", "field_employee_number"];
 
@@ -38,13 +45,6 @@ fn now() -> i64 {
     time::OffsetDateTime::now_utc().unix_timestamp()
 }
 
-/// src/drupal/locks.rs lock_name.
-fn lock_name(value: &str) -> String {
-    let digest = Sha256::digest(value.trim().to_lowercase().as_bytes());
-    let hex: String = digest.iter().take(20).map(|b| format!("{b:02x}")).collect();
-    format!("drupal_scim:{hex}")
-}
-
 fn protected() -> Vec<Value> {
     vec![0u32.into(), 1u32.into()]
 }
@@ -62,7 +62,7 @@ async fn search<Q: Queryable>(q: &mut Q, filter: &str, values: Vec<Value>, limit
     page.push(limit.into());
     page.push(0u64.into());
     let rows: Vec<Row> = q
-        .exec(format!("SELECT {RECORD} {VISIBLE} AND {filter} ORDER BY u.`uid` LIMIT ? OFFSET ?"), page)
+        .exec(format!("SELECT {RECORD} {VISIBLE} AND {filter} ORDER BY d.`uid` LIMIT ? OFFSET ?"), page)
         .await
         .map_err(e)?;
     let uids: Vec<u32> = rows.iter().filter_map(|r| r.get(0)).collect();
@@ -75,16 +75,8 @@ async fn search<Q: Queryable>(q: &mut Q, filter: &str, values: Vec<Value>, limit
 
 /// src/drupal/users.rs load: the account, then its values.
 async fn load<Q: Queryable>(q: &mut Q, uid: u32) -> Result<bool, String> {
-    let rows: Vec<Row> = q
-        .exec(
-            format!(
-                "SELECT {RECORD} FROM `users` u JOIN `users_field_data` d ON d.`uid` = u.`uid` AND d.`default_langcode` = 1 \
-                 LEFT JOIN `scim_user` s ON s.`uid` = u.`uid` WHERE u.`uid` IN (?)"
-            ),
-            (uid,),
-        )
-        .await
-        .map_err(e)?;
+    let rows: Vec<Row> =
+        q.exec(format!("SELECT {RECORD} FROM {ACCOUNTS} WHERE d.`uid` IN (?)"), (uid,)).await.map_err(e)?;
     if rows.is_empty() {
         return Err(format!("load: no account {uid}"));
     }
@@ -99,12 +91,14 @@ async fn values<Q: Queryable>(q: &mut Q, uid: u32) -> Result<bool, String> {
         .enumerate()
         .map(|(k, field)| {
             format!(
-                "SELECT {k} AS `k`, `entity_id`, `langcode`, `delta`, `{field}_value` AS `v` FROM `user__{field}` WHERE `entity_id` IN (?) AND `deleted` = 0"
+                "SELECT {k} AS `k`, x.`entity_id`, x.`langcode`, x.`delta`, x.`{field}_value` AS `v` FROM `user__{field}` x \
+                 WHERE x.`entity_id` IN (?) AND x.`deleted` = 0"
             )
         })
         .collect();
     parts.push(format!(
-        "SELECT {}, `entity_id`, `langcode`, `delta`, `roles_target_id` FROM `user__roles` WHERE `entity_id` IN (?) AND `deleted` = 0",
+        "SELECT {}, x.`entity_id`, x.`langcode`, x.`delta`, x.`roles_target_id` FROM `user__roles` x \
+         WHERE x.`entity_id` IN (?) AND x.`deleted` = 0",
         FIELDS.len()
     ));
     let params: Vec<u32> = vec![uid; parts.len()];
@@ -130,30 +124,45 @@ async fn groups(conn: &mut Conn) -> Result<(), String> {
 }
 
 async fn get_locks(conn: &mut Conn, values: &[&str]) -> Result<(), String> {
-    let mut names: Vec<String> = values.iter().filter(|v| !v.is_empty()).map(|v| lock_name(v)).collect();
-    names.sort();
-    names.dedup();
-    for name in names {
-        let got: Option<Option<i64>> = conn.exec_first("SELECT GET_LOCK(?, ?)", (name, 10u64)).await.map_err(e)?;
-        if got.flatten() != Some(1) {
-            return Err("GET_LOCK timed out".into());
-        }
+    let mut keys: Vec<String> =
+        values.iter().filter(|v| !v.is_empty()).map(|v| format!("account:{}", v.trim().to_lowercase())).collect();
+    keys.sort();
+    keys.dedup();
+    if keys.is_empty() {
+        return Ok(());
+    }
+    // src/drupal/locks.rs NamedLocks::acquire: every lock in one statement.
+    let one = format!("GET_LOCK({LOCK_NAME}, ?)");
+    let sql = format!("SELECT {}", vec![one.as_str(); keys.len()].join(", "));
+    let mut params: Vec<Value> = Vec::new();
+    for key in keys {
+        params.extend(["`users`".into(), key.into(), 10u64.into()]);
+    }
+    let row: Option<Row> = conn.exec_first(sql, params).await.map_err(e)?;
+    let row = row.ok_or("GET_LOCK answered no row")?;
+    if !(0..row.len()).all(|i| matches!(row.get_opt::<Option<i64>, _>(i), Some(Ok(Some(1))))) {
+        return Err("GET_LOCK timed out".into());
     }
     Ok(())
 }
 
-async fn check_unique<Q: Queryable>(q: &mut Q, column: &str, value: &str, except: i64) -> Result<(), String> {
-    let holder: Option<u32> = q
-        .exec_first(
-            format!("SELECT `uid` FROM `users_field_data` WHERE `{column}` = ? AND `uid` <> ? LIMIT 1"),
-            (value, except),
-        )
-        .await
-        .map_err(e)?;
-    match holder {
-        Some(uid) => Err(format!("{column} {value:?} taken by {uid}")),
-        None => Ok(()),
+/// src/drupal/users.rs check_unique: a subquery per (column, value), one statement.
+async fn check_unique<Q: Queryable>(q: &mut Q, checks: &[(&str, &str)], except: i64) -> Result<(), String> {
+    let parts: Vec<String> = checks
+        .iter()
+        .map(|(column, _)| {
+            format!("(SELECT `uid` FROM `users_field_data` WHERE `{column}` = ? AND `uid` <> ? LIMIT 1)")
+        })
+        .collect();
+    let params: Vec<Value> = checks.iter().flat_map(|(_, value)| [(*value).into(), except.into()]).collect();
+    let row: Option<Row> = q.exec_first(format!("SELECT {}", parts.join(", ")), params).await.map_err(e)?;
+    let row = row.ok_or("the uniqueness check answered no row")?;
+    for (i, (column, value)) in checks.iter().enumerate() {
+        if let Some(Ok(Some(uid))) = row.get_opt::<Option<u32>, _>(i) {
+            return Err(format!("{column} {value:?} taken by {uid}"));
+        }
     }
+    Ok(())
 }
 
 async fn invalidate(conn: &mut Conn, uid: u32, created: bool) -> Result<(), String> {
@@ -186,24 +195,15 @@ async fn audit(conn: &mut Conn, uid: u32, message: &str, name: &str, location: &
     .map_err(e)
 }
 
-/// POST /Users: the idempotency and linking searches, the named locks, the create
-/// transaction, the cache invalidation, the audit entry, the groups of the answer.
+/// POST /Users of a new account: the named locks, the create transaction, the cache
+/// invalidation, the audit entry.
 pub async fn create(conn: &mut Conn, user: &NewUser) -> Result<u32, String> {
-    let ext: Value = user.external_id.as_str().into();
-    let name: Value = user.user_name.as_str().into();
-    let mail: Value = user.mail.as_str().into();
-    search(conn, "(s.`external_id` = ? AND d.`name` = ?)", vec![ext.clone(), name.clone()], 1).await?;
-    let found =
-        search(conn, "((d.`name` = ? OR d.`mail` = ?) AND s.`external_id` IS NULL)", vec![name, mail], 2).await?;
-    if !found.is_empty() {
-        return Err(format!("{} exists", user.user_name));
-    }
+    // src/provision/users.rs create: no search first; it runs only when the store refuses.
     get_locks(conn, &[&user.user_name, &user.mail]).await?;
     let t = now();
     let result = async {
         let mut tx = conn.start_transaction(TxOpts::default()).await.map_err(e)?;
-        check_unique(&mut tx, "name", &user.user_name, -1).await?;
-        check_unique(&mut tx, "mail", &user.mail, -1).await?;
+        check_unique(&mut tx, &[("name", &user.user_name), ("mail", &user.mail)], -1).await?;
         let uuid = uuid::Uuid::new_v4().to_string();
         tx.exec_drop("INSERT INTO `users` (`uuid`, `langcode`) VALUES (?, ?)", (&uuid, "en")).await.map_err(e)?;
         let uid = tx.last_insert_id().ok_or("no insert id")? as u32;
@@ -244,14 +244,14 @@ pub async fn create(conn: &mut Conn, user: &NewUser) -> Result<u32, String> {
             .map_err(e)?;
         }
         tx.exec_drop(
-            "INSERT INTO `scim_user` (`uid`, `external_id`, `deleted`, `created`, `changed`) VALUES (?, ?, 0, ?, ?)",
-            (uid, user.external_id.as_str(), t, t),
+            "INSERT INTO `scim_user` (`uid`, `scim_id`, `external_id`, `deleted`, `created`, `changed`) VALUES (?, ?, ?, 0, ?, ?)",
+            (uid, Value::NULL, user.external_id.as_str(), t, t),
         )
         .await
         .map_err(e)?;
-        let roles = load(&mut tx, uid).await?;
+        // src/drupal/users.rs written_record: no read-back; a new account holds no role.
         tx.commit().await.map_err(e)?;
-        Ok::<(u32, bool), String>((uid, roles))
+        Ok::<(u32, bool), String>((uid, false))
     }
     .await;
     conn.query_drop("SELECT RELEASE_ALL_LOCKS()").await.map_err(e)?;
@@ -281,7 +281,7 @@ pub async fn patch(conn: &mut Conn, id: &str, mail: &str, family: &str, user_nam
     let mut params = protected();
     params.push(id.into());
     let row: Option<Row> =
-        conn.exec_first(format!("SELECT {RECORD} {VISIBLE} AND u.`uuid` = ?"), params).await.map_err(e)?;
+        conn.exec_first(format!("SELECT {RECORD} {VISIBLE} AND u.`uuid` IN (?)"), params).await.map_err(e)?;
     let uid: u32 = row.and_then(|r| r.get(0)).ok_or_else(|| format!("no account {id}"))?;
     if values(conn, uid).await? {
         groups(conn).await?;
@@ -290,7 +290,7 @@ pub async fn patch(conn: &mut Conn, id: &str, mail: &str, family: &str, user_nam
     let t = now();
     let result = async {
         let mut tx = conn.start_transaction(TxOpts::default()).await.map_err(e)?;
-        check_unique(&mut tx, "mail", mail, i64::from(uid)).await?;
+        check_unique(&mut tx, &[("mail", mail)], i64::from(uid)).await?;
         tx.exec_drop("UPDATE `users_field_data` SET `mail` = ?, `changed` = ? WHERE `uid` = ?", (mail, t, uid)).await.map_err(e)?;
         tx.exec_drop("DELETE FROM `user__field_last_name` WHERE `entity_id` = ?", (uid,)).await.map_err(e)?;
         tx.exec_drop(

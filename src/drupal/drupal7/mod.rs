@@ -134,6 +134,8 @@ pub async fn detect(
         protected_uids: mapping.users.protected_uids.clone(),
         schema_version,
         languages,
+        // Drupal 7 reads its derived ids and '' as NULL back: a create reads the account back.
+        create_reads_back_written: false,
     })
 }
 
