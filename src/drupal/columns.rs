@@ -2,6 +2,7 @@
 //! connection's database and in the databases the prefixes name, looked up by logical table
 //! name through the table's own prefix (Drupal 7 sites may keep `users` in another database).
 
+use crate::drupal::charset::Repertoire;
 use crate::drupal::error::StoreError;
 use crate::drupal::tables::Tables;
 use mysql_async::prelude::*;
@@ -16,6 +17,8 @@ pub struct ColumnInfo {
     pub auto_increment: bool,
     /// `DATA_TYPE`, lowercase (`varchar`, `int`, …).
     pub data_type: String,
+    /// What the column's character set can hold (text columns).
+    pub repertoire: Repertoire,
 }
 
 /// The columns of one table, by name.
@@ -29,8 +32,8 @@ pub struct Columns {
     tables: HashMap<(String, String), TableColumns>,
 }
 
-/// table schema, table, column, max length, nullable, default, extra, data type.
-type ColumnRow = (String, String, String, Option<u64>, String, Option<String>, String, String);
+/// table schema, table, column, max length, nullable, default, extra, data type, character set.
+type ColumnRow = (String, String, String, Option<u64>, String, Option<String>, String, String, Option<String>);
 
 impl ColumnInfo {
     /// Whether a value reads back exactly as it was written: VARCHAR and the TEXT types keep a
@@ -55,12 +58,12 @@ impl Columns {
         schemas.push(current.clone());
         let marks = vec!["?"; schemas.len()].join(", ");
         let sql = format!(
-            "SELECT TABLE_SCHEMA, TABLE_NAME, COLUMN_NAME, CHARACTER_MAXIMUM_LENGTH, IS_NULLABLE, COLUMN_DEFAULT, EXTRA, DATA_TYPE \
-             FROM information_schema.COLUMNS WHERE TABLE_SCHEMA IN ({marks})"
+            "SELECT TABLE_SCHEMA, TABLE_NAME, COLUMN_NAME, CHARACTER_MAXIMUM_LENGTH, IS_NULLABLE, COLUMN_DEFAULT, EXTRA, DATA_TYPE, \
+             CHARACTER_SET_NAME FROM information_schema.COLUMNS WHERE TABLE_SCHEMA IN ({marks})"
         );
         let rows: Vec<ColumnRow> = conn.exec(sql, schemas).await?;
         let mut out = Columns { current, tables: HashMap::new() };
-        for (schema, table, column, max_len, nullable, default, extra, data_type) in rows {
+        for (schema, table, column, max_len, nullable, default, extra, data_type, charset) in rows {
             out.tables.entry((schema, table)).or_default().insert(
                 column,
                 ColumnInfo {
@@ -69,6 +72,7 @@ impl Columns {
                     has_default: default.is_some(),
                     auto_increment: extra.contains("auto_increment"),
                     data_type: data_type.to_lowercase(),
+                    repertoire: Repertoire::of(charset.as_deref()),
                 },
             );
         }

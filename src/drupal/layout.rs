@@ -3,6 +3,7 @@
 //! `s` the bridge row (`scim_user`), and on 8+ `u` the `users` row with the uuid. Every account
 //! query in the store is built from these, so the flows above them are the same on both.
 
+use crate::drupal::charset::Repertoire;
 use crate::drupal::drupal7::{self, ids};
 use crate::drupal::model::BaseColumn;
 use crate::drupal::site::{Core, Site};
@@ -102,6 +103,10 @@ impl Site {
 
     /// A condition matching the accounts with these SCIM ids (binding them into `params`).
     pub fn ids_condition(&self, ids: &[String], params: &mut Vec<Value>) -> String {
+        // Ids are ASCII (uuids): anything else names no account, and must not reach an ascii
+        // column (the database would fail the statement instead of matching nothing).
+        let ids: Vec<String> = ids.iter().filter(|id| Repertoire::Ascii.holds(id)).cloned().collect();
+        let ids = ids.as_slice();
         if ids.is_empty() {
             return "1 = 0".into();
         }

@@ -13,7 +13,8 @@ use mysql_async::prelude::*;
 use std::time::Duration;
 
 /// The lock name for `key` on the site of `tables`: hashed (lock names are limited to 64 chars).
-const NAME_SQL: &str = "CONCAT('drupal_scim:', LEFT(SHA2(CONCAT_WS('|', DATABASE(), ?, ?), 256), 40))";
+const NAME_SQL: &str =
+    "CONCAT('drupal_scim:', LEFT(SHA2(CONCAT_WS('|', CONVERT(DATABASE() USING utf8mb4), ?, ?), 256), 40))";
 
 /// Locks held by one connection; release them after the transaction.
 #[must_use = "release the locks after the transaction"]

@@ -1,6 +1,7 @@
 //! Store-neutral user query → SQL WHERE clause with bound values only. Identifiers come from
 //! constants and the validated mapping.
 
+use crate::drupal::charset::Repertoire;
 use crate::drupal::model::{Cmp, DbValue, UserColumn, UserQuery};
 use crate::drupal::site::Site;
 use mysql_async::Value;
@@ -15,6 +16,17 @@ fn column_sql(site: &Site, column: &UserColumn) -> Option<String> {
         UserColumn::Base(c) => site.base_filter_sql(*c),
         UserColumn::Field(_) | UserColumn::Role => return None,
     })
+}
+
+/// What a column can hold: ids and role ids are ASCII, externalId utf8mb4, the rest as the site's
+/// tables say.
+fn repertoire(site: &Site, column: &UserColumn) -> Repertoire {
+    match column {
+        UserColumn::Uuid | UserColumn::Role => Repertoire::Ascii,
+        UserColumn::ExternalId | UserColumn::Created | UserColumn::Changed => Repertoire::Full,
+        UserColumn::Base(_) => site.repertoires.account,
+        UserColumn::Field(f) => site.repertoires.field(f),
+    }
 }
 
 /// Escape LIKE wildcards so `%` and `_` in a client's value match literally.
@@ -100,6 +112,14 @@ pub fn where_sql(site: &Site, query: &UserQuery, params: &mut Vec<Value>) -> Str
             Some(expr) => format!("({expr} IS NOT NULL AND {expr} <> '')"),
             None => exists_sql(site, column, None, params),
         },
+        // A value the column cannot hold equals (or contains) nothing stored there.
+        UserQuery::Compare { column, cmp, value: DbValue::Text(text) } if !repertoire(site, column).holds(text) => {
+            if *cmp == Cmp::Ne {
+                "1 = 1".into()
+            } else {
+                "1 = 0".into()
+            }
+        }
         // An id lookup (every GET, and Entra's member checks) uses the ids' indexes.
         UserQuery::Compare { column: UserColumn::Uuid, cmp: Cmp::Eq, value: DbValue::Text(id) } => {
             site.ids_condition(std::slice::from_ref(id), params)

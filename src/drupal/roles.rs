@@ -191,7 +191,10 @@ pub async fn create_role<Q: Queryable>(
             let id = machine_name(label, taken);
             create_config_role(q, &site.tables, &site.langcode, &id, label).await
         }
-        Core::Drupal7(_) => drupal7::roles::create(q, &site.tables, label).await,
+        Core::Drupal7(_) => {
+            storable_label(site, label)?;
+            drupal7::roles::create(q, &site.tables, label).await
+        }
     }
 }
 
@@ -227,7 +230,20 @@ async fn create_config_role<Q: Queryable>(
 pub async fn relabel_role<Q: Queryable>(q: &mut Q, site: &Site, id: &str, label: &str) -> Result<(), StoreError> {
     match site.core {
         Core::Modern => relabel_config_role(q, &site.tables, id, label).await,
-        Core::Drupal7(_) => drupal7::roles::relabel(q, &site.tables, id, label).await,
+        Core::Drupal7(_) => {
+            storable_label(site, label)?;
+            drupal7::roles::relabel(q, &site.tables, id, label).await
+        }
+    }
+}
+
+/// A role label must fit `role.name`'s character set (Drupal 7 tables are often 3-byte utf8).
+fn storable_label(site: &Site, label: &str) -> Result<(), StoreError> {
+    let repertoire = site.repertoires.role;
+    if repertoire.holds(label) {
+        Ok(())
+    } else {
+        Err(StoreError::Invalid(format!("displayName: the role name {}", repertoire.refusal())))
     }
 }
 

@@ -1,6 +1,7 @@
 //! What the store learns about a Drupal site at start-up: which tables and columns exist, the
 //! site's default language and time zone, the password hash it accepts, and the bridge tables.
 
+use crate::drupal::charset::Repertoire;
 use crate::drupal::columns::{ColumnInfo, Columns};
 use crate::drupal::db::Db;
 use crate::drupal::drupal7;
@@ -11,7 +12,7 @@ use crate::drupal::php_serialize::{PhpValue, unserialize};
 use crate::drupal::tables::Tables;
 use crate::mapping::model::{CorePin, Mapping, PasswordHash, Target};
 use mysql_async::prelude::*;
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 /// Which Drupal schema the site has: the store writes each the way its own Drupal does.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -59,6 +60,44 @@ pub struct Site {
     /// (text in VARCHAR/TEXT columns, an integer status, Drupal 8+): a create builds its record
     /// from what it wrote instead of reading the account back.
     pub create_reads_back_written: bool,
+    /// What the account's text columns and each mapped field's values can hold.
+    pub repertoires: Repertoires,
+}
+
+/// What the text columns SCIM writes can hold (Drupal 7 tables are often 3-byte utf8).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Repertoires {
+    /// name, mail, timezone and language columns.
+    pub account: Repertoire,
+    /// Each mapped field's value column.
+    pub fields: BTreeMap<String, Repertoire>,
+    /// Role labels (Drupal 7's `role.name`; config data on 8+).
+    pub role: Repertoire,
+}
+
+impl Repertoires {
+    /// Read them from information_schema: `value_table` names a field's value table.
+    pub fn of(
+        columns: &Columns,
+        tables: &Tables,
+        account_table: &str,
+        fields: &[String],
+        value_table: impl Fn(&str) -> String,
+    ) -> Repertoires {
+        let repertoire = |table: &str, column: &str| {
+            columns.table(tables, table).and_then(|c| c.get(column)).map(|c| c.repertoire).unwrap_or_default()
+        };
+        Repertoires {
+            account: repertoire(account_table, "name"),
+            fields: fields.iter().map(|f| (f.clone(), repertoire(&value_table(f), &format!("{f}_value")))).collect(),
+            role: repertoire("role", "name"),
+        }
+    }
+
+    /// What a mapped field can hold.
+    pub fn field(&self, field: &str) -> Repertoire {
+        self.fields.get(field).copied().unwrap_or_default()
+    }
 }
 
 /// Problems found while checking the site against the mapping (all of them, not just the first).
@@ -203,7 +242,10 @@ impl Site {
             && keeps_text("users", "uuid")
             && data.get("status").is_some_and(ColumnInfo::is_integer)
             && mapping.field_names().iter().all(|f| keeps_text(&format!("user__{f}"), &format!("{f}_value")));
+        let repertoires =
+            Repertoires::of(&columns, &tables, "users_field_data", &mapping.field_names(), |f| format!("user__{f}"));
         Ok(Site {
+            repertoires,
             core: Core::Modern,
             tables,
             langcode,

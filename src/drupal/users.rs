@@ -155,6 +155,7 @@ impl UserStore {
         self.apply_create_defaults(&mut values);
         normalize_languages(&self.site, &mut values);
         validate_values(&self.site, &values)?;
+        validate_fields(&self.site, &write.fields)?;
         let name = values.get(&BaseColumn::Name).and_then(DbValue::as_text).unwrap_or_default().to_string();
         let mail = values.get(&BaseColumn::Mail).and_then(DbValue::as_text).map(String::from);
         let pass = self.hash(write.password.as_deref()).await?;
@@ -329,6 +330,7 @@ impl UserStore {
         normalize_languages(&self.site, &mut values);
         values.retain(|column, value| current.get(*column) != value);
         validate_values(&self.site, &values)?;
+        validate_fields(&self.site, &changes.fields)?;
         let pass = self.hash(changes.password.as_deref()).await?;
         if values.is_empty()
             && changes.fields.is_empty()
@@ -606,7 +608,9 @@ fn validate_values(site: &Site, values: &BTreeMap<BaseColumn, DbValue>) -> Resul
             DbValue::Text(s) => s.as_str(),
             _ => continue,
         };
+        let account = site.repertoires.account;
         let result = match column {
+            _ if !account.holds(text) => Err(account.refusal().to_string()),
             BaseColumn::Name if site.is_drupal7() => validate::validate_drupal7_username(text),
             BaseColumn::Name => validate::validate_username(text),
             BaseColumn::Mail => validate::validate_mail(text),
@@ -622,6 +626,17 @@ fn validate_values(site: &Site, values: &BTreeMap<BaseColumn, DbValue>) -> Resul
         Some(DbValue::Text(_)) => {}
         Some(_) => return Err(StoreError::Invalid("userName is required".into())),
         None => {}
+    }
+    Ok(())
+}
+
+/// Every field value must fit its column's character set.
+fn validate_fields(site: &Site, fields: &BTreeMap<String, Vec<String>>) -> Result<(), StoreError> {
+    for (field, values) in fields {
+        let repertoire = site.repertoires.field(field);
+        if values.iter().any(|v| !repertoire.holds(v)) {
+            return Err(StoreError::Invalid(format!("{field}: the value {}", repertoire.refusal())));
+        }
     }
     Ok(())
 }

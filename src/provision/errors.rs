@@ -20,6 +20,13 @@ impl From<StoreError> for ScimError {
                     // the request needs. Nothing was written; the client should come back.
                     log::warn!("database busy: {e}");
                     ScimError::new(503, None, "the Drupal database is busy (a lock is held); try again later")
+                } else if matches!(&e, mysql_async::Error::Server(s) if s.code == ER_TRUNCATED_WRONG_VALUE_FOR_FIELD) {
+                    // Strict mode refused a character the column's charset lacks: a Drupal 7 site
+                    // on 3-byte `utf8` tables cannot store emoji and other 4-byte characters.
+                    log::info!("value refused by the database: {e}");
+                    ScimError::invalid_value(
+                        "a value contains characters (such as emoji) that this Drupal database's tables cannot store: they use 3-byte utf8, not utf8mb4",
+                    )
                 } else if is_connection_error(&e) {
                     log::warn!("database connection failed: {e}");
                     ScimError::new(503, None, "the Drupal database is unavailable right now; try again later")
@@ -35,6 +42,9 @@ impl From<StoreError> for ScimError {
         }
     }
 }
+
+/// MariaDB's "Incorrect string value" (a character the column's character set lacks).
+const ER_TRUNCATED_WRONG_VALUE_FOR_FIELD: u16 = 1366;
 
 fn is_connection_error(e: &mysql_async::Error) -> bool {
     match e {

@@ -606,3 +606,34 @@ async fn d7_refuses_a_plus_in_user_names_that_drupal_10_accepts() {
         }
     }
 }
+
+/// Drupal 7 tables are often 3-byte `utf8`: a value they cannot hold (an emoji) is the client's
+/// problem (400, nothing written), and a filter for one simply matches nobody.
+#[tokio::test]
+async fn d7_values_a_utf8_table_cannot_hold_are_a_400_and_filters_on_them_match_nothing() {
+    let app = TestApp::spawn_on(D7).await;
+    let before = app.count("users").await;
+    let mut body = entra_user("emoji.user", "emoji.user@example.com", "ext-emoji");
+    body["name"]["givenName"] = json!("Ada 🚀");
+    let error = expect_error(app.post("/Users", &body).await, 400, Some("invalidValue")).await;
+    assert!(error["detail"].as_str().unwrap().contains("utf8mb4"), "{error}");
+    assert_eq!(app.count("users").await, before, "nothing written");
+    assert_eq!(app.rows::<u32>("SELECT value FROM sequences").await, vec![4], "the sequence row went back too");
+    let response = app
+        .patch_ops(
+            &format!("/Users/{}", app.jdoe_id()),
+            json!([{"op": "replace", "path": "userName", "value": "jdoe🚀"}]),
+        )
+        .await;
+    expect_error(response, 400, Some("invalidValue")).await;
+    assert_eq!(app.names_matching("userName eq \"jdoe🚀\"").await, Vec::<String>::new());
+    assert_eq!(app.names_matching("name.givenName co \"🚀\"").await, Vec::<String>::new());
+    assert_eq!(app.names_matching("userName eq \"jdoe\"").await, vec!["jdoe"]);
+    assert_eq!(app.names_matching("id eq \"🚀\"").await, Vec::<String>::new());
+    // A role name is a utf8 column too.
+    let before = app.count("role").await;
+    let response = app.post("/Groups", &crate::groups_support::entra_group("Rockets 🚀", "ext-rockets")).await;
+    let error = expect_error(response, 400, Some("invalidValue")).await;
+    assert!(error["detail"].as_str().unwrap().contains("utf8mb4"), "{error}");
+    assert_eq!(app.count("role").await, before);
+}

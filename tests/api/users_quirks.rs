@@ -462,3 +462,26 @@ async fn clearing_active_never_unblocks_an_account() {
     assert_eq!(app.data_column(2, "status").await, 1);
     assert_eq!(app.one::<i64>("SELECT COUNT(*) FROM sessions WHERE uid = 2").await, Some(1));
 }
+
+/// A user name with characters outside the Basic Multilingual Plane (Drupal 8+ accepts them):
+/// the per-site lock names mix them with the database's name, which must not fail.
+#[tokio::test]
+async fn a_user_name_with_an_emoji_is_stored_and_found() {
+    let app = TestApp::spawn().await;
+    let user = app.create_user("rocket🚀", "rocket@example.com").await;
+    assert_eq!(user["userName"], "rocket🚀");
+    assert_eq!(app.names_matching("userName eq \"rocket🚀\"").await, vec!["rocket🚀"]);
+    let response = app
+        .patch_ops(
+            &format!("/Users/{JDOE_UUID}"),
+            serde_json::json!([{"op": "replace", "path": "userName", "value": "jdoe🚀"}]),
+        )
+        .await;
+    assert_eq!(response.status().as_u16(), 200);
+    assert_eq!(app.data_column(2, "name").await, "jdoe🚀");
+    // Ids and role ids are ASCII columns: such a value names nothing (not a database error).
+    expect_error(app.get("/Users/%F0%9F%9A%80").await, 404, None).await;
+    assert_eq!(app.names_matching("id eq \"🚀\"").await, Vec::<String>::new());
+    assert_eq!(app.names_matching("groups eq \"🚀\"").await, Vec::<String>::new());
+    assert_eq!(app.names_matching("userName eq \"jdoe🚀\" and not (id eq \"🚀\")").await, vec!["jdoe🚀"]);
+}

@@ -23,7 +23,8 @@ const RECORD: &str = "d.`uid`, u.`uuid`, d.`langcode`, d.`created`, d.`changed`,
      d.`timezone`, d.`preferred_langcode`, d.`preferred_admin_langcode`";
 
 /// src/drupal/locks.rs NAME_SQL: the site's lock name for a key.
-const LOCK_NAME: &str = "CONCAT('drupal_scim:', LEFT(SHA2(CONCAT_WS('|', DATABASE(), ?, ?), 256), 40))";
+const LOCK_NAME: &str =
+    "CONCAT('drupal_scim:', LEFT(SHA2(CONCAT_WS('|', CONVERT(DATABASE() USING utf8mb4), ?, ?), 256), 40))";
 
 const FIELDS: [&str; 4] = ["field_first_name", "field_last_name", "field_department", "field_employee_number"];
 

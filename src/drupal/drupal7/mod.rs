@@ -13,7 +13,7 @@ use crate::drupal::error::StoreError;
 use crate::drupal::model::BaseColumn;
 use crate::drupal::password::PasswordScheme;
 use crate::drupal::php_serialize::{PhpValue, unserialize};
-use crate::drupal::site::{Core, Drupal7Site, Site, SiteError, missing_tables};
+use crate::drupal::site::{Core, Drupal7Site, Repertoires, Site, SiteError, missing_tables};
 use crate::drupal::tables::Tables;
 use crate::mapping::model::{Mapping, PasswordHash, Target};
 use mysql_async::Conn;
@@ -122,7 +122,9 @@ pub async fn detect(
     } else {
         0
     };
+    let repertoires = Repertoires::of(columns, &tables, "users", &mapping.field_names(), |f| format!("field_data_{f}"));
     Ok(Site {
+        repertoires,
         core: Core::Drupal7(Drupal7Site { has_changed: users.contains_key("changed"), admin_rid, format_fields }),
         has_watchdog: has("watchdog"),
         tables,
