@@ -640,6 +640,60 @@ async fn a_membership_change_whose_connection_is_killed_mid_transaction_changes_
     assert_eq!(role_rows(&app, 3).await, vec![role_row(3, 0, "other")]);
 }
 
+/// One request of a fault test: (what, trigger timing, method, path, body, status without the fault).
+type Case = (&'static str, &'static str, reqwest::Method, String, Option<Value>, u16);
+
+/// A PATCH of one account's name field, mail, password and externalId (its last statement writes
+/// the bridge row).
+fn patch_user_case(id: &str) -> Case {
+    (
+        "PATCH a user",
+        "BEFORE INSERT ON scim_user",
+        reqwest::Method::PATCH,
+        format!("/Users/{id}"),
+        patch_body(json!([
+            {"op": "replace", "path": "name.givenName", "value": "Signal"},
+            {"op": "replace", "path": "emails[type eq \"work\"].value", "value": "signal@example.com"},
+            {"op": "replace", "path": "password", "value": "Signal-Passphrase-77"},
+            {"op": "replace", "path": "externalId", "value": "ext-jdoe"}
+        ])),
+        200,
+    )
+}
+
+/// A PATCH of a group adding one member, removing another and renaming it.
+fn group_change_case(group: &str, add: &str, remove: &str) -> Case {
+    (
+        "change a group's members",
+        "BEFORE UPDATE ON scim_group",
+        reqwest::Method::PATCH,
+        format!("/Groups/{group}"),
+        patch_body(json!([
+            {"op": "add", "path": "members", "value": [{"value": add}]},
+            {"op": "remove", "path": "members", "value": [{"value": remove}]},
+            {"op": "replace", "path": "displayName", "value": "Faulty Renamed"}
+        ])),
+        204,
+    )
+}
+
+/// Each case with a trigger making its last statement fail: a 500 and every row as before; then
+/// without the trigger: its usual answer, and rows written.
+async fn each_rolls_back_then_succeeds(app: &TestApp, cases: Vec<Case>, rows: &[(&str, &str)]) {
+    let fail = "SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'injected fault'";
+    for (what, timing, method, path, body, success) in cases {
+        let before = rows_of(&app.pool, rows).await;
+        app.exec(&format!("CREATE TRIGGER fault {timing} FOR EACH ROW {fail}")).await;
+        let (status, answer) = send(app, method.clone(), &path, body.clone()).await.unwrap();
+        assert_eq!(status, 500, "{what}: {answer}");
+        assert_eq!(rows_of(&app.pool, rows).await, before, "{what}: nothing written");
+        app.exec("DROP TRIGGER fault").await;
+        let (status, answer) = send(app, method, &path, body).await.unwrap();
+        assert_eq!(status, success, "{what} without the fault: {answer}");
+        assert_ne!(rows_of(&app.pool, rows).await, before, "{what} writes when nothing fails");
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_failing_last_statement_rolls_back_every_earlier_statement_of_each_write() {
     // A trigger makes the last statement of each write fail: every earlier statement of that
@@ -649,7 +703,6 @@ async fn a_failing_last_statement_rolls_back_every_earlier_statement_of_each_wri
     let mut group = entra_group("Faulty", "ext-faulty");
     group["members"] = json!([{"value": JDOE_UUID}]);
     create_group(&app, &group).await;
-    let fail = "SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'injected fault'";
     let user = entra_user("signal.user", "signal.user@example.com", "ext-signal");
     let mut with_members = entra_group("Fresh Group", "ext-fresh");
     with_members["members"] = json!([{"value": JDOE_UUID}, {"value": MSMITH_UUID}]);
@@ -658,23 +711,9 @@ async fn a_failing_last_statement_rolls_back_every_earlier_statement_of_each_wri
         "emails": [{"primary": true, "type": "work", "value": "put@example.com"}],
         "name": {"givenName": "Put", "familyName": "Replaced"}, "timezone": "Asia/Tokyo"
     });
-    // (what, trigger timing, method, path, body, status without the fault)
-    type Case = (&'static str, &'static str, reqwest::Method, String, Option<Value>, u16);
     let cases: Vec<Case> = vec![
         ("create a user", "BEFORE INSERT ON scim_user", reqwest::Method::POST, "/Users".into(), Some(user), 201),
-        (
-            "PATCH a user",
-            "BEFORE INSERT ON scim_user",
-            reqwest::Method::PATCH,
-            format!("/Users/{JDOE_UUID}"),
-            patch_body(json!([
-                {"op": "replace", "path": "name.givenName", "value": "Signal"},
-                {"op": "replace", "path": "emails[type eq \"work\"].value", "value": "signal@example.com"},
-                {"op": "replace", "path": "password", "value": "Signal-Passphrase-77"},
-                {"op": "replace", "path": "externalId", "value": "ext-jdoe"}
-            ])),
-            200,
-        ),
+        patch_user_case(JDOE_UUID),
         (
             "PUT a user",
             "BEFORE INSERT ON scim_user",
@@ -691,18 +730,7 @@ async fn a_failing_last_statement_rolls_back_every_earlier_statement_of_each_wri
             Some(with_members),
             201,
         ),
-        (
-            "change a group's members",
-            "BEFORE UPDATE ON scim_group",
-            reqwest::Method::PATCH,
-            "/Groups/faulty".into(),
-            patch_body(json!([
-                {"op": "add", "path": "members", "value": [{"value": MSMITH_UUID}]},
-                {"op": "remove", "path": "members", "value": [{"value": JDOE_UUID}]},
-                {"op": "replace", "path": "displayName", "value": "Faulty Renamed"}
-            ])),
-            204,
-        ),
+        group_change_case("faulty", MSMITH_UUID, JDOE_UUID),
         ("delete a group", "BEFORE UPDATE ON scim_group", reqwest::Method::DELETE, "/Groups/faulty".into(), None, 204),
         (
             "delete (block) a user",
@@ -713,22 +741,12 @@ async fn a_failing_last_statement_rolls_back_every_earlier_statement_of_each_wri
             204,
         ),
     ];
-    for (what, timing, method, path, body, success) in cases {
-        let before = all_rows(&app.pool).await;
-        app.exec(&format!("CREATE TRIGGER fault {timing} FOR EACH ROW {fail}")).await;
-        let (status, answer) = send(&app, method.clone(), &path, body.clone()).await.unwrap();
-        assert_eq!(status, 500, "{what}: {answer}");
-        assert_eq!(all_rows(&app.pool).await, before, "{what}: nothing written");
-        app.exec("DROP TRIGGER fault").await;
-        let (status, answer) = send(&app, method, &path, body).await.unwrap();
-        assert_eq!(status, success, "{what} without the fault: {answer}");
-        assert_ne!(all_rows(&app.pool).await, before, "{what} writes when nothing fails");
-    }
+    each_rolls_back_then_succeeds(&app, cases, &DRUPAL10_ROWS).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn on_drupal7_a_failing_last_statement_rolls_back_every_earlier_statement_of_each_write() {
-    // The same as above on Drupal 7's tables: the sequence, the users row, both field tables,
+    // The same on Drupal 7's tables: the sequence row, the users row, both field tables,
     // users_roles and role rows go back with the failed statement.
     let mapping = mapping_with_fields().replace("delete = \"block\"", "delete = \"block_remove_roles\"");
     let app = TestApp::spawn_with_mapping_on(Fixture::Drupal7, &mapping).await;
@@ -736,32 +754,12 @@ async fn on_drupal7_a_failing_last_statement_rolls_back_every_earlier_statement_
     let mut group = entra_group("Faulty", "ext-faulty");
     group["members"] = json!([{"value": jdoe}]);
     let rid = create_group(&app, &group).await["id"].as_str().unwrap().to_string();
-    let fail = "SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'injected fault'";
+    let user = entra_user("signal.user", "signal.user@example.com", "ext-signal");
     let mut with_members = entra_group("Fresh Group", "ext-fresh");
     with_members["members"] = json!([{"value": jdoe}, {"value": msmith}]);
-    type Case = (&'static str, &'static str, reqwest::Method, String, Option<Value>, u16);
     let cases: Vec<Case> = vec![
-        (
-            "create a user",
-            "BEFORE INSERT ON scim_user",
-            reqwest::Method::POST,
-            "/Users".into(),
-            Some(entra_user("signal.user", "signal.user@example.com", "ext-signal")),
-            201,
-        ),
-        (
-            "PATCH a user",
-            "BEFORE INSERT ON scim_user",
-            reqwest::Method::PATCH,
-            format!("/Users/{jdoe}"),
-            patch_body(json!([
-                {"op": "replace", "path": "name.givenName", "value": "Signal"},
-                {"op": "replace", "path": "emails[type eq \"work\"].value", "value": "signal@example.com"},
-                {"op": "replace", "path": "password", "value": "Signal-Passphrase-77"},
-                {"op": "replace", "path": "externalId", "value": "ext-jdoe"}
-            ])),
-            200,
-        ),
+        ("create a user", "BEFORE INSERT ON scim_user", reqwest::Method::POST, "/Users".into(), Some(user), 201),
+        patch_user_case(&jdoe),
         (
             "create a group with members",
             "BEFORE UPDATE ON users",
@@ -770,18 +768,7 @@ async fn on_drupal7_a_failing_last_statement_rolls_back_every_earlier_statement_
             Some(with_members),
             201,
         ),
-        (
-            "change a group's members",
-            "BEFORE UPDATE ON scim_group",
-            reqwest::Method::PATCH,
-            format!("/Groups/{rid}"),
-            patch_body(json!([
-                {"op": "add", "path": "members", "value": [{"value": msmith}]},
-                {"op": "remove", "path": "members", "value": [{"value": jdoe}]},
-                {"op": "replace", "path": "displayName", "value": "Faulty Renamed"}
-            ])),
-            204,
-        ),
+        group_change_case(&rid, &msmith, &jdoe),
         ("delete a group", "BEFORE UPDATE ON scim_group", reqwest::Method::DELETE, format!("/Groups/{rid}"), None, 204),
         (
             "delete (block) a user",
@@ -792,17 +779,7 @@ async fn on_drupal7_a_failing_last_statement_rolls_back_every_earlier_statement_
             204,
         ),
     ];
-    for (what, timing, method, path, body, success) in cases {
-        let before = rows_of(&app.pool, &DRUPAL7_ROWS).await;
-        app.exec(&format!("CREATE TRIGGER fault {timing} FOR EACH ROW {fail}")).await;
-        let (status, answer) = send(&app, method.clone(), &path, body.clone()).await.unwrap();
-        assert_eq!(status, 500, "{what}: {answer}");
-        assert_eq!(rows_of(&app.pool, &DRUPAL7_ROWS).await, before, "{what}: nothing written");
-        app.exec("DROP TRIGGER fault").await;
-        let (status, answer) = send(&app, method, &path, body).await.unwrap();
-        assert_eq!(status, success, "{what} without the fault: {answer}");
-        assert_ne!(rows_of(&app.pool, &DRUPAL7_ROWS).await, before, "{what} writes when nothing fails");
-    }
+    each_rolls_back_then_succeeds(&app, cases, &DRUPAL7_ROWS).await;
 }
 
 // --- SIGTERM ----------------------------------------------------------------------------------
