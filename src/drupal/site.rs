@@ -301,11 +301,6 @@ impl Site {
         }
         (marks, values)
     }
-
-    /// Name of a mapped field's table, quoted.
-    pub fn field_table(&self, field: &str) -> String {
-        self.tables.t(&format!("user__{field}"))
-    }
 }
 
 /// A problem for each of `required` that does not exist, naming the prefix it was looked up with.

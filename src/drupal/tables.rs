@@ -151,16 +151,6 @@ impl Tables {
             None => p.prefix.clone(),
         }
     }
-
-    /// The schema to search in information_schema for tables with the default prefix: its
-    /// schema, or the connection's database. Tables with a prefix of their own may live
-    /// elsewhere: see [`Tables::schema_of`] and [`Tables::schemas`].
-    pub fn schema_expr(&self) -> (&'static str, Option<String>) {
-        match &self.default.schema {
-            Some(schema) => ("?", Some(schema.clone())),
-            None => ("DATABASE()", None),
-        }
-    }
 }
 
 #[cfg(test)]
@@ -206,7 +196,6 @@ mod tests {
         assert_eq!(t.prefix_text("role"), "shareddb.pfx_");
         assert_eq!(t.t("node"), "`main_node`");
         assert_eq!(t.schema_of("node"), None);
-        assert_eq!(t.schema_expr(), ("DATABASE()", None));
     }
 
     #[test]
@@ -221,7 +210,6 @@ mod tests {
         assert_eq!(t.schemas(), vec!["shared".to_string(), "site1".to_string()]);
         assert_eq!(t.schema_of("authmap"), None);
         assert_eq!(t.schema_of("variable"), Some("site1"));
-        assert_eq!(t.schema_expr(), ("?", Some("site1".to_string())));
     }
 
     #[test]

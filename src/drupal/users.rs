@@ -727,7 +727,7 @@ async fn write_field<Q: Queryable>(
     if site.is_drupal7() {
         return fields::write(q, site, uid, field, values, replace).await;
     }
-    let table = site.field_table(field);
+    let table = site.field_values(field).table;
     if replace {
         q.exec_drop(format!("DELETE FROM {table} WHERE `entity_id` = ?"), (uid,)).await?;
     }

@@ -54,7 +54,7 @@ pub async fn write<Q: Queryable>(
     Ok(())
 }
 
-/// Delete every value of every mapped-or-not user field of one account: `field_tables` are the
+/// Delete every value of every user field of one account, mapped or not: `field_tables` are the
 /// site's `field_data_*` / `field_revision_*` table names (unprefixed).
 pub async fn delete_all<Q: Queryable>(
     q: &mut Q,
