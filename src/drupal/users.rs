@@ -219,7 +219,7 @@ impl UserStore {
         let now = now();
         let uid = match site.core {
             Core::Modern => self.insert_account(&mut tx, values, &uuid, pass, now).await?,
-            Core::Drupal7(_) => accounts::insert(&mut tx, site, values, pass).await?,
+            Core::Drupal7(_) => accounts::insert(&mut tx, site, values, pass, now).await?,
         };
         for (field, values) in &write.fields {
             write_field(&mut tx, site, uid, &site.langcode, field, values, false).await?;

@@ -6,7 +6,6 @@ use crate::drupal::drupal7::{fields, sequences};
 use crate::drupal::error::StoreError;
 use crate::drupal::model::{BaseColumn, DbValue};
 use crate::drupal::site::Site;
-use crate::drupal::users::now;
 use mysql_async::prelude::*;
 use mysql_async::{Transaction, Value};
 use std::collections::BTreeMap;
@@ -29,6 +28,7 @@ pub async fn insert(
     site: &Site,
     values: &BTreeMap<BaseColumn, DbValue>,
     pass: Option<&str>,
+    now: i64,
 ) -> Result<u32, StoreError> {
     let uid = sequences::next_uid(tx, &site.tables).await?;
     let text = |column: BaseColumn| -> Value {
@@ -43,7 +43,6 @@ pub async fn insert(
         _ => Value::NULL,
     };
     let status = values.get(&BaseColumn::Status).and_then(DbValue::as_int).unwrap_or(1);
-    let now = now();
     let mut columns = vec!["uid", "name", "pass", "mail", "theme", "signature", "signature_format", "created"];
     let mut params: Vec<Value> = vec![
         uid.into(),
