@@ -1,4 +1,5 @@
-//! /Bulk: users and a group referencing them by bulkId; failOnErrors; limits.
+//! /Bulk: users and a group referencing them by bulkId; failOnErrors; limits. Every test runs on
+//! both fixtures (`…::d10`, `…::d7`).
 
 use crate::helpers::*;
 use serde_json::{Value, json};
@@ -9,9 +10,8 @@ fn user_op(bulk_id: &str, name: &str) -> Value {
     json!({"method": "POST", "path": "/Users", "bulkId": bulk_id, "data": entra_user(name, &format!("{name}@example.com"), bulk_id)})
 }
 
-#[tokio::test]
-async fn bulk_creates_users_and_a_group_that_references_them_by_bulk_id() {
-    let app = TestApp::spawn().await;
+async fn bulk_creates_users_and_a_group_that_references_them_by_bulk_id(fx: Fixture) {
+    let app = TestApp::spawn_on(fx).await;
     let body = json!({"schemas": [BULK], "Operations": [
         user_op("u1", "bulk.one"),
         user_op("u2", "bulk.two"),
@@ -28,15 +28,18 @@ async fn bulk_creates_users_and_a_group_that_references_them_by_bulk_id() {
     assert_eq!(ops[2]["bulkId"], "g1");
     let uid1 = app.uid_of("bulk.one").await;
     let uid2 = app.uid_of("bulk.two").await;
-    let members: Vec<u32> =
-        app.rows("SELECT entity_id FROM user__roles WHERE roles_target_id = 'bulk_team' ORDER BY entity_id").await;
-    assert_eq!(members, vec![uid1, uid2]);
-    assert_eq!(app.one::<i64>(&format!("SELECT status FROM users_field_data WHERE uid = {uid2}")).await, Some(0));
+    assert_eq!((uid1, uid2), (FIRST_NEW_UID, FIRST_NEW_UID + 1));
+    // The group is a new role: its machine name on Drupal 10, the next rid on Drupal 7.
+    let group = if app.is_d7() { "5" } else { "bulk_team" };
+    assert!(ops[2]["location"].as_str().unwrap().ends_with(&format!("/Groups/{group}")), "{}", ops[2]);
+    assert_eq!(app.holders(group).await, vec![uid1, uid2]);
+    assert_eq!(app.data_column(uid1, "status").await, 1);
+    assert_eq!(app.data_column(uid2, "status").await, 0);
 }
+both!(bulk_creates_users_and_a_group_that_references_them_by_bulk_id);
 
-#[tokio::test]
-async fn a_failing_operation_is_reported_and_fail_on_errors_stops_the_rest() {
-    let app = TestApp::spawn().await;
+async fn a_failing_operation_is_reported_and_fail_on_errors_stops_the_rest(fx: Fixture) {
+    let app = TestApp::spawn_on(fx).await;
     let ops = json!([
         user_op("a", "bulk.a"),
         {"method": "POST", "path": "/Users", "bulkId": "dup", "data": entra_user("bulk.a", "other@example.com", "x")},
@@ -59,12 +62,13 @@ async fn a_failing_operation_is_reported_and_fail_on_errors_stops_the_rest() {
         .await
         .unwrap();
     assert_eq!(answer["Operations"].as_array().unwrap().len(), 1, "stopped after the first error");
-    assert_eq!(app.one::<i64>("SELECT COUNT(*) FROM users_field_data WHERE name = 'bulk.d'").await, Some(0));
+    assert_eq!(app.try_uid_of("bulk.d").await, None);
+    assert_eq!(app.names_like("bulk.%").await, vec!["bulk.a", "bulk.c"]);
 }
+both!(a_failing_operation_is_reported_and_fail_on_errors_stops_the_rest);
 
-#[tokio::test]
-async fn bulk_limits_are_advertised_and_enforced() {
-    let app = TestApp::spawn().await;
+async fn bulk_limits_are_advertised_and_enforced(fx: Fixture) {
+    let app = TestApp::spawn_on(fx).await;
     let spc: Value = app.get("/ServiceProviderConfig").await.json().await.unwrap();
     assert_eq!(spc["bulk"]["supported"], true);
     let max = spc["bulk"]["maxOperations"].as_u64().unwrap() as usize;
@@ -76,3 +80,4 @@ async fn bulk_limits_are_advertised_and_enforced() {
     let answer: Value = app.post("/Bulk", &unresolved).await.json().await.unwrap();
     assert_eq!(answer["Operations"][0]["status"], "409");
 }
+both!(bulk_limits_are_advertised_and_enforced);

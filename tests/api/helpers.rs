@@ -499,6 +499,19 @@ impl TestApp {
         self.fixture_id(1, ADMIN_UUID)
     }
 
+    /// The anonymous account's would-be SCIM id (uid 0, never visible).
+    pub fn anon_id(&self) -> String {
+        self.fixture_id(0, ANON_UUID)
+    }
+
+    /// The fixture's administrator role: `administrator` on Drupal 10, rid 3 on 7 (never listed).
+    pub fn admin_role(&self) -> &'static str {
+        match self.fixture {
+            Fixture::Drupal10 => "administrator",
+            Fixture::Drupal7 => "3",
+        }
+    }
+
     /// The role jdoe holds in the fixture: `content_editor` on Drupal 10, rid 4 ("editor") on 7.
     pub fn editor_role(&self) -> &'static str {
         match self.fixture {

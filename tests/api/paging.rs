@@ -1,11 +1,25 @@
-//! Paging: startIndex/count and RFC 9865 cursors, under concurrent inserts.
+//! Paging: startIndex/count and RFC 9865 cursors, under concurrent inserts. Every test runs on
+//! both fixtures (`…::d10`, `…::d7`).
 
 use crate::helpers::*;
 use serde_json::Value;
 use std::collections::HashSet;
 
-/// Seed `n` accounts with bulk SQL in the shape the server writes (names `<prefix><uid>`).
+/// Seed `n` accounts with bulk SQL in the shape the server writes (names `<prefix><uid>`): on
+/// Drupal 7 a `users` row each, with uids taken from `sequences` as `db_next_id()` does.
 pub async fn seed_users(app: &TestApp, n: u32, prefix: &str) {
+    if app.is_d7() {
+        app.exec(&format!(
+            "SET @base = (SELECT MAX(value) FROM sequences); \
+             INSERT INTO users (uid, name, pass, mail, created, changed, access, login, status, timezone, language, init) \
+             SELECT @base + seq, CONCAT('{prefix}', @base + seq), '', CONCAT('{prefix}', @base + seq, '@example.com'), \
+             UNIX_TIMESTAMP(), UNIX_TIMESTAMP(), 0, 0, 1, 'UTC', '', CONCAT('{prefix}', @base + seq, '@example.com') \
+             FROM seq_1_to_{n}; \
+             INSERT INTO sequences (value) VALUES (@base + {n}); DELETE FROM sequences WHERE value < @base + {n}"
+        ))
+        .await;
+        return;
+    }
     app.exec(&format!("INSERT INTO users (uuid, langcode) SELECT UUID(), 'en' FROM seq_1_to_{n}")).await;
     app.exec(&format!(
         "INSERT INTO users_field_data (uid, langcode, preferred_langcode, preferred_admin_langcode, name, pass, mail, timezone, status, created, changed, access, login, init, default_langcode) \
@@ -21,12 +35,18 @@ async fn page(app: &TestApp, query: &[(&str, &str)]) -> Value {
     r.json().await.unwrap()
 }
 
-#[tokio::test]
-async fn cursor_paging_through_10000_users_while_inserts_happen_has_no_duplicates_or_gaps() {
-    let app = TestApp::spawn().await;
+async fn cursor_paging_through_10000_users_while_inserts_happen_has_no_duplicates_or_gaps(fx: Fixture) {
+    let app = TestApp::spawn_on(fx).await;
     seed_users(&app, 10_000, "seed").await;
-    let expected: HashSet<String> =
-        app.rows::<String>("SELECT uuid FROM users WHERE uid > 1").await.into_iter().collect();
+    let ids = if app.is_d7() {
+        // Accounts SCIM never wrote have derived ids.
+        "SELECT COALESCE(s.scim_id, CONCAT('00000000-0000-4000-8000-', LPAD(LOWER(HEX(u.uid)), 12, '0'))) \
+         FROM users u LEFT JOIN scim_user s ON s.uid = u.uid WHERE u.uid > 1"
+    } else {
+        "SELECT uuid FROM users WHERE uid > 1"
+    };
+    let expected: HashSet<String> = app.rows::<String>(ids).await.into_iter().collect();
+    assert!(expected.contains(&app.jdoe_id()) && expected.contains(&app.blocked_id()), "{}", expected.len());
     assert_eq!(expected.len(), 10_003, "three fixture accounts plus the seeded ones");
     let mut seen: Vec<String> = Vec::new();
     let mut cursor = String::new();
@@ -49,10 +69,10 @@ async fn cursor_paging_through_10000_users_while_inserts_happen_has_no_duplicate
     assert_eq!(unique.len(), seen.len(), "no resource twice");
     assert!(expected.iter().all(|id| unique.contains(id)), "no resource that existed at the start is missed");
 }
+both!(cursor_paging_through_10000_users_while_inserts_happen_has_no_duplicates_or_gaps);
 
-#[tokio::test]
-async fn a_forged_or_foreign_cursor_is_invalid_cursor() {
-    let app = TestApp::spawn().await;
+async fn a_forged_or_foreign_cursor_is_invalid_cursor(fx: Fixture) {
+    let app = TestApp::spawn_on(fx).await;
     let first = page(&app, &[("cursor", ""), ("count", "1")]).await;
     let next = first["nextCursor"].as_str().unwrap().to_string();
     let other_filter = app
@@ -87,10 +107,10 @@ async fn a_forged_or_foreign_cursor_is_invalid_cursor() {
     let error: Value = too_many.json().await.unwrap();
     assert_eq!(error["scimType"], "invalidCount");
 }
+both!(a_forged_or_foreign_cursor_is_invalid_cursor);
 
-#[tokio::test]
-async fn index_paging_is_stable_and_clamped() {
-    let app = TestApp::spawn().await;
+async fn index_paging_is_stable_and_clamped(fx: Fixture) {
+    let app = TestApp::spawn_on(fx).await;
     let mut names = Vec::new();
     for start in 1..=4 {
         let body = page(&app, &[("startIndex", &start.to_string()), ("count", "1")]).await;
@@ -105,3 +125,4 @@ async fn index_paging_is_stable_and_clamped() {
     assert_eq!(body["startIndex"], 1);
     assert_eq!(body["itemsPerPage"], 0);
 }
+both!(index_paging_is_stable_and_clamped);

@@ -1,7 +1,9 @@
 //! GET /Users filters (RFC 7644 §3.4.2.2), sorting, projection and paging, over the fixture's
-//! visible accounts (jdoe uid 2, msmith uid 3, blocked.user uid 4) and users created here.
+//! visible accounts (jdoe uid 2, msmith uid 3, blocked.user uid 4) and users created here. Every
+//! test runs on both fixtures (`…::d10`, `…::d7`): the accounts are the same, the SQL is not.
 //!
-//! Fixture facts used below: jdoe — John Doe, Editorial, E-1002, role content_editor, created
+//! Fixture facts used below: jdoe — John Doe, Editorial, E-1002, role content_editor (Drupal 7:
+//! rid 4 "editor"), created
 //! 2024-06-20T12:00:00Z, changed 2024-06-21T08:30:00Z; msmith — Mary Smith, Europe/Berlin,
 //! "Recherche & Développement", created 12:05:00Z, changed = created; blocked.user — status 0,
 //! no name fields, created 12:10:00Z, changed 2024-06-25T08:00:00Z.
@@ -21,23 +23,22 @@ fn sorted(list: &[&str]) -> Vec<String> {
     v
 }
 
-#[tokio::test]
-async fn filter_eq_matches_exactly_one() {
-    let app = TestApp::spawn().await;
+async fn filter_eq_matches_exactly_one(fx: Fixture) {
+    let app = TestApp::spawn_on(fx).await;
     assert_eq!(names(&app, "userName eq \"msmith\"").await, sorted(&["msmith"]));
 }
+both!(filter_eq_matches_exactly_one);
 
-#[tokio::test]
-async fn filter_ne_includes_accounts_without_the_value() {
-    let app = TestApp::spawn().await;
+async fn filter_ne_includes_accounts_without_the_value(fx: Fixture) {
+    let app = TestApp::spawn_on(fx).await;
     assert_eq!(names(&app, "userName ne \"jdoe\"").await, sorted(&["msmith", "blocked.user"]));
     // blocked.user has no first name: "ne" is true for it.
     assert_eq!(names(&app, "name.givenName ne \"John\"").await, sorted(&["msmith", "blocked.user"]));
 }
+both!(filter_ne_includes_accounts_without_the_value);
 
-#[tokio::test]
-async fn filter_co_sw_ew_on_columns_and_fields() {
-    let app = TestApp::spawn().await;
+async fn filter_co_sw_ew_on_columns_and_fields(fx: Fixture) {
+    let app = TestApp::spawn_on(fx).await;
     assert_eq!(names(&app, "userName co \"smi\"").await, sorted(&["msmith"]));
     assert_eq!(names(&app, "userName sw \"blocked\"").await, sorted(&["blocked.user"]));
     assert_eq!(names(&app, "emails.value ew \"@example.com\"").await, sorted(&["jdoe", "msmith", "blocked.user"]));
@@ -45,29 +46,29 @@ async fn filter_co_sw_ew_on_columns_and_fields() {
     assert_eq!(names(&app, "name.familyName ew \"ith\"").await, sorted(&["msmith"]));
     assert_eq!(names(&app, &format!("{ENTERPRISE}:department co \"Développement\"")).await, sorted(&["msmith"]));
 }
+both!(filter_co_sw_ew_on_columns_and_fields);
 
-#[tokio::test]
-async fn filter_pr_on_column_and_field() {
-    let app = TestApp::spawn().await;
+async fn filter_pr_on_column_and_field(fx: Fixture) {
+    let app = TestApp::spawn_on(fx).await;
     assert_eq!(names(&app, "name.givenName pr").await, sorted(&["jdoe", "msmith"]));
     assert_eq!(names(&app, &format!("{ENTERPRISE}:employeeNumber pr")).await, sorted(&["jdoe"]));
     app.post("/Users", &json!({"schemas": [USER_SCHEMA], "userName": "no.mail"})).await;
     assert_eq!(names(&app, "emails pr").await, sorted(&["jdoe", "msmith", "blocked.user"]));
     assert_eq!(names(&app, "not (emails pr)").await, sorted(&["no.mail"]));
 }
+both!(filter_pr_on_column_and_field);
 
-#[tokio::test]
-async fn filter_gt_ge_lt_le_on_text() {
-    let app = TestApp::spawn().await;
+async fn filter_gt_ge_lt_le_on_text(fx: Fixture) {
+    let app = TestApp::spawn_on(fx).await;
     assert_eq!(names(&app, "userName gt \"jdoe\"").await, sorted(&["msmith"]));
     assert_eq!(names(&app, "userName ge \"jdoe\"").await, sorted(&["jdoe", "msmith"]));
     assert_eq!(names(&app, "userName lt \"jdoe\"").await, sorted(&["blocked.user"]));
     assert_eq!(names(&app, "userName le \"jdoe\"").await, sorted(&["blocked.user", "jdoe"]));
 }
+both!(filter_gt_ge_lt_le_on_text);
 
-#[tokio::test]
-async fn filter_meta_created_and_last_modified_compare_as_times() {
-    let app = TestApp::spawn().await;
+async fn filter_meta_created_and_last_modified_compare_as_times(fx: Fixture) {
+    let app = TestApp::spawn_on(fx).await;
     assert_eq!(names(&app, "meta.created gt \"2024-06-20T12:00:00Z\"").await, sorted(&["msmith", "blocked.user"]));
     assert_eq!(
         names(&app, "meta.created ge \"2024-06-20T12:00:00Z\"").await,
@@ -80,7 +81,7 @@ async fn filter_meta_created_and_last_modified_compare_as_times() {
     assert_eq!(names(&app, "meta.lastModified gt \"2024-06-22T00:00:00Z\"").await, sorted(&["blocked.user"]));
     // A change made now is seen by a delta query (Entra's reference provider asks lastModified ge).
     app.patch_ops(
-        &format!("/Users/{MSMITH_UUID}"),
+        &format!("/Users/{}", app.msmith_id()),
         json!([{"op": "replace", "path": "name.givenName", "value": "Maria"}]),
     )
     .await;
@@ -88,10 +89,10 @@ async fn filter_meta_created_and_last_modified_compare_as_times() {
     let bad = app.filter_users("meta.created gt \"yesterday\"").await;
     expect_error(bad, 400, Some("invalidFilter")).await;
 }
+both!(filter_meta_created_and_last_modified_compare_as_times);
 
-#[tokio::test]
-async fn filter_and_or_not_and_parentheses() {
-    let app = TestApp::spawn().await;
+async fn filter_and_or_not_and_parentheses(fx: Fixture) {
+    let app = TestApp::spawn_on(fx).await;
     assert_eq!(names(&app, "userName eq \"jdoe\" and active eq true").await, sorted(&["jdoe"]));
     assert_eq!(names(&app, "userName eq \"jdoe\" and active eq false").await, Vec::<String>::new());
     assert_eq!(names(&app, "userName eq \"jdoe\" or userName eq \"msmith\"").await, sorted(&["jdoe", "msmith"]));
@@ -102,10 +103,10 @@ async fn filter_and_or_not_and_parentheses() {
         sorted(&["blocked.user"])
     );
 }
+both!(filter_and_or_not_and_parentheses);
 
-#[tokio::test]
-async fn filter_and_binds_tighter_than_or() {
-    let app = TestApp::spawn().await;
+async fn filter_and_binds_tighter_than_or(fx: Fixture) {
+    let app = TestApp::spawn_on(fx).await;
     // jdoe or (msmith and inactive): msmith is active, so only jdoe.
     assert_eq!(
         names(&app, "userName eq \"jdoe\" or userName eq \"msmith\" and active eq false").await,
@@ -120,10 +121,10 @@ async fn filter_and_binds_tighter_than_or() {
         sorted(&["msmith"])
     );
 }
+both!(filter_and_binds_tighter_than_or);
 
-#[tokio::test]
-async fn filter_value_path_with_and_inside_brackets() {
-    let app = TestApp::spawn().await;
+async fn filter_value_path_with_and_inside_brackets(fx: Fixture) {
+    let app = TestApp::spawn_on(fx).await;
     app.create_user("other.domain", "someone@example.org").await;
     assert_eq!(
         names(&app, "emails[type eq \"work\" and value co \"@example.com\"]").await,
@@ -131,46 +132,54 @@ async fn filter_value_path_with_and_inside_brackets() {
     );
     assert_eq!(names(&app, "emails[type eq \"home\" and value co \"@example.com\"]").await, Vec::<String>::new());
 }
+both!(filter_value_path_with_and_inside_brackets);
 
-#[tokio::test]
-async fn filter_value_path_matches_only_accounts_that_have_the_element() {
+async fn filter_value_path_matches_only_accounts_that_have_the_element(fx: Fixture) {
     // `emails[type eq "work"]` asks for users with a work email; an account without a mail has none.
-    let app = TestApp::spawn().await;
+    let app = TestApp::spawn_on(fx).await;
     app.post("/Users", &json!({"schemas": [USER_SCHEMA], "userName": "no.mail"})).await;
     assert_eq!(names(&app, "emails[type eq \"work\"]").await, sorted(&["jdoe", "msmith", "blocked.user"]));
     assert_eq!(names(&app, "not (emails[type eq \"work\"])").await, sorted(&["no.mail"]));
 }
+both!(filter_value_path_matches_only_accounts_that_have_the_element);
 
-#[tokio::test]
-async fn filter_entra_work_email_value_eq() {
-    let app = TestApp::spawn().await;
+async fn filter_entra_work_email_value_eq(fx: Fixture) {
+    let app = TestApp::spawn_on(fx).await;
     assert_eq!(names(&app, "emails[type eq \"work\"].value eq \"msmith@example.com\"").await, sorted(&["msmith"]));
     // Case-insensitive, as the column's collation compares and as Entra expects for mail.
     assert_eq!(names(&app, "emails[type eq \"work\"].value eq \"MSmith@Example.com\"").await, sorted(&["msmith"]));
 }
+both!(filter_entra_work_email_value_eq);
 
-#[tokio::test]
-async fn filter_urn_qualified_core_and_enterprise_attributes() {
-    let app = TestApp::spawn().await;
+async fn filter_urn_qualified_core_and_enterprise_attributes(fx: Fixture) {
+    let app = TestApp::spawn_on(fx).await;
     assert_eq!(names(&app, &format!("{USER_SCHEMA}:userName eq \"jdoe\"")).await, sorted(&["jdoe"]));
     assert_eq!(names(&app, &format!("{ENTERPRISE}:employeeNumber eq \"E-1002\"")).await, sorted(&["jdoe"]));
     assert_eq!(names(&app, &format!("{USER_SCHEMA}:name.familyName eq \"Smith\"")).await, sorted(&["msmith"]));
 }
+both!(filter_urn_qualified_core_and_enterprise_attributes);
 
-#[tokio::test]
-async fn filter_by_id_and_externalid() {
-    let app = TestApp::spawn().await;
-    assert_eq!(names(&app, &format!("id eq \"{MSMITH_UUID}\"")).await, sorted(&["msmith"]));
+async fn filter_by_id_and_externalid(fx: Fixture) {
+    let app = TestApp::spawn_on(fx).await;
+    assert_eq!(names(&app, &format!("id eq \"{}\"", app.msmith_id())).await, sorted(&["msmith"]));
     assert_eq!(names(&app, "id eq \"not-an-id\"").await, Vec::<String>::new());
     app.post("/Users", &entra_user("ext.user", "ext.user@example.com", "Ext-ABC")).await;
     assert_eq!(names(&app, "externalId eq \"Ext-ABC\"").await, sorted(&["ext.user"]));
     assert_eq!(names(&app, "externalId eq \"ext-abc\"").await, Vec::<String>::new(), "externalId is caseExact");
     assert_eq!(names(&app, "externalId pr").await, sorted(&["ext.user"]));
+    // A new account's id (a stored uuid, or on Drupal 7 a scim_user row) finds it too.
+    let created = app.create_user("id.user", "id.user@example.com").await;
+    let id = created["id"].as_str().unwrap();
+    assert_eq!(names(&app, &format!("id eq \"{id}\"")).await, sorted(&["id.user"]));
+    assert_eq!(
+        names(&app, &format!("id eq \"{id}\" or id eq \"{}\"", app.jdoe_id())).await,
+        sorted(&["id.user", "jdoe"])
+    );
 }
+both!(filter_by_id_and_externalid);
 
-#[tokio::test]
-async fn filter_active_eq_false_finds_blocked_accounts() {
-    let app = TestApp::spawn().await;
+async fn filter_active_eq_false_finds_blocked_accounts(fx: Fixture) {
+    let app = TestApp::spawn_on(fx).await;
     assert_eq!(names(&app, "active eq false").await, sorted(&["blocked.user"]));
     assert_eq!(names(&app, "active eq true").await, sorted(&["jdoe", "msmith"]));
     assert_eq!(names(&app, "active ne true").await, sorted(&["blocked.user"]));
@@ -178,27 +187,52 @@ async fn filter_active_eq_false_finds_blocked_accounts() {
     assert_eq!(names(&app, "active eq \"False\"").await, sorted(&["blocked.user"]));
     expect_error(app.filter_users("active gt false").await, 400, Some("invalidFilter")).await;
 }
+both!(filter_active_eq_false_finds_blocked_accounts);
 
-#[tokio::test]
-async fn filter_groups_by_role_id() {
-    let app = TestApp::spawn().await;
-    assert_eq!(names(&app, "groups eq \"content_editor\"").await, sorted(&["jdoe"]));
+async fn filter_groups_by_role_id(fx: Fixture) {
+    let app = TestApp::spawn_on(fx).await;
+    assert_eq!(names(&app, &format!("groups eq \"{}\"", app.editor_role())).await, sorted(&["jdoe"]));
     assert_eq!(names(&app, "groups pr").await, sorted(&["jdoe"]));
-    assert_eq!(names(&app, "groups eq \"administrator\"").await, Vec::<String>::new(), "admin is never listed");
+    let admin = format!("groups eq \"{}\"", app.admin_role());
+    assert_eq!(names(&app, &admin).await, Vec::<String>::new(), "admin is never listed");
 }
+both!(filter_groups_by_role_id);
 
-#[tokio::test]
-async fn filter_operators_and_attribute_names_are_case_insensitive() {
-    let app = TestApp::spawn().await;
+async fn filter_on_timezone_and_preferred_language_columns(fx: Fixture) {
+    let app = TestApp::spawn_on(fx).await;
+    assert_eq!(names(&app, "timezone eq \"Europe/Berlin\"").await, sorted(&["msmith"]));
+    assert_eq!(names(&app, "timezone ne \"Europe/Berlin\"").await, sorted(&["jdoe", "blocked.user"]));
+    assert_eq!(names(&app, "timezone sw \"europe/\"").await, sorted(&["msmith"]));
+    // Drupal 10's accounts all prefer "en"; Drupal 7's users.language is '' (no preference),
+    // which is no value at all.
+    let all = sorted(&["jdoe", "msmith", "blocked.user"]);
+    let preferring = if app.is_d7() { Vec::new() } else { all.clone() };
+    assert_eq!(names(&app, "preferredLanguage pr").await, preferring);
+    assert_eq!(names(&app, "preferredLanguage eq \"en\"").await, preferring);
+    assert_eq!(names(&app, "preferredLanguage eq \"fr\"").await, Vec::<String>::new());
+    assert_eq!(names(&app, "preferredLanguage ne \"fr\"").await, all);
+    let msmith = format!("/Users/{}", app.msmith_id());
+    let response =
+        app.patch_ops(&msmith, json!([{"op": "replace", "path": "preferredLanguage", "value": "en-GB"}])).await;
+    assert_eq!(response.status().as_u16(), 200);
+    assert_eq!(app.data_column(3, "preferred_langcode").await, "en");
+    let preferring = if app.is_d7() { sorted(&["msmith"]) } else { all.clone() };
+    assert_eq!(names(&app, "preferredLanguage eq \"EN\"").await, preferring);
+    assert_eq!(names(&app, "preferredLanguage pr and timezone eq \"Europe/Berlin\"").await, sorted(&["msmith"]));
+}
+both!(filter_on_timezone_and_preferred_language_columns);
+
+async fn filter_operators_and_attribute_names_are_case_insensitive(fx: Fixture) {
+    let app = TestApp::spawn_on(fx).await;
     assert_eq!(names(&app, "USERNAME EQ \"jdoe\"").await, sorted(&["jdoe"]));
     assert_eq!(names(&app, "UserName Eq \"JDOE\" AND Active EQ TRUE").await, sorted(&["jdoe"]));
     assert_eq!(names(&app, "NAME.GIVENNAME SW \"ma\"").await, sorted(&["msmith"]));
     assert_eq!(names(&app, "NOT (userName Pr) OR userName eq \"msmith\"").await, sorted(&["msmith"]));
 }
+both!(filter_operators_and_attribute_names_are_case_insensitive);
 
-#[tokio::test]
-async fn filter_like_wildcards_match_literally() {
-    let app = TestApp::spawn().await;
+async fn filter_like_wildcards_match_literally(fx: Fixture) {
+    let app = TestApp::spawn_on(fx).await;
     assert_eq!(names(&app, "userName co \"%\"").await, Vec::<String>::new());
     assert_eq!(names(&app, "userName sw \"j_oe\"").await, Vec::<String>::new());
     assert_eq!(names(&app, "userName co \"_\"").await, Vec::<String>::new());
@@ -207,19 +241,20 @@ async fn filter_like_wildcards_match_literally() {
     assert_eq!(names(&app, "userName sw \"a_\"").await, sorted(&["a_b"]));
     // Drupal refuses % in user names: a field holds it.
     let d = format!("{ENTERPRISE}:department");
-    app.patch_ops(&format!("/Users/{BLOCKED_UUID}"), json!([{"op": "add", "path": d, "value": "100% remote"}])).await;
+    app.patch_ops(&format!("/Users/{}", app.blocked_id()), json!([{"op": "add", "path": d, "value": "100% remote"}]))
+        .await;
     assert_eq!(names(&app, &format!("{d} co \"0% r\"")).await, sorted(&["blocked.user"]));
     assert_eq!(names(&app, &format!("{d} co \"%\"")).await, sorted(&["blocked.user"]));
     assert_eq!(names(&app, &format!("{d} sw \"1%\"")).await, Vec::<String>::new());
 }
+both!(filter_like_wildcards_match_literally);
 
-#[tokio::test]
-async fn filter_quotes_and_backslashes_match_literally() {
-    let app = TestApp::spawn().await;
+async fn filter_quotes_and_backslashes_match_literally(fx: Fixture) {
+    let app = TestApp::spawn_on(fx).await;
     let department = r#"R&D "North" \ East"#;
     let response = app
         .patch_ops(
-            &format!("/Users/{BLOCKED_UUID}"),
+            &format!("/Users/{}", app.blocked_id()),
             json!([{"op": "add", "path": format!("{ENTERPRISE}:department"), "value": department}]),
         )
         .await;
@@ -235,30 +270,30 @@ async fn filter_quotes_and_backslashes_match_literally() {
     assert_eq!(names(&app, "userName eq \"o'brien\"").await, sorted(&["o'brien"]));
     assert_eq!(names(&app, "userName co \"'\"").await, sorted(&["o'brien"]));
 }
+both!(filter_quotes_and_backslashes_match_literally);
 
-#[tokio::test]
-async fn filter_on_an_unknown_attribute_is_400_invalid_filter_naming_it() {
-    let app = TestApp::spawn().await;
+async fn filter_on_an_unknown_attribute_is_400_invalid_filter_naming_it(fx: Fixture) {
+    let app = TestApp::spawn_on(fx).await;
     let error = expect_error(app.filter_users("favoriteColor eq \"blue\"").await, 400, Some("invalidFilter")).await;
     assert!(error["detail"].as_str().unwrap().contains("favoriteColor"), "{error}");
     let error = expect_error(app.filter_users("name.nickname eq \"x\"").await, 400, Some("invalidFilter")).await;
     assert!(error["detail"].as_str().unwrap().contains("name.nickname"), "{error}");
     expect_error(app.filter_users("password eq \"secret\"").await, 400, Some("invalidFilter")).await;
 }
+both!(filter_on_an_unknown_attribute_is_400_invalid_filter_naming_it);
 
-#[tokio::test]
-async fn filter_on_a_schema_attribute_the_mapping_does_not_store_has_no_value() {
-    let app = TestApp::spawn().await;
+async fn filter_on_a_schema_attribute_the_mapping_does_not_store_has_no_value(fx: Fixture) {
+    let app = TestApp::spawn_on(fx).await;
     assert_eq!(names(&app, "title eq \"Boss\"").await, Vec::<String>::new());
     assert_eq!(names(&app, "title pr").await, Vec::<String>::new());
     assert_eq!(names(&app, "title ne \"Boss\"").await, sorted(&["jdoe", "msmith", "blocked.user"]));
     assert_eq!(names(&app, "phoneNumbers[type eq \"work\"]").await, Vec::<String>::new());
     assert_eq!(names(&app, "userName eq \"jdoe\" and not (displayName pr)").await, sorted(&["jdoe"]));
 }
+both!(filter_on_a_schema_attribute_the_mapping_does_not_store_has_no_value);
 
-#[tokio::test]
-async fn filter_with_bad_syntax_is_400_invalid_filter() {
-    let app = TestApp::spawn().await;
+async fn filter_with_bad_syntax_is_400_invalid_filter(fx: Fixture) {
+    let app = TestApp::spawn_on(fx).await;
     for filter in [
         "userName eq",
         "userName equals \"x\"",
@@ -274,28 +309,31 @@ async fn filter_with_bad_syntax_is_400_invalid_filter() {
         assert!(error["detail"].as_str().unwrap().len() > 10, "{filter}: {error}");
     }
 }
+both!(filter_with_bad_syntax_is_400_invalid_filter);
 
-#[tokio::test]
-async fn filter_matching_nothing_is_an_empty_200_list() {
-    let app = TestApp::spawn().await;
+async fn filter_matching_nothing_is_an_empty_200_list(fx: Fixture) {
+    let app = TestApp::spawn_on(fx).await;
     let body = expect_list(app.filter_users("userName eq \"nobody\"").await).await;
     assert_eq!(body["totalResults"], 0);
     assert_eq!(body["itemsPerPage"], 0);
 }
+both!(filter_matching_nothing_is_an_empty_200_list);
 
-#[tokio::test]
-async fn filter_never_lists_protected_or_scim_deleted_accounts() {
-    let app = TestApp::spawn().await;
+async fn filter_never_lists_protected_or_scim_deleted_accounts(fx: Fixture) {
+    let app = TestApp::spawn_on(fx).await;
     assert_eq!(names(&app, "userName eq \"admin\"").await, Vec::<String>::new());
-    assert_eq!(names(&app, &format!("id eq \"{ADMIN_UUID}\" or id eq \"{ANON_UUID}\"")).await, Vec::<String>::new());
+    assert_eq!(
+        names(&app, &format!("id eq \"{}\" or id eq \"{}\"", app.admin_id(), app.anon_id())).await,
+        Vec::<String>::new()
+    );
     assert_eq!(names(&app, "not (userName eq \"x\")").await, sorted(&["jdoe", "msmith", "blocked.user"]));
-    app.delete(&format!("/Users/{MSMITH_UUID}")).await;
+    app.delete(&format!("/Users/{}", app.msmith_id())).await;
     assert_eq!(names(&app, "userName pr").await, sorted(&["jdoe", "blocked.user"]));
 }
+both!(filter_never_lists_protected_or_scim_deleted_accounts);
 
-#[tokio::test]
-async fn sort_by_username_ascending_and_descending() {
-    let app = TestApp::spawn().await;
+async fn sort_by_username_ascending_and_descending(fx: Fixture) {
+    let app = TestApp::spawn_on(fx).await;
     let listed = |body: &Value| -> Vec<String> {
         body["Resources"].as_array().unwrap().iter().map(|r| r["userName"].as_str().unwrap().to_string()).collect()
     };
@@ -313,21 +351,21 @@ async fn sort_by_username_ascending_and_descending() {
     expect_error(app.list_users(&[("sortBy", "favoriteColor")]).await, 400, Some("invalidValue")).await;
     expect_error(app.list_users(&[("sortOrder", "sideways")]).await, 400, Some("invalidValue")).await;
 }
+both!(sort_by_username_ascending_and_descending);
 
-#[tokio::test]
-async fn attributes_projection_returns_id_schemas_and_what_was_asked() {
-    let app = TestApp::spawn().await;
+async fn attributes_projection_returns_id_schemas_and_what_was_asked(fx: Fixture) {
+    let app = TestApp::spawn_on(fx).await;
     let body = expect_list(
         app.list_users(&[("filter", "userName eq \"jdoe\""), ("attributes", "userName,name.givenName")]).await,
     )
     .await;
     assert_eq!(
         body["Resources"][0],
-        json!({"id": JDOE_UUID, "schemas": [USER_SCHEMA, ENTERPRISE], "userName": "jdoe", "name": {"givenName": "John"}})
+        json!({"id": app.jdoe_id(), "schemas": [USER_SCHEMA, ENTERPRISE], "userName": "jdoe", "name": {"givenName": "John"}})
     );
     let response = app
         .client
-        .get(format!("{}/Users/{JDOE_UUID}", app.base))
+        .get(format!("{}/Users/{}", app.base, app.jdoe_id()))
         .bearer_auth(&app.token)
         .query(&[("attributes", format!("emails.value,{ENTERPRISE}:department"))])
         .send()
@@ -338,10 +376,10 @@ async fn attributes_projection_returns_id_schemas_and_what_was_asked() {
     assert_eq!(user[ENTERPRISE], json!({"department": "Editorial"}));
     assert!(user.get("userName").is_none() && user.get("meta").is_none(), "{user}");
 }
+both!(attributes_projection_returns_id_schemas_and_what_was_asked);
 
-#[tokio::test]
-async fn excluded_attributes_drop_them_but_never_id() {
-    let app = TestApp::spawn().await;
+async fn excluded_attributes_drop_them_but_never_id(fx: Fixture) {
+    let app = TestApp::spawn_on(fx).await;
     let body = expect_list(
         app.list_users(&[
             ("filter", "userName eq \"jdoe\""),
@@ -351,15 +389,15 @@ async fn excluded_attributes_drop_them_but_never_id() {
     )
     .await;
     let user = &body["Resources"][0];
-    assert_eq!(user["id"], JDOE_UUID);
+    assert_eq!(user["id"], app.jdoe_id());
     assert!(user.get("emails").is_none() && user.get("groups").is_none(), "{user}");
     assert_eq!(user["name"], json!({"givenName": "John"}));
     assert_eq!(user["userName"], "jdoe");
 }
+both!(excluded_attributes_drop_them_but_never_id);
 
-#[tokio::test]
-async fn paging_edge_cases_follow_rfc_7644() {
-    let app = TestApp::spawn().await;
+async fn paging_edge_cases_follow_rfc_7644(fx: Fixture) {
+    let app = TestApp::spawn_on(fx).await;
     // count=0: only the total.
     let body = expect_list(app.list_users(&[("count", "0")]).await).await;
     assert_eq!((body["totalResults"].as_u64(), body["itemsPerPage"].as_u64()), (Some(3), Some(0)));
@@ -386,10 +424,10 @@ async fn paging_edge_cases_follow_rfc_7644() {
     let body = expect_list(app.list_users(&[("COUNT", "1"), ("startindex", "2")]).await).await;
     assert_eq!(body["Resources"][0]["userName"], "msmith");
 }
+both!(paging_edge_cases_follow_rfc_7644);
 
-#[tokio::test]
-async fn filter_and_paging_count_the_filtered_total() {
-    let app = TestApp::spawn().await;
+async fn filter_and_paging_count_the_filtered_total(fx: Fixture) {
+    let app = TestApp::spawn_on(fx).await;
     for i in 0..4 {
         app.create_user(&format!("page.{i}"), &format!("page.{i}@example.com")).await;
     }
@@ -402,3 +440,4 @@ async fn filter_and_paging_count_the_filtered_total() {
         body["Resources"].as_array().unwrap().iter().map(|r| r["userName"].as_str().unwrap()).collect();
     assert_eq!(got, vec!["page.2", "page.3"]);
 }
+both!(filter_and_paging_count_the_filtered_total);
