@@ -131,7 +131,23 @@ async fn site_report(
 ) -> Result<(), crate::drupal::error::StoreError> {
     let mut conn = db.conn().await?;
     let t = &site.tables;
-    let (marks, params) = site.protected_params();
+    let roles = list_roles(&mut conn, site).await?;
+    // What SCIM may reach, as the server will have it: protected roles named by id or name.
+    let mut site = site.clone();
+    site.reach = crate::startup::reach(&site, mapping);
+    let resolved: Vec<String> = mapping
+        .groups
+        .protected_roles
+        .iter()
+        .filter_map(|p| roles::find(&site, &roles, p))
+        .map(|r| r.id.clone())
+        .collect();
+    site.reach.protected_roles.extend(resolved);
+    let site = &site;
+    let uids = &site.reach.protected_uids;
+    let marks = vec!["?"; uids.len().max(1)].join(", ");
+    let params: Vec<mysql_async::Value> =
+        if uids.is_empty() { vec![0u32.into()] } else { uids.iter().map(|u| (*u).into()).collect() };
     let default_row = if site.is_drupal7() { "" } else { " AND `default_langcode` = 1" };
     let sql = format!(
         "SELECT `uid`, `name` FROM {} WHERE `uid` IN ({marks}){default_row} ORDER BY `uid`",
@@ -142,15 +158,53 @@ async fn site_report(
         let who = if name.is_empty() { "anonymous".to_string() } else { name };
         report.push(Level::Info, format!("protected account uid {uid} ({who}): never listed or changed"));
     }
-    let roles = list_roles(&mut conn, site).await?;
-    for role in &mapping.groups.protected_roles {
-        match roles::find(site, &roles, role) {
-            Some(r) => report.push(
-                Level::Info,
-                format!("protected role {} ({:?}): never granted, revoked, renamed or deleted", r.id, r.label),
+    for r in &roles {
+        let listed = site.reach.protected_roles.contains(&r.id);
+        let why = match (r.is_admin, r.escalates, listed) {
+            (true, _, _) => "Drupal's administrator role",
+            (_, true, _) => "holds a permission that leads to every account",
+            (_, _, true) => "listed in protected_roles",
+            _ => continue,
+        };
+        report.push(
+            Level::Info,
+            format!(
+                "protected role {} ({:?}): {why}; never granted, revoked, renamed or deleted, and its holders are out of SCIM's reach",
+                r.id, r.label
             ),
-            None => report.push(Level::Info, format!("protected role {role} does not exist on this site")),
+        );
+    }
+    for role in &mapping.groups.protected_roles {
+        if roles::find(site, &roles, role).is_none() {
+            report.push(Level::Info, format!("protected role {role} does not exist on this site"));
         }
+    }
+    let mut params = Vec::new();
+    let privileged = site.privileged_sql(&mut params);
+    let default_row = if site.is_drupal7() { "" } else { " AND d.`default_langcode` = 1" };
+    let sql = format!("SELECT COUNT(*) FROM {} d WHERE {privileged}{default_row}", t.t(site.data_table()));
+    let held: Option<i64> = conn.exec_first(sql, params).await?;
+    report.push(
+        Level::Info,
+        format!("{} account(s) hold a protected role: invisible to SCIM and never changed", held.unwrap_or(0)),
+    );
+    // Before the first start there is no bridge table yet: every account is unlinked.
+    let bridge = Columns::load(&mut conn, t).await?.has(t, "scim_user");
+    if !site.reach.unlinked_reachable {
+        let linked = if bridge {
+            format!(" AND NOT EXISTS (SELECT 1 FROM {} s WHERE s.`uid` = d.`uid`)", t.t("scim_user"))
+        } else {
+            String::new()
+        };
+        let sql = format!("SELECT COUNT(*) FROM {} d WHERE d.`uid` > 0{default_row}{linked}", t.t(site.data_table()));
+        let unlinked: Option<i64> = conn.exec_first(sql, ()).await?;
+        report.push(
+            Level::Info,
+            format!(
+                "{} existing account(s) are not linked to SCIM: invisible to it while [users] link_existing = \"refuse\" (a create naming one answers 409)",
+                unlinked.unwrap_or(0)
+            ),
+        );
     }
     for m in &mapping.groups.maps {
         let who = m.display_name.as_deref().or(m.external_id.as_deref()).unwrap_or_default();

@@ -5,10 +5,11 @@ use crate::drupal::db::Db;
 use crate::drupal::groups::GroupStore;
 use crate::drupal::model::BaseColumn;
 use crate::drupal::roles::{self, list_roles};
-use crate::drupal::site::{Site, SiteError};
+use crate::drupal::reach::Reach;
+use crate::drupal::site::{Core, Site, SiteError};
 use crate::drupal::users::UserStore;
 use crate::http::{AppState, configure};
-use crate::mapping::model::{Mapping, MappingError};
+use crate::mapping::model::{LinkExisting, Mapping, MappingError};
 use crate::provision::{GroupService, UserService};
 use crate::scim::cursor::CursorKey;
 use crate::scim::discovery::{Capabilities, Exposed};
@@ -72,7 +73,7 @@ impl Application {
         if settings.dry_run {
             log::warn!("DRY RUN: every write is validated, logged and rolled back; nothing is written to Drupal");
         }
-        let site = Arc::new(Site::detect(&db, &mut mapping).await?);
+        let mut site = Site::detect(&db, &mut mapping).await?;
         site.ensure_bridge_tables(&db).await?;
         log::info!(
             "Drupal site: {}, schema {}, langcode {}, timezone {}, password hashes {:?}, table prefix {:?}{}",
@@ -89,6 +90,8 @@ impl Application {
             }
         );
         resolve_group_roles(&db, &site, &mut mapping).await?;
+        site.reach = reach(&site, &mapping);
+        let site = Arc::new(site);
         let mapping = Arc::new(mapping);
         let group_store = GroupStore::new(db.clone(), site.clone(), mapping.groups.protected_roles.clone());
         let cursors = CursorKey::new(settings.auth.secret.expose(), 3600);
@@ -174,8 +177,8 @@ async fn resolve_group_roles(db: &Db, site: &Site, mapping: &mut Mapping) -> Res
     for m in &mut mapping.groups.maps {
         match roles::find(site, &roles, &m.role) {
             None => problems.push(format!("line {}: role {:?} does not exist in this Drupal site", m.line, m.role)),
-            Some(r) if r.is_admin || roles::is_built_in(site, &r.id) => problems.push(format!(
-                "line {}: role {:?} is protected: Drupal's administrator role (every permission) or a built-in role, which SCIM may never grant",
+            Some(r) if r.is_privileged() || roles::is_built_in(site, &r.id) => problems.push(format!(
+                "line {}: role {:?} is protected: Drupal's administrator role, a role with a permission that leads to every account (administer users, administer permissions, …), or a built-in role, which SCIM may never grant",
                 m.line, m.role
             )),
             Some(r) if mapping.groups.protected_roles.iter().any(|p| roles::find(site, &roles, p) == Some(r)) => {
@@ -195,6 +198,23 @@ async fn resolve_group_roles(db: &Db, site: &Site, mapping: &mut Mapping) -> Res
     mapping.groups.protected_roles.sort();
     mapping.groups.protected_roles.dedup();
     if problems.is_empty() { Ok(()) } else { Err(SiteError::Mismatch(problems).into()) }
+}
+
+/// What SCIM may reach on this site, from the mapping (after [`resolve_group_roles`]).
+pub fn reach(site: &Site, mapping: &Mapping) -> Reach {
+    let mut protected_roles = mapping.groups.protected_roles.clone();
+    if let Core::Drupal7(d7) = &site.core
+        && let Some(rid) = &d7.admin_rid
+    {
+        protected_roles.push(rid.clone());
+    }
+    protected_roles.sort();
+    protected_roles.dedup();
+    Reach {
+        protected_uids: mapping.users.protected_uids.clone(),
+        protected_roles,
+        unlinked_reachable: mapping.users.link_existing == LinkExisting::Link,
+    }
 }
 
 fn num_workers() -> usize {

@@ -89,3 +89,19 @@ impl Audit {
         }
     }
 }
+
+/// Remembers which accounts an entry was already written for, so that a condition seen on every
+/// request (an account that went out of SCIM's reach) is logged once per run, not every time.
+#[derive(Clone, Default)]
+pub struct OnceEach(std::sync::Arc<std::sync::Mutex<std::collections::HashSet<u32>>>);
+
+impl OnceEach {
+    /// True the first time `uid` is seen.
+    pub fn first_time(&self, uid: u32) -> bool {
+        match self.0.lock() {
+            Ok(mut seen) => seen.insert(uid),
+            // A poisoned set: say it again rather than never.
+            Err(_) => true,
+        }
+    }
+}

@@ -18,6 +18,13 @@ pub enum StoreError {
     /// The account or role is protected by the mapping and SCIM may not change it.
     #[error("protected: {0}")]
     Protected(String),
+    /// The account changed since the client's version of it was read (a conditional write).
+    #[error("stale: {0}")]
+    Stale(String),
+    /// Something that cannot happen unless the database or the code is not what it should be
+    /// (answered as 500, never as the client's fault).
+    #[error("internal: {0}")]
+    Internal(String),
     /// Anything else from the database driver.
     #[error("database error: {0}")]
     Db(#[from] mysql_async::Error),

@@ -93,7 +93,7 @@ impl GroupStore {
     /// Protected: listed in the mapping, built in, or flagged as an administrator role in Drupal
     /// (whatever its name, a role with every permission is never SCIM's to grant).
     fn is_protected(&self, role: &Role) -> bool {
-        role.is_admin || self.protected_roles.contains(&role.id) || roles::is_built_in(&self.site, &role.id)
+        role.is_privileged() || self.protected_roles.contains(&role.id) || roles::is_built_in(&self.site, &role.id)
     }
 
     /// Every role of the site.

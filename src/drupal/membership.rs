@@ -46,15 +46,13 @@ async fn resolve_accounts<Q: Queryable>(
     uuids: &[String],
     with_hidden: bool,
 ) -> Result<Vec<Account>, StoreError> {
-    let hidden = if with_hidden { "" } else { " AND (s.`deleted` IS NULL OR s.`deleted` = 0)" };
     let mut out = Vec::new();
     for chunk in uuids.chunks(CHUNK) {
-        let (pmarks, protected) = site.protected_params();
         let mut params: Vec<Value> = Vec::new();
         let ids = site.ids_condition(chunk, &mut params);
-        params.extend(protected);
+        let reach = site.reach_sql(with_hidden, &mut params);
         let sql = format!(
-            "SELECT d.`uid`, {}, d.`name`, {} FROM {} WHERE {ids} AND d.`uid` NOT IN ({pmarks}){hidden}",
+            "SELECT d.`uid`, {}, d.`name`, {} FROM {} WHERE {ids} AND {reach}",
             site.id_sql(),
             site.value_langcode_sql(),
             site.accounts_from(),
@@ -67,14 +65,12 @@ async fn resolve_accounts<Q: Queryable>(
 
 /// Visible members of a role, ordered by uid.
 pub async fn members<Q: Queryable>(q: &mut Q, site: &Site, role: &str) -> Result<Vec<Account>, StoreError> {
-    let (pmarks, protected) = site.protected_params();
     let mut params: Vec<Value> = vec![role.into()];
-    params.extend(protected);
+    let reach = site.reach_sql(false, &mut params);
     let rows = site.role_values();
     let sql = format!(
         "SELECT DISTINCT d.`uid`, {}, d.`name`, {} FROM {} x, {} \
-         WHERE x.`{}` = d.`uid` AND {} = ? AND {} AND {} \
-           AND d.`uid` NOT IN ({pmarks}) AND (s.`deleted` IS NULL OR s.`deleted` = 0) ORDER BY d.`uid`",
+         WHERE x.`{}` = d.`uid` AND {} = ? AND {} AND {} AND {reach} ORDER BY d.`uid`",
         site.id_sql(),
         site.value_langcode_sql(),
         rows.table,
@@ -252,18 +248,18 @@ pub async fn revoke_all<Q: Queryable>(q: &mut Q, site: &Site, role: &str) -> Res
 }
 
 /// Every account SCIM may change that holds the role: visible or deleted through SCIM (hidden
-/// accounts still hold what SCIM granted them), never a protected one.
+/// accounts still hold what SCIM granted them), never a protected, privileged or (unless
+/// linking is on) unlinked one.
 pub async fn changeable_holders<Q: Queryable>(q: &mut Q, site: &Site, role: &str) -> Result<Vec<u32>, StoreError> {
-    let (pmarks, protected) = site.protected_params();
     let mut params: Vec<Value> = vec![role.into()];
-    params.extend(protected);
+    let reach = site.reach_sql(true, &mut params);
     let rows = site.role_values();
     let sql = format!(
-        "SELECT DISTINCT x.`{}` FROM {} x WHERE {} = ? AND x.`{}` NOT IN ({pmarks})",
-        rows.owner,
+        "SELECT DISTINCT d.`uid` FROM {} x, {} WHERE x.`{}` = d.`uid` AND {} = ? AND {reach}",
         rows.table,
+        site.accounts_from(),
+        rows.owner,
         role_column(site),
-        rows.owner
     );
     Ok(q.exec(sql, params).await?)
 }

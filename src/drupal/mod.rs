@@ -15,6 +15,7 @@ pub mod model;
 pub mod password;
 pub mod php_serialize;
 pub mod query;
+pub mod reach;
 pub mod roles;
 pub mod settings_php;
 pub mod site;

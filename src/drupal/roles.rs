@@ -6,6 +6,7 @@
 use crate::drupal::cache;
 use crate::drupal::drupal7;
 use crate::drupal::error::StoreError;
+use crate::drupal::reach;
 use crate::drupal::php_serialize::{PhpValue, serialize, unserialize};
 use crate::drupal::site::{Core, Site};
 use crate::drupal::tables::Tables;
@@ -21,6 +22,15 @@ pub struct Role {
     pub weight: i64,
     /// Drupal's "administrator role" flag: every permission. Always protected from SCIM.
     pub is_admin: bool,
+    /// Holds a permission that leads to any account (reach.rs): protected like an admin role.
+    pub escalates: bool,
+}
+
+impl Role {
+    /// Whether holding this role puts an account out of SCIM's reach, and the role itself too.
+    pub fn is_privileged(&self) -> bool {
+        self.is_admin || self.escalates
+    }
 }
 
 /// Roles every account has implicitly; never stored in user__roles, never SCIM groups.
@@ -71,6 +81,9 @@ async fn list_config_roles<Q: Queryable>(q: &mut Q, tables: &Tables) -> Result<V
                 uuid: value.get("uuid").and_then(PhpValue::as_str).unwrap_or_default().to_string(),
                 weight: value.get("weight").and_then(PhpValue::as_i64).unwrap_or(0),
                 is_admin: value.get("is_admin").and_then(PhpValue::as_bool).unwrap_or(false),
+                escalates: value.get("permissions").and_then(PhpValue::as_array).is_some_and(|permissions| {
+                    reach::escalates(permissions.iter().filter_map(|(_, p)| p.as_str()))
+                }),
                 id,
             })
         })
@@ -223,7 +236,7 @@ async fn create_config_role<Q: Queryable>(
         let (name, data) = action_data(&action_uuid, langcode, id, label, add);
         insert_config(q, tables, &name, &data, "action", &action_uuid).await?;
     }
-    Ok(Role { id: id.into(), uuid, label: label.into(), weight, is_admin: false })
+    Ok(Role { id: id.into(), uuid, label: label.into(), weight, is_admin: false, escalates: false })
 }
 
 /// Change a role's label.
@@ -259,10 +272,10 @@ async fn relabel_config_role<Q: Queryable>(
     let data: Option<Vec<u8>> = q.exec_first(sql, (&name,)).await?;
     let data = data.ok_or_else(|| StoreError::NotFound(format!("role {id}")))?;
     let mut value = unserialize(&data)
-        .map_err(|e| StoreError::Invalid(format!("config {name} is not PHP-serialized data: {e}")))?;
+        .map_err(|e| StoreError::Internal(format!("config {name} is not PHP-serialized data: {e}")))?;
     value
         .set("label", PhpValue::str(label))
-        .map_err(|_| StoreError::Invalid(format!("config {name} is not an array")))?;
+        .map_err(|_| StoreError::Internal(format!("config {name} is not an array")))?;
     q.exec_drop(
         format!("UPDATE {} SET `data` = ? WHERE `collection` = '' AND `name` = ?", tables.t("config")),
         (serialize(&value), &name),

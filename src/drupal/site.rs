@@ -8,6 +8,7 @@ use crate::drupal::drupal7;
 use crate::drupal::error::StoreError;
 use crate::drupal::model::BaseColumn;
 use crate::drupal::password::PasswordScheme;
+use crate::drupal::reach::Reach;
 use crate::drupal::php_serialize::{PhpValue, unserialize};
 use crate::drupal::tables::Tables;
 use crate::mapping::model::{CorePin, Mapping, PasswordHash, Target};
@@ -48,7 +49,8 @@ pub struct Site {
     pub fields: Vec<String>,
     /// `content_translation_*` columns present in users_field_data.
     pub translation_columns: Vec<String>,
-    pub protected_uids: Vec<u32>,
+    /// What SCIM may reach (reach.rs); set at start-up once the mapping's roles are resolved.
+    pub reach: Reach,
     /// Drupal's `system` schema version (10300 for 10.3).
     pub schema_version: i64,
     /// dblog is enabled: a `watchdog` table exists.
@@ -253,7 +255,7 @@ impl Site {
             password,
             fields: mapping.field_names(),
             translation_columns,
-            protected_uids: mapping.users.protected_uids.clone(),
+            reach: Reach::default(),
             schema_version,
             has_watchdog,
             languages,
@@ -287,19 +289,9 @@ impl Site {
             .unwrap_or_else(|| self.langcode.clone())
     }
 
-    /// Whether a uid is protected from SCIM.
+    /// Whether a uid is protected from SCIM by number (uid 0/1, `protected_uids`).
     pub fn is_protected(&self, uid: u32) -> bool {
-        self.protected_uids.contains(&uid)
-    }
-
-    /// `?, ?, ?` for the protected uids and their values.
-    pub fn protected_params(&self) -> (String, Vec<mysql_async::Value>) {
-        let marks = vec!["?"; self.protected_uids.len().max(1)].join(", ");
-        let mut values: Vec<mysql_async::Value> = self.protected_uids.iter().map(|u| (*u).into()).collect();
-        if values.is_empty() {
-            values.push(0u32.into());
-        }
-        (marks, values)
+        self.reach.protected_uids.contains(&uid)
     }
 }
 

@@ -12,6 +12,7 @@ use crate::drupal::membership;
 use crate::drupal::model::{BaseColumn, DbValue, Sort, UserQuery, UserRecord, UserWrite};
 use crate::drupal::password::hash_password;
 use crate::drupal::query::{order_sql, where_sql};
+use crate::drupal::reach::{self, Standing};
 use crate::drupal::site::{Core, Site};
 use crate::drupal::{timezones, validate};
 use mysql_async::prelude::*;
@@ -62,14 +63,10 @@ impl UserStore {
         &self.site
     }
 
-    /// FROM + the visibility rules: protected and SCIM-deleted accounts never show.
+    /// FROM + what SCIM may reach (reach.rs): protected, privileged, unlinked and SCIM-deleted
+    /// accounts never show.
     fn visible_from(&self, params: &mut Vec<Value>) -> String {
-        let (marks, protected) = self.site.protected_params();
-        params.extend(protected);
-        format!(
-            "FROM {} WHERE d.`uid` NOT IN ({marks}) AND (s.`deleted` IS NULL OR s.`deleted` = 0)",
-            self.site.accounts_from()
-        )
+        format!("FROM {} WHERE {}", self.site.accounts_from(), self.site.reach_sql(false, params))
     }
 
     /// A visible account by SCIM id (the Drupal uuid on 8+, the bridge's id on 7).
@@ -82,6 +79,15 @@ impl UserStore {
         let rows: Vec<Row> = conn.exec(sql, params).await?;
         let records = rows.into_iter().map(record_from_row).collect::<Result<Vec<_>, _>>()?;
         Ok(add_values(&mut conn, &self.site, records).await?.into_iter().next())
+    }
+
+    /// The uid of the account with this SCIM id and where it stands with SCIM, whether SCIM may
+    /// reach it or not (for the audit log when it answers 404).
+    pub async fn standing_by_id(&self, id: &str) -> Result<Option<(u32, Standing)>, StoreError> {
+        let mut conn = self.db.conn().await?;
+        let mut params = Vec::new();
+        let condition = self.site.ids_condition(&[id.to_string()], &mut params);
+        reach::standing_where(&mut conn, &self.site, &condition, params).await
     }
 
     /// Visible accounts matching `query`, `limit` of them from `offset`, with the total.
@@ -239,7 +245,7 @@ impl UserStore {
             None => load(&mut tx, site, &[uid]).await?.into_iter().next(),
         };
         self.db.finish(tx).await?;
-        record.ok_or_else(|| StoreError::NotFound("the account just created".into()))
+        record.ok_or_else(|| StoreError::Internal("the account just created could not be read back".into()))
     }
 
     /// The `users` and `users_field_data` rows of a new account (Drupal 8+); returns its uid.
@@ -260,7 +266,7 @@ impl UserStore {
         let uid = tx
             .last_insert_id()
             .and_then(|id| u32::try_from(id).ok())
-            .ok_or_else(|| StoreError::Invalid("users.uid did not come from AUTO_INCREMENT".into()))?;
+            .ok_or_else(|| StoreError::Internal("users.uid did not come from AUTO_INCREMENT".into()))?;
         let mut columns: Vec<String> = Vec::new();
         let mut params: Vec<Value> = Vec::new();
         let mut push = |c: &str, v: Value| {
@@ -300,11 +306,16 @@ impl UserStore {
         Ok(uid)
     }
 
-    /// Apply `changes` (only what differs) to an existing account.
-    pub async fn update(&self, current: &UserRecord, changes: &UserWrite) -> Result<UserRecord, StoreError> {
-        if self.site.is_protected(current.uid) {
-            return Err(StoreError::Protected(format!("account {} is protected", current.uid)));
-        }
+    /// Apply `changes` (only what differs) to an existing account. `conditional`: the client's
+    /// If-Match was checked against `current`, so the account must still be exactly that.
+    /// Returns the account and whether this write linked it to SCIM (its first SCIM write, with
+    /// `link_existing = "link"`).
+    pub async fn update(
+        &self,
+        current: &UserRecord,
+        changes: &UserWrite,
+        conditional: bool,
+    ) -> Result<(UserRecord, bool), StoreError> {
         let mut values = changes.base.clone();
         // A cleared status asserts nothing: the account keeps its state (a cleared `active`
         // must never unblock a blocked account).
@@ -338,7 +349,7 @@ impl UserStore {
             && changes.external_id.is_none()
             && changes.revoke_roles.is_empty()
         {
-            return Ok(current.clone());
+            return Ok((current.clone(), false));
         }
         let name = values.get(&BaseColumn::Name).and_then(DbValue::as_text).map(String::from);
         let mail = values.get(&BaseColumn::Mail).and_then(DbValue::as_text).map(String::from);
@@ -346,7 +357,8 @@ impl UserStore {
         let locks =
             NamedLocks::acquire(&mut conn, &self.site.tables, &[name.as_deref(), mail.as_deref()], self.db.timeout())
                 .await?;
-        let result = retrying!(self.update_tx(&mut conn, current, &values, changes, pass.as_deref()).await);
+        let result =
+            retrying!(self.update_tx(&mut conn, current, &values, changes, pass.as_deref(), conditional).await);
         locks.release(&mut conn).await;
         let record = result.map_err(|e| duplicate_as_conflict(e, name.as_deref().unwrap_or_default()))?;
         if self.db.writes() {
@@ -362,11 +374,13 @@ impl UserStore {
         values: &BTreeMap<BaseColumn, DbValue>,
         changes: &UserWrite,
         pass: Option<&str>,
-    ) -> Result<UserRecord, StoreError> {
+        conditional: bool,
+    ) -> Result<(UserRecord, bool), StoreError> {
         let t = &self.site.tables;
         let site = &self.site;
         let uid = current.uid;
         let mut tx = conn.start_transaction(TxOpts::default()).await?;
+        let linked = lock_current(&mut tx, site, current, false, conditional).await?;
         let checks = [BaseColumn::Name, BaseColumn::Mail].map(|c| (c, values.get(&c)));
         check_unique(&mut tx, site, &checks, Some(uid)).await?;
         let now = now();
@@ -395,15 +409,16 @@ impl UserStore {
         for (field, field_values) in &changes.fields {
             write_field(&mut tx, site, uid, &current.langcode, field, field_values, true).await?;
         }
-        if site.is_drupal7() && changes.external_id.is_none() && current.external_id.is_none() {
-            // The first write of an account that existed before makes its derived SCIM id stored.
+        if !linked && changes.external_id.is_none() {
+            // The first SCIM write of an account that existed before links it (only reachable
+            // with link_existing = "link"); on Drupal 7 its derived SCIM id is stored with it.
             tx.exec_drop(
                 format!(
                     "INSERT INTO {} (`uid`, `scim_id`, `deleted`, `created`, `changed`) VALUES (?, ?, 0, ?, ?) \
                      ON DUPLICATE KEY UPDATE `uid` = `uid`",
                     t.t("scim_user")
                 ),
-                (uid, &current.uuid, now, now),
+                (uid, site.bridge_id(&current.uuid), now, now),
             )
             .await?;
         }
@@ -446,29 +461,41 @@ impl UserStore {
         }
         let record = load(&mut tx, site, &[uid]).await?.into_iter().next();
         self.db.finish(tx).await?;
-        record.ok_or_else(|| StoreError::NotFound("the account just updated".into()))
+        let record =
+            record.ok_or_else(|| StoreError::Internal("the account just updated could not be read back".into()))?;
+        Ok((record, !linked))
     }
 
     /// SCIM DELETE with the `block` policies: block the account, end its sessions, take away
     /// `revoke_roles`, hide it from SCIM.
-    pub async fn block_and_hide(&self, current: &UserRecord, revoke_roles: &[String]) -> Result<(), StoreError> {
-        if self.site.is_protected(current.uid) {
-            return Err(StoreError::Protected(format!("account {} is protected", current.uid)));
-        }
+    /// `conditional`: as for [`UserStore::update`].
+    pub async fn block_and_hide(
+        &self,
+        current: &UserRecord,
+        revoke_roles: &[String],
+        conditional: bool,
+    ) -> Result<(), StoreError> {
         let uid = current.uid;
         let mut conn = self.db.conn().await?;
-        retrying!(self.block_tx(&mut conn, current, revoke_roles).await)?;
+        retrying!(self.block_tx(&mut conn, current, revoke_roles, conditional).await)?;
         if self.db.writes() {
             cache::user_saved(&mut conn, &self.site, &[uid], false).await;
         }
         Ok(())
     }
 
-    async fn block_tx(&self, conn: &mut Conn, current: &UserRecord, revoke_roles: &[String]) -> Result<(), StoreError> {
+    async fn block_tx(
+        &self,
+        conn: &mut Conn,
+        current: &UserRecord,
+        revoke_roles: &[String],
+        conditional: bool,
+    ) -> Result<(), StoreError> {
         let t = &self.site.tables;
         let uid = current.uid;
         let now = now();
         let mut tx = conn.start_transaction(TxOpts::default()).await?;
+        lock_current(&mut tx, &self.site, current, false, conditional).await?;
         let table = t.t(self.site.data_table());
         if self.site.has_changed_column() {
             let sql = format!("UPDATE {table} SET `status` = 0, `changed` = ? WHERE `uid` = ? AND `status` <> 0");
@@ -491,18 +518,37 @@ impl UserStore {
         Ok(())
     }
 
-    /// The first piece of content the account owns, if any (hard delete is refused then).
-    pub async fn owned_content(&self, uid: u32) -> Result<Option<String>, StoreError> {
+    /// Delete an account the way Drupal's own delete does (every user row, sessions, history,
+    /// shortcuts, flood entries, users_data, externalauth's authmap) — unless it owns content:
+    /// then nothing is deleted and the answer names what it owns. The check and the delete are
+    /// one transaction, so content created in between cannot be orphaned.
+    pub async fn hard_delete(&self, current: &UserRecord, conditional: bool) -> Result<Option<String>, StoreError> {
+        let uid = current.uid;
         let mut conn = self.db.conn().await?;
         let columns = Columns::load(&mut conn, &self.site.tables).await?;
+        let owned = retrying!(self.hard_delete_tx(&mut conn, current, &columns, conditional).await)?;
+        if owned.is_none() && self.db.writes() {
+            cache::user_saved(&mut conn, &self.site, &[uid], false).await;
+        }
+        Ok(owned)
+    }
+
+    /// The first piece of content the account owns (read `FOR UPDATE`: a row Drupal is writing
+    /// is waited for), if any.
+    async fn owned_content<Q: Queryable>(
+        &self,
+        q: &mut Q,
+        uid: u32,
+        columns: &Columns,
+    ) -> Result<Option<String>, StoreError> {
         let owners: &[(&str, &str, &str)] =
             if self.site.is_drupal7() { &accounts::OWNER_COLUMNS } else { &OWNER_COLUMNS };
         for &(table, column, what) in owners {
             if !columns.has_column(&self.site.tables, table, column) {
                 continue;
             }
-            let sql = format!("SELECT 1 FROM {} WHERE `{column}` = ? LIMIT 1", self.site.tables.t(table));
-            let owns: Option<i64> = conn.exec_first(sql, (uid,)).await?;
+            let sql = format!("SELECT 1 FROM {} WHERE `{column}` = ? LIMIT 1 FOR UPDATE", self.site.tables.t(table));
+            let owns: Option<Row> = q.exec_first(sql, (uid,)).await?;
             if owns.is_some() {
                 return Ok(Some(what.to_string()));
             }
@@ -510,42 +556,43 @@ impl UserStore {
         Ok(None)
     }
 
-    /// Delete an account the way Drupal's own delete does (every user row, sessions, history,
-    /// shortcuts, flood entries). The caller has checked it owns no content.
-    pub async fn hard_delete(&self, current: &UserRecord) -> Result<(), StoreError> {
-        if self.site.is_protected(current.uid) {
-            return Err(StoreError::Protected(format!("account {} is protected", current.uid)));
-        }
-        let uid = current.uid;
-        let mut conn = self.db.conn().await?;
-        let columns = Columns::load(&mut conn, &self.site.tables).await?;
-        retrying!(self.hard_delete_tx(&mut conn, uid, &columns).await)?;
-        if self.db.writes() {
-            cache::user_saved(&mut conn, &self.site, &[uid], false).await;
-        }
-        Ok(())
-    }
-
     /// The rows of one account, in every table Drupal's delete clears (`columns`: what exists).
-    async fn hard_delete_tx(&self, conn: &mut Conn, uid: u32, columns: &Columns) -> Result<(), StoreError> {
+    async fn hard_delete_tx(
+        &self,
+        conn: &mut Conn,
+        current: &UserRecord,
+        columns: &Columns,
+        conditional: bool,
+    ) -> Result<Option<String>, StoreError> {
         let t = &self.site.tables;
+        let uid = current.uid;
         let exists = |name: &str| columns.has(t, name);
         let field_tables = columns.logical_names(t, &["user__"]);
         let mut tx = conn.start_transaction(TxOpts::default()).await?;
         // The account row first, as every account and membership write locks it: a concurrent
         // grant waits, then finds the account gone, instead of deadlocking or leaving a role row.
-        tx.exec_drop(format!("SELECT `uid` FROM {} WHERE `uid` = ? FOR UPDATE", t.t(self.site.data_table())), (uid,))
-            .await?;
+        lock_current(&mut tx, &self.site, current, false, conditional).await?;
+        if let Some(owned) = self.owned_content(&mut tx, uid, columns).await? {
+            tx.rollback().await?;
+            return Ok(Some(owned));
+        }
         if self.site.is_drupal7() {
             accounts::delete(&mut tx, &self.site, uid, columns).await?;
-            return self.db.finish(tx).await;
+            self.db.finish(tx).await?;
+            return Ok(None);
         }
         for table in &field_tables {
             tx.exec_drop(format!("DELETE FROM {} WHERE `entity_id` = ?", t.t(table)), (uid,)).await?;
         }
-        for (table, column) in
-            [("users_data", "uid"), ("sessions", "uid"), ("history", "uid"), ("shortcut_set_users", "uid")]
-        {
+        for (table, column) in [
+            ("users_data", "uid"),
+            ("sessions", "uid"),
+            ("history", "uid"),
+            ("shortcut_set_users", "uid"),
+            // externalauth (the SAML / OpenID Connect modules' account links), which deletes
+            // them when Drupal deletes the account.
+            ("authmap", "uid"),
+        ] {
             if exists(table) {
                 tx.exec_drop(format!("DELETE FROM {} WHERE `{column}` = ?", t.t(table)), (uid,)).await?;
             }
@@ -560,7 +607,8 @@ impl UserStore {
         for table in ["users_field_data", "users", "scim_user"] {
             tx.exec_drop(format!("DELETE FROM {} WHERE `uid` = ?", t.t(table)), (uid,)).await?;
         }
-        self.db.finish(tx).await
+        self.db.finish(tx).await?;
+        Ok(None)
     }
 
     /// Hash a password off the async workers (bcrypt is deliberately slow).
@@ -570,10 +618,46 @@ impl UserStore {
         let scheme = self.site.password;
         tokio::task::spawn_blocking(move || hash_password(&plain, scheme))
             .await
-            .map_err(|e| StoreError::Unavailable(format!("password hashing stopped: {e}")))?
+            .map_err(|e| StoreError::Internal(format!("password hashing stopped: {e}")))?
             .map(Some)
             .map_err(|e| StoreError::Invalid(format!("password: {e}")))
     }
+}
+
+/// Lock the account's row for a write, then make sure SCIM may still reach it: an account that
+/// gained a privileged role in Drupal (or was unlinked, or deleted through SCIM) since it was
+/// read is out of reach from that moment. `conditional`: the client's If-Match was checked
+/// against `current`, so the account must still be exactly that — two writes carrying the same
+/// ETag cannot both pass, as the second finds the row the first wrote. Returns whether the
+/// account is linked to SCIM (has a bridge row).
+async fn lock_current<Q: Queryable>(
+    q: &mut Q,
+    site: &Site,
+    current: &UserRecord,
+    include_deleted: bool,
+    conditional: bool,
+) -> Result<bool, StoreError> {
+    let uid = current.uid;
+    let lock = format!("SELECT `uid` FROM {} WHERE `uid` = ? FOR UPDATE", site.tables.t(site.data_table()));
+    q.exec_drop(lock, (uid,)).await?;
+    let linked = match reach::standing_of(q, site, uid).await? {
+        Some(Standing::Reachable { linked }) => linked,
+        Some(Standing::Deleted) if include_deleted => true,
+        Some(standing) => {
+            log::warn!("account {uid} went out of SCIM's reach before the write ({standing:?}): nothing written");
+            return Err(StoreError::NotFound("the account".into()));
+        }
+        None => return Err(StoreError::NotFound("the account".into())),
+    };
+    if conditional {
+        let fresh = load(q, site, &[uid]).await?.into_iter().next();
+        if fresh.as_ref() != Some(current) {
+            return Err(StoreError::Stale(
+                "the resource changed while this conditional request was being applied; read it again and retry".into(),
+            ));
+        }
+    }
+    Ok(linked)
 }
 
 /// A value as this Drupal stores it: Drupal 7 keeps "none" as '' in `mail` and `language`.
@@ -683,8 +767,8 @@ async fn check_unique<Q: Queryable>(
     for (i, (column, text)) in asked.into_iter().enumerate() {
         let holder: Option<u32> = match row.get_opt(i) {
             Some(Ok(holder)) => holder,
-            Some(Err(e)) => return Err(StoreError::Invalid(format!("unexpected uid in a uniqueness check: {e}"))),
-            None => return Err(StoreError::Invalid("a uniqueness check answered too few columns".into())),
+            Some(Err(e)) => return Err(StoreError::Internal(format!("unexpected uid in a uniqueness check: {e}"))),
+            None => return Err(StoreError::Internal("a uniqueness check answered too few columns".into())),
         };
         if let Some(holder) = holder {
             return Err(taken(q, site, column, text, holder).await);
@@ -693,25 +777,26 @@ async fn check_unique<Q: Queryable>(
     Ok(())
 }
 
-/// The conflict of a name or mail that `holder` has: protected, deleted through SCIM, or taken.
+/// The conflict of a name or mail that `holder` has: protected (never its uid), unlinked,
+/// deleted through SCIM, or taken.
 async fn taken<Q: Queryable>(q: &mut Q, site: &Site, column: BaseColumn, text: &str, holder: u32) -> StoreError {
     let what = if column == BaseColumn::Name { "user name" } else { "e-mail address" };
-    if site.is_protected(holder) {
-        return StoreError::Conflict(format!(
-            "the {what} {text:?} belongs to a protected Drupal account (uid {holder}) that SCIM may not use"
-        ));
-    }
-    let sql = format!("SELECT `deleted` FROM {} WHERE `uid` = ?", site.tables.t("scim_user"));
-    let deleted: Option<i64> = match q.exec_first(sql, (holder,)).await {
-        Ok(deleted) => deleted,
-        Err(e) => return e.into(),
+    let standing = match reach::standing_of(q, site, holder).await {
+        Ok(standing) => standing,
+        Err(e) => return e,
     };
-    if deleted == Some(1) {
-        return StoreError::Conflict(format!(
+    StoreError::Conflict(match standing {
+        Some(Standing::Protected | Standing::Privileged { .. }) => {
+            format!("the {what} {text:?} belongs to a protected Drupal account, which SCIM may never use or change")
+        }
+        Some(Standing::Unlinked) => format!(
+            "the {what} {text:?} belongs to an existing Drupal account that SCIM has not linked; to adopt existing accounts, set [users] link_existing = \"link\" in drupal_mapping.toml"
+        ),
+        Some(Standing::Deleted) => format!(
             "the {what} {text:?} belongs to an account deleted through SCIM earlier (uid {holder}, blocked and kept in Drupal); delete or rename that account in Drupal to reuse it"
-        ));
-    }
-    StoreError::Conflict(format!("the {what} {text:?} is already taken by another Drupal account"))
+        ),
+        Some(Standing::Reachable { .. }) | None => format!("the {what} {text:?} is already taken by another Drupal account"),
+    })
 }
 
 /// Rewrite a multi-value field the way Drupal does: delete its rows, insert deltas 0..n-1.
@@ -905,8 +990,8 @@ async fn add_values<Q: Queryable>(
 
 fn take<T: FromValue>(row: &mut Row, index: usize) -> Result<T, StoreError> {
     row.take_opt(index)
-        .ok_or_else(|| StoreError::Invalid(format!("column {index} missing from a result row")))?
-        .map_err(|e| StoreError::Invalid(format!("unexpected value in a result row: {e}")))
+        .ok_or_else(|| StoreError::Internal(format!("column {index} missing from a result row")))?
+        .map_err(|e| StoreError::Internal(format!("unexpected value in a result row: {e}")))
 }
 
 fn db_value(value: Value) -> DbValue {

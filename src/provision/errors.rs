@@ -14,6 +14,11 @@ impl From<StoreError> for ScimError {
             StoreError::Conflict(detail) => ScimError::uniqueness(detail),
             StoreError::Invalid(detail) => ScimError::invalid_value(detail),
             StoreError::Protected(detail) => ScimError::new(400, Some(ScimType::Mutability), detail),
+            StoreError::Stale(detail) => ScimError::new(412, None, detail),
+            StoreError::Internal(cause) => {
+                log::error!("internal error: {cause}");
+                ScimError::new(500, None, format!("internal error: {cause} (see the server log)"))
+            }
             StoreError::Db(e) => {
                 if matches!(&e, mysql_async::Error::Server(s) if s.code == 1205 || s.code == 1213) {
                     // Still locked after the retries: Drupal (or a schema change) holds what

@@ -1,8 +1,9 @@
 //! SCIM Users over Drupal accounts.
 
-use crate::drupal::audit::{Audit, Entry, Severity};
+use crate::drupal::audit::{Audit, Entry, OnceEach, Severity};
 use crate::drupal::error::StoreError;
 use crate::drupal::groups::{GroupRecord, GroupStore};
+use crate::drupal::reach::Standing;
 use crate::drupal::model::{BaseColumn, Cmp, DbValue, Sort, UserColumn, UserQuery, UserRecord, UserWrite};
 use crate::drupal::users::UserStore;
 use crate::mapping::model::{Deprovision, LinkExisting, Mapping, Target};
@@ -29,6 +30,8 @@ pub struct UserService {
     pub groups: GroupStore,
     pub cursors: CursorKey,
     pub audit: Audit,
+    /// Accounts already reported as gone out of reach.
+    out_of_reach: OnceEach,
 }
 
 /// An audit entry about one account.
@@ -56,18 +59,24 @@ pub struct Created {
 impl UserService {
     /// A service over a store with a mapping.
     pub fn new(mapping: Arc<Mapping>, store: UserStore, groups: GroupStore, cursors: CursorKey, audit: Audit) -> Self {
-        UserService { mapping, store, groups, cursors, audit }
+        UserService { mapping, store, groups, cursors, audit, out_of_reach: OnceEach::default() }
     }
 
     /// Write `changes` to an existing account (with the deactivation policy), and record it.
-    async fn save(&self, current: &UserRecord, mut changes: UserWrite, linked: bool) -> Result<UserRecord, ScimError> {
+    /// `conditional`: the client's If-Match was checked against `current`.
+    async fn save(
+        &self,
+        current: &UserRecord,
+        mut changes: UserWrite,
+        conditional: bool,
+    ) -> Result<UserRecord, ScimError> {
         self.apply_deactivation(current, &mut changes).await?;
-        let record = self.store.update(current, &changes).await?;
+        let (record, linked) = self.store.update(current, &changes, conditional).await?;
         if linked {
             self.audit
                 .record(entry(
                     Severity::Notice,
-                    "Linked the existing account %name to SCIM (externalId @ext).",
+                    "Linked the existing account %name to SCIM (externalId @ext): its first SCIM write, with link_existing = \"link\".",
                     &record,
                     &[("@ext", record.external_id.clone().unwrap_or_default())],
                 ))
@@ -138,8 +147,26 @@ impl UserService {
         !projection.excludes("groups") && records.iter().any(|r| !r.roles.is_empty())
     }
 
+    /// The account a request names, if SCIM may reach it. An account SCIM managed that has
+    /// since been given a privileged role in Drupal is out of reach: said once in the audit log.
     async fn current(&self, id: &str) -> Result<UserRecord, ScimError> {
-        self.store.get(id).await?.ok_or_else(|| ScimError::not_found(format!("User {id:?} not found")))
+        if let Some(record) = self.store.get(id).await? {
+            return Ok(record);
+        }
+        if let Some((uid, Standing::Privileged { linked: true })) = self.store.standing_by_id(id).await?
+            && self.out_of_reach.first_time(uid)
+        {
+            self.audit
+                .record(Entry {
+                    severity: Severity::Warning,
+                    message: "Account @uid now holds a protected role in Drupal: SCIM can no longer see or change it.",
+                    variables: vec![("@uid", uid.to_string())],
+                    uid,
+                    link: Some(format!("/user/{uid}/edit")),
+                })
+                .await;
+        }
+        Err(ScimError::not_found(format!("User {id:?} not found")))
     }
 
     /// `GET /Users`.
@@ -224,18 +251,18 @@ impl UserService {
             Err(e) => return Err(e.into()),
         };
         let record = match self.existing_for_create(&write, &name).await? {
+            // Nothing SCIM may reach: the store's refusal says whose the name or mail is
+            // (protected, unlinked, deleted through SCIM, or simply taken).
             Existing::None => return Err(refused.into()),
             // Entra re-sends a create whose answer it did not receive: converge, don't conflict.
             Existing::Same(existing) => self.save(&existing, diff(&existing, &write), false).await?,
-            Existing::Unlinked(existing) => {
-                if self.mapping.users.link_existing == LinkExisting::Refuse {
-                    return Err(ScimError::uniqueness(format!(
-                        "an existing Drupal account (uid {}) already has this user name or e-mail address; to adopt existing accounts, set [users] link_existing = \"link\" in drupal_mapping.toml",
-                        existing.uid
-                    )));
-                }
-                self.save(&existing, diff(&existing, &write), true).await?
+            // An account SCIM reaches that has no externalId: one SCIM created without one is
+            // simply taken; an unlinked one (reachable only with link_existing = "link") is
+            // adopted, and its write links it.
+            Existing::Unlinked(_) if self.mapping.users.link_existing == LinkExisting::Refuse => {
+                return Err(refused.into());
             }
+            Existing::Unlinked(existing) => self.save(&existing, diff(&existing, &write), false).await?,
         };
         Ok(Created { resource: self.render_one(&record, base).await?, existed: true })
     }
@@ -258,7 +285,7 @@ impl UserService {
             // Okta's PUT does not always carry externalId; keep the link Entra matches on.
             write.external_id = None;
         }
-        let record = self.save(&current, diff(&current, &write), false).await?;
+        let record = self.save(&current, diff(&current, &write), if_match.is_some()).await?;
         self.render_one(&record, base).await
     }
 
@@ -270,7 +297,7 @@ impl UserService {
         check_if_match(if_match, &resource)?;
         patch::apply(&mut resource, &ops, &USER_RESOURCE)?;
         let write = from_resource(&self.mapping, &resource)?;
-        let record = self.save(&current, diff(&current, &write), false).await?;
+        let record = self.save(&current, diff(&current, &write), if_match.is_some()).await?;
         self.render_one(&record, base).await
     }
 
@@ -280,25 +307,23 @@ impl UserService {
         if if_match.is_some() {
             check_if_match(if_match, &self.render_one(&current, "").await?)?;
         }
+        let conditional = if_match.is_some();
         let outcome = match self.mapping.users.delete {
             Deprovision::Block => {
-                self.store.block_and_hide(&current, &[]).await?;
+                self.store.block_and_hide(&current, &[], conditional).await?;
                 Deleted::Blocked
             }
             Deprovision::BlockRemoveRoles => {
                 let roles = self.scim_roles(&current).await?;
-                self.store.block_and_hide(&current, &roles).await?;
+                self.store.block_and_hide(&current, &roles, conditional).await?;
                 Deleted::Blocked
             }
-            Deprovision::DeleteIfNoContent => match self.store.owned_content(current.uid).await? {
+            Deprovision::DeleteIfNoContent => match self.store.hard_delete(&current, conditional).await? {
                 Some(what) => {
-                    self.store.block_and_hide(&current, &[]).await?;
+                    self.store.block_and_hide(&current, &[], conditional).await?;
                     Deleted::BlockedOwnsContent(what)
                 }
-                None => {
-                    self.store.hard_delete(&current).await?;
-                    Deleted::Removed
-                }
+                None => Deleted::Removed,
             },
         };
         let audited = match &outcome {

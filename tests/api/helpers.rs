@@ -164,7 +164,24 @@ pub async fn fresh_database_on(server: &str, fixture: Fixture) -> (String, Strin
     (db_name, server, pool)
 }
 
+/// The fixture's accounts jdoe (2), msmith (3) and blocked.user (4) stand for accounts SCIM
+/// created or linked earlier: they get bridge rows (no externalId), so SCIM reaches them with
+/// the default `link_existing = "refuse"`. admin (1) stays unlinked and protected. A test of
+/// accounts SCIM never linked calls [`TestApp::unlink`]. Sites whose bridge table has another
+/// name (table prefixes) keep every account unlinked.
+async fn link_fixture_accounts(pool: &mysql_async::Pool) {
+    let mut conn = pool.get_conn().await.unwrap();
+    let _ = conn
+        .query_drop("INSERT IGNORE INTO `scim_user` (`uid`, `deleted`, `created`, `changed`) VALUES (2, 0, 0, 0), (3, 0, 0, 0), (4, 0, 0, 0)")
+        .await;
+}
+
 impl TestApp {
+    /// Make an account one SCIM never created nor linked (drop its bridge row).
+    pub async fn unlink(&self, uid: u32) {
+        self.exec(&format!("DELETE FROM scim_user WHERE uid = {uid}")).await;
+    }
+
     /// Spawn on the Drupal 10 fixture with the default mapping plus the fixture's fields.
     pub async fn spawn() -> TestApp {
         Self::spawn_on(Fixture::Drupal10).await
@@ -279,6 +296,7 @@ impl TestApp {
         };
         let address = format!("http://127.0.0.1:{}", app.port());
         tokio::spawn(app.run_until_stopped());
+        link_fixture_accounts(&pool).await;
         let token = drupal_scim::token::mint(SECRET, "drupal-scim", "drupal-scim", "tests", None).unwrap();
         Ok(TestApp {
             fixture,

@@ -133,7 +133,7 @@ pub async fn detect(
         password: PasswordScheme::PhpassSha512 { count_log2 },
         fields: mapping.field_names(),
         translation_columns: Vec::new(),
-        protected_uids: mapping.users.protected_uids.clone(),
+        reach: crate::drupal::reach::Reach::default(),
         schema_version,
         languages,
         // Drupal 7 reads its derived ids and '' as NULL back: a create reads the account back.

@@ -4,6 +4,7 @@
 //! Drupal 7 reads roles live (`user_roles()`), so no cache needs invalidating.
 
 use crate::drupal::error::StoreError;
+use crate::drupal::reach;
 use crate::drupal::roles::Role;
 use crate::drupal::site::Drupal7Site;
 use crate::drupal::tables::Tables;
@@ -19,12 +20,16 @@ pub const MAX_NAME: usize = 64;
 pub async fn list<Q: Queryable>(q: &mut Q, tables: &Tables, d7: &Drupal7Site) -> Result<Vec<Role>, StoreError> {
     let sql = format!("SELECT `rid`, `name`, `weight` FROM {} ORDER BY `weight`, `name`", tables.t("role"));
     let rows: Vec<(u32, String, i64)> = q.exec(sql, ()).await?;
+    let marks = vec!["?"; reach::ESCALATING_PERMISSIONS.len()].join(", ");
+    let sql = format!("SELECT DISTINCT `rid` FROM {} WHERE `permission` IN ({marks})", tables.t("role_permission"));
+    let escalating: Vec<u32> = q.exec(sql, reach::ESCALATING_PERMISSIONS.to_vec()).await?;
     Ok(rows
         .into_iter()
         .map(|(rid, name, weight)| {
             let id = rid.to_string();
             Role {
                 is_admin: d7.admin_rid.as_deref() == Some(id.as_str()),
+                escalates: escalating.contains(&rid),
                 id,
                 uuid: String::new(),
                 label: name,
@@ -51,8 +56,8 @@ pub async fn create<Q: Queryable>(q: &mut Q, tables: &Tables, label: &str) -> Re
     let weight = weight.map_or(0, |w| w + 1);
     q.exec_drop(format!("INSERT INTO {role} (`name`, `weight`) VALUES (?, ?)"), (&name, weight)).await?;
     let rid: Option<u32> = q.exec_first(format!("SELECT `rid` FROM {role} WHERE `name` = ?"), (&name,)).await?;
-    let rid = rid.ok_or_else(|| StoreError::NotFound(format!("the role {name:?} just created")))?;
-    Ok(Role { id: rid.to_string(), uuid: String::new(), label: name, weight, is_admin: false })
+    let rid = rid.ok_or_else(|| StoreError::Internal(format!("the role {name:?} just created could not be read back")))?;
+    Ok(Role { id: rid.to_string(), uuid: String::new(), label: name, weight, is_admin: false, escalates: false })
 }
 
 /// Rename a role.

@@ -29,7 +29,7 @@ async fn insert_id(q: &mut Transaction<'_>, sequences: &str) -> Result<u32, Stor
     q.exec_drop(format!("INSERT INTO {sequences} () VALUES ()"), ()).await?;
     q.last_insert_id()
         .and_then(|id| u32::try_from(id).ok())
-        .ok_or_else(|| StoreError::Invalid("sequences.value did not come from AUTO_INCREMENT".into()))
+        .ok_or_else(|| StoreError::Internal("sequences.value did not come from AUTO_INCREMENT".into()))
 }
 
 /// Keep only the highest value, as Drupal 7 does once a request is over (after the commit).
