@@ -23,6 +23,7 @@ struct RouteStats {
 pub struct Metrics {
     routes: Mutex<BTreeMap<(String, String), RouteStats>>,
     tx_retries: AtomicU64,
+    post_commit_failures: AtomicU64,
     last_write: AtomicI64,
 }
 
@@ -42,6 +43,14 @@ pub struct RequestInfo {
 tokio::task_local! {
     /// The request being served (set by the HTTP layer).
     pub static REQUEST: RequestInfo;
+    /// Set once the request's work sends a COMMIT: from then on its work runs to the end,
+    /// whatever the request deadline (the HTTP layer reads it).
+    pub static COMMITTING: std::sync::Arc<std::sync::atomic::AtomicBool>;
+}
+
+/// Note that the current request's work is committing a write.
+pub fn committing() {
+    let _ = COMMITTING.try_with(|flag| flag.store(true, Ordering::SeqCst));
 }
 
 /// The current request's id, or `-` outside a request.
@@ -76,6 +85,11 @@ impl Metrics {
     /// A transaction was retried after a deadlock or lock wait timeout.
     pub fn retried(&self) {
         self.tx_retries.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Work after a commit (cache invalidation, the audit entry) failed for good.
+    pub fn post_commit_failed(&self) {
+        self.post_commit_failures.fetch_add(1, Ordering::Relaxed);
     }
 
     /// A write transaction committed.
@@ -145,6 +159,16 @@ impl Metrics {
         );
         let _ = writeln!(out, "# TYPE drupal_scim_transaction_retries_total counter");
         let _ = writeln!(out, "drupal_scim_transaction_retries_total {}", self.retries());
+        let _ = writeln!(
+            out,
+            "# HELP drupal_scim_post_commit_failures_total Cache invalidations or audit entries that failed after their write committed (retried first)."
+        );
+        let _ = writeln!(out, "# TYPE drupal_scim_post_commit_failures_total counter");
+        let _ = writeln!(
+            out,
+            "drupal_scim_post_commit_failures_total {}",
+            self.post_commit_failures.load(Ordering::Relaxed)
+        );
         gauge(
             &mut out,
             "drupal_scim_last_successful_write_timestamp_seconds",

@@ -80,12 +80,31 @@ impl Audit {
             hostname,
             time::OffsetDateTime::now_utc().unix_timestamp(),
         );
-        let result = match self.db.conn().await {
-            Ok(mut conn) => conn.exec_drop(sql, params).await.map_err(|e| e.to_string()),
-            Err(e) => Err(e.to_string()),
-        };
-        if let Err(e) = result {
-            log::warn!("could not write the audit entry to Drupal's watchdog table: {e}");
+        // After the commit, to the end: in a task of its own (a client hanging up or the
+        // request deadline cannot drop it), tried a few times, a final failure counted.
+        let db = self.db.clone();
+        let task = tokio::spawn(async move {
+            for attempt in 0..3u32 {
+                let result = match db.conn().await {
+                    Ok(mut conn) => conn.exec_drop(&sql, params.clone()).await.map_err(|e| e.to_string()),
+                    Err(e) => Err(e.to_string()),
+                };
+                match result {
+                    Ok(()) => return,
+                    Err(e) if attempt < 2 => {
+                        log::warn!("writing the audit entry to Drupal's watchdog table failed, trying again: {e}");
+                        tokio::time::sleep(std::time::Duration::from_millis(100 << attempt)).await;
+                    }
+                    Err(e) => {
+                        telemetry::METRICS.post_commit_failed();
+                        log::error!("could not write the audit entry to Drupal's watchdog table: {e}");
+                    }
+                }
+            }
+        });
+        if let Err(e) = task.await {
+            telemetry::METRICS.post_commit_failed();
+            log::error!("the audit task stopped: {e}");
         }
     }
 }

@@ -100,6 +100,7 @@ impl Db {
             tx.rollback().await?;
             log::info!("[dry-run] rolled back a write transaction (request {})", crate::telemetry::request_id());
         } else {
+            crate::telemetry::committing();
             tx.commit().await?;
             crate::telemetry::METRICS.committed();
         }

@@ -2,7 +2,8 @@
 //! for; roles and membership are written through `roles` and `membership`, one transaction per
 //! request, caches invalidated after the commit.
 
-use crate::drupal::cache;
+use crate::drupal::after_commit;
+use crate::drupal::cache::Invalidation;
 use crate::drupal::db::{Db, retrying};
 use crate::drupal::error::StoreError;
 use crate::drupal::locks;
@@ -159,12 +160,9 @@ impl GroupStore {
         let result = retrying!(self.create_tx(&mut conn, display_name, external_id, target, members).await);
         unlock(&mut conn, &self.site).await;
         let (group, changed_uids, created_role) = result?;
-        if let (Some(role), true, true) = (&group.role_id, created_role, self.db.writes()) {
-            roles::invalidate_role(&mut conn, &self.site, role, true, false).await;
-        }
-        if self.db.writes() {
-            accounts_changed(&mut conn, &self.site, &changed_uids).await;
-        }
+        let role = group.role_id.as_deref().filter(|_| created_role);
+        self.invalidate(conn, role.map(|r| Invalidation::role_changed(&self.site, r, true, false)), &changed_uids)
+            .await;
         Ok(group)
     }
 
@@ -269,12 +267,9 @@ impl GroupStore {
         let result = retrying!(self.update_tx(&mut conn, group, write).await);
         unlock(&mut conn, &self.site).await;
         let (updated, changed_uids, relabelled) = result?;
-        if let (Some(role), true, true) = (&group.role_id, relabelled, self.db.writes()) {
-            roles::invalidate_role(&mut conn, &self.site, role, false, false).await;
-        }
-        if self.db.writes() {
-            accounts_changed(&mut conn, &self.site, &changed_uids).await;
-        }
+        let role = group.role_id.as_deref().filter(|_| relabelled);
+        self.invalidate(conn, role.map(|r| Invalidation::role_changed(&self.site, r, false, false)), &changed_uids)
+            .await;
         Ok(updated)
     }
 
@@ -338,13 +333,8 @@ impl GroupStore {
         let result = retrying!(self.delete_tx(&mut conn, group, drop_role).await);
         unlock(&mut conn, &self.site).await;
         let changed = result?;
-        if !self.db.writes() {
-            return Ok(());
-        }
-        if let (Some(role), true) = (&group.role_id, drop_role) {
-            roles::invalidate_role(&mut conn, &self.site, role, false, true).await;
-        }
-        accounts_changed(&mut conn, &self.site, &changed).await;
+        let role = group.role_id.as_deref().filter(|_| drop_role);
+        self.invalidate(conn, role.map(|r| Invalidation::role_changed(&self.site, r, false, true)), &changed).await;
         Ok(())
     }
 
@@ -452,6 +442,15 @@ impl GroupStore {
         Ok(())
     }
 
+    /// The caches after a group write: the role's (if it was created, renamed or deleted) and
+    /// those of the accounts whose roles changed. No account changed (Entra re-adds every
+    /// member each cycle) means nothing for them: bumping `user_list` and `4xx-response` anyway
+    /// would flush the People page and every cached 404/403 page on every sync.
+    async fn invalidate(&self, conn: Conn, role: Option<Invalidation>, uids: &[u32]) {
+        let plan = role.unwrap_or_default().and(Invalidation::user_saved(&self.site, uids, false));
+        after_commit::invalidate(&self.db, &self.site.tables, Some(conn), plan).await;
+    }
+
     async fn lock(&self, conn: &mut Conn) -> Result<(), StoreError> {
         // A request cancelled while holding the lock: the pool's reset releases it (locks.rs).
         conn.reset_connection(true);
@@ -460,15 +459,6 @@ impl GroupStore {
         } else {
             Err(StoreError::Unavailable("timed out waiting for a concurrent group change".into()))
         }
-    }
-}
-
-/// The user caches after a membership change. No account changed (Entra re-adds every member
-/// each cycle) means nothing to invalidate: bumping `user_list` and `4xx-response` anyway would
-/// flush the People page and every cached 404/403 page on every sync.
-async fn accounts_changed(conn: &mut Conn, site: &Site, uids: &[u32]) {
-    if !uids.is_empty() {
-        cache::user_saved(conn, site, uids, false).await;
     }
 }
 

@@ -1,5 +1,6 @@
 //! The Drupal store: Drupal's own tables written exactly as Drupal's entity API writes them.
 //! Knows nothing of HTTP or SCIM; receives store-neutral values and queries from the mapping.
+pub mod after_commit;
 pub mod audit;
 pub mod cache;
 pub mod charset;

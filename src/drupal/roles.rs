@@ -3,14 +3,12 @@
 //! 10.0–11.4 create with every role. Renames are read-modify-write so permissions,
 //! dependencies and `_core` survive.
 
-use crate::drupal::cache;
 use crate::drupal::drupal7;
 use crate::drupal::error::StoreError;
-use crate::drupal::reach;
 use crate::drupal::php_serialize::{PhpValue, serialize, unserialize};
+use crate::drupal::reach;
 use crate::drupal::site::{Core, Site};
 use crate::drupal::tables::Tables;
-use mysql_async::Conn;
 use mysql_async::prelude::*;
 
 /// One role, as much of it as SCIM needs.
@@ -71,23 +69,23 @@ async fn list_config_roles<Q: Queryable>(q: &mut Q, tables: &Tables) -> Result<V
         tables.t("config")
     );
     let rows: Vec<(String, Vec<u8>)> = q.exec(sql, ()).await?;
-    let mut roles: Vec<Role> = rows
-        .into_iter()
-        .filter_map(|(name, data)| {
-            let value = unserialize(&data).ok()?;
-            let id = name.strip_prefix("user.role.")?.to_string();
-            Some(Role {
-                label: value.get("label").and_then(PhpValue::as_str).unwrap_or(&id).to_string(),
-                uuid: value.get("uuid").and_then(PhpValue::as_str).unwrap_or_default().to_string(),
-                weight: value.get("weight").and_then(PhpValue::as_i64).unwrap_or(0),
-                is_admin: value.get("is_admin").and_then(PhpValue::as_bool).unwrap_or(false),
-                escalates: value.get("permissions").and_then(PhpValue::as_array).is_some_and(|permissions| {
-                    reach::escalates(permissions.iter().filter_map(|(_, p)| p.as_str()))
-                }),
-                id,
+    let mut roles: Vec<Role> =
+        rows.into_iter()
+            .filter_map(|(name, data)| {
+                let value = unserialize(&data).ok()?;
+                let id = name.strip_prefix("user.role.")?.to_string();
+                Some(Role {
+                    label: value.get("label").and_then(PhpValue::as_str).unwrap_or(&id).to_string(),
+                    uuid: value.get("uuid").and_then(PhpValue::as_str).unwrap_or_default().to_string(),
+                    weight: value.get("weight").and_then(PhpValue::as_i64).unwrap_or(0),
+                    is_admin: value.get("is_admin").and_then(PhpValue::as_bool).unwrap_or(false),
+                    escalates: value.get("permissions").and_then(PhpValue::as_array).is_some_and(|permissions| {
+                        reach::escalates(permissions.iter().filter_map(|(_, p)| p.as_str()))
+                    }),
+                    id,
+                })
             })
-        })
-        .collect();
+            .collect();
     roles.sort_by(|a, b| a.weight.cmp(&b.weight).then_with(|| a.id.cmp(&b.id)));
     Ok(roles)
 }
@@ -315,31 +313,6 @@ async fn delete_config_role<Q: Queryable>(q: &mut Q, tables: &Tables, id: &str) 
     }
     q.exec_drop(format!("DELETE FROM {} WHERE `roles_target_id` = ?", tables.t("user__roles")), (id,)).await?;
     Ok(())
-}
-
-/// Caches after a role was created, renamed or deleted (config cache rows, APCu timestamp, tags).
-/// Drupal 7 keeps no role cache (`user_roles()` reads the table every request).
-pub async fn invalidate_role(conn: &mut Conn, site: &Site, id: &str, created: bool, deleted: bool) {
-    if site.core != Core::Modern {
-        return;
-    }
-    let tables = &site.tables;
-    let mut cids = config_names(id);
-    // Deleting the timestamp row makes every APCu-fronted copy of cache_config stale.
-    cids.push("last_write_timestamp_cache_config".into());
-    cache::delete_cids(conn, tables, "config", &cids).await;
-    let mut tags = vec!["config:user_role_list".to_string()];
-    if created || deleted {
-        tags.push("config:action_list".into());
-    }
-    if !created {
-        tags.push(format!("config:user.role.{id}"));
-    }
-    cache::invalidate_tags(conn, tables, &tags).await;
-    if deleted {
-        // Drupal resets the whole user entity cache when a role goes away.
-        cache::delete_all(conn, tables, "entity").await;
-    }
 }
 
 #[cfg(test)]

@@ -2,7 +2,8 @@
 //! writes them (users → users_field_data → user__* rows), one transaction per write, caches
 //! invalidated after the commit.
 
-use crate::drupal::cache;
+use crate::drupal::after_commit;
+use crate::drupal::cache::Invalidation;
 use crate::drupal::columns::Columns;
 use crate::drupal::db::{Db, retrying};
 use crate::drupal::drupal7::{accounts, fields, sequences};
@@ -182,7 +183,13 @@ impl UserStore {
             {
                 log::warn!("cleaning up Drupal 7's sequences table failed (harmless, it is retried next time): {e}");
             }
-            cache::user_saved(&mut conn, &self.site, &[record.uid], true).await;
+            after_commit::invalidate(
+                &self.db,
+                &self.site.tables,
+                Some(conn),
+                Invalidation::user_saved(&self.site, &[record.uid], true),
+            )
+            .await;
         }
         Ok(record)
     }
@@ -361,9 +368,13 @@ impl UserStore {
             retrying!(self.update_tx(&mut conn, current, &values, changes, pass.as_deref(), conditional).await);
         locks.release(&mut conn).await;
         let record = result.map_err(|e| duplicate_as_conflict(e, name.as_deref().unwrap_or_default()))?;
-        if self.db.writes() {
-            cache::user_saved(&mut conn, &self.site, &[current.uid], false).await;
-        }
+        after_commit::invalidate(
+            &self.db,
+            &self.site.tables,
+            Some(conn),
+            Invalidation::user_saved(&self.site, &[current.uid], false),
+        )
+        .await;
         Ok(record)
     }
 
@@ -478,9 +489,13 @@ impl UserStore {
         let uid = current.uid;
         let mut conn = self.db.conn().await?;
         retrying!(self.block_tx(&mut conn, current, revoke_roles, conditional).await)?;
-        if self.db.writes() {
-            cache::user_saved(&mut conn, &self.site, &[uid], false).await;
-        }
+        after_commit::invalidate(
+            &self.db,
+            &self.site.tables,
+            Some(conn),
+            Invalidation::user_saved(&self.site, &[uid], false),
+        )
+        .await;
         Ok(())
     }
 
@@ -526,11 +541,16 @@ impl UserStore {
         let uid = current.uid;
         let mut conn = self.db.conn().await?;
         let columns = Columns::load(&mut conn, &self.site.tables).await?;
-        let owned = retrying!(self.hard_delete_tx(&mut conn, current, &columns, conditional).await)?;
-        if owned.is_none() && self.db.writes() {
-            cache::user_saved(&mut conn, &self.site, &[uid], false).await;
+        match retrying!(self.hard_delete_tx(&mut conn, current, &columns, conditional).await)? {
+            Err(owned) => Ok(Some(owned)),
+            Ok(shortcut_set) => {
+                let mut plan = Invalidation::user_deleted(&self.site, &[uid]);
+                // Drupal's shortcut module forgets the account's set, invalidating that set.
+                plan.tags.extend(shortcut_set.map(|set| format!("config:shortcut.set.{set}")));
+                after_commit::invalidate(&self.db, &self.site.tables, Some(conn), plan).await;
+                Ok(None)
+            }
         }
-        Ok(owned)
     }
 
     /// The first piece of content the account owns (read `FOR UPDATE`: a row Drupal is writing
@@ -553,17 +573,34 @@ impl UserStore {
                 return Ok(Some(what.to_string()));
             }
         }
+        // Comments on the account itself (a comment field on users): Drupal would delete them.
+        let (table, entity_type) =
+            if self.site.is_drupal7() { ("comment", None) } else { ("comment_field_data", Some("entity_type")) };
+        if let Some(entity_type) = entity_type
+            && columns.has_column(&self.site.tables, table, entity_type)
+        {
+            let sql = format!(
+                "SELECT 1 FROM {} WHERE `{entity_type}` = 'user' AND `entity_id` = ? LIMIT 1 FOR UPDATE",
+                self.site.tables.t(table)
+            );
+            let owns: Option<Row> = q.exec_first(sql, (uid,)).await?;
+            if owns.is_some() {
+                return Ok(Some("comments on the account".to_string()));
+            }
+        }
         Ok(None)
     }
 
     /// The rows of one account, in every table Drupal's delete clears (`columns`: what exists).
+    /// `Err(what)`: it owns content, nothing was deleted; `Ok(set)`: deleted, and on a site with
+    /// the shortcut module, the shortcut set it was shown.
     async fn hard_delete_tx(
         &self,
         conn: &mut Conn,
         current: &UserRecord,
         columns: &Columns,
         conditional: bool,
-    ) -> Result<Option<String>, StoreError> {
+    ) -> Result<Result<Option<String>, String>, StoreError> {
         let t = &self.site.tables;
         let uid = current.uid;
         let exists = |name: &str| columns.has(t, name);
@@ -574,12 +611,28 @@ impl UserStore {
         lock_current(&mut tx, &self.site, current, false, conditional).await?;
         if let Some(owned) = self.owned_content(&mut tx, uid, columns).await? {
             tx.rollback().await?;
-            return Ok(Some(owned));
+            return Ok(Err(owned));
         }
         if self.site.is_drupal7() {
             accounts::delete(&mut tx, &self.site, uid, columns).await?;
             self.db.finish(tx).await?;
-            return Ok(None);
+            return Ok(Ok(None));
+        }
+        let shortcut_set = if exists("shortcut_set_users") {
+            let sql = format!("SELECT `set_name` FROM {} WHERE `uid` = ?", t.t("shortcut_set_users"));
+            let assigned: Option<Row> = tx.exec_first(sql, (uid,)).await?;
+            let name = assigned.and_then(|mut row| row.take_opt::<Option<String>, _>(0)).and_then(Result::ok).flatten();
+            Some(name.unwrap_or_else(|| "default".into()))
+        } else {
+            None
+        };
+        if exists("comment_entity_statistics") {
+            // comment_entity_predelete(): the statistics of comments on the account itself.
+            let sql = format!(
+                "DELETE FROM {} WHERE `entity_type` = 'user' AND `entity_id` = ?",
+                t.t("comment_entity_statistics")
+            );
+            tx.exec_drop(sql, (uid,)).await?;
         }
         for table in &field_tables {
             tx.exec_drop(format!("DELETE FROM {} WHERE `entity_id` = ?", t.t(table)), (uid,)).await?;
@@ -608,7 +661,7 @@ impl UserStore {
             tx.exec_drop(format!("DELETE FROM {} WHERE `uid` = ?", t.t(table)), (uid,)).await?;
         }
         self.db.finish(tx).await?;
-        Ok(None)
+        Ok(Ok(shortcut_set))
     }
 
     /// Hash a password off the async workers (bcrypt is deliberately slow).
@@ -795,7 +848,9 @@ async fn taken<Q: Queryable>(q: &mut Q, site: &Site, column: BaseColumn, text: &
         Some(Standing::Deleted) => format!(
             "the {what} {text:?} belongs to an account deleted through SCIM earlier (uid {holder}, blocked and kept in Drupal); delete or rename that account in Drupal to reuse it"
         ),
-        Some(Standing::Reachable { .. }) | None => format!("the {what} {text:?} is already taken by another Drupal account"),
+        Some(Standing::Reachable { .. }) | None => {
+            format!("the {what} {text:?} is already taken by another Drupal account")
+        }
     })
 }
 

@@ -32,20 +32,48 @@ impl AppState {
     /// Run a request's work within `server.request_timeout_secs`: a database that keeps its
     /// sockets open but answers nothing must not hold a request forever (503 instead). /Bulk,
     /// which runs many operations in one request, gets at least two minutes.
-    pub async fn within<T>(
+    ///
+    /// The work runs as a task of its own: a client that hangs up does not stop it, and once it
+    /// has sent a COMMIT the deadline no longer applies — what follows a commit (cache
+    /// invalidation, the audit entry) always runs to the end, and the client gets the real
+    /// answer, late. Before a commit the deadline stops the work: nothing was written.
+    pub async fn within<T: 'static>(
         &self,
         bulk: bool,
-        work: impl std::future::Future<Output = Result<T, ScimError>>,
+        work: impl std::future::Future<Output = Result<T, ScimError>> + 'static,
     ) -> Result<T, ScimError> {
+        use crate::telemetry::{COMMITTING, REQUEST};
+        use std::sync::Arc;
+        use std::sync::atomic::{AtomicBool, Ordering};
         let limit =
             if bulk { self.request_timeout.max(std::time::Duration::from_secs(120)) } else { self.request_timeout };
-        match tokio::time::timeout(limit, work).await {
-            Ok(result) => result,
-            Err(_) => {
-                log::warn!("no answer from the database within {limit:?}; request {}", crate::telemetry::request_id());
-                Err(ScimError::new(503, None, "the Drupal database does not answer right now; try again later"))
+        let committing = Arc::new(AtomicBool::new(false));
+        let work = COMMITTING.scope(committing.clone(), work);
+        let request = crate::telemetry::request().unwrap_or_default();
+        let mut task = actix_web::rt::spawn(REQUEST.scope(request, work));
+        let joined = match tokio::time::timeout(limit, &mut task).await {
+            Ok(joined) => joined,
+            Err(_) if committing.load(Ordering::SeqCst) => {
+                log::warn!(
+                    "request {} passed its deadline ({limit:?}) after committing: finishing its work",
+                    crate::telemetry::request_id()
+                );
+                task.await
             }
-        }
+            Err(_) => {
+                task.abort();
+                log::warn!("no answer from the database within {limit:?}; request {}", crate::telemetry::request_id());
+                return Err(ScimError::new(
+                    503,
+                    None,
+                    "the Drupal database does not answer right now; try again later",
+                ));
+            }
+        };
+        joined.unwrap_or_else(|e| {
+            log::error!("request {} stopped: {e}", crate::telemetry::request_id());
+            Err(ScimError::new(500, None, "internal error (see the server log)"))
+        })
     }
 
     /// The absolute URL of the SCIM base path, for `meta.location`.

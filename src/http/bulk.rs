@@ -17,7 +17,9 @@ pub async fn bulk(
     let body = json_body(&req, payload, state.body_limit).await?;
     let limits = BulkLimits { max_operations: state.capabilities.max_operations, max_payload_size: state.body_limit };
     let base = state.base_url(&req);
-    let answer =
-        state.within(true, crate::provision::bulk::run(&state.users, &state.groups, &body, &base, limits)).await?;
+    let s = state.clone();
+    let answer = state
+        .within(true, async move { crate::provision::bulk::run(&s.users, &s.groups, &body, &base, limits).await })
+        .await?;
     Ok(scim_json(StatusCode::OK, &answer))
 }

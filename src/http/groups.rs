@@ -40,7 +40,8 @@ fn projection(state: &AppState, query: &Query) -> Result<(Projection, bool), Sci
 /// `GET /Groups`.
 pub async fn list(state: web::Data<AppState>, req: HttpRequest, query: Query) -> Result<HttpResponse, ScimError> {
     let q = ListQuery::parse(&query, state.page_limits)?;
-    let body = state.within(false, state.groups.list(&q, &state.base_url(&req))).await?;
+    let (s, base) = (state.clone(), state.base_url(&req));
+    let body = state.within(false, async move { s.groups.list(&q, &base).await }).await?;
     Ok(scim_json(StatusCode::OK, &body))
 }
 
@@ -52,7 +53,8 @@ pub async fn get(
     query: Query,
 ) -> Result<HttpResponse, ScimError> {
     let (projection, _) = projection(&state, &query)?;
-    let body = state.within(false, state.groups.get(&id, &state.base_url(&req), &projection)).await?;
+    let (s, base) = (state.clone(), state.base_url(&req));
+    let body = state.within(false, async move { s.groups.get(&id, &base, &projection).await }).await?;
     Ok(fresh_or_located(&req, &body))
 }
 
@@ -66,7 +68,8 @@ pub async fn create(
     let (projection, _) = projection(&state, &query)?;
     let _turn = group_write_turn(&state).await?;
     let body = json_body(&req, payload, state.body_limit).await?;
-    let group = state.within(false, state.groups.create(&body, &state.base_url(&req), &projection)).await?;
+    let (s, base) = (state.clone(), state.base_url(&req));
+    let group = state.within(false, async move { s.groups.create(&body, &base, &projection).await }).await?;
     Ok(located(StatusCode::CREATED, &group))
 }
 
@@ -81,8 +84,9 @@ pub async fn replace(
     let (projection, _) = projection(&state, &query)?;
     let _turn = group_write_turn(&state).await?;
     let body = json_body(&req, payload, state.body_limit).await?;
+    let (s, base, condition) = (state.clone(), state.base_url(&req), if_match(&req));
     let group = state
-        .within(false, state.groups.replace(&id, &body, &state.base_url(&req), &projection, if_match(&req)))
+        .within(false, async move { s.groups.replace(&id, &body, &base, &projection, condition.as_deref()).await })
         .await?;
     Ok(located(StatusCode::OK, &group))
 }
@@ -98,13 +102,10 @@ pub async fn patch(
     let (projection, asked) = projection(&state, &query)?;
     let _turn = group_write_turn(&state).await?;
     let body = json_body(&req, payload, state.body_limit).await?;
-    match state
-        .within(
-            false,
-            state.groups.patch(&id, &body, &state.base_url(&req), asked.then_some(&projection), if_match(&req)),
-        )
-        .await?
-    {
+    let (s, base, condition) = (state.clone(), state.base_url(&req), if_match(&req));
+    let work =
+        async move { s.groups.patch(&id, &body, &base, asked.then_some(&projection), condition.as_deref()).await };
+    match state.within(false, work).await? {
         Patched::NoContent => Ok(HttpResponse::NoContent().finish()),
         Patched::Resource(group) => Ok(located(StatusCode::OK, &group)),
     }
@@ -116,6 +117,7 @@ pub async fn delete(
     req: HttpRequest,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ScimError> {
-    state.within(false, state.groups.delete(&id, if_match(&req))).await?;
+    let (s, condition) = (state.clone(), if_match(&req));
+    state.within(false, async move { s.groups.delete(&id, condition.as_deref()).await }).await?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -7,8 +7,9 @@ use mysql_async::prelude::*;
 /// 200 `{"status":"ok"}` when a trivial query succeeds, 503 otherwise.
 pub async fn healthz(state: web::Data<AppState>) -> HttpResponse {
     // Bounded: a database that keeps its sockets open but answers nothing is unhealthy too.
-    let check = async {
-        let mut conn = state.db.conn().await.map_err(crate::scim::error::ScimError::from)?;
+    let db = state.db.clone();
+    let check = async move {
+        let mut conn = db.conn().await.map_err(crate::scim::error::ScimError::from)?;
         conn.query_drop("SELECT 1")
             .await
             .map_err(|e| crate::scim::error::ScimError::from(crate::drupal::error::StoreError::from(e)))

@@ -21,7 +21,8 @@ pub async fn users(
     payload: web::Payload,
 ) -> Result<HttpResponse, ScimError> {
     let q = query(&state, &req, payload).await?;
-    Ok(scim_json(StatusCode::OK, &state.within(false, state.users.list(&q, &state.base_url(&req))).await?))
+    let (s, base) = (state.clone(), state.base_url(&req));
+    Ok(scim_json(StatusCode::OK, &state.within(false, async move { s.users.list(&q, &base).await }).await?))
 }
 
 /// `POST /Groups/.search`.
@@ -31,7 +32,8 @@ pub async fn groups(
     payload: web::Payload,
 ) -> Result<HttpResponse, ScimError> {
     let q = query(&state, &req, payload).await?;
-    Ok(scim_json(StatusCode::OK, &state.within(false, state.groups.list(&q, &state.base_url(&req))).await?))
+    let (s, base) = (state.clone(), state.base_url(&req));
+    Ok(scim_json(StatusCode::OK, &state.within(false, async move { s.groups.list(&q, &base).await }).await?))
 }
 
 /// `POST /.search`: users first, then groups, paged over the whole. A filter that names
@@ -43,7 +45,8 @@ pub async fn root(
 ) -> Result<HttpResponse, ScimError> {
     let q = query(&state, &req, payload).await?;
     let base = state.base_url(&req);
-    state.within(false, root_search(&state, q, base)).await
+    let s = state.clone();
+    state.within(false, async move { root_search(&s, q, base).await }).await
 }
 
 async fn root_search(state: &AppState, q: ListQuery, base: String) -> Result<HttpResponse, ScimError> {

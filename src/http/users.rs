@@ -16,7 +16,8 @@ type Query = web::Query<Vec<(String, String)>>;
 /// `GET /Users`.
 pub async fn list(state: web::Data<AppState>, req: HttpRequest, query: Query) -> Result<HttpResponse, ScimError> {
     let q = ListQuery::parse(&query, state.page_limits)?;
-    let body = state.within(false, state.users.list(&q, &state.base_url(&req))).await?;
+    let (s, base) = (state.clone(), state.base_url(&req));
+    let body = state.within(false, async move { s.users.list(&q, &base).await }).await?;
     Ok(scim_json(StatusCode::OK, &body))
 }
 
@@ -29,7 +30,8 @@ pub async fn get(
 ) -> Result<HttpResponse, ScimError> {
     let q = ListQuery::parse(&query, state.page_limits)?;
     let projection = Projection::new(&q.attributes, &q.excluded_attributes);
-    let body = state.within(false, state.users.get(&id, &state.base_url(&req), &projection)).await?;
+    let (s, base) = (state.clone(), state.base_url(&req));
+    let body = state.within(false, async move { s.users.get(&id, &base, &projection).await }).await?;
     Ok(fresh_or_located(&req, &body))
 }
 
@@ -40,7 +42,8 @@ pub async fn create(
     payload: web::Payload,
 ) -> Result<HttpResponse, ScimError> {
     let body = json_body(&req, payload, state.body_limit).await?;
-    let created = state.within(false, state.users.create(&body, &state.base_url(&req))).await?;
+    let (s, base) = (state.clone(), state.base_url(&req));
+    let created = state.within(false, async move { s.users.create(&body, &base).await }).await?;
     Ok(located(StatusCode::CREATED, &created.resource))
 }
 
@@ -52,7 +55,9 @@ pub async fn replace(
     payload: web::Payload,
 ) -> Result<HttpResponse, ScimError> {
     let body = json_body(&req, payload, state.body_limit).await?;
-    let resource = state.within(false, state.users.replace(&id, &body, &state.base_url(&req), if_match(&req))).await?;
+    let (s, base, condition) = (state.clone(), state.base_url(&req), if_match(&req));
+    let resource =
+        state.within(false, async move { s.users.replace(&id, &body, &base, condition.as_deref()).await }).await?;
     Ok(located(StatusCode::OK, &resource))
 }
 
@@ -64,7 +69,9 @@ pub async fn patch(
     payload: web::Payload,
 ) -> Result<HttpResponse, ScimError> {
     let body = json_body(&req, payload, state.body_limit).await?;
-    let resource = state.within(false, state.users.patch(&id, &body, &state.base_url(&req), if_match(&req))).await?;
+    let (s, base, condition) = (state.clone(), state.base_url(&req), if_match(&req));
+    let resource =
+        state.within(false, async move { s.users.patch(&id, &body, &base, condition.as_deref()).await }).await?;
     Ok(located(StatusCode::OK, &resource))
 }
 
@@ -74,7 +81,8 @@ pub async fn delete(
     req: HttpRequest,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ScimError> {
-    let outcome = state.within(false, state.users.delete(&id, if_match(&req))).await?;
+    let (s, condition) = (state.clone(), if_match(&req));
+    let outcome = state.within(false, async move { s.users.delete(&id, condition.as_deref()).await }).await?;
     let mut response = HttpResponse::NoContent();
     if let Deleted::BlockedOwnsContent(what) = outcome {
         // 204 has no body: the fallback is told in a warning header (and the log).
@@ -115,8 +123,8 @@ pub fn fresh_or_located(req: &HttpRequest, resource: &serde_json::Value) -> Http
 }
 
 /// The `If-Match` header, if any.
-pub fn if_match(req: &HttpRequest) -> Option<&str> {
-    req.headers().get(header::IF_MATCH).and_then(|v| v.to_str().ok())
+pub fn if_match(req: &HttpRequest) -> Option<String> {
+    req.headers().get(header::IF_MATCH).and_then(|v| v.to_str().ok()).map(String::from)
 }
 
 /// Any unmatched route under the SCIM base path.

@@ -3,8 +3,8 @@
 use crate::drupal::audit::{Audit, Entry, OnceEach, Severity};
 use crate::drupal::error::StoreError;
 use crate::drupal::groups::{GroupRecord, GroupStore};
-use crate::drupal::reach::Standing;
 use crate::drupal::model::{BaseColumn, Cmp, DbValue, Sort, UserColumn, UserQuery, UserRecord, UserWrite};
+use crate::drupal::reach::Standing;
 use crate::drupal::users::UserStore;
 use crate::mapping::model::{Deprovision, LinkExisting, Mapping, Target};
 use crate::mapping::query::{user_query, user_sort};

@@ -1,4 +1,5 @@
 //! The integration tests: one binary, the real server, a real MariaDB.
+mod after_commit;
 mod bulk;
 mod check;
 mod deprovision;
@@ -23,6 +24,7 @@ mod operations;
 mod paging;
 mod procs;
 mod races;
+mod reach;
 mod search;
 mod tls;
 mod users_basic;

@@ -56,7 +56,8 @@ pub async fn create<Q: Queryable>(q: &mut Q, tables: &Tables, label: &str) -> Re
     let weight = weight.map_or(0, |w| w + 1);
     q.exec_drop(format!("INSERT INTO {role} (`name`, `weight`) VALUES (?, ?)"), (&name, weight)).await?;
     let rid: Option<u32> = q.exec_first(format!("SELECT `rid` FROM {role} WHERE `name` = ?"), (&name,)).await?;
-    let rid = rid.ok_or_else(|| StoreError::Internal(format!("the role {name:?} just created could not be read back")))?;
+    let rid =
+        rid.ok_or_else(|| StoreError::Internal(format!("the role {name:?} just created could not be read back")))?;
     Ok(Role { id: rid.to_string(), uuid: String::new(), label: name, weight, is_admin: false, escalates: false })
 }
 
