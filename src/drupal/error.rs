@@ -18,6 +18,11 @@ pub enum StoreError {
     /// The account or role is protected by the mapping and SCIM may not change it.
     #[error("protected: {0}")]
     Protected(String),
+    /// A row holds what Drupal's schema does not allow or drupal-scim cannot read (a NULL in a
+    /// NOT NULL column, a value of another type): the site's data is at fault, not the request
+    /// (500). The message names the table and column, never the value.
+    #[error("unexpected data in the Drupal database: {0}")]
+    Data(String),
     /// Anything else from the database driver.
     #[error("database error: {0}")]
     Db(#[from] mysql_async::Error),

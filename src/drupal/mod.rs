@@ -16,6 +16,7 @@ pub mod password;
 pub mod php_serialize;
 pub mod query;
 pub mod roles;
+pub mod rows;
 pub mod settings_php;
 pub mod site;
 pub mod tables;

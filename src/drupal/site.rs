@@ -9,6 +9,7 @@ use crate::drupal::error::StoreError;
 use crate::drupal::model::BaseColumn;
 use crate::drupal::password::PasswordScheme;
 use crate::drupal::php_serialize::{PhpValue, unserialize};
+use crate::drupal::rows;
 use crate::drupal::tables::Tables;
 use crate::mapping::model::{CorePin, Mapping, PasswordHash, Target};
 use mysql_async::prelude::*;
@@ -325,8 +326,15 @@ pub async fn read_config(
     name: &str,
 ) -> Result<Option<PhpValue>, StoreError> {
     let sql = format!("SELECT `data` FROM {} WHERE `collection` = '' AND `name` = ?", tables.t("config"));
-    let data: Option<Vec<u8>> = conn.exec_first(sql, (name,)).await?;
-    Ok(data.and_then(|d| unserialize(&d).ok()))
+    // `config.data` may be NULL in Drupal's schema: read as no config.
+    let data = rows::first::<Option<Vec<u8>>, _>(conn, sql, (name,), "config.data").await?.flatten();
+    Ok(data.and_then(|d| match unserialize(&d) {
+        Ok(value) => Some(value),
+        Err(e) => {
+            log::warn!("config {name} is not PHP-serialized data ({e}): read as absent");
+            None
+        }
+    }))
 }
 
 /// Language ids from `language.entity.*` config rows (without the special `und`/`zxx`).
@@ -339,7 +347,7 @@ async fn read_languages(
         "SELECT `name` FROM {} WHERE `collection` = '' AND `name` LIKE 'language.entity.%'",
         tables.t("config")
     );
-    let names: Vec<String> = conn.exec(sql, ()).await?;
+    let names: Vec<String> = rows::column(conn, sql, (), "config.name").await?;
     let mut languages: Vec<String> = names
         .iter()
         .filter_map(|n| n.strip_prefix("language.entity."))
@@ -357,8 +365,12 @@ async fn read_schema_version(conn: &mut mysql_async::Conn, tables: &Tables) -> R
         "SELECT `value` FROM {} WHERE `collection` = 'system.schema' AND `name` = 'system'",
         tables.t("key_value")
     );
-    let value: Option<Vec<u8>> = conn.exec_first(sql, ()).await?;
-    Ok(value.and_then(|v| unserialize(&v).ok()).and_then(|v| v.as_i64()).unwrap_or(0))
+    let value = rows::first::<Option<Vec<u8>>, _>(conn, sql, (), "key_value.value").await?.flatten();
+    let version = value.as_deref().map(unserialize).and_then(Result::ok).and_then(|v| v.as_i64());
+    if value.is_some() && version.is_none() {
+        log::warn!("key_value system.schema/system is not a serialized integer: schema version read as 0");
+    }
+    Ok(version.unwrap_or(0))
 }
 
 /// The bridge's own tables: SCIM state that Drupal has no column for.

@@ -19,6 +19,7 @@ mod helpers;
 mod injection;
 mod limits;
 mod logs;
+mod null_columns;
 mod operations;
 mod paging;
 mod procs;
