@@ -2,6 +2,7 @@
 //! Knows nothing of HTTP or SCIM; receives store-neutral values and queries from the mapping.
 pub mod audit;
 pub mod cache;
+pub mod cardinality;
 pub mod charset;
 pub mod columns;
 pub mod db;

@@ -1,6 +1,7 @@
 //! What the store learns about a Drupal site at start-up: which tables and columns exist, the
 //! site's default language and time zone, the password hash it accepts, and the bridge tables.
 
+use crate::drupal::cardinality::{self, Cardinality};
 use crate::drupal::charset::Repertoire;
 use crate::drupal::columns::{ColumnInfo, Columns};
 use crate::drupal::db::Db;
@@ -194,6 +195,14 @@ impl Site {
                 }
             }
         }
+        for map in &mapping.users.attributes {
+            let Target::Field(field) = &map.target else { continue };
+            // A field without its table was reported above.
+            if columns.has_column(&tables, &format!("user__{field}"), &format!("{field}_value")) {
+                let cardinality = field_cardinality(&mut conn, &tables, field).await?;
+                problems.extend(cardinality::problem(map, field, &cardinality));
+            }
+        }
         if !problems.is_empty() {
             return Err(SiteError::Mismatch(problems));
         }
@@ -319,15 +328,42 @@ pub(crate) fn missing_tables(columns: &Columns, tables: &Tables, required: &[&st
         .collect()
 }
 
+/// The serialized data of one row of Drupal's `config` table (`None`: no row, or NULL data,
+/// which Drupal's schema allows).
+async fn read_config_data(
+    conn: &mut mysql_async::Conn,
+    tables: &Tables,
+    name: &str,
+) -> Result<Option<Vec<u8>>, StoreError> {
+    let sql = format!("SELECT `data` FROM {} WHERE `collection` = '' AND `name` = ?", tables.t("config"));
+    Ok(rows::first::<Option<Vec<u8>>, _>(conn, sql, (name,), "config.data").await?.flatten())
+}
+
+/// How many values a user field allows: the `cardinality` of its `field.storage.user.<field>`
+/// config (Drupal 8+).
+async fn field_cardinality(
+    conn: &mut mysql_async::Conn,
+    tables: &Tables,
+    field: &str,
+) -> Result<Cardinality, StoreError> {
+    let name = format!("field.storage.user.{field}");
+    let Some(data) = read_config_data(conn, tables, &name).await? else {
+        return Ok(Cardinality::Missing(format!("the config row {name}")));
+    };
+    let cardinality = unserialize(&data).ok().and_then(|v| v.get("cardinality").and_then(PhpValue::as_i64));
+    Ok(match cardinality {
+        Some(n) => Cardinality::Stated(n),
+        None => Cardinality::Unreadable(format!("the config row {name}")),
+    })
+}
+
 /// Read and unserialize one row of Drupal's `config` table.
 pub async fn read_config(
     conn: &mut mysql_async::Conn,
     tables: &Tables,
     name: &str,
 ) -> Result<Option<PhpValue>, StoreError> {
-    let sql = format!("SELECT `data` FROM {} WHERE `collection` = '' AND `name` = ?", tables.t("config"));
-    // `config.data` may be NULL in Drupal's schema: read as no config.
-    let data = rows::first::<Option<Vec<u8>>, _>(conn, sql, (name,), "config.data").await?.flatten();
+    let data = read_config_data(conn, tables, name).await?;
     Ok(data.and_then(|d| match unserialize(&d) {
         Ok(value) => Some(value),
         Err(e) => {

@@ -6,6 +6,7 @@ mod discovery;
 mod drupal7_rows;
 mod drupal7_shared;
 mod faults;
+mod field_cardinality;
 mod groups_edges;
 mod groups_flows;
 mod groups_large;

@@ -8,6 +8,7 @@ pub mod ids;
 pub mod roles;
 pub mod sequences;
 
+use crate::drupal::cardinality::{self, Cardinality};
 use crate::drupal::columns::Columns;
 use crate::drupal::error::StoreError;
 use crate::drupal::model::BaseColumn;
@@ -78,6 +79,19 @@ pub async fn detect(
                 }
             }
         }
+    }
+    for map in &mapping.users.attributes {
+        let Target::Field(field) = &map.target else { continue };
+        // A field without its tables was reported above.
+        if !columns.has_column(&tables, &format!("field_data_{field}"), &format!("{field}_value")) {
+            continue;
+        }
+        let cardinality = if has("field_config") {
+            fields::cardinality(conn, &tables, field).await?
+        } else {
+            Cardinality::Missing(format!("the table {}", tables.raw("field_config")))
+        };
+        problems.extend(cardinality::problem(map, field, &cardinality));
     }
     if mapping.password_hash == PasswordHash::Bcrypt {
         problems.push("password_hash = \"bcrypt\": Drupal 7 can only verify its own $S$ hashes; use \"auto\"".into());
