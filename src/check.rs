@@ -5,6 +5,7 @@ use crate::drupal::columns::Columns;
 use crate::drupal::db::Db;
 use crate::drupal::password::PasswordScheme;
 use crate::drupal::roles::{self, list_roles};
+use crate::drupal::rows::{self, take};
 use crate::drupal::site::{Site, SiteError};
 use crate::mapping::model::{Mapping, Target, UnmappedGroups};
 use crate::settings::Settings;
@@ -153,8 +154,11 @@ async fn site_report(
         "SELECT `uid`, `name` FROM {} WHERE `uid` IN ({marks}){default_row} ORDER BY `uid`",
         t.t(site.data_table())
     );
-    let protected: Vec<(u32, String)> = conn.exec(sql, params).await?;
-    for (uid, name) in protected {
+    let rows: Vec<mysql_async::Row> = conn.exec(sql, params).await?;
+    let data = site.data_table();
+    for mut row in rows {
+        let uid: u32 = take(&mut row, 0, format_args!("{data}.uid"))?;
+        let name: String = take(&mut row, 1, format_args!("{data}.name"))?;
         let who = if name.is_empty() { "anonymous".to_string() } else { name };
         report.push(Level::Info, format!("protected account uid {uid} ({who}): never listed or changed"));
     }
@@ -249,9 +253,8 @@ async fn site_report(
             "no cachetags table: either Drupal never invalidated a cache tag in the database, or its caches live elsewhere (Redis, Memcache) where drupal-scim cannot reach them — provisioned changes may then show late; run `drush cr` after provisioning",
         );
     } else {
-        let user_list: Option<i64> = conn
-            .exec_first(format!("SELECT `invalidations` FROM {} WHERE `tag` = 'user_list'", t.t("cachetags")), ())
-            .await?;
+        let sql = format!("SELECT `invalidations` FROM {} WHERE `tag` = 'user_list'", t.t("cachetags"));
+        let user_list = rows::first::<i64, _>(&mut conn, sql, (), "cachetags.invalidations").await?;
         if user_list.is_none() {
             report.push(
                 Level::Warn,

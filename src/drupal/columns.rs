@@ -4,6 +4,7 @@
 
 use crate::drupal::charset::Repertoire;
 use crate::drupal::error::StoreError;
+use crate::drupal::rows::{self, take};
 use crate::drupal::tables::Tables;
 use mysql_async::prelude::*;
 use std::collections::HashMap;
@@ -32,9 +33,6 @@ pub struct Columns {
     tables: HashMap<(String, String), TableColumns>,
 }
 
-/// table schema, table, column, max length, nullable, default, extra, data type, character set.
-type ColumnRow = (String, String, String, Option<u64>, String, Option<String>, String, String, Option<String>);
-
 impl ColumnInfo {
     /// Whether a value reads back exactly as it was written: VARCHAR and the TEXT types keep a
     /// string as it is (strict mode refuses what they cannot hold); CHAR drops trailing
@@ -52,8 +50,10 @@ impl ColumnInfo {
 impl Columns {
     /// Read information_schema for every schema the site's tables can live in.
     pub async fn load(conn: &mut mysql_async::Conn, tables: &Tables) -> Result<Columns, StoreError> {
-        let current: Option<String> = conn.query_first("SELECT DATABASE()").await?;
-        let current = current.ok_or_else(|| StoreError::Invalid("the database URL names no database".into()))?;
+        // DATABASE() is NULL when the connection has no database selected.
+        let current = rows::first::<Option<String>, _>(conn, "SELECT DATABASE()".into(), (), "DATABASE()").await?;
+        let current =
+            current.flatten().ok_or_else(|| StoreError::Invalid("the database URL names no database".into()))?;
         let mut schemas = tables.schemas();
         schemas.push(current.clone());
         let marks = vec!["?"; schemas.len()].join(", ");
@@ -61,9 +61,19 @@ impl Columns {
             "SELECT TABLE_SCHEMA, TABLE_NAME, COLUMN_NAME, CHARACTER_MAXIMUM_LENGTH, IS_NULLABLE, COLUMN_DEFAULT, EXTRA, DATA_TYPE, \
              CHARACTER_SET_NAME FROM information_schema.COLUMNS WHERE TABLE_SCHEMA IN ({marks})"
         );
-        let rows: Vec<ColumnRow> = conn.exec(sql, schemas).await?;
+        let rows: Vec<mysql_async::Row> = conn.exec(sql, schemas).await?;
         let mut out = Columns { current, tables: HashMap::new() };
-        for (schema, table, column, max_len, nullable, default, extra, data_type, charset) in rows {
+        for mut row in rows {
+            let schema: String = take(&mut row, 0, "information_schema.COLUMNS.TABLE_SCHEMA")?;
+            let table: String = take(&mut row, 1, "information_schema.COLUMNS.TABLE_NAME")?;
+            let column: String = take(&mut row, 2, "information_schema.COLUMNS.COLUMN_NAME")?;
+            let max_len: Option<u64> = take(&mut row, 3, "information_schema.COLUMNS.CHARACTER_MAXIMUM_LENGTH")?;
+            let nullable: String = take(&mut row, 4, "information_schema.COLUMNS.IS_NULLABLE")?;
+            let default: Option<String> = take(&mut row, 5, "information_schema.COLUMNS.COLUMN_DEFAULT")?;
+            let extra: Option<String> = take(&mut row, 6, "information_schema.COLUMNS.EXTRA")?;
+            let data_type: String = take(&mut row, 7, "information_schema.COLUMNS.DATA_TYPE")?;
+            let charset: Option<String> = take(&mut row, 8, "information_schema.COLUMNS.CHARACTER_SET_NAME")?;
+            let extra = extra.unwrap_or_default();
             out.tables.entry((schema, table)).or_default().insert(
                 column,
                 ColumnInfo {

@@ -25,6 +25,11 @@ pub enum StoreError {
     /// (answered as 500, never as the client's fault).
     #[error("internal: {0}")]
     Internal(String),
+    /// A row holds what Drupal's schema does not allow or drupal-scim cannot read (a NULL in a
+    /// NOT NULL column, a value of another type): the site's data is at fault, not the request
+    /// (500). The message names the table and column, never the value.
+    #[error("unexpected data in the Drupal database: {0}")]
+    Data(String),
     /// Anything else from the database driver.
     #[error("database error: {0}")]
     Db(#[from] mysql_async::Error),

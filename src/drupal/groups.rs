@@ -9,10 +9,11 @@ use crate::drupal::error::StoreError;
 use crate::drupal::locks;
 use crate::drupal::membership::{self, Account};
 use crate::drupal::roles::{self, Role};
+use crate::drupal::rows::{self, take};
 use crate::drupal::site::Site;
 use crate::drupal::users::now;
 use mysql_async::prelude::*;
-use mysql_async::{Conn, TxOpts};
+use mysql_async::{Conn, Row, TxOpts};
 use std::sync::Arc;
 
 /// One SCIM group.
@@ -69,20 +70,19 @@ pub struct GroupStore {
 /// Serialises group writes: display names must stay unique and role weights sequential.
 const GROUP_LOCK: &str = "groups";
 
-type BridgeRow = (String, Option<String>, String, Option<String>, i8, i64, i64, u32);
-
-fn record(row: BridgeRow) -> GroupRecord {
-    let (id, role_id, display_name, external_id, created_by_scim, created, changed, revision) = row;
-    GroupRecord {
-        id,
-        role_id,
-        display_name,
-        external_id,
-        created_by_scim: created_by_scim == 1,
-        created,
-        changed,
-        revision,
-    }
+/// A group from a bridge row (`group_id`, `role_id`, `display_name`, `external_id`,
+/// `created_by_scim`, `created`, `changed`, `revision`, in that order).
+fn record(mut row: Row) -> Result<GroupRecord, StoreError> {
+    Ok(GroupRecord {
+        id: take(&mut row, 0, "scim_group.group_id")?,
+        role_id: take(&mut row, 1, "scim_group.role_id")?,
+        display_name: take(&mut row, 2, "scim_group.display_name")?,
+        external_id: take(&mut row, 3, "scim_group.external_id")?,
+        created_by_scim: take::<i8>(&mut row, 4, "scim_group.created_by_scim")? == 1,
+        created: take(&mut row, 5, "scim_group.created")?,
+        changed: take(&mut row, 6, "scim_group.changed")?,
+        revision: take(&mut row, 7, "scim_group.revision")?,
+    })
 }
 
 impl GroupStore {
@@ -116,15 +116,19 @@ impl GroupStore {
              FROM {} WHERE `deleted` = 0 ORDER BY `created`, `group_id`",
             self.site.tables.t("scim_group")
         );
-        let rows: Vec<BridgeRow> = q.exec(sql, ()).await?;
-        Ok(rows
-            .into_iter()
-            .map(record)
-            .filter(|g| match &g.role_id {
+        let rows: Vec<Row> = q.exec(sql, ()).await?;
+        let mut groups = Vec::with_capacity(rows.len());
+        for row in rows {
+            let group = record(row)?;
+            let visible = match &group.role_id {
                 Some(role) => all_roles.iter().any(|r| &r.id == role && !self.is_protected(r)),
                 None => true,
-            })
-            .collect())
+            };
+            if visible {
+                groups.push(group);
+            }
+        }
+        Ok(groups)
     }
 
     /// A visible group by id.
@@ -196,7 +200,8 @@ impl GroupStore {
                         "SELECT COUNT(*) FROM {} WHERE `group_id` = ? AND `role_id` = ? AND `deleted` = 1 AND `created_by_scim` = 1",
                         t.t("scim_group")
                     );
-                    let kept: Option<i64> = tx.exec_first(sql, (&r.id, &r.id)).await?;
+                    let kept =
+                        rows::first::<i64, _>(&mut tx, sql, (&r.id, &r.id), "a count of scim_group rows").await?;
                     if kept.unwrap_or(0) == 0 {
                         return Err(StoreError::Conflict(format!(
                             "a Drupal role labelled {:?} ({}) already exists; to let this group grant it, add a [[groups.map]] entry for it in drupal_mapping.toml",
@@ -216,7 +221,7 @@ impl GroupStore {
         // A group that was deleted earlier and now comes back takes its old row. So does a row
         // left behind by a role an admin deleted in Drupal: that group is gone for SCIM already.
         let sql = format!("SELECT `role_id` FROM {} WHERE `group_id` = ? AND `deleted` = 0", t.t("scim_group"));
-        let live: Option<Option<String>> = tx.exec_first(sql, (&group_id,)).await?;
+        let live = rows::first::<Option<String>, _>(&mut tx, sql, (&group_id,), "scim_group.role_id").await?;
         if let Some(live_role) = live {
             // `all_roles` was read before this request created any role.
             let role_gone = live_role.as_ref().is_some_and(|lr| !all_roles.iter().any(|r| &r.id == lr));

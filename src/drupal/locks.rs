@@ -24,9 +24,10 @@ pub struct NamedLocks {
 
 /// Take the site's lock named `key`, waiting up to `wait`; false when it timed out.
 pub async fn lock(conn: &mut Conn, tables: &Tables, key: &str, wait: Duration) -> Result<bool, StoreError> {
-    let got: Option<Option<i64>> = conn
-        .exec_first(format!("SELECT GET_LOCK({NAME_SQL}, ?)"), (tables.t("users"), key, wait.as_secs().max(1)))
-        .await?;
+    // GET_LOCK() is NULL on an error (such as a killed wait): not taken.
+    let sql = format!("SELECT GET_LOCK({NAME_SQL}, ?)");
+    let params = (tables.t("users"), key, wait.as_secs().max(1));
+    let got = crate::drupal::rows::first::<Option<i64>, _>(conn, sql, params, "GET_LOCK()").await?;
     Ok(got.flatten() == Some(1))
 }
 

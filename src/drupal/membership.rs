@@ -3,10 +3,11 @@
 //! deltas kept 0..n-1 per account; on Drupal 7 they are `users_roles` (uid, rid) pairs.
 
 use crate::drupal::error::StoreError;
+use crate::drupal::rows::{self, take};
 use crate::drupal::site::Site;
 use crate::drupal::users::now;
-use mysql_async::Value;
 use mysql_async::prelude::*;
+use mysql_async::{Row, Value};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// Placeholders per statement when a list of ids is bound.
@@ -57,8 +58,10 @@ async fn resolve_accounts<Q: Queryable>(
             site.value_langcode_sql(),
             site.accounts_from(),
         );
-        let rows: Vec<(u32, String, String, String)> = q.exec(sql, params).await?;
-        out.extend(rows.into_iter().map(|(uid, uuid, name, langcode)| Account { uid, uuid, name, langcode }));
+        let rows: Vec<Row> = q.exec(sql, params).await?;
+        for row in rows {
+            out.push(account(site, row)?);
+        }
     }
     Ok(out)
 }
@@ -80,8 +83,19 @@ pub async fn members<Q: Queryable>(q: &mut Q, site: &Site, role: &str) -> Result
         rows.conditions,
         site.value_language_condition(true),
     );
-    let rows: Vec<(u32, String, String, String)> = q.exec(sql, params).await?;
-    Ok(rows.into_iter().map(|(uid, uuid, name, langcode)| Account { uid, uuid, name, langcode }).collect())
+    let rows: Vec<Row> = q.exec(sql, params).await?;
+    rows.into_iter().map(|row| account(site, row)).collect()
+}
+
+/// An account from a row of uid, SCIM id, name and the language of its values.
+fn account(site: &Site, mut row: Row) -> Result<Account, StoreError> {
+    let data = site.data_table();
+    Ok(Account {
+        uid: take(&mut row, 0, format_args!("{data}.uid"))?,
+        uuid: take(&mut row, 1, if site.is_drupal7() { "scim_user.scim_id" } else { "users.uuid" })?,
+        name: take(&mut row, 2, format_args!("{data}.name"))?,
+        langcode: take(&mut row, 3, format_args!("{data}.langcode"))?,
+    })
 }
 
 /// Lock the accounts' `users_field_data` rows (in uid order) before their `user__roles` rows are
@@ -102,8 +116,7 @@ async fn lock_accounts<Q: Queryable>(q: &mut Q, site: &Site, uids: &[u32]) -> Re
             site.tables.t(site.data_table()),
             marks(chunk.len())
         );
-        let rows: Vec<u32> = q.exec(sql, params).await?;
-        out.extend(rows);
+        out.extend(rows::column::<u32, _>(q, sql, params, format_args!("{}.uid", site.data_table())).await?);
     }
     Ok(out)
 }
@@ -124,8 +137,7 @@ async fn holders<Q: Queryable>(q: &mut Q, site: &Site, role: &str, uids: &[u32])
             rows.owner,
             marks(chunk.len())
         );
-        let rows: Vec<u32> = q.exec(sql, params).await?;
-        out.extend(rows);
+        out.extend(rows::column::<u32, _>(q, sql, params, RoleOwner(site)).await?);
     }
     Ok(out)
 }
@@ -159,7 +171,10 @@ pub async fn grant<Q: Queryable>(
             t.t("user__roles"),
             marks(chunk.len())
         );
-        let max: BTreeMap<u32, u32> = q.exec::<(u32, u32), _, _>(sql, ids).await?.into_iter().collect();
+        let mut max: BTreeMap<u32, u32> = BTreeMap::new();
+        for mut row in q.exec::<Row, _, _>(sql, ids).await? {
+            max.insert(take(&mut row, 0, "user__roles.entity_id")?, take(&mut row, 1, "user__roles.delta")?);
+        }
         let mut params: Vec<Value> = Vec::new();
         for a in chunk {
             let delta = max.get(&a.uid).map_or(0, |d| d + 1);
@@ -200,6 +215,15 @@ async fn grant_drupal7<Q: Queryable>(
     }
     touch(q, site, &changed).await?;
     Ok(changed)
+}
+
+/// The owner column of the assignment rows, named in errors.
+struct RoleOwner<'a>(&'a Site);
+
+impl std::fmt::Display for RoleOwner<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.0.is_drupal7() { "users_roles.uid" } else { "user__roles.entity_id" })
+    }
 }
 
 /// The role column of the assignment rows on alias `x`.
@@ -261,7 +285,7 @@ pub async fn changeable_holders<Q: Queryable>(q: &mut Q, site: &Site, role: &str
         rows.owner,
         role_column(site),
     );
-    Ok(q.exec(sql, params).await?)
+    rows::column(q, sql, params, RoleOwner(site)).await
 }
 
 /// Take several roles from one account.
@@ -285,7 +309,7 @@ pub async fn revoke_roles_of<Q: Queryable>(
 pub async fn revoke_from_all_holders<Q: Queryable>(q: &mut Q, site: &Site, role: &str) -> Result<Vec<u32>, StoreError> {
     let rows = site.role_values();
     let sql = format!("SELECT DISTINCT x.`{}` FROM {} x WHERE {} = ?", rows.owner, rows.table, role_column(site));
-    let uids: Vec<u32> = q.exec(sql, (role,)).await?;
+    let uids: Vec<u32> = rows::column(q, sql, (role,), RoleOwner(site)).await?;
     revoke(q, site, role, &uids).await
 }
 

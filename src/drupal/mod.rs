@@ -3,6 +3,7 @@
 pub mod after_commit;
 pub mod audit;
 pub mod cache;
+pub mod cardinality;
 pub mod charset;
 pub mod columns;
 pub mod db;
@@ -18,6 +19,7 @@ pub mod php_serialize;
 pub mod query;
 pub mod reach;
 pub mod roles;
+pub mod rows;
 pub mod settings_php;
 pub mod site;
 pub mod tables;

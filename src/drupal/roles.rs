@@ -7,9 +7,11 @@ use crate::drupal::drupal7;
 use crate::drupal::error::StoreError;
 use crate::drupal::php_serialize::{PhpValue, serialize, unserialize};
 use crate::drupal::reach;
+use crate::drupal::rows::{self, take};
 use crate::drupal::site::{Core, Site};
 use crate::drupal::tables::Tables;
 use mysql_async::prelude::*;
+use mysql_async::Row;
 
 /// One role, as much of it as SCIM needs.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -68,24 +70,28 @@ async fn list_config_roles<Q: Queryable>(q: &mut Q, tables: &Tables) -> Result<V
         "SELECT `name`, `data` FROM {} WHERE `collection` = '' AND `name` LIKE 'user.role.%'",
         tables.t("config")
     );
-    let rows: Vec<(String, Vec<u8>)> = q.exec(sql, ()).await?;
-    let mut roles: Vec<Role> =
-        rows.into_iter()
-            .filter_map(|(name, data)| {
-                let value = unserialize(&data).ok()?;
-                let id = name.strip_prefix("user.role.")?.to_string();
-                Some(Role {
-                    label: value.get("label").and_then(PhpValue::as_str).unwrap_or(&id).to_string(),
-                    uuid: value.get("uuid").and_then(PhpValue::as_str).unwrap_or_default().to_string(),
-                    weight: value.get("weight").and_then(PhpValue::as_i64).unwrap_or(0),
-                    is_admin: value.get("is_admin").and_then(PhpValue::as_bool).unwrap_or(false),
-                    escalates: value.get("permissions").and_then(PhpValue::as_array).is_some_and(|permissions| {
-                        reach::escalates(permissions.iter().filter_map(|(_, p)| p.as_str()))
-                    }),
-                    id,
-                })
-            })
-            .collect();
+    let rows: Vec<Row> = q.exec(sql, ()).await?;
+    let mut roles: Vec<Role> = Vec::with_capacity(rows.len());
+    for mut row in rows {
+        let name: String = take(&mut row, 0, "config.name")?;
+        let data: Option<Vec<u8>> = take(&mut row, 1, "config.data")?;
+        let Some(id) = name.strip_prefix("user.role.").map(String::from) else { continue };
+        // A role whose data cannot be read cannot be told apart from an administrator role:
+        // refusing is safer than skipping it (Drupal itself cannot load such a role either).
+        let value = data.as_deref().map(unserialize).and_then(Result::ok).ok_or_else(|| {
+            StoreError::Data(format!("config.data of {name} is not PHP-serialized data (Drupal cannot load the role)"))
+        })?;
+        roles.push(Role {
+            label: value.get("label").and_then(PhpValue::as_str).unwrap_or(&id).to_string(),
+            uuid: value.get("uuid").and_then(PhpValue::as_str).unwrap_or_default().to_string(),
+            weight: value.get("weight").and_then(PhpValue::as_i64).unwrap_or(0),
+            is_admin: value.get("is_admin").and_then(PhpValue::as_bool).unwrap_or(false),
+            escalates: value.get("permissions").and_then(PhpValue::as_array).is_some_and(|permissions| {
+                reach::escalates(permissions.iter().filter_map(|(_, p)| p.as_str()))
+            }),
+            id,
+        });
+    }
     roles.sort_by(|a, b| a.weight.cmp(&b.weight).then_with(|| a.id.cmp(&b.id)));
     Ok(roles)
 }
@@ -267,13 +273,14 @@ async fn relabel_config_role<Q: Queryable>(
 ) -> Result<(), StoreError> {
     let name = format!("user.role.{id}");
     let sql = format!("SELECT `data` FROM {} WHERE `collection` = '' AND `name` = ? FOR UPDATE", tables.t("config"));
-    let data: Option<Vec<u8>> = q.exec_first(sql, (&name,)).await?;
+    let data = rows::first::<Option<Vec<u8>>, _>(q, sql, (&name,), "config.data").await?;
     let data = data.ok_or_else(|| StoreError::NotFound(format!("role {id}")))?;
+    let data = data.ok_or_else(|| StoreError::Data(format!("config.data of {name} is NULL")))?;
     let mut value = unserialize(&data)
-        .map_err(|e| StoreError::Internal(format!("config {name} is not PHP-serialized data: {e}")))?;
+        .map_err(|e| StoreError::Data(format!("config.data of {name} is not PHP-serialized data: {e}")))?;
     value
         .set("label", PhpValue::str(label))
-        .map_err(|_| StoreError::Internal(format!("config {name} is not an array")))?;
+        .map_err(|_| StoreError::Data(format!("config.data of {name} is not an array")))?;
     q.exec_drop(
         format!("UPDATE {} SET `data` = ? WHERE `collection` = '' AND `name` = ?", tables.t("config")),
         (serialize(&value), &name),
@@ -294,10 +301,17 @@ pub async fn delete_role<Q: Queryable>(q: &mut Q, site: &Site, id: &str) -> Resu
 async fn delete_config_role<Q: Queryable>(q: &mut Q, tables: &Tables, id: &str) -> Result<(), StoreError> {
     for name in config_names(id) {
         let sql = format!("SELECT `data` FROM {} WHERE `collection` = '' AND `name` = ?", tables.t("config"));
-        let data: Option<Vec<u8>> = q.exec_first(sql, (&name,)).await?;
-        let uuid = data
-            .and_then(|d| unserialize(&d).ok())
-            .and_then(|v| v.get("uuid").and_then(PhpValue::as_str).map(String::from));
+        let data = rows::first::<Option<Vec<u8>>, _>(q, sql, (&name,), "config.data").await?.flatten();
+        let value = match data.as_deref().map(unserialize) {
+            Some(Ok(value)) => Some(value),
+            Some(Err(e)) => {
+                // The row goes anyway; only its uuid index row cannot be found.
+                log::warn!("config {name} is not PHP-serialized data ({e}): its key_value uuid row is left behind");
+                None
+            }
+            None => None,
+        };
+        let uuid = value.and_then(|v| v.get("uuid").and_then(PhpValue::as_str).map(String::from));
         if let Some(uuid) = uuid {
             q.exec_drop(
                 format!(

@@ -1,6 +1,7 @@
 //! What the store learns about a Drupal site at start-up: which tables and columns exist, the
 //! site's default language and time zone, the password hash it accepts, and the bridge tables.
 
+use crate::drupal::cardinality::{self, Cardinality};
 use crate::drupal::charset::Repertoire;
 use crate::drupal::columns::{ColumnInfo, Columns};
 use crate::drupal::db::Db;
@@ -10,6 +11,7 @@ use crate::drupal::model::BaseColumn;
 use crate::drupal::password::PasswordScheme;
 use crate::drupal::php_serialize::{PhpValue, unserialize};
 use crate::drupal::reach::Reach;
+use crate::drupal::rows;
 use crate::drupal::tables::Tables;
 use crate::mapping::model::{CorePin, Mapping, PasswordHash, Target};
 use mysql_async::prelude::*;
@@ -195,6 +197,14 @@ impl Site {
                 }
             }
         }
+        for map in &mapping.users.attributes {
+            let Target::Field(field) = &map.target else { continue };
+            // A field without its table was reported above.
+            if columns.has_column(&tables, &format!("user__{field}"), &format!("{field}_value")) {
+                let cardinality = field_cardinality(&mut conn, &tables, field).await?;
+                problems.extend(cardinality::problem(map, field, &cardinality));
+            }
+        }
         if !problems.is_empty() {
             return Err(SiteError::Mismatch(problems));
         }
@@ -310,15 +320,49 @@ pub(crate) fn missing_tables(columns: &Columns, tables: &Tables, required: &[&st
         .collect()
 }
 
+/// The serialized data of one row of Drupal's `config` table (`None`: no row, or NULL data,
+/// which Drupal's schema allows).
+async fn read_config_data(
+    conn: &mut mysql_async::Conn,
+    tables: &Tables,
+    name: &str,
+) -> Result<Option<Vec<u8>>, StoreError> {
+    let sql = format!("SELECT `data` FROM {} WHERE `collection` = '' AND `name` = ?", tables.t("config"));
+    Ok(rows::first::<Option<Vec<u8>>, _>(conn, sql, (name,), "config.data").await?.flatten())
+}
+
+/// How many values a user field allows: the `cardinality` of its `field.storage.user.<field>`
+/// config (Drupal 8+).
+async fn field_cardinality(
+    conn: &mut mysql_async::Conn,
+    tables: &Tables,
+    field: &str,
+) -> Result<Cardinality, StoreError> {
+    let name = format!("field.storage.user.{field}");
+    let Some(data) = read_config_data(conn, tables, &name).await? else {
+        return Ok(Cardinality::Missing(format!("the config row {name}")));
+    };
+    let cardinality = unserialize(&data).ok().and_then(|v| v.get("cardinality").and_then(PhpValue::as_i64));
+    Ok(match cardinality {
+        Some(n) => Cardinality::Stated(n),
+        None => Cardinality::Unreadable(format!("the config row {name}")),
+    })
+}
+
 /// Read and unserialize one row of Drupal's `config` table.
 pub async fn read_config(
     conn: &mut mysql_async::Conn,
     tables: &Tables,
     name: &str,
 ) -> Result<Option<PhpValue>, StoreError> {
-    let sql = format!("SELECT `data` FROM {} WHERE `collection` = '' AND `name` = ?", tables.t("config"));
-    let data: Option<Vec<u8>> = conn.exec_first(sql, (name,)).await?;
-    Ok(data.and_then(|d| unserialize(&d).ok()))
+    let data = read_config_data(conn, tables, name).await?;
+    Ok(data.and_then(|d| match unserialize(&d) {
+        Ok(value) => Some(value),
+        Err(e) => {
+            log::warn!("config {name} is not PHP-serialized data ({e}): read as absent");
+            None
+        }
+    }))
 }
 
 /// Language ids from `language.entity.*` config rows (without the special `und`/`zxx`).
@@ -331,7 +375,7 @@ async fn read_languages(
         "SELECT `name` FROM {} WHERE `collection` = '' AND `name` LIKE 'language.entity.%'",
         tables.t("config")
     );
-    let names: Vec<String> = conn.exec(sql, ()).await?;
+    let names: Vec<String> = rows::column(conn, sql, (), "config.name").await?;
     let mut languages: Vec<String> = names
         .iter()
         .filter_map(|n| n.strip_prefix("language.entity."))
@@ -349,8 +393,12 @@ async fn read_schema_version(conn: &mut mysql_async::Conn, tables: &Tables) -> R
         "SELECT `value` FROM {} WHERE `collection` = 'system.schema' AND `name` = 'system'",
         tables.t("key_value")
     );
-    let value: Option<Vec<u8>> = conn.exec_first(sql, ()).await?;
-    Ok(value.and_then(|v| unserialize(&v).ok()).and_then(|v| v.as_i64()).unwrap_or(0))
+    let value = rows::first::<Option<Vec<u8>>, _>(conn, sql, (), "key_value.value").await?.flatten();
+    let version = value.as_deref().map(unserialize).and_then(Result::ok).and_then(|v| v.as_i64());
+    if value.is_some() && version.is_none() {
+        log::warn!("key_value system.schema/system is not a serialized integer: schema version read as 0");
+    }
+    Ok(version.unwrap_or(0))
 }
 
 /// The bridge's own tables: SCIM state that Drupal has no column for.

@@ -14,11 +14,13 @@ use crate::drupal::model::{BaseColumn, DbValue, Sort, UserQuery, UserRecord, Use
 use crate::drupal::password::hash_password;
 use crate::drupal::query::{order_sql, where_sql};
 use crate::drupal::reach::{self, Standing};
+use crate::drupal::rows::{self, take};
 use crate::drupal::site::{Core, Site};
 use crate::drupal::{timezones, validate};
 use mysql_async::prelude::*;
 use mysql_async::{Conn, Row, Transaction, TxOpts, Value};
 use std::collections::BTreeMap;
+use std::fmt;
 use std::sync::Arc;
 
 /// Columns that make an account the owner of content: (table, column, what it is).
@@ -78,7 +80,7 @@ impl UserStore {
         let id = self.site.ids_condition(&[uuid.to_string()], &mut params);
         let sql = format!("SELECT {} {from} AND {id}", record_columns(&self.site));
         let rows: Vec<Row> = conn.exec(sql, params).await?;
-        let records = rows.into_iter().map(record_from_row).collect::<Result<Vec<_>, _>>()?;
+        let records = rows.into_iter().map(|row| record_from_row(&self.site, row)).collect::<Result<Vec<_>, _>>()?;
         Ok(add_values(&mut conn, &self.site, records).await?.into_iter().next())
     }
 
@@ -105,7 +107,7 @@ impl UserStore {
         let filter = where_sql(&self.site, query, &mut params);
         let count_sql = format!("SELECT COUNT(*) {from} AND {filter}");
         if limit == 0 {
-            let total: u64 = conn.exec_first(count_sql, params).await?.unwrap_or(0);
+            let total = rows::first::<u64, _>(&mut conn, count_sql, params, COUNT).await?.unwrap_or(0);
             return Ok(Page { total, records: Vec::new() });
         }
         let order = match sort {
@@ -121,7 +123,7 @@ impl UserStore {
         let sql =
             format!("SELECT {} {from} AND {filter} ORDER BY {order} LIMIT ? OFFSET ?", record_columns(&self.site));
         let rows: Vec<Row> = conn.exec(sql, page_params).await?;
-        let records = rows.into_iter().map(record_from_row).collect::<Result<Vec<_>, _>>()?;
+        let records = rows.into_iter().map(|row| record_from_row(&self.site, row)).collect::<Result<Vec<_>, _>>()?;
         // A page that is neither full nor past the end holds the last match: the total follows
         // from it, and the count (a scan of every match) is not needed. That is every `eq`
         // lookup, and each create's idempotency and linking searches.
@@ -129,7 +131,7 @@ impl UserStore {
         let total = if n < limit && (n > 0 || offset == 0) {
             offset + n
         } else {
-            conn.exec_first(count_sql, params).await?.unwrap_or(0)
+            rows::first::<u64, _>(&mut conn, count_sql, params, COUNT).await?.unwrap_or(0)
         };
         let records = add_values(&mut conn, &self.site, records).await?;
         Ok(Page { total, records })
@@ -142,8 +144,8 @@ impl UserStore {
         let mut params = Vec::new();
         let from = self.visible_from(&mut params);
         let filter = where_sql(&self.site, query, &mut params);
-        let total: u64 =
-            conn.exec_first(format!("SELECT COUNT(*) {from} AND {filter}"), params.clone()).await?.unwrap_or(0);
+        let count_sql = format!("SELECT COUNT(*) {from} AND {filter}");
+        let total = rows::first::<u64, _>(&mut conn, count_sql, params.clone(), COUNT).await?.unwrap_or(0);
         params.push(after.into());
         params.push(limit.into());
         let sql = format!(
@@ -151,7 +153,7 @@ impl UserStore {
             record_columns(&self.site)
         );
         let rows: Vec<Row> = conn.exec(sql, params).await?;
-        let records = rows.into_iter().map(record_from_row).collect::<Result<Vec<_>, _>>()?;
+        let records = rows.into_iter().map(|row| record_from_row(&self.site, row)).collect::<Result<Vec<_>, _>>()?;
         let records = add_values(&mut conn, &self.site, records).await?;
         Ok(Page { total, records })
     }
@@ -816,13 +818,9 @@ async fn check_unique<Q: Queryable>(
         return Ok(());
     }
     let row: Option<Row> = q.exec_first(format!("SELECT {}", parts.join(", ")), params).await?;
-    let Some(row) = row else { return Ok(()) };
+    let Some(mut row) = row else { return Ok(()) };
     for (i, (column, text)) in asked.into_iter().enumerate() {
-        let holder: Option<u32> = match row.get_opt(i) {
-            Some(Ok(holder)) => holder,
-            Some(Err(e)) => return Err(StoreError::Internal(format!("unexpected uid in a uniqueness check: {e}"))),
-            None => return Err(StoreError::Internal("a uniqueness check answered too few columns".into())),
-        };
+        let holder: Option<u32> = take(&mut row, i, format_args!("{}.uid", site.data_table()))?;
         if let Some(holder) = holder {
             return Err(taken(q, site, column, text, holder).await);
         }
@@ -898,21 +896,25 @@ fn record_columns(site: &Site) -> String {
     )
 }
 
-/// An account from a row of `record_columns()`, without its fields and roles yet.
-fn record_from_row(mut row: Row) -> Result<UserRecord, StoreError> {
-    let uid: u32 = take(&mut row, 0)?;
+/// An account from a row of `record_columns()`, without its fields and roles yet. Columns
+/// Drupal allows to be NULL (`changed`, the bridge's `external_id`, the base columns) are read
+/// as absent; a NULL or odd value anywhere else is an error naming the column.
+fn record_from_row(site: &Site, mut row: Row) -> Result<UserRecord, StoreError> {
+    let data = site.data_table();
+    let uid: u32 = take(&mut row, 0, format_args!("{data}.uid"))?;
     let mut base = BTreeMap::new();
     for (i, column) in BaseColumn::READABLE.iter().enumerate() {
-        let value: Value = row.take(6 + i).unwrap_or(Value::NULL);
+        let value: Value = take(&mut row, 6 + i, format_args!("{data}.{}", column.column()))?;
         base.insert(*column, db_value(value));
     }
+    let id_column = if site.is_drupal7() { "scim_user.scim_id" } else { "users.uuid" };
     Ok(UserRecord {
         uid,
-        uuid: take(&mut row, 1)?,
-        langcode: take(&mut row, 2)?,
-        created: take::<Option<i64>>(&mut row, 3)?.unwrap_or(0),
-        changed: take::<Option<i64>>(&mut row, 4)?.unwrap_or(0),
-        external_id: take(&mut row, 5)?,
+        uuid: take(&mut row, 1, id_column)?,
+        langcode: take(&mut row, 2, format_args!("{data}.langcode"))?,
+        created: take::<Option<i64>>(&mut row, 3, format_args!("{data}.created"))?.unwrap_or(0),
+        changed: take::<Option<i64>>(&mut row, 4, format_args!("{data}.changed"))?.unwrap_or(0),
+        external_id: take(&mut row, 5, "scim_user.external_id")?,
         base,
         fields: BTreeMap::new(),
         roles: Vec::new(),
@@ -979,7 +981,7 @@ pub async fn load<Q: Queryable>(conn: &mut Q, site: &Site, uids: &[u32]) -> Resu
     let rows: Vec<Row> = conn.exec(sql, uids.to_vec()).await?;
     let mut by_uid: BTreeMap<u32, UserRecord> = BTreeMap::new();
     for row in rows {
-        let record = record_from_row(row)?;
+        let record = record_from_row(site, row)?;
         by_uid.insert(record.uid, record);
     }
     let records: Vec<UserRecord> = uids.iter().filter_map(|uid| by_uid.remove(uid)).collect();
@@ -1025,7 +1027,19 @@ async fn add_values<Q: Queryable>(
         roles.owner, roles.value, roles.table, roles.owner, roles.conditions
     ));
     let params: Vec<u32> = (0..parts.len()).flat_map(|_| uids.iter().copied()).collect();
-    let mut rows: Vec<(usize, u32, String, u32, String)> = conn.exec(parts.join(" UNION ALL "), params).await?;
+    let read: Vec<Row> = conn.exec(parts.join(" UNION ALL "), params).await?;
+    let mut rows: Vec<(usize, u32, String, u32, String)> = Vec::with_capacity(read.len());
+    for mut row in read {
+        let k: usize = take(&mut row, 0, "the part of a field and role read")?;
+        let column = |index| ValueColumn { site, part: k, index };
+        let uid: u32 = take(&mut row, 1, column(1))?;
+        let langcode: String = take(&mut row, 2, column(2))?;
+        let delta: u32 = take(&mut row, 3, column(3))?;
+        // Drupal 7's field value columns allow NULL: such a row holds no value (Drupal shows
+        // none), and it is left where it is.
+        let Some(value) = take::<Option<String>>(&mut row, 4, column(4))? else { continue };
+        rows.push((k, uid, langcode, delta, value));
+    }
     // Drupal's order: by delta within each account's field.
     rows.sort_by_key(|(k, uid, _, delta, _)| (*k, *uid, *delta));
     let index: BTreeMap<u32, usize> = records.iter().enumerate().map(|(i, r)| (r.uid, i)).collect();
@@ -1043,11 +1057,41 @@ async fn add_values<Q: Queryable>(
     Ok(records)
 }
 
-fn take<T: FromValue>(row: &mut Row, index: usize) -> Result<T, StoreError> {
-    row.take_opt(index)
-        .ok_or_else(|| StoreError::Internal(format!("column {index} missing from a result row")))?
-        .map_err(|e| StoreError::Internal(format!("unexpected value in a result row: {e}")))
+/// Names a column of the field and role read of `add_values` in errors: column `index` of part
+/// `part` (field `part`, or the roles after the last field).
+struct ValueColumn<'a> {
+    site: &'a Site,
+    part: usize,
+    index: usize,
 }
+
+impl fmt::Display for ValueColumn<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let d7 = self.site.is_drupal7();
+        let field = self.site.fields.get(self.part);
+        let table = match (field, d7) {
+            (Some(field), true) => format!("field_data_{field}"),
+            (Some(field), false) => format!("user__{field}"),
+            (None, true) => "users_roles".into(),
+            (None, false) => "user__roles".into(),
+        };
+        let column = match (self.index, field, d7) {
+            (1, None, true) => "uid".to_string(),
+            (1, _, _) => "entity_id".into(),
+            (2, _, true) => "language".into(),
+            (2, _, false) => "langcode".into(),
+            (3, None, true) => "rid".into(),
+            (3, _, _) => "delta".into(),
+            (_, Some(field), _) => format!("{field}_value"),
+            (_, None, true) => "rid".into(),
+            (_, None, false) => "roles_target_id".into(),
+        };
+        write!(f, "{table}.{column}")
+    }
+}
+
+/// What a count is called in errors.
+const COUNT: &str = "the count of accounts";
 
 fn db_value(value: Value) -> DbValue {
     match value {

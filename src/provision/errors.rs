@@ -19,6 +19,18 @@ impl From<StoreError> for ScimError {
                 log::error!("internal error: {cause}");
                 ScimError::new(500, None, format!("internal error: {cause} (see the server log)"))
             }
+            StoreError::Data(what) => {
+                // Nothing the client can fix: the operator must look at the row the log names.
+                log::error!(
+                    "unexpected data in the Drupal database (request {}): {what}",
+                    crate::telemetry::request_id()
+                );
+                ScimError::new(
+                    500,
+                    None,
+                    format!("drupal-scim cannot read a row of the Drupal database: {what} (see the server log)"),
+                )
+            }
             StoreError::Db(e) => {
                 if matches!(&e, mysql_async::Error::Server(s) if s.code == 1205 || s.code == 1213) {
                     // Still locked after the retries: Drupal (or a schema change) holds what

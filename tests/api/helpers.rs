@@ -75,6 +75,40 @@ pub fn mapping_with_fields() -> String {
     text
 }
 
+/// The `config` row Drupal writes for the storage of a plain-text user field
+/// (`field.storage.user.<field>`), allowing `cardinality` values (-1: unlimited): what a test
+/// that adds a field table must add with it, as drupal-scim reads the cardinality from it.
+pub fn field_storage_config_sql(field: &str, cardinality: i64) -> String {
+    use drupal_scim::drupal::php_serialize::{PhpValue, serialize};
+    let data = PhpValue::assoc([
+        ("uuid", PhpValue::str(&uuid::Uuid::new_v4().to_string())),
+        ("langcode", PhpValue::str("en")),
+        ("status", PhpValue::Bool(true)),
+        ("dependencies", PhpValue::assoc([("module", PhpValue::list(vec![PhpValue::str("user")]))])),
+        ("id", PhpValue::str(&format!("user.{field}"))),
+        ("field_name", PhpValue::str(field)),
+        ("entity_type", PhpValue::str("user")),
+        ("type", PhpValue::str("string")),
+        (
+            "settings",
+            PhpValue::assoc([
+                ("max_length", PhpValue::Int(255)),
+                ("case_sensitive", PhpValue::Bool(false)),
+                ("is_ascii", PhpValue::Bool(false)),
+            ]),
+        ),
+        ("module", PhpValue::str("core")),
+        ("locked", PhpValue::Bool(false)),
+        ("cardinality", PhpValue::Int(cardinality)),
+        ("translatable", PhpValue::Bool(true)),
+        ("indexes", PhpValue::empty_array()),
+        ("persist_with_no_fields", PhpValue::Bool(false)),
+        ("custom_storage", PhpValue::Bool(false)),
+    ]);
+    let data = String::from_utf8(serialize(&data)).unwrap().replace('\\', "\\\\").replace('\'', "''");
+    format!("INSERT INTO `config` (`collection`, `name`, `data`) VALUES ('', 'field.storage.user.{field}', '{data}');")
+}
+
 /// A raw request with a body the JSON helpers cannot produce.
 pub async fn send_raw(
     app: &TestApp,

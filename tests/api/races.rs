@@ -169,6 +169,7 @@ async fn sixteen_concurrent_patches_of_sixteen_attributes_lose_no_update() {
     for (scim, field) in EXTRA_FIELDS {
         mapping.push_str(&format!("\n[[users.attribute]]\nscim = \"{scim}\"\ndrupal = \"{field}\"\n"));
         setup.push_str(&field_table_sql(field));
+        setup.push_str(&field_storage_config_sql(field, 1));
     }
     let app = TestApp::spawn_custom(&crate::helpers::test_server_url(), &mapping, &setup, |_| {}).await;
     let old_pass: String = app.one("SELECT pass FROM users_field_data WHERE uid = 2").await.unwrap();

@@ -3,8 +3,11 @@
 //! language 'und' of untranslatable fields. After a change Drupal drops the account's
 //! `cache_field` entry (`field:user:<uid>`), done by the caller after the commit.
 
+use crate::drupal::cardinality::Cardinality;
 use crate::drupal::error::StoreError;
+use crate::drupal::rows;
 use crate::drupal::site::{Core, Site};
+use crate::drupal::tables::Tables;
 use mysql_async::Value;
 use mysql_async::prelude::*;
 
@@ -14,6 +17,16 @@ pub const LANGUAGE: &str = "und";
 /// The two tables of a field, quoted: (data, revision).
 pub fn tables(site: &Site, field: &str) -> (String, String) {
     (site.tables.t(&format!("field_data_{field}")), site.tables.t(&format!("field_revision_{field}")))
+}
+
+/// How many values a field allows: `field_config.cardinality` of its live definition.
+pub async fn cardinality<Q: Queryable>(q: &mut Q, tables: &Tables, field: &str) -> Result<Cardinality, StoreError> {
+    let config = tables.t("field_config");
+    let sql = format!("SELECT `cardinality` FROM {config} WHERE `field_name` = ? AND `deleted` = 0 ORDER BY `id` DESC");
+    Ok(match rows::first::<i64, _>(q, sql, (field,), "field_config.cardinality").await? {
+        Some(n) => Cardinality::Stated(n),
+        None => Cardinality::Missing(format!("the {} row of {field}", tables.raw("field_config"))),
+    })
 }
 
 /// Rewrite a field of one account: delete its rows in both tables, insert deltas 0..n-1.

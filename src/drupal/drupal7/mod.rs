@@ -8,11 +8,13 @@ pub mod ids;
 pub mod roles;
 pub mod sequences;
 
+use crate::drupal::cardinality::{self, Cardinality};
 use crate::drupal::columns::Columns;
 use crate::drupal::error::StoreError;
 use crate::drupal::model::BaseColumn;
 use crate::drupal::password::PasswordScheme;
 use crate::drupal::php_serialize::{PhpValue, unserialize};
+use crate::drupal::rows;
 use crate::drupal::site::{Core, Drupal7Site, Repertoires, Site, SiteError, missing_tables};
 use crate::drupal::tables::Tables;
 use crate::mapping::model::{Mapping, PasswordHash, Target};
@@ -78,6 +80,19 @@ pub async fn detect(
             }
         }
     }
+    for map in &mapping.users.attributes {
+        let Target::Field(field) = &map.target else { continue };
+        // A field without its tables was reported above.
+        if !columns.has_column(&tables, &format!("field_data_{field}"), &format!("{field}_value")) {
+            continue;
+        }
+        let cardinality = if has("field_config") {
+            fields::cardinality(conn, &tables, field).await?
+        } else {
+            Cardinality::Missing(format!("the table {}", tables.raw("field_config")))
+        };
+        problems.extend(cardinality::problem(map, field, &cardinality));
+    }
     if mapping.password_hash == PasswordHash::Bcrypt {
         problems.push("password_hash = \"bcrypt\": Drupal 7 can only verify its own $S$ hashes; use \"auto\"".into());
     }
@@ -108,7 +123,7 @@ pub async fn detect(
             "SELECT `language` FROM {} WHERE `enabled` = 1 ORDER BY `weight`, `language`",
             tables.t("languages")
         );
-        languages = conn.exec(sql, ()).await.map_err(StoreError::from)?;
+        languages = rows::column(conn, sql, (), "languages.language").await?;
     }
     if !languages.contains(&langcode) {
         languages.push(langcode.clone());
@@ -118,7 +133,7 @@ pub async fn detect(
             "SELECT `schema_version` FROM {} WHERE `name` = 'system' AND `type` = 'module'",
             tables.t("system")
         );
-        conn.exec_first::<i64, _, _>(sql, ()).await.map_err(StoreError::from)?.unwrap_or(0)
+        rows::first::<i64, _>(conn, sql, (), "system.schema_version").await?.unwrap_or(0)
     } else {
         0
     };
@@ -144,8 +159,15 @@ pub async fn detect(
 /// One row of Drupal 7's `variable` table, unserialized.
 pub async fn variable(conn: &mut Conn, tables: &Tables, name: &str) -> Result<Option<PhpValue>, StoreError> {
     let sql = format!("SELECT `value` FROM {} WHERE `name` = ?", tables.t("variable"));
-    let value: Option<Vec<u8>> = conn.exec_first(sql, (name,)).await?;
-    Ok(value.and_then(|v| unserialize(&v).ok()))
+    let value = rows::first::<Option<Vec<u8>>, _>(conn, sql, (name,), "variable.value").await?.flatten();
+    Ok(value.and_then(|v| match unserialize(&v) {
+        Ok(value) => Some(value),
+        Err(e) => {
+            // What Drupal 7 does too: variable_initialize() unserializes it to FALSE.
+            log::warn!("variable {name} is not PHP-serialized data ({e}): read as absent");
+            None
+        }
+    }))
 }
 
 /// A variable holding a string or an integer, as text.
@@ -158,7 +180,7 @@ fn text(value: &PhpValue) -> Option<String> {
 /// `languages` table (locale module) — or English, Drupal 7's built-in default.
 async fn default_language(conn: &mut Conn, tables: &Tables) -> Result<String, StoreError> {
     let sql = format!("SELECT `value` FROM {} WHERE `name` = 'language_default'", tables.t("variable"));
-    let raw: Option<Vec<u8>> = conn.exec_first(sql, ()).await?;
+    let raw = rows::first::<Option<Vec<u8>>, _>(conn, sql, (), "variable.value").await?.flatten();
     Ok(raw.and_then(|r| language_property(&r)).unwrap_or_else(|| "en".into()))
 }
 
@@ -182,7 +204,7 @@ pub async fn ensure_scim_id_column(conn: &mut Conn, tables: &Tables) -> Result<(
     let sql = format!(
         "SELECT COUNT(*) FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = {schema} AND TABLE_NAME = ? AND COLUMN_NAME = 'scim_id'"
     );
-    let present: Option<i64> = conn.exec_first(sql, params).await?;
+    let present = rows::first::<i64, _>(conn, sql, params, "a count of information_schema.COLUMNS").await?;
     if present.unwrap_or(0) == 0 {
         conn.query_drop(format!(
             "ALTER TABLE {} ADD COLUMN `scim_id` varchar(36) CHARACTER SET ascii COLLATE ascii_general_ci DEFAULT NULL AFTER `uid`, ADD UNIQUE KEY `scim_id` (`scim_id`)",

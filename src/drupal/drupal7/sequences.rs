@@ -3,6 +3,7 @@
 //! would race. Done the same way here so Drupal and drupal-scim never hand out the same uid.
 
 use crate::drupal::error::StoreError;
+use crate::drupal::rows;
 use crate::drupal::tables::Tables;
 use mysql_async::Transaction;
 use mysql_async::prelude::*;
@@ -11,8 +12,9 @@ use mysql_async::prelude::*;
 /// of the sequence (accounts imported without it), first move the sequence to the highest uid.
 pub async fn next_uid(q: &mut Transaction<'_>, tables: &Tables) -> Result<u32, StoreError> {
     let sequences = tables.t("sequences");
-    let max: Option<u32> = q.exec_first(format!("SELECT MAX(`uid`) FROM {}", tables.t("users")), ()).await?;
-    let max = max.unwrap_or(0);
+    // MAX() of no rows is NULL.
+    let sql = format!("SELECT MAX(`uid`) FROM {}", tables.t("users"));
+    let max = rows::first::<Option<u32>, _>(q, sql, (), "users.uid").await?.flatten().unwrap_or(0);
     let mut id = insert_id(q, &sequences).await?;
     if max >= id {
         q.exec_drop(
