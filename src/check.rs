@@ -120,6 +120,12 @@ pub async fn run(settings: &Settings) -> Report {
     if let Err(e) = site_report(&db, &site, &mapping, &mut report).await {
         report.push(Level::Error, format!("cannot read the site: {e}"));
     }
+    if !site.is_drupal7()
+        && let Err(e) =
+            config_sync_report(&db, &site, &mapping, settings.config_sync_directory.as_deref(), &mut report).await
+    {
+        report.push(Level::Error, format!("cannot read the roles SCIM created: {e}"));
+    }
     db.close().await;
     report
 }
@@ -273,6 +279,61 @@ async fn site_report(
                 format!("{bin} does not exist yet (Drupal creates cache tables on first use): nothing to invalidate"),
             );
         }
+    }
+    Ok(())
+}
+
+/// Roles SCIM creates live only in Drupal's active configuration: a deploy that imports the
+/// configuration (`drush config:import`) deletes every role missing from the sync directory,
+/// and with it every membership. Warn for each SCIM-created role the directory lacks.
+async fn config_sync_report(
+    db: &Db,
+    site: &Site,
+    mapping: &Mapping,
+    sync_dir: Option<&std::path::Path>,
+    report: &mut Report,
+) -> Result<(), crate::drupal::error::StoreError> {
+    let mut conn = db.conn().await?;
+    let t = &site.tables;
+    let created: Vec<String> = if Columns::load(&mut conn, t).await?.has(t, "scim_group") {
+        let sql = format!(
+            "SELECT `role_id` FROM {} WHERE `created_by_scim` = 1 AND `deleted` = 0 AND `role_id` IS NOT NULL ORDER BY `role_id`",
+            t.t("scim_group")
+        );
+        crate::drupal::rows::column(&mut conn, sql, (), "scim_group.role_id").await?
+    } else {
+        Vec::new()
+    };
+    let creates = mapping.groups.unmapped == UnmappedGroups::CreateRole;
+    match sync_dir {
+        Some(dir) if !dir.is_dir() => report.push(
+            Level::Warn,
+            format!("config sync directory {} does not exist here: cannot tell whether a configuration import would delete the roles SCIM creates", dir.display()),
+        ),
+        Some(dir) => {
+            for role in &created {
+                let file = dir.join(format!("user.role.{role}.yml"));
+                if file.is_file() {
+                    report.push(Level::Ok, format!("role {role} (created through SCIM) is exported to {}", file.display()));
+                } else {
+                    report.push(
+                        Level::Warn,
+                        format!(
+                            "role {role} was created through SCIM but {} does not exist: the next configuration import (drush cim, a deploy) deletes the role and takes it from every member; export it (drush config:export) or exclude user.role.* and the user_add/remove_role actions with config_ignore",
+                            file.display()
+                        ),
+                    );
+                }
+            }
+        }
+        None if !created.is_empty() || creates => report.push(
+            Level::Info,
+            format!(
+                "{} role(s) created through SCIM so far; new roles live only in the active configuration: if this site deploys with drush config:import, export them or ignore user.role.* (give --drupal-settings or config_sync_directory to have them checked)",
+                created.len()
+            ),
+        ),
+        None => {}
     }
     Ok(())
 }

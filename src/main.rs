@@ -90,7 +90,7 @@ fn read_drupal_settings(path: &std::path::Path) -> Result<Vec<(&'static str, con
         db.prefix,
         if db.prefixes.is_empty() { String::new() } else { format!(", per-table prefixes {:?}", db.prefixes) }
     );
-    Ok(Settings::drupal_defaults(&db))
+    Ok(Settings::drupal_defaults(&db, path))
 }
 
 async fn serve(settings: Settings) -> ExitCode {

@@ -48,6 +48,10 @@ pub struct Settings {
     /// Validate and log every write as it would happen, then roll it back: nothing is written.
     #[serde(default)]
     pub dry_run: bool,
+    /// Drupal's config sync directory (`$settings['config_sync_directory']`), for `check`'s
+    /// warning about roles a configuration import would delete.
+    #[serde(default)]
+    pub config_sync_directory: Option<PathBuf>,
 }
 
 /// Where provisioning changes are recorded.
@@ -280,13 +284,25 @@ impl Settings {
     /// per-table prefixes. The latter are given even when empty: settings.php is the authority on
     /// how the site's tables are named, so a plain string prefix there also replaces the
     /// mapping's `[drupal.table_prefixes]`. The settings file and the environment override these.
-    pub fn drupal_defaults(db: &DrupalDatabase) -> Vec<(&'static str, config::Value)> {
+    /// `settings_php` is the file they were read from: a relative config sync directory is
+    /// relative to the Drupal root, two folders above `sites/<site>/settings.php`.
+    pub fn drupal_defaults(db: &DrupalDatabase, settings_php: &std::path::Path) -> Vec<(&'static str, config::Value)> {
         let per_table: config::Map<String, String> = db.prefixes.clone().into_iter().collect();
-        vec![
+        let mut defaults = vec![
             ("database.url", db.url().into()),
             ("database.table_prefix", db.prefix.clone().into()),
             ("database.table_prefixes", per_table.into()),
-        ]
+        ];
+        if let Some(dir) = &db.config_sync_directory {
+            let dir = std::path::Path::new(dir);
+            let root = settings_php.parent().and_then(std::path::Path::parent).and_then(std::path::Path::parent);
+            let dir = match root {
+                Some(root) if dir.is_relative() => root.join(dir),
+                _ => dir.to_path_buf(),
+            };
+            defaults.push(("config_sync_directory", dir.to_string_lossy().into_owned().into()));
+        }
+        defaults
     }
 
     /// Checks that cannot be expressed in types.
@@ -364,6 +380,7 @@ impl Settings {
             limits: LimitSettings::default(),
             audit: AuditSettings::default(),
             dry_run: false,
+            config_sync_directory: None,
         }
     }
 }
@@ -438,7 +455,10 @@ mod tests {
     #[test]
     fn settings_php_prefix_array_becomes_the_defaults() {
         let php = "<?php $databases['default']['default'] = ['database' => 'site2', 'prefix' => ['default' => 'main_', 'users' => 'shared_', 'role' => 'shared_']];";
-        let defaults = Settings::drupal_defaults(&parse_settings(php).unwrap());
+        let defaults = Settings::drupal_defaults(
+            &parse_settings(php).unwrap(),
+            std::path::Path::new("/var/www/html/sites/default/settings.php"),
+        );
         // No settings file: settings.php and the environment are all there is.
         let env = config::Map::from([("DRUPAL_SCIM__AUTH__SECRET".to_string(), SECRET.to_string())]);
         let s = Settings::load_from(None, &defaults, Some(env)).unwrap();
@@ -453,7 +473,10 @@ mod tests {
     #[test]
     fn settings_php_string_prefix_clears_per_table_prefixes() {
         let php = "<?php $databases['default']['default'] = ['database' => 'd', 'prefix' => 'p_'];";
-        let defaults = Settings::drupal_defaults(&parse_settings(php).unwrap());
+        let defaults = Settings::drupal_defaults(
+            &parse_settings(php).unwrap(),
+            std::path::Path::new("/var/www/html/sites/default/settings.php"),
+        );
         let s = load("", &defaults, &[]).unwrap();
         assert_eq!(s.database.table_prefix.as_deref(), Some("p_"));
         // Present and empty: replaces whatever [drupal.table_prefixes] the mapping has.

@@ -10,8 +10,8 @@ use crate::drupal::reach;
 use crate::drupal::rows::{self, take};
 use crate::drupal::site::{Core, Site};
 use crate::drupal::tables::Tables;
-use mysql_async::prelude::*;
 use mysql_async::Row;
+use mysql_async::prelude::*;
 
 /// One role, as much of it as SCIM needs.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -86,9 +86,10 @@ async fn list_config_roles<Q: Queryable>(q: &mut Q, tables: &Tables) -> Result<V
             uuid: value.get("uuid").and_then(PhpValue::as_str).unwrap_or_default().to_string(),
             weight: value.get("weight").and_then(PhpValue::as_i64).unwrap_or(0),
             is_admin: value.get("is_admin").and_then(PhpValue::as_bool).unwrap_or(false),
-            escalates: value.get("permissions").and_then(PhpValue::as_array).is_some_and(|permissions| {
-                reach::escalates(permissions.iter().filter_map(|(_, p)| p.as_str()))
-            }),
+            escalates: value
+                .get("permissions")
+                .and_then(PhpValue::as_array)
+                .is_some_and(|permissions| reach::escalates(permissions.iter().filter_map(|(_, p)| p.as_str()))),
             id,
         });
     }

@@ -41,6 +41,9 @@ pub struct DrupalDatabase {
     /// (`'users' => 'shared_'`). Empty when the prefix is a string.
     pub prefixes: BTreeMap<String, String>,
     pub unix_socket: Option<String>,
+    /// `$settings['config_sync_directory']` when it is a literal string (Drupal 8+): where
+    /// `drush config:export` writes and `drush config:import` reads the site's configuration.
+    pub config_sync_directory: Option<String>,
     /// Things the reader noticed but could not follow, e.g. an `include` of settings.local.php
     /// after the database settings, which may change them.
     pub warnings: Vec<String>,
@@ -129,6 +132,7 @@ pub fn parse_settings(php: &str) -> Result<DrupalDatabase, SettingsPhpError> {
         return Err(SettingsPhpError::NotFound { includes });
     };
     let mut db = extract(&conn)?;
+    db.config_sync_directory = outcome.config_sync_directory;
     for inc in outcome.includes.iter().filter(|i| i.token > outcome.last_assignment_token) {
         db.warnings.push(format!(
             "settings.php includes {} at line {}, after the database settings (line {}); that file may \
@@ -242,6 +246,7 @@ fn extract(conn: &Val) -> Result<DrupalDatabase, SettingsPhpError> {
         prefix,
         prefixes,
         unix_socket,
+        config_sync_directory: None,
         warnings: Vec::new(),
     })
 }
@@ -755,6 +760,8 @@ struct Outcome {
     last_assignment_token: usize,
     last_assignment_line: usize,
     includes: Vec<Include>,
+    /// The last literal `$settings['config_sync_directory'] = '…';`.
+    config_sync_directory: Option<String>,
 }
 
 /// One `[…]` of `$databases[…][…] = …`.
@@ -815,8 +822,13 @@ impl Reader<'_> {
 
     /// Walk all statements, applying `$databases` assignments in order.
     fn scan(&mut self) -> Result<Outcome, SettingsPhpError> {
-        let mut out =
-            Outcome { connection: None, last_assignment_token: 0, last_assignment_line: 0, includes: Vec::new() };
+        let mut out = Outcome {
+            connection: None,
+            last_assignment_token: 0,
+            last_assignment_line: 0,
+            includes: Vec::new(),
+            config_sync_directory: None,
+        };
         while let Some(tok) = self.peek() {
             let prev_is_member = self.pos > 0
                 && (is_op(self.toks.get(self.pos - 1), "::")
@@ -824,6 +836,11 @@ impl Reader<'_> {
                     || is_op(self.toks.get(self.pos - 1), "?->"));
             match &tok.tok {
                 Tok::Var(name) if name == "databases" && !prev_is_member => self.assignment(&mut out)?,
+                Tok::Var(name) if name == "settings" && !prev_is_member => {
+                    if let Some(dir) = self.sync_directory() {
+                        out.config_sync_directory = Some(dir);
+                    }
+                }
                 Tok::Ident(name) if !prev_is_member => {
                     let name = name.to_ascii_lowercase();
                     match name.as_str() {
@@ -897,6 +914,23 @@ impl Reader<'_> {
             _ => format!("`{}`", self.snippet(start, self.pos)),
         };
         Include { token, line, name }
+    }
+
+    /// At `$settings`: the value of `['config_sync_directory'] = '<literal>';`, stepping past it;
+    /// anything else is stepped over one token.
+    fn sync_directory(&mut self) -> Option<String> {
+        let key = matches!(self.peek_at(2), Some(Token { tok: Tok::Str { value, .. }, .. }) if value == "config_sync_directory");
+        let shape = is_op(self.peek_at(1), "[")
+            && key
+            && is_op(self.peek_at(3), "]")
+            && is_op(self.peek_at(4), "=")
+            && is_op(self.peek_at(6), ";");
+        let value = match self.peek_at(5) {
+            Some(Token { tok: Tok::Str { value, dynamic: false }, .. }) if shape => Some(value.clone()),
+            _ => None,
+        };
+        self.pos += if value.is_some() { 7 } else { 1 };
+        value
     }
 
     /// At `$databases`: if it is an assignment, read and apply it; otherwise step over it.
@@ -1362,6 +1396,7 @@ $settings['config_sync_directory'] = 'sites/default/files/config_Xy12/sync';
                 prefix: String::new(),
                 prefixes: BTreeMap::new(),
                 unix_socket: None,
+                config_sync_directory: Some("sites/default/files/config_Xy12/sync".into()),
                 warnings: vec![],
             }
         );

@@ -154,3 +154,36 @@ fn check_with_settings_php(dir: &TempDir) -> std::process::Output {
         .output()
         .unwrap()
 }
+
+#[tokio::test]
+async fn check_warns_when_a_role_scim_created_is_missing_from_the_config_sync_directory() {
+    // A server creates a role for a group, then check runs against the same database.
+    let app = TestApp::spawn().await;
+    assert_eq!(app.post("/Groups", &serde_json::json!({"displayName": "Deploy Team"})).await.status().as_u16(), 201);
+    let dir = TempDir(std::env::temp_dir().join(format!("dscim-sync-{}", uuid::Uuid::new_v4().simple())));
+    std::fs::create_dir_all(&dir.0).unwrap();
+    let mapping = dir.0.join("drupal_mapping.toml");
+    std::fs::write(&mapping, mapping_with_fields()).unwrap();
+    let sync = dir.0.join("config-sync");
+    std::fs::create_dir_all(&sync).unwrap();
+    let mut settings = Settings::new(&format!("{}/{}", test_server_url(), app.db_name), SECRET, mapping);
+    settings.config_sync_directory = Some(sync.clone());
+    let text = run(&settings).await.to_string();
+    assert!(text.contains("WARN  role deploy_team was created through SCIM but"), "{text}");
+    assert!(text.contains("drush cim"), "{text}");
+    // Exported: no warning.
+    std::fs::write(sync.join("user.role.deploy_team.yml"), "id: deploy_team\n").unwrap();
+    let text = run(&settings).await.to_string();
+    assert!(!text.contains("WARN  role deploy_team"), "{text}");
+    assert!(text.contains("role deploy_team (created through SCIM) is exported"), "{text}");
+}
+
+#[test]
+fn a_relative_config_sync_directory_is_read_from_settings_php_against_the_drupal_root() {
+    let php = "<?php\n$databases['default']['default'] = ['database' => 'd', 'username' => 'u', 'password' => 'p', 'host' => 'h', 'driver' => 'mysql'];\n$settings['config_sync_directory'] = '../config/sync';\n";
+    let db = drupal_scim::drupal::settings_php::parse_settings(php).unwrap();
+    assert_eq!(db.config_sync_directory.as_deref(), Some("../config/sync"));
+    let defaults = Settings::drupal_defaults(&db, std::path::Path::new("/var/www/html/web/sites/default/settings.php"));
+    let dir = defaults.iter().find(|(k, _)| *k == "config_sync_directory").unwrap().1.clone().into_string().unwrap();
+    assert_eq!(dir, "/var/www/html/web/../config/sync");
+}

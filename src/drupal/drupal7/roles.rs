@@ -24,7 +24,8 @@ pub async fn list<Q: Queryable>(q: &mut Q, tables: &Tables, d7: &Drupal7Site) ->
     let rows: Vec<Row> = q.exec(sql, ()).await?;
     let marks = vec!["?"; reach::ESCALATING_PERMISSIONS.len()].join(", ");
     let sql = format!("SELECT DISTINCT `rid` FROM {} WHERE `permission` IN ({marks})", tables.t("role_permission"));
-    let escalating: Vec<u32> = rows::column(q, sql, reach::ESCALATING_PERMISSIONS.to_vec(), "role_permission.rid").await?;
+    let escalating: Vec<u32> =
+        rows::column(q, sql, reach::ESCALATING_PERMISSIONS.to_vec(), "role_permission.rid").await?;
     let mut roles = Vec::with_capacity(rows.len());
     for mut row in rows {
         let rid = take::<u32>(&mut row, 0, "role.rid")?;
