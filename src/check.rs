@@ -206,8 +206,10 @@ async fn site_report(
         } else {
             String::new()
         };
-        let sql = format!("SELECT COUNT(*) FROM {} d WHERE d.`uid` > 0{default_row}{linked}", t.t(site.data_table()));
-        let unlinked: Option<i64> = conn.exec_first(sql, ()).await?;
+        let mut params = Vec::new();
+        let protected = site.protected_uids_sql(&mut params);
+        let sql = format!("SELECT COUNT(*) FROM {} d WHERE {protected}{default_row}{linked}", t.t(site.data_table()));
+        let unlinked: Option<i64> = conn.exec_first(sql, params).await?;
         report.push(
             Level::Info,
             format!(

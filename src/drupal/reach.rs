@@ -85,7 +85,7 @@ impl Site {
     }
 
     /// `d.uid NOT IN (…)` for the protected uids.
-    fn protected_uids_sql(&self, params: &mut Vec<Value>) -> String {
+    pub fn protected_uids_sql(&self, params: &mut Vec<Value>) -> String {
         let uids = &self.reach.protected_uids;
         if uids.is_empty() {
             return "1 = 1".into();

@@ -253,3 +253,38 @@ async fn two_conditional_patches_with_one_etag_cannot_both_succeed(fx: Fixture) 
     assert!(["first@example.com", "second@example.com"].contains(&mail.as_str()), "{mail}");
 }
 both!(two_conditional_patches_with_one_etag_cannot_both_succeed);
+
+async fn a_group_whose_role_gains_an_escalating_permission_is_out_of_reach(fx: Fixture) {
+    let app = TestApp::spawn_on(fx).await;
+    let member = app.create_user("group.member", "group.member@example.com").await;
+    let member_id = member["id"].as_str().unwrap();
+    let group = app.post("/Groups", &json!({"displayName": "Helpers", "members": [{"value": member_id}]})).await;
+    assert_eq!(group.status().as_u16(), 201);
+    let group: Value = group.json().await.unwrap();
+    let path = format!("/Groups/{}", group["id"].as_str().unwrap());
+    // Someone gives the role `administer users` in Drupal.
+    match fx {
+        Fixture::Drupal10 => {
+            app.exec(
+                r#"UPDATE config SET data = REPLACE(data, 's:11:"permissions";a:0:{}', 's:11:"permissions";a:1:{i:0;s:16:"administer users";}') WHERE name = 'user.role.helpers'"#,
+            )
+            .await
+        }
+        Fixture::Drupal7 => {
+            let rid = group["id"].as_str().unwrap();
+            app.exec(&format!("INSERT INTO role_permission (rid, permission, module) VALUES ({rid}, 'administer users', 'user')"))
+                .await
+        }
+    }
+    let role = if fx == Fixture::Drupal10 { "helpers".to_string() } else { group["id"].as_str().unwrap().to_string() };
+    let holders = app.holders(&role).await;
+    expect_error(app.get(&path).await, 404, None).await;
+    let other = app.create_user("other.member", "other.member@example.com").await;
+    let add = json!([{"op": "add", "path": "members", "value": [{"value": other["id"]}]}]);
+    expect_error(app.patch_ops(&path, add).await, 404, None).await;
+    expect_error(app.delete(&path).await, 404, None).await;
+    assert_eq!(app.holders(&role).await, holders, "nobody granted or revoked the role");
+    // Its holder is now privileged too.
+    expect_error(app.get(&format!("/Users/{member_id}")).await, 404, None).await;
+}
+both!(a_group_whose_role_gains_an_escalating_permission_is_out_of_reach);
