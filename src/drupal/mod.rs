@@ -20,6 +20,7 @@ pub mod query;
 pub mod reach;
 pub mod roles;
 pub mod rows;
+pub mod server;
 pub mod settings_php;
 pub mod site;
 pub mod sql_support;
