@@ -212,7 +212,11 @@ async fn deprovision_flows(app: &TestApp) {
     .await;
     let ops = json!([{"op": "Replace", "path": "active", "value": "False"}]);
     status(200, &app.patch_ops(&format!("/Users/{}", linked["id"].as_str().unwrap()), ops).await, "deactivate");
-    status(204, &app.delete(&format!("/Users/{}", app.jdoe_id())).await, "owner of content: blocked");
+    // jdoe owns content in the fixture: linked, then deleted, it is blocked instead.
+    let owner: Value =
+        json_of(app.post("/Users", &entra_user("jdoe", "jdoe.linked@example.org", "ext-jdoe")).await, 201, "link")
+            .await;
+    status(204, &app.delete(&format!("/Users/{}", owner["id"].as_str().unwrap())).await, "owner of content: blocked");
     status(204, &app.delete(&format!("/Users/{id}")).await, "hard delete");
     status(204, &app.delete(&format!("/Groups/{}", group["id"].as_str().unwrap())).await, "delete the role");
 }
