@@ -6,6 +6,7 @@ use crate::drupal::db::Db;
 use crate::drupal::password::PasswordScheme;
 use crate::drupal::roles::{self, list_roles};
 use crate::drupal::rows::{self, take};
+use crate::drupal::server::{self, Release};
 use crate::drupal::site::{Site, SiteError};
 use crate::mapping::model::{Mapping, Target, UnmappedGroups};
 use crate::settings::Settings;
@@ -93,6 +94,13 @@ pub async fn run(settings: &Settings) -> Report {
     };
     let core = if site.is_drupal7() { "Drupal 7" } else { "Drupal 8–11" };
     report.push(Level::Ok, format!("connected; {core} schema (system schema version {})", site.schema_version));
+    match server::inspect(&db).await {
+        Ok(found) => match server::decide(&found, Release::of(&site)) {
+            Ok(accepted) => report.push(Level::Ok, accepted.to_string()),
+            Err(refusal) => report.push(Level::Error, refusal.to_string()),
+        },
+        Err(e) => report.push(Level::Error, format!("cannot ask the database server its version: {e}")),
+    }
     report.push(Level::Info, format!("table prefix {:?}", mapping.table_prefix));
     for (table, prefix) in &mapping.table_prefixes {
         report.push(Level::Info, format!("table {table} has its own prefix {prefix:?}"));

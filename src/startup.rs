@@ -6,6 +6,7 @@ use crate::drupal::groups::GroupStore;
 use crate::drupal::model::BaseColumn;
 use crate::drupal::reach::Reach;
 use crate::drupal::roles::{self, list_roles};
+use crate::drupal::server::{self, Refusal, Release};
 use crate::drupal::site::{Core, Site, SiteError};
 use crate::drupal::users::UserStore;
 use crate::http::{AppState, configure};
@@ -32,6 +33,8 @@ pub enum StartupError {
     Site(#[from] SiteError),
     #[error("{0}")]
     Store(#[from] crate::drupal::error::StoreError),
+    #[error("{0}")]
+    Server(#[from] Refusal),
     #[error("cannot listen on {0}: {1}")]
     Bind(String, std::io::Error),
     #[error("{0}")]
@@ -74,6 +77,10 @@ impl Application {
             log::warn!("DRY RUN: every write is validated, logged and rolled back; nothing is written to Drupal");
         }
         let mut site = Site::detect(&db, &mut mapping).await?;
+        // Before the first write (the bridge tables): a server drupal-scim's SQL was not checked
+        // for, or that refuses its named locks, is refused here and not halfway through a request.
+        let accepted = server::decide(&server::inspect(&db).await?, Release::of(&site))?;
+        log::info!("{accepted}");
         site.ensure_bridge_tables(&db).await?;
         log::info!(
             "Drupal site: {}, schema {}, langcode {}, timezone {}, password hashes {:?}, table prefix {:?}{}",

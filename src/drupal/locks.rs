@@ -19,7 +19,9 @@ const NAME_SQL: &str =
 /// Locks held by one connection; release them after the transaction.
 #[must_use = "release the locks after the transaction"]
 pub struct NamedLocks {
-    held: bool,
+    /// The prefixed users table the names are scoped with, and each lock's key.
+    users: String,
+    keys: Vec<String>,
 }
 
 /// Take the site's lock named `key`, waiting up to `wait`; false when it timed out.
@@ -54,23 +56,25 @@ impl NamedLocks {
             .collect();
         keys.sort();
         keys.dedup();
+        let users = tables.t("users");
         if keys.is_empty() {
-            return Ok(NamedLocks { held: false });
+            return Ok(NamedLocks { users, keys });
         }
         // Should this request be cancelled before `release`, the pool resets the connection
         // (which releases its named locks) instead of handing them to the next request.
         conn.reset_connection(true);
-        let locks = NamedLocks { held: true };
-        // Every lock in one statement (one round trip): MariaDB evaluates the select list left
-        // to right, so they are taken in the sorted order, each waiting up to `wait`.
+        // Every lock in one statement (one round trip): the server evaluates the select list left
+        // to right, so they are taken in the sorted order, each waiting up to `wait`. (One
+        // connection holding several named locks needs MySQL 5.7.5 / MariaDB 10.0.2: before,
+        // a GET_LOCK released the lock held before it.)
         let wait = wait.as_secs().max(1);
         let one = format!("GET_LOCK({NAME_SQL}, ?)");
         let sql = format!("SELECT {}", vec![one.as_str(); keys.len()].join(", "));
-        let users = tables.t("users");
         let mut params: Vec<mysql_async::Value> = Vec::new();
-        for key in keys {
-            params.extend([users.as_str().into(), key.into(), wait.into()]);
+        for key in &keys {
+            params.extend([users.as_str().into(), key.as_str().into(), wait.into()]);
         }
+        let locks = NamedLocks { users, keys };
         let got: Result<Option<mysql_async::Row>, _> = conn.exec_first(sql, params).await;
         match got {
             Ok(Some(row)) if (0..row.len()).all(|i| matches!(row.get_opt::<Option<i64>, _>(i), Some(Ok(Some(1))))) => {
@@ -87,10 +91,18 @@ impl NamedLocks {
         }
     }
 
-    /// Release every lock this connection holds.
+    /// Release every lock this connection took (those a timed-out GET_LOCK did not get are
+    /// simply not released: RELEASE_LOCK gives 0 or NULL). One by name, in one statement:
+    /// RELEASE_ALL_LOCKS() is not in MariaDB before 10.5.2.
     pub async fn release(self, conn: &mut Conn) {
-        if self.held {
-            match conn.query_drop("SELECT RELEASE_ALL_LOCKS()").await {
+        if !self.keys.is_empty() {
+            let one = format!("RELEASE_LOCK({NAME_SQL})");
+            let sql = format!("SELECT {}", vec![one.as_str(); self.keys.len()].join(", "));
+            let mut params: Vec<mysql_async::Value> = Vec::new();
+            for key in &self.keys {
+                params.extend([self.users.as_str().into(), key.as_str().into()]);
+            }
+            match conn.exec_drop(sql, params).await {
                 // Nothing left to clean up: the pooled connection keeps its prepared statements.
                 Ok(()) => conn.reset_connection(false),
                 Err(e) => log::warn!("releasing named locks failed: {e}"),

@@ -314,7 +314,10 @@ pub async fn revoke_from_all_holders<Q: Queryable>(q: &mut Q, site: &Site, role:
 }
 
 /// Close the gaps a removal leaves: deltas 0..n-1 per account and language, in their order.
-/// Two passes so no intermediate value collides with the primary key.
+/// Two passes so no intermediate value collides with the primary key. A row's new delta is the
+/// number of its account's rows (same language) before it: what ROW_NUMBER() - 1 would give,
+/// without window functions, which MySQL 5.7 lacks (see sql_support). The derived table is
+/// grouped, so MySQL and MariaDB materialise it before the update reads it back.
 pub async fn renumber<Q: Queryable>(q: &mut Q, site: &Site, uids: &[u32]) -> Result<(), StoreError> {
     if site.is_drupal7() {
         // Drupal 7's users_roles has no deltas.
@@ -331,9 +334,10 @@ pub async fn renumber<Q: Queryable>(q: &mut Q, site: &Site, uids: &[u32]) -> Res
         .await?;
         q.exec_drop(
             format!(
-                "UPDATE {table} r JOIN (SELECT `entity_id`, `langcode`, `delta`, \
-                   ROW_NUMBER() OVER (PARTITION BY `entity_id`, `langcode` ORDER BY `delta`) - 1 AS `nd` \
-                   FROM {table} WHERE `entity_id` IN ({m}) AND `deleted` = 0) x \
+                "UPDATE {table} r JOIN (SELECT a.`entity_id`, a.`langcode`, a.`delta`, COUNT(b.`delta`) AS `nd` \
+                   FROM {table} a LEFT JOIN {table} b ON b.`entity_id` = a.`entity_id` AND b.`langcode` = a.`langcode` \
+                     AND b.`deleted` = 0 AND b.`delta` < a.`delta` \
+                   WHERE a.`entity_id` IN ({m}) AND a.`deleted` = 0 GROUP BY a.`entity_id`, a.`langcode`, a.`delta`) x \
                  ON r.`entity_id` = x.`entity_id` AND r.`langcode` = x.`langcode` AND r.`delta` = x.`delta` AND r.`deleted` = 0 \
                  SET r.`delta` = x.`nd`"
             ),

@@ -3,6 +3,7 @@
 use crate::helpers::*;
 use drupal_scim::check::run;
 use drupal_scim::settings::Settings;
+use mysql_async::prelude::*;
 
 async fn report_for(mapping: &str) -> drupal_scim::check::Report {
     report_on(Fixture::Drupal10, mapping).await
@@ -186,4 +187,40 @@ fn a_relative_config_sync_directory_is_read_from_settings_php_against_the_drupal
     let defaults = Settings::drupal_defaults(&db, std::path::Path::new("/var/www/html/web/sites/default/settings.php"));
     let dir = defaults.iter().find(|(k, _)| *k == "config_sync_directory").unwrap().1.clone().into_string().unwrap();
     assert_eq!(dir, "/var/www/html/web/../config/sync");
+}
+
+#[tokio::test]
+async fn check_reports_the_database_server_and_the_range_supported_for_the_site() {
+    let report = report_for(&mapping_with_fields()).await;
+    let text = report.to_string();
+    assert!(!report.failed(), "{text}");
+    // Only MariaDB runs here; its version is read from the server, not assumed.
+    assert!(text.contains("ok    database server MariaDB "), "{text}");
+    assert!(text.contains("supported for a Drupal 8–10 site (MySQL ≥ 5.7.8, MariaDB ≥ 10.3.7)"), "{text}");
+
+    let report = report_on(Fixture::Drupal7, &mapping_with_fields()).await;
+    let text = report.to_string();
+    assert!(!report.failed(), "{text}");
+    assert!(text.contains("supported for a Drupal 7 site (MySQL ≥ 5.7.8, MariaDB ≥ 10.3.7)"), "{text}");
+}
+
+#[tokio::test]
+async fn a_drupal_11_site_is_held_to_drupal_11s_minimum() {
+    // Drupal 11.1's first system update is 11100; no 10.x site has a schema version that high.
+    let (db, server, pool) = fresh_database().await;
+    let mut conn = pool.get_conn().await.unwrap();
+    conn.query_drop("UPDATE key_value SET value = 'i:11100;' WHERE collection = 'system.schema' AND name = 'system'")
+        .await
+        .unwrap();
+    drop(conn);
+    pool.disconnect().await.unwrap();
+    let dir = TempDir(std::env::temp_dir().join(format!("dscim-check-{}", uuid::Uuid::new_v4().simple())));
+    std::fs::create_dir_all(&dir.0).unwrap();
+    let path = dir.0.join("drupal_mapping.toml");
+    std::fs::write(&path, mapping_with_fields()).unwrap();
+    let report = run(&Settings::new(&format!("{server}/{db}"), SECRET, path)).await;
+    let text = report.to_string();
+    drop_test_database(&server, &db).await;
+    assert!(!report.failed(), "MariaDB 10.11 is above Drupal 11's 10.6: {text}");
+    assert!(text.contains("supported for a Drupal 11 site (MySQL ≥ 8.0.0, MariaDB ≥ 10.6.0)"), "{text}");
 }

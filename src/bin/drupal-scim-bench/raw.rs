@@ -124,27 +124,41 @@ async fn groups(conn: &mut Conn) -> Result<(), String> {
     Ok(())
 }
 
-async fn get_locks(conn: &mut Conn, values: &[&str]) -> Result<(), String> {
+async fn get_locks(conn: &mut Conn, values: &[&str]) -> Result<Vec<String>, String> {
     let mut keys: Vec<String> =
         values.iter().filter(|v| !v.is_empty()).map(|v| format!("account:{}", v.trim().to_lowercase())).collect();
     keys.sort();
     keys.dedup();
     if keys.is_empty() {
-        return Ok(());
+        return Ok(keys);
     }
     // src/drupal/locks.rs NamedLocks::acquire: every lock in one statement.
     let one = format!("GET_LOCK({LOCK_NAME}, ?)");
     let sql = format!("SELECT {}", vec![one.as_str(); keys.len()].join(", "));
     let mut params: Vec<Value> = Vec::new();
-    for key in keys {
-        params.extend(["`users`".into(), key.into(), 10u64.into()]);
+    for key in &keys {
+        params.extend(["`users`".into(), key.as_str().into(), 10u64.into()]);
     }
     let row: Option<Row> = conn.exec_first(sql, params).await.map_err(e)?;
     let row = row.ok_or("GET_LOCK answered no row")?;
     if !(0..row.len()).all(|i| matches!(row.get_opt::<Option<i64>, _>(i), Some(Ok(Some(1))))) {
         return Err("GET_LOCK timed out".into());
     }
-    Ok(())
+    Ok(keys)
+}
+
+/// src/drupal/locks.rs NamedLocks::release: every lock by name in one statement.
+async fn release_locks(conn: &mut Conn, keys: &[String]) -> Result<(), String> {
+    if keys.is_empty() {
+        return Ok(());
+    }
+    let one = format!("RELEASE_LOCK({LOCK_NAME})");
+    let sql = format!("SELECT {}", vec![one.as_str(); keys.len()].join(", "));
+    let mut params: Vec<Value> = Vec::new();
+    for key in keys {
+        params.extend(["`users`".into(), key.as_str().into()]);
+    }
+    conn.exec_drop(sql, params).await.map_err(e)
 }
 
 /// src/drupal/users.rs check_unique: a subquery per (column, value), one statement.
@@ -200,7 +214,7 @@ async fn audit(conn: &mut Conn, uid: u32, message: &str, name: &str, location: &
 /// invalidation, the audit entry.
 pub async fn create(conn: &mut Conn, user: &NewUser) -> Result<u32, String> {
     // src/provision/users.rs create: no search first; it runs only when the store refuses.
-    get_locks(conn, &[&user.user_name, &user.mail]).await?;
+    let keys = get_locks(conn, &[&user.user_name, &user.mail]).await?;
     let t = now();
     let result = async {
         let mut tx = conn.start_transaction(TxOpts::default()).await.map_err(e)?;
@@ -255,7 +269,7 @@ pub async fn create(conn: &mut Conn, user: &NewUser) -> Result<u32, String> {
         Ok::<(u32, bool), String>((uid, false))
     }
     .await;
-    conn.query_drop("SELECT RELEASE_ALL_LOCKS()").await.map_err(e)?;
+    release_locks(conn, &keys).await?;
     let (uid, roles) = result?;
     invalidate(conn, uid, true).await?;
     audit(conn, uid, "Created account %name through SCIM.", &user.user_name, "drupal-scim: POST /scim/v2/Users")
@@ -287,7 +301,7 @@ pub async fn patch(conn: &mut Conn, id: &str, mail: &str, family: &str, user_nam
     if values(conn, uid).await? {
         groups(conn).await?;
     }
-    get_locks(conn, &[mail]).await?;
+    let keys = get_locks(conn, &[mail]).await?;
     let t = now();
     let result = async {
         let mut tx = conn.start_transaction(TxOpts::default()).await.map_err(e)?;
@@ -306,7 +320,7 @@ pub async fn patch(conn: &mut Conn, id: &str, mail: &str, family: &str, user_nam
         Ok::<bool, String>(roles)
     }
     .await;
-    conn.query_drop("SELECT RELEASE_ALL_LOCKS()").await.map_err(e)?;
+    release_locks(conn, &keys).await?;
     let roles = result?;
     invalidate(conn, uid, false).await?;
     audit(conn, uid, "Updated account %name through SCIM: @changes.", user_name, "drupal-scim: PATCH /scim/v2/Users")
