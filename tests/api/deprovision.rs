@@ -122,6 +122,11 @@ both!(hard_delete_is_refused_for_an_account_owning_content_and_done_for_one_owni
 
 async fn create_for_an_existing_unlinked_account_is_refused_by_default_naming_the_setting(fx: Fixture) {
     let app = TestApp::spawn_on(fx).await;
+    // msmith existed in Drupal before SCIM, which never linked it: out of SCIM's reach.
+    app.unlink(3).await;
+    let before = app.snapshot(3).await;
+    expect_error(app.get(&format!("/Users/{}", app.msmith_id())).await, 404, None).await;
+    assert_eq!(expect_list(app.filter_users("userName eq \"msmith\"").await).await["totalResults"], 0);
     let response = app.post("/Users", &entra_user("msmith", "someone.else@example.com", "ext-m")).await;
     assert_eq!(response.status().as_u16(), 409);
     let error: Value = response.json().await.unwrap();
@@ -129,11 +134,19 @@ async fn create_for_an_existing_unlinked_account_is_refused_by_default_naming_th
     assert!(error["detail"].as_str().unwrap().contains("link_existing"), "{error}");
     assert_eq!(app.one::<i64>("SELECT COUNT(*) FROM scim_user WHERE uid = 3").await, Some(0));
     assert_eq!(app.data_column(3, "mail").await, "msmith@example.com");
+    // The e-mail address alone is refused the same way.
+    let response = app.post("/Users", &entra_user("mary.new", "msmith@example.com", "ext-m")).await;
+    let error = expect_error(response, 409, Some("uniqueness")).await;
+    assert!(error["detail"].as_str().unwrap().contains("link_existing"), "{error}");
+    assert_eq!(app.snapshot(3).await, before, "nothing of msmith's written");
+    assert_eq!(app.try_uid_of("mary.new").await, None);
 }
 both!(create_for_an_existing_unlinked_account_is_refused_by_default_naming_the_setting);
 
 async fn create_links_an_existing_account_when_the_mapping_says_link(fx: Fixture) {
     let app = TestApp::spawn_with_mapping_on(fx, &mapping_with("link_existing = \"link\"")).await;
+    // msmith existed in Drupal before SCIM, which never linked it.
+    app.unlink(3).await;
     let before: i64 = app.one("SELECT COUNT(*) FROM users").await.unwrap();
     let mut body = entra_user("MSmith", "mary.smith@example.org", "ext-mary");
     body["name"] = json!({"givenName": "Mary", "familyName": "Smith-Jones"});
@@ -144,6 +157,8 @@ async fn create_links_an_existing_account_when_the_mapping_says_link(fx: Fixture
     assert_eq!(user["externalId"], "ext-mary");
     assert_eq!(app.one::<i64>("SELECT COUNT(*) FROM users").await, Some(before), "no new account");
     assert_eq!(app.one::<String>("SELECT external_id FROM scim_user WHERE uid = 3").await.as_deref(), Some("ext-mary"));
+    assert_eq!(app.stored_scim_id(3).await, Some(app.msmith_id()), "the bridge row keeps the account's id");
+    assert_eq!(link_audits(&app, 3).await, 1, "the link is in Drupal's log");
     assert_eq!(app.field_values(3, "field_last_name").await, vec!["Smith-Jones"]);
     assert_eq!(app.data_column(3, "name").await, "MSmith");
     // Once linked, a second create of the same name by another identity conflicts.
@@ -156,6 +171,7 @@ async fn create_links_an_existing_account_whose_name_drupal_no_longer_accepts(fx
     // A create writes first and looks for an account to link only when it is refused: refused
     // for an invalid value (400) too, as linking validates only what it changes.
     let app = TestApp::spawn_with_mapping_on(fx, &mapping_with("link_existing = \"link\"")).await;
+    app.unlink(3).await;
     app.exec(&format!("UPDATE {} SET name = 'm#smith' WHERE uid = 3", app.account_table())).await;
     let response = app.post("/Users", &entra_user("m#smith", "mary.smith@example.org", "ext-mary")).await;
     let status = response.status().as_u16();
@@ -163,6 +179,7 @@ async fn create_links_an_existing_account_whose_name_drupal_no_longer_accepts(fx
     assert_eq!(status, 201, "{user}");
     assert_eq!(user["id"], app.msmith_id(), "the existing account, linked");
     assert_eq!(app.one::<String>("SELECT external_id FROM scim_user WHERE uid = 3").await.as_deref(), Some("ext-mary"));
+    assert_eq!(link_audits(&app, 3).await, 1, "the link is in Drupal's log");
     // A new account with that name is still a 400.
     let response = app.post("/Users", &entra_user("j#doe", "new.one@example.org", "ext-new")).await;
     assert_eq!(response.status().as_u16(), 400);

@@ -233,7 +233,12 @@ async fn d7_uid_allocation_follows_sequences_not_max_uid() {
 
 #[tokio::test]
 async fn d7_preexisting_accounts_get_derived_ids_written_on_first_write() {
-    let app = TestApp::spawn_on(D7).await;
+    // Accounts that existed before SCIM and that it never linked: with link_existing = "link"
+    // SCIM reaches them by their derived ids, and their first write links them.
+    let app = TestApp::spawn_with_mapping_on(D7, &mapping_linking_existing()).await;
+    for uid in [2, 3, 4] {
+        app.unlink(uid).await;
+    }
     let body = expect_list(app.list_users(&[]).await).await;
     let ids: Vec<&str> = body["Resources"].as_array().unwrap().iter().map(|r| r["id"].as_str().unwrap()).collect();
     assert_eq!(ids, [d7_derived_id(2), d7_derived_id(3), d7_derived_id(4)]);
@@ -254,6 +259,8 @@ async fn d7_preexisting_accounts_get_derived_ids_written_on_first_write() {
     assert_eq!(response.status().as_u16(), 200);
     assert_eq!(response.json::<Value>().await.unwrap()["id"], app.jdoe_id().as_str());
     assert_eq!(scim_user_row(&app, 2).await, Some((d7_derived_id(2), None, 0)));
+    assert_eq!(link_audits(&app, 2).await, 1, "the link is in Drupal's log");
+    assert_eq!(scim_user_row(&app, 3).await, None, "only the account written is linked");
     // A rename keeps it.
     let response = app
         .patch_ops(
@@ -263,7 +270,14 @@ async fn d7_preexisting_accounts_get_derived_ids_written_on_first_write() {
         .await;
     assert_eq!(response.status().as_u16(), 200);
     assert_eq!(scim_user_row(&app, 2).await, Some((d7_derived_id(2), None, 0)));
+    assert_eq!(link_audits(&app, 2).await, 1, "linked once");
     assert_eq!(app.names_matching(&format!("id eq \"{}\"", app.jdoe_id())).await, ["john.doe"]);
+
+    // With the default link_existing = "refuse" the same unlinked account is out of reach.
+    let refusing = TestApp::spawn_on(D7).await;
+    refusing.unlink(3).await;
+    expect_error(refusing.get(&format!("/Users/{}", d7_derived_id(3))).await, 404, None).await;
+    assert!(refusing.names_matching(&format!("id eq \"{}\"", d7_derived_id(3))).await.is_empty());
 }
 
 #[tokio::test]
@@ -510,7 +524,7 @@ async fn d7_hard_delete_removes_every_row_of_an_account_owning_nothing() {
         app.exec(sql).await;
     }
     app.seed_user_cache(4).await;
-    // A first write links it (scim_user row with the derived id), then DELETE.
+    // blocked.user is linked (its bridge row holds the derived id): a write, then DELETE.
     let response = app
         .patch_ops(
             &format!("/Users/{}", app.blocked_id()),

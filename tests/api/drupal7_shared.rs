@@ -79,11 +79,20 @@ async fn d7_shared_users_multisite_writes_each_table_where_its_prefix_says() {
     let mapping = format!("{}{prefixes}", mapping_with_fields());
     let app = TestApp::spawn_custom_on(D7, &test_server_url(), &mapping, &setup, |_| {}).await;
     let mut conn = app.pool.get_conn().await.unwrap();
+    // jdoe was linked to SCIM earlier: its bridge row is shared with it (scim_user follows users).
+    conn.query_drop(format!(
+        "INSERT INTO `{shared}`.shared_scim_user (uid, scim_id, deleted, created, changed) VALUES (2, '{}', 0, 0, 0)",
+        d7_derived_id(2)
+    ))
+    .await
+    .unwrap();
 
     // The shared accounts are found where the prefix puts them.
     let found = app.filter_users("userName eq \"jdoe\"").await.json::<Value>().await.unwrap();
     assert_eq!(found["Resources"][0]["id"], d7_derived_id(2));
     assert_eq!(found["Resources"][0]["name"]["givenName"], "John", "fields stay in the site's database");
+    let unlinked = app.filter_users("userName eq \"msmith\"").await.json::<Value>().await.unwrap();
+    assert_eq!(unlinked["totalResults"], 0, "msmith has no shared bridge row: out of reach: {unlinked}");
 
     let user = app.create_user("shared.ada", "shared.ada@example.com").await;
     let id = user["id"].as_str().unwrap().to_string();

@@ -138,6 +138,8 @@ impl Spawned {
         let mapping = dir.0.join("drupal_mapping.toml");
         std::fs::write(&mapping, mapping_with_fields()).unwrap();
         let server = ServerProcess::start(&format!("{server_url}/{db}"), &mapping, &dir.0, env).await;
+        // As TestApp does: jdoe, msmith and blocked.user are accounts SCIM linked earlier.
+        link_fixture_accounts(&pool, Fixture::Drupal10).await;
         let base = format!("{}/scim/v2", server.address);
         let token = drupal_scim::token::mint(SECRET, "drupal-scim", "drupal-scim", "faults", None).unwrap();
         // A generous client timeout: a test of a bounded wait fails instead of hanging.

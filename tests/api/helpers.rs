@@ -109,6 +109,22 @@ pub fn field_storage_config_sql(field: &str, cardinality: i64) -> String {
     format!("INSERT INTO `config` (`collection`, `name`, `data`) VALUES ('', 'field.storage.user.{field}', '{data}');")
 }
 
+/// [`mapping_with_fields`] with `[users] link_existing = "link"`: accounts SCIM never linked are
+/// reachable, and their first SCIM write links them.
+pub fn mapping_linking_existing() -> String {
+    let text = mapping_with_fields();
+    assert!(text.contains("link_existing = \"refuse\"\n"));
+    text.replace("link_existing = \"refuse\"\n", "link_existing = \"link\"\n")
+}
+
+/// The audit entries in Drupal's log saying that SCIM linked the existing account `uid`.
+pub async fn link_audits(app: &TestApp, uid: u32) -> i64 {
+    let sql = format!(
+        "SELECT COUNT(*) FROM watchdog WHERE type = 'drupal_scim' AND uid = {uid} AND message LIKE 'Linked the existing account %'"
+    );
+    app.one(&sql).await.unwrap()
+}
+
 /// A raw request with a body the JSON helpers cannot produce.
 pub async fn send_raw(
     app: &TestApp,
@@ -200,17 +216,35 @@ pub async fn fresh_database_on(server: &str, fixture: Fixture) -> (String, Strin
 
 /// The fixture's accounts jdoe (2), msmith (3) and blocked.user (4) stand for accounts SCIM
 /// created or linked earlier: they get bridge rows (no externalId), so SCIM reaches them with
-/// the default `link_existing = "refuse"`. admin (1) stays unlinked and protected. A test of
-/// accounts SCIM never linked calls [`TestApp::unlink`]. Sites whose bridge table has another
-/// name (table prefixes) keep every account unlinked.
-async fn link_fixture_accounts(pool: &mysql_async::Pool) {
+/// the default `link_existing = "refuse"`. On Drupal 7 the row carries the account's derived id,
+/// as SCIM's linking write stores it; on 8+ `scim_id` is NULL, as there (users.uuid is the id).
+/// admin (1) stays unlinked and protected. A test of accounts SCIM never linked calls
+/// [`TestApp::unlink`]. Sites whose bridge table has another name (table prefixes) keep every
+/// account unlinked. Call it once the server has started (it creates the bridge table).
+pub async fn link_fixture_accounts(pool: &mysql_async::Pool, fixture: Fixture) {
+    let rows: Vec<String> = [2, 3, 4]
+        .into_iter()
+        .map(|uid| match fixture {
+            Fixture::Drupal10 => format!("({uid}, NULL, 0, 0, 0)"),
+            Fixture::Drupal7 => format!("({uid}, '{}', 0, 0, 0)", d7_derived_id(uid)),
+        })
+        .collect();
     let mut conn = pool.get_conn().await.unwrap();
     let _ = conn
-        .query_drop("INSERT IGNORE INTO `scim_user` (`uid`, `deleted`, `created`, `changed`) VALUES (2, 0, 0, 0), (3, 0, 0, 0), (4, 0, 0, 0)")
+        .query_drop(format!(
+            "INSERT IGNORE INTO `scim_user` (`uid`, `scim_id`, `deleted`, `created`, `changed`) VALUES {}",
+            rows.join(", ")
+        ))
         .await;
 }
 
 impl TestApp {
+    /// Every row of the bridge table `scim_user`, as JSON: equal before and after a refused
+    /// request means it wrote no bridge row (the fixture's accounts have theirs from the start).
+    pub async fn bridge_rows(&self) -> Value {
+        Value::Array(self.json_rows("SELECT * FROM scim_user ORDER BY uid").await)
+    }
+
     /// Make an account one SCIM never created nor linked (drop its bridge row).
     pub async fn unlink(&self, uid: u32) {
         self.exec(&format!("DELETE FROM scim_user WHERE uid = {uid}")).await;
@@ -330,7 +364,7 @@ impl TestApp {
         };
         let address = format!("http://127.0.0.1:{}", app.port());
         tokio::spawn(app.run_until_stopped());
-        link_fixture_accounts(&pool).await;
+        link_fixture_accounts(&pool, fixture).await;
         let token = drupal_scim::token::mint(SECRET, "drupal-scim", "drupal-scim", "tests", None).unwrap();
         Ok(TestApp {
             fixture,
@@ -635,7 +669,10 @@ impl TestApp {
     pub async fn stored_scim_id(&self, uid: u32) -> Option<String> {
         match self.fixture {
             Fixture::Drupal10 => self.one(&format!("SELECT uuid FROM users WHERE uid = {uid}")).await,
-            Fixture::Drupal7 => self.one(&format!("SELECT scim_id FROM scim_user WHERE uid = {uid}")).await,
+            // A bridge row without one (an account linked before the column existed) has none.
+            Fixture::Drupal7 => {
+                self.one::<Option<String>>(&format!("SELECT scim_id FROM scim_user WHERE uid = {uid}")).await.flatten()
+            }
         }
     }
 

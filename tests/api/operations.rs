@@ -70,6 +70,8 @@ async fn dry_run_validates_and_answers_but_writes_nothing() {
     let app = drupal_scim::startup::Application::build(settings).await.unwrap();
     let base = format!("http://127.0.0.1:{}/scim/v2", app.port());
     tokio::spawn(app.run_until_stopped());
+    // As TestApp does: jdoe is an account SCIM linked earlier (before the snapshot is taken).
+    link_fixture_accounts(&pool, Fixture::Drupal10).await;
     let token = drupal_scim::token::mint(SECRET, "drupal-scim", "drupal-scim", "t", None).unwrap();
     let client = reqwest::Client::new();
     use mysql_async::prelude::*;

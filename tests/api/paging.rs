@@ -5,8 +5,10 @@ use crate::helpers::*;
 use serde_json::Value;
 use std::collections::HashSet;
 
-/// Seed `n` accounts with bulk SQL in the shape the server writes (names `<prefix><uid>`): on
-/// Drupal 7 a `users` row each, with uids taken from `sequences` as `db_next_id()` does.
+/// Seed `n` accounts with bulk SQL in the shape the server writes when it creates them (names
+/// `<prefix><uid>`): the account's rows and its bridge row, so SCIM reaches them. On Drupal 7 a
+/// `users` row each, with uids taken from `sequences` as `db_next_id()` does, and a stored random
+/// SCIM id in the bridge row; on 8+ `users` + `users_field_data`, the uuid being the id.
 pub async fn seed_users(app: &TestApp, n: u32, prefix: &str) {
     if app.is_d7() {
         app.exec(&format!(
@@ -15,6 +17,8 @@ pub async fn seed_users(app: &TestApp, n: u32, prefix: &str) {
              SELECT @base + seq, CONCAT('{prefix}', @base + seq), '', CONCAT('{prefix}', @base + seq, '@example.com'), \
              UNIX_TIMESTAMP(), UNIX_TIMESTAMP(), 0, 0, 1, 'UTC', '', CONCAT('{prefix}', @base + seq, '@example.com') \
              FROM seq_1_to_{n}; \
+             INSERT INTO scim_user (uid, scim_id, external_id, deleted, created, changed) \
+             SELECT @base + seq, UUID(), NULL, 0, UNIX_TIMESTAMP(), UNIX_TIMESTAMP() FROM seq_1_to_{n}; \
              INSERT INTO sequences (value) VALUES (@base + {n}); DELETE FROM sequences WHERE value < @base + {n}"
         ))
         .await;
@@ -25,6 +29,12 @@ pub async fn seed_users(app: &TestApp, n: u32, prefix: &str) {
         "INSERT INTO users_field_data (uid, langcode, preferred_langcode, preferred_admin_langcode, name, pass, mail, timezone, status, created, changed, access, login, init, default_langcode) \
          SELECT u.uid, 'en', 'en', NULL, CONCAT('{prefix}', u.uid), NULL, CONCAT('{prefix}', u.uid, '@example.com'), 'UTC', 1, UNIX_TIMESTAMP(), UNIX_TIMESTAMP(), 0, 0, CONCAT('{prefix}', u.uid, '@example.com'), 1 \
          FROM users u LEFT JOIN users_field_data d ON d.uid = u.uid WHERE d.uid IS NULL"
+    ))
+    .await;
+    app.exec(&format!(
+        "INSERT INTO scim_user (uid, scim_id, external_id, deleted, created, changed) \
+         SELECT d.uid, NULL, NULL, 0, UNIX_TIMESTAMP(), UNIX_TIMESTAMP() FROM users_field_data d \
+         LEFT JOIN scim_user s ON s.uid = d.uid WHERE s.uid IS NULL AND d.name = CONCAT('{prefix}', d.uid)"
     ))
     .await;
 }
@@ -39,7 +49,8 @@ async fn cursor_paging_through_10000_users_while_inserts_happen_has_no_duplicate
     let app = TestApp::spawn_on(fx).await;
     seed_users(&app, 10_000, "seed").await;
     let ids = if app.is_d7() {
-        // Accounts SCIM never wrote have derived ids.
+        // The fixture's accounts are linked with their derived ids stored, the seeded ones have
+        // random ids; an account with no stored id would have its derived one.
         "SELECT COALESCE(s.scim_id, CONCAT('00000000-0000-4000-8000-', LPAD(LOWER(HEX(u.uid)), 12, '0'))) \
          FROM users u LEFT JOIN scim_user s ON s.uid = u.uid WHERE u.uid > 1"
     } else {

@@ -5,7 +5,6 @@ use crate::helpers::*;
 #[tokio::test]
 async fn the_server_speaks_tls_with_the_configured_certificate() {
     let (db, server, pool) = fresh_database().await;
-    pool.disconnect().await.unwrap();
     let dir = TempDir(std::env::temp_dir().join(format!("dscim-tls-{}", uuid::Uuid::new_v4().simple())));
     std::fs::create_dir_all(&dir.0).unwrap();
     let cert = rcgen::generate_simple_self_signed(vec!["localhost".to_string()]).unwrap();
@@ -18,6 +17,9 @@ async fn the_server_speaks_tls_with_the_configured_certificate() {
     let app = drupal_scim::startup::Application::build(settings).await.unwrap();
     let port = app.port();
     tokio::spawn(app.run_until_stopped());
+    // As TestApp does: the fixture's ordinary accounts are linked, so the listing shows them.
+    link_fixture_accounts(&pool, Fixture::Drupal10).await;
+    pool.disconnect().await.unwrap();
 
     let root = reqwest::Certificate::from_pem(cert.cert.pem().as_bytes()).unwrap();
     let token = drupal_scim::token::mint(SECRET, "drupal-scim", "drupal-scim", "tls", None).unwrap();

@@ -141,6 +141,7 @@ async fn missing_cache_tables_do_not_fail_writes() {
 #[tokio::test]
 async fn concurrent_creates_of_different_users_all_succeed() {
     let app = TestApp::spawn().await;
+    let bridge_before = app.count("scim_user").await;
     let requests = (0..8).map(|i| {
         let body =
             entra_user(&format!("parallel.{i}"), &format!("parallel.{i}@example.com"), &format!("ext-parallel-{i}"));
@@ -153,7 +154,15 @@ async fn concurrent_creates_of_different_users_all_succeed() {
         app.one::<i64>("SELECT COUNT(DISTINCT uid) FROM users_field_data WHERE name LIKE 'parallel.%'").await,
         Some(8)
     );
-    assert_eq!(app.count("scim_user").await, 8);
+    assert_eq!(app.count("scim_user").await, bridge_before + 8);
+    assert_eq!(
+        app.one::<i64>(
+            "SELECT COUNT(*) FROM scim_user s JOIN users_field_data d ON d.uid = s.uid WHERE d.name LIKE 'parallel.%'"
+        )
+        .await,
+        Some(8),
+        "one bridge row for each new account"
+    );
 }
 
 #[tokio::test]

@@ -269,9 +269,13 @@ async fn entra_manager_reference_filter_answers_a_list(fx: Fixture) {
 both!(entra_manager_reference_filter_answers_a_list);
 
 async fn entra_disable_of_an_existing_drupal_account_keeps_its_other_rows(fx: Fixture) {
-    // A pre-existing Drupal account (jdoe) matched by userName and disabled: only status changes.
-    let app = TestApp::spawn_on(fx).await;
+    // A pre-existing Drupal account (jdoe) that SCIM never linked, reachable as the mapping
+    // says link_existing = "link", matched by userName and disabled: only status changes, and
+    // this first SCIM write links it (a bridge row, an audit entry).
+    let app = TestApp::spawn_with_mapping_on(fx, &mapping_linking_existing()).await;
+    app.unlink(2).await;
     let before = app.snapshot(2).await;
+    assert_eq!(before["scim_user"], json!([]), "not linked yet");
     let account_before = app.account(2).await;
     let response = app
         .patch_ops(&format!("/Users/{}", app.jdoe_id()), json!([{"op": "Replace", "path": "active", "value": "False"}]))
@@ -292,6 +296,10 @@ async fn entra_disable_of_an_existing_drupal_account_keeps_its_other_rows(fx: Fi
     assert_eq!(account["pass"], account_before["pass"], "the password hash stays");
     assert_eq!(after["sessions"], json!([]));
     assert!(!app.user_cached(2).await, "the stale cached copy of jdoe is gone");
+    let bridge = &after["scim_user"];
+    assert_eq!(bridge.as_array().map(Vec::len), Some(1), "linked: {bridge}");
+    assert_eq!((&bridge[0]["external_id"], &bridge[0]["deleted"]), (&Value::Null, &json!(0)), "{bridge}");
+    assert_eq!(link_audits(&app, 2).await, 1, "the link is in Drupal's log");
     if app.is_d7() {
         // The first SCIM write of a pre-existing account records its derived id for good.
         assert_eq!(app.stored_scim_id(2).await, Some(d7_derived_id(2)));

@@ -8,9 +8,10 @@ use serde_json::{Value, json};
 /// POST a body, expect a 400 with the scimType, and prove no account was written.
 async fn refused_create(app: &TestApp, body: Value, scim_type: &str) -> String {
     let before = app.count("users").await;
+    let bridge = app.bridge_rows().await;
     let error = expect_error(app.post("/Users", &body).await, 400, Some(scim_type)).await;
     assert_eq!(app.count("users").await, before, "nothing written for {body}");
-    assert_eq!(app.count("scim_user").await, 0);
+    assert_eq!(app.bridge_rows().await, bridge, "no bridge row written for {body}");
     error["detail"].as_str().unwrap().to_string()
 }
 
