@@ -210,10 +210,11 @@ async fn resolve_group_roles(db: &Db, site: &Site, mapping: &mut Mapping) -> Res
 /// What SCIM may reach on this site, from the mapping (after [`resolve_group_roles`]).
 pub fn reach(site: &Site, mapping: &Mapping) -> Reach {
     let mut protected_roles = mapping.groups.protected_roles.clone();
-    if let Core::Drupal7(d7) = &site.core
-        && let Some(rid) = &d7.admin_rid
-    {
-        protected_roles.push(rid.clone());
+    if let Core::Drupal7(d7) = &site.core {
+        // Drupal 7 role ids are numbers: the names the mapping may use were resolved to rids
+        // (resolve_group_roles) and must not reach an integer comparison ("4 editors" = 4).
+        protected_roles.retain(|r| !r.is_empty() && r.bytes().all(|b| b.is_ascii_digit()));
+        protected_roles.extend(d7.admin_rid.clone());
     }
     protected_roles.sort();
     protected_roles.dedup();

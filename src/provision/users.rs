@@ -256,13 +256,13 @@ impl UserService {
             Existing::None => return Err(refused.into()),
             // Entra re-sends a create whose answer it did not receive: converge, don't conflict.
             Existing::Same(existing) => self.save(&existing, diff(&existing, &write), false).await?,
-            // An account SCIM reaches that has no externalId: one SCIM created without one is
-            // simply taken; an unlinked one (reachable only with link_existing = "link") is
-            // adopted, and its write links it.
-            Existing::Unlinked(_) if self.mapping.users.link_existing == LinkExisting::Refuse => {
-                return Err(refused.into());
+            // An account SCIM reaches that has no externalId: an unlinked one (reachable only
+            // with link_existing = "link") is adopted, and its write links it; one SCIM created
+            // or linked already is simply taken — a create never takes over a managed account.
+            Existing::Unlinked(existing) if self.adoptable(&existing).await? => {
+                self.save(&existing, diff(&existing, &write), false).await?
             }
-            Existing::Unlinked(existing) => self.save(&existing, diff(&existing, &write), false).await?,
+            Existing::Unlinked(_) => return Err(refused.into()),
         };
         Ok(Created { resource: self.render_one(&record, base).await?, existed: true })
     }
@@ -345,6 +345,16 @@ impl UserService {
         };
         self.audit.record(audited).await;
         Ok(outcome)
+    }
+
+    /// Whether a create may adopt this account: it exists, and SCIM has not linked it yet
+    /// (which only `link_existing = "link"` lets SCIM see).
+    async fn adoptable(&self, existing: &UserRecord) -> Result<bool, ScimError> {
+        if self.mapping.users.link_existing == LinkExisting::Refuse {
+            return Ok(false);
+        }
+        let standing = self.store.standing_by_id(&existing.uuid).await?;
+        Ok(matches!(standing, Some((_, Standing::Reachable { linked: false }))))
     }
 
     /// The account's roles that SCIM groups stand for.

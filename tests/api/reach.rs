@@ -288,3 +288,19 @@ async fn a_group_whose_role_gains_an_escalating_permission_is_out_of_reach(fx: F
     expect_error(app.get(&format!("/Users/{member_id}")).await, 404, None).await;
 }
 both!(a_group_whose_role_gains_an_escalating_permission_is_out_of_reach);
+
+async fn with_link_a_create_never_takes_over_an_account_scim_already_manages(fx: Fixture) {
+    let app = TestApp::spawn_with_mapping_on(fx, &mapping_linking_existing()).await;
+    // Okta creates without an externalId.
+    let mut body = entra_user("okta.person", "okta.person@example.com", "unused");
+    body.as_object_mut().unwrap().remove("externalId");
+    assert_eq!(app.post("/Users", &body).await.status().as_u16(), 201);
+    let uid = app.uid_of("okta.person").await;
+    let before = app.snapshot(uid).await;
+    // Someone else's create naming it is refused, not an adoption.
+    let intruder = entra_user("okta.person", "someone.else@example.com", "ext-intruder");
+    expect_error(app.post("/Users", &intruder).await, 409, Some("uniqueness")).await;
+    assert_eq!(app.snapshot(uid).await, before);
+    assert_eq!(link_audits(&app, uid).await, 0);
+}
+both!(with_link_a_create_never_takes_over_an_account_scim_already_manages);
