@@ -195,6 +195,9 @@ async fn group_flows(app: &TestApp) {
 /// deactivation, hard delete (refused for an owner of content, done otherwise), delete a role
 /// drupal-scim created.
 async fn deprovision_flows(app: &TestApp) {
+    // msmith and jdoe existed before drupal-scim and were never linked: the creates link them.
+    app.unlink(3).await;
+    app.unlink(2).await;
     let linked: Value =
         json_of(app.post("/Users", &entra_user("msmith", "mary.smith@example.org", "ext-mary")).await, 201, "link")
             .await;
