@@ -15,7 +15,7 @@ use crate::scim::cursor::CursorKey;
 use crate::scim::discovery::{Capabilities, Exposed};
 use crate::scim::list::PageLimits;
 use crate::scim::schema::{GROUP_SCHEMA, USER_SCHEMA};
-use crate::settings::Settings;
+use crate::settings::{Settings, canonical_path, canonical_url};
 use crate::token::Keyring;
 use actix_web::dev::Server;
 use actix_web::{App, HttpServer, web};
@@ -109,8 +109,9 @@ impl Application {
             groups,
             db: db.clone(),
             keyring: Keyring::new(&settings.auth),
-            base_path: settings.server.base_path.clone(),
-            public_url: settings.server.public_url.clone(),
+            // Settings read from a file are canonical already; settings built in code may not be.
+            base_path: canonical_path(&settings.server.base_path),
+            public_url: canonical_url(&settings.server.public_url),
             body_limit: settings.limits.body_bytes,
             page_limits: PageLimits {
                 default_count: u64::from(settings.limits.default_page_size),
