@@ -137,7 +137,12 @@ impl Application {
         let port = listener.local_addr().map_err(|e| StartupError::Bind(settings.server.listen.clone(), e))?.port();
         let workers = if settings.server.workers == 0 { num_workers() } else { settings.server.workers };
         let server = HttpServer::new(move || {
+            // Tenant URLs are pasted with a trailing slash (`…/scim/v2/`) and clients join them
+            // with `/Users`: merge repeated slashes and trim a trailing one before routing, so
+            // `/scim/v2//Users/` reaches `/Users` (and its auth). The query string is kept. It
+            // runs inside `observe`, whose log line shows the path as the client sent it.
             App::new()
+                .wrap(actix_web::middleware::NormalizePath::trim())
                 .wrap(actix_web::middleware::from_fn(crate::http::observe::observe))
                 .configure(configure(state.clone()))
         })

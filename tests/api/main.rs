@@ -28,6 +28,7 @@ mod procs;
 mod races;
 mod reach;
 mod search;
+mod tenant_urls;
 mod tls;
 mod users_basic;
 mod users_drupal_rows;
