@@ -233,6 +233,30 @@ fn default_bulk_max_operations() -> usize {
     1000
 }
 
+/// A URL path with repeated slashes merged and no trailing slash: `/api//scim/` → `/api/scim`.
+/// `/` alone becomes the empty string (which [`Settings::check`] refuses as a base path).
+pub fn canonical_path(path: &str) -> String {
+    let mut out = String::with_capacity(path.len());
+    for c in path.chars() {
+        if !(c == '/' && out.ends_with('/')) {
+            out.push(c);
+        }
+    }
+    out.trim_end_matches('/').to_string()
+}
+
+/// An absolute URL (`server.public_url`) with its path made canonical as [`canonical_path`]
+/// does: `https://www.example.org/drupal//` → `https://www.example.org/drupal`. Empty stays empty.
+pub fn canonical_url(url: &str) -> String {
+    match url.split_once("://") {
+        Some((scheme, rest)) => match rest.split_once('/') {
+            Some((authority, path)) => format!("{scheme}://{authority}{}", canonical_path(&format!("/{path}"))),
+            None => url.to_string(),
+        },
+        None => url.trim_end_matches('/').to_string(),
+    }
+}
+
 /// Why settings could not be read.
 #[derive(Debug, thiserror::Error)]
 pub enum SettingsError {
@@ -265,7 +289,7 @@ impl Settings {
         } else {
             builder = builder.add_source(config::File::with_name("drupal-scim").required(false));
         }
-        let settings: Settings = builder
+        let mut settings: Settings = builder
             .add_source(
                 config::Environment::with_prefix("DRUPAL_SCIM")
                     .prefix_separator("__")
@@ -276,6 +300,11 @@ impl Settings {
             )
             .build()?
             .try_deserialize()?;
+        // Operators paste base paths and URLs as they see them (`/api/scim/`, `https://h/drupal/`):
+        // keep one spelling, so that `meta.location` and the Tenant URL never carry `//` or a
+        // trailing slash.
+        settings.server.base_path = canonical_path(&settings.server.base_path);
+        settings.server.public_url = canonical_url(&settings.server.public_url);
         settings.check()?;
         Ok(settings)
     }
@@ -337,7 +366,7 @@ impl Settings {
         }
         if !self.server.base_path.starts_with('/') || self.server.base_path.ends_with('/') {
             return Err(SettingsError::Invalid(format!(
-                "server.base_path must start with '/' and not end with it (got {:?})",
+                "server.base_path must start with '/' and name a path below it, like /scim/v2 (got {:?})",
                 self.server.base_path
             )));
         }
@@ -493,5 +522,31 @@ mod tests {
         assert!(load("", &[], &env).is_err());
         let err = load("table_prefix = \"bad prefix\"\n", &[], &[]).unwrap_err().to_string();
         assert!(err.contains("database.table_prefix"), "{err}");
+    }
+
+    #[test]
+    fn base_path_and_public_url_are_kept_canonical() {
+        let s =
+            load("[server]\nbase_path = \"/api//scim/\"\npublic_url = \"https://www.example.org/drupal/\"\n", &[], &[])
+                .unwrap();
+        assert_eq!(s.server.base_path, "/api/scim");
+        assert_eq!(s.server.public_url, "https://www.example.org/drupal");
+        let env = [("DRUPAL_SCIM__SERVER__BASE_PATH", "/scim/v2/"), ("DRUPAL_SCIM__SERVER__PUBLIC_URL", "https://h/")];
+        let s = load("", &[], &env).unwrap();
+        assert_eq!((s.server.base_path.as_str(), s.server.public_url.as_str()), ("/scim/v2", "https://h"));
+        for bad in ["/", "//", "scim/v2"] {
+            let err = load(&format!("[server]\nbase_path = {bad:?}\n"), &[], &[]).unwrap_err().to_string();
+            assert!(err.contains("server.base_path"), "{bad}: {err}");
+        }
+    }
+
+    #[test]
+    fn canonical_forms() {
+        assert_eq!(canonical_path("/scim/v2"), "/scim/v2");
+        assert_eq!(canonical_path("//scim///v2//"), "/scim/v2");
+        assert_eq!(canonical_path("/"), "");
+        assert_eq!(canonical_url(""), "");
+        assert_eq!(canonical_url("https://h"), "https://h");
+        assert_eq!(canonical_url("https://h:8443//drupal//x/"), "https://h:8443/drupal/x");
     }
 }

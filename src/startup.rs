@@ -16,7 +16,7 @@ use crate::scim::cursor::CursorKey;
 use crate::scim::discovery::{Capabilities, Exposed};
 use crate::scim::list::PageLimits;
 use crate::scim::schema::{GROUP_SCHEMA, USER_SCHEMA};
-use crate::settings::Settings;
+use crate::settings::{Settings, canonical_path, canonical_url};
 use crate::token::Keyring;
 use actix_web::dev::Server;
 use actix_web::{App, HttpServer, web};
@@ -116,8 +116,9 @@ impl Application {
             groups,
             db: db.clone(),
             keyring: Keyring::new(&settings.auth),
-            base_path: settings.server.base_path.clone(),
-            public_url: settings.server.public_url.clone(),
+            // Settings read from a file are canonical already; settings built in code may not be.
+            base_path: canonical_path(&settings.server.base_path),
+            public_url: canonical_url(&settings.server.public_url),
             body_limit: settings.limits.body_bytes,
             page_limits: PageLimits {
                 default_count: u64::from(settings.limits.default_page_size),
@@ -143,7 +144,12 @@ impl Application {
         let port = listener.local_addr().map_err(|e| StartupError::Bind(settings.server.listen.clone(), e))?.port();
         let workers = if settings.server.workers == 0 { num_workers() } else { settings.server.workers };
         let server = HttpServer::new(move || {
+            // Tenant URLs are pasted with a trailing slash (`…/scim/v2/`) and clients join them
+            // with `/Users`: merge repeated slashes and trim a trailing one before routing, so
+            // `/scim/v2//Users/` reaches `/Users` (and its auth). The query string is kept. It
+            // runs inside `observe`, whose log line shows the path as the client sent it.
             App::new()
+                .wrap(actix_web::middleware::NormalizePath::trim())
                 .wrap(actix_web::middleware::from_fn(crate::http::observe::observe))
                 .configure(configure(state.clone()))
         })

@@ -9,7 +9,7 @@ use crate::scim::list::PageLimits;
 use crate::scim::schema::ENTERPRISE_USER_SCHEMA;
 use crate::token::Keyring;
 use actix_web::middleware::from_fn;
-use actix_web::{HttpRequest, web};
+use actix_web::{HttpRequest, HttpResponse, web};
 
 /// Everything a handler needs, shared by all workers.
 pub struct AppState {
@@ -123,7 +123,21 @@ pub fn configure(state: web::Data<AppState>) -> impl FnOnce(&mut web::ServiceCon
                     .route("/Groups/{id}", web::put().to(groups::replace))
                     .route("/Groups/{id}", web::patch().to(groups::patch))
                     .route("/Groups/{id}", web::delete().to(groups::delete))
-                    .default_service(web::to(users::not_found)),
-            );
+                    .default_service(web::to(no_endpoint)),
+            )
+            // Outside the base too (`/scim/v3/Users`, a base path pasted twice): SCIM clients show
+            // the detail, which says where the SCIM base is.
+            .default_service(web::to(no_endpoint));
     }
+}
+
+/// Any request no route matches (after `NormalizePath`): a SCIM 404 that names the base path, so
+/// that a client pointed at the wrong Tenant URL shows why.
+async fn no_endpoint(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, ScimError> {
+    Err(ScimError::not_found(format!(
+        "no SCIM endpoint at {} {}; the SCIM base here is {}",
+        req.method(),
+        req.path(),
+        state.base_path
+    )))
 }

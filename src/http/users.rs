@@ -126,8 +126,3 @@ pub fn fresh_or_located(req: &HttpRequest, resource: &serde_json::Value) -> Http
 pub fn if_match(req: &HttpRequest) -> Option<String> {
     req.headers().get(header::IF_MATCH).and_then(|v| v.to_str().ok()).map(String::from)
 }
-
-/// Any unmatched route under the SCIM base path.
-pub async fn not_found(req: HttpRequest) -> Result<HttpResponse, ScimError> {
-    Err(ScimError::not_found(format!("no SCIM endpoint at {} {}", req.method(), req.path())))
-}

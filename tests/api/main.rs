@@ -29,6 +29,7 @@ mod races;
 mod reach;
 mod search;
 mod statements;
+mod tenant_urls;
 mod tls;
 mod users_basic;
 mod users_drupal_rows;
