@@ -31,6 +31,7 @@ mod search;
 mod statements;
 mod tenant_urls;
 mod tls;
+mod try_script;
 mod users_basic;
 mod users_drupal_rows;
 mod users_entra;
