@@ -34,9 +34,11 @@ impl AppState {
     /// which runs many operations in one request, gets at least two minutes.
     ///
     /// The work runs as a task of its own: a client that hangs up does not stop it, and once it
-    /// has sent a COMMIT the deadline no longer applies — what follows a commit (cache
-    /// invalidation, the audit entry) always runs to the end, and the client gets the real
-    /// answer, late. Before a commit the deadline stops the work: nothing was written.
+    /// has sent a COMMIT the deadline is extended (by the deadline again, at least a minute) —
+    /// what follows a commit (cache invalidation, the audit entry) runs to the end, and the
+    /// client gets the real answer, late. Before a commit the deadline stops the work: nothing
+    /// was written. (Cache invalidation runs in a task of its own as well, which even the
+    /// extended deadline does not stop: see `drupal::after_commit`.)
     pub async fn within<T: 'static>(
         &self,
         bulk: bool,
@@ -54,11 +56,26 @@ impl AppState {
         let joined = match tokio::time::timeout(limit, &mut task).await {
             Ok(joined) => joined,
             Err(_) if committing.load(Ordering::SeqCst) => {
+                let grace = limit.max(std::time::Duration::from_secs(60));
                 log::warn!(
-                    "request {} passed its deadline ({limit:?}) after committing: finishing its work",
+                    "request {} passed its deadline ({limit:?}) after committing: finishing its work (up to {grace:?} more)",
                     crate::telemetry::request_id()
                 );
-                task.await
+                match tokio::time::timeout(grace, &mut task).await {
+                    Ok(joined) => joined,
+                    Err(_) => {
+                        task.abort();
+                        log::error!(
+                            "request {}: the database stopped answering after a commit; the write stands",
+                            crate::telemetry::request_id()
+                        );
+                        return Err(ScimError::new(
+                            503,
+                            None,
+                            "the Drupal database stopped answering after the change was saved; read the resource again before retrying",
+                        ));
+                    }
+                }
             }
             Err(_) => {
                 task.abort();
