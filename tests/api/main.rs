@@ -4,6 +4,7 @@ mod bulk;
 mod check;
 mod deprovision;
 mod discovery;
+mod docs_mapping;
 mod drupal7_rows;
 mod drupal7_shared;
 mod faults;
