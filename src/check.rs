@@ -14,6 +14,8 @@ use mysql_async::prelude::*;
 use std::fmt;
 use std::time::Duration;
 
+mod cache;
+
 /// How serious a line of the report is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Level {
@@ -125,9 +127,11 @@ pub async fn run(settings: &Settings) -> Report {
         };
         report.push(Level::Ok, format!("line {}: {} → {target} ({kind}{len})", map.line, map.scim_text));
     }
-    if let Err(e) = site_report(&db, &site, &mapping, &mut report).await {
+    let caches_in_database = settings.cache.backend == crate::settings::CacheBackendKind::Database;
+    if let Err(e) = site_report(&db, &site, &mapping, caches_in_database, &mut report).await {
         report.push(Level::Error, format!("cannot read the site: {e}"));
     }
+    cache::report(&settings.cache, &site, &mut report).await;
     if !site.is_drupal7()
         && let Err(e) =
             config_sync_report(&db, &site, &mapping, settings.config_sync_directory.as_deref(), &mut report).await
@@ -142,6 +146,7 @@ async fn site_report(
     db: &Db,
     site: &Site,
     mapping: &Mapping,
+    caches_in_database: bool,
     report: &mut Report,
 ) -> Result<(), crate::drupal::error::StoreError> {
     let mut conn = db.conn().await?;
@@ -258,7 +263,9 @@ async fn site_report(
             report.push(Level::Info, format!("drupal-scim table {name} will be created at the first start"));
         }
     }
-    if site.is_drupal7() {
+    if !caches_in_database {
+        // The cache backend's own report (check/cache.rs) says where the caches are.
+    } else if site.is_drupal7() {
         report.push(
             Level::Ok,
             "Drupal 7 reads accounts and roles live; drupal-scim drops each changed account's cache_field entry",
@@ -266,7 +273,7 @@ async fn site_report(
     } else if !has("cachetags") {
         report.push(
             Level::Warn,
-            "no cachetags table: either Drupal never invalidated a cache tag in the database, or its caches live elsewhere (Redis, Memcache) where drupal-scim cannot reach them — provisioned changes may then show late; run `drush cr` after provisioning",
+            "no cachetags table: either Drupal never invalidated a cache tag in the database, or its caches live elsewhere — for Redis set [cache] backend = \"redis\" (README: Sites that keep caches in Redis); Memcache cannot be reached: run `drush cr` after provisioning",
         );
     } else {
         let sql = format!("SELECT `invalidations` FROM {} WHERE `tag` = 'user_list'", t.t("cachetags"));
@@ -274,7 +281,7 @@ async fn site_report(
         if user_list.is_none() {
             report.push(
                 Level::Warn,
-                "cachetags has never seen the user_list tag: if the site keeps cache tags in Redis or Memcache, drupal-scim's invalidations will not reach it",
+                "cachetags has never seen the user_list tag: if the site keeps cache tags in Redis, set [cache] backend = \"redis\" (README: Sites that keep caches in Redis); Memcache cannot be reached",
             );
         } else {
             report.push(Level::Ok, "cache tags are kept in the database (cachetags): provisioned changes show at once");

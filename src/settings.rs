@@ -1,6 +1,10 @@
 //! Server settings: an optional TOML file, then `DRUPAL_SCIM__*` environment variables
 //! (`__` separates sections, e.g. `DRUPAL_SCIM__DATABASE__URL`). Secrets never print.
 
+pub mod cache;
+
+pub use cache::{CacheBackendKind, CachePrefix, CacheSettings};
+
 use crate::drupal::settings_php::DrupalDatabase;
 use crate::drupal::tables::Tables;
 use serde::Deserialize;
@@ -45,6 +49,9 @@ pub struct Settings {
     pub limits: LimitSettings,
     #[serde(default)]
     pub audit: AuditSettings,
+    /// Where the site keeps its caches (database, Redis, Memcache).
+    #[serde(default)]
+    pub cache: CacheSettings,
     /// Validate and log every write as it would happen, then roll it back: nothing is written.
     #[serde(default)]
     pub dry_run: bool,
@@ -375,6 +382,7 @@ impl Settings {
                 "limits.default_page_size must be between 1 and limits.max_page_size".into(),
             ));
         }
+        self.cache.check()?;
         Ok(())
     }
 
@@ -408,6 +416,7 @@ impl Settings {
             mapping,
             limits: LimitSettings::default(),
             audit: AuditSettings::default(),
+            cache: CacheSettings::default(),
             dry_run: false,
             config_sync_directory: None,
         }
@@ -538,6 +547,35 @@ mod tests {
             let err = load(&format!("[server]\nbase_path = {bad:?}\n"), &[], &[]).unwrap_err().to_string();
             assert!(err.contains("server.base_path"), "{bad}: {err}");
         }
+    }
+
+    #[test]
+    fn cache_settings_from_file_and_environment() {
+        let s = load("", &[], &[]).unwrap();
+        assert_eq!(s.cache.backend, CacheBackendKind::Database);
+        let s = load("[cache]\nbackend = \"redis\"\nurl = \"redis://127.0.0.1:6379/1\"\nprefix = \"lab\"\n", &[], &[])
+            .unwrap();
+        assert_eq!((s.cache.backend, s.cache.prefix), (CacheBackendKind::Redis, Some(CachePrefix::One("lab".into()))));
+        let s = load(
+            "[cache]\nbackend = \"redis\"\nurl = \"redis://h\"\n[cache.prefix]\ndefault = \"site\"\nentity = \"ent\"\n",
+            &[],
+            &[],
+        )
+        .unwrap();
+        assert_eq!(s.cache.prefix, Some(CachePrefix::PerBin(map(&[("default", "site"), ("entity", "ent")]))));
+        let env = [
+            ("DRUPAL_SCIM__CACHE__BACKEND", "redis"),
+            ("DRUPAL_SCIM__CACHE__URL", "rediss://u:p@h:6380/3"),
+            ("DRUPAL_SCIM__CACHE__PREFIX__DEFAULT", "site"),
+            ("DRUPAL_SCIM__CACHE__PREFIX__CONFIG", "conf"),
+        ];
+        let s = load("", &[], &env).unwrap();
+        assert_eq!(s.cache.url.as_ref().map(Secret::expose), Some("rediss://u:p@h:6380/3"));
+        assert_eq!(s.cache.prefix, Some(CachePrefix::PerBin(map(&[("config", "conf"), ("default", "site")]))));
+        let env = [("DRUPAL_SCIM__CACHE__BACKEND", "redis"), ("DRUPAL_SCIM__CACHE__URL", "redis://h")];
+        let err = load("", &[], &env).unwrap_err().to_string();
+        assert!(err.contains("cache.prefix"), "{err}");
+        assert!(load("[cache]\nbackend = \"valkey\"\n", &[], &[]).is_err());
     }
 
     #[test]

@@ -39,6 +39,8 @@ pub enum StartupError {
     Bind(String, std::io::Error),
     #[error("{0}")]
     Tls(#[from] crate::tls::TlsError),
+    #[error("{0}")]
+    Cache(String),
 }
 
 /// A built, bound server.
@@ -97,6 +99,8 @@ impl Application {
             }
         );
         resolve_group_roles(&db, &site, &mut mapping).await?;
+        let db =
+            db.with_cache(crate::drupal::cache_backend::announce(&settings.cache, &site).map_err(StartupError::Cache)?);
         site.reach = reach(&site, &mapping);
         let site = Arc::new(site);
         let mapping = Arc::new(mapping);

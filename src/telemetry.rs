@@ -25,6 +25,8 @@ pub struct Metrics {
     tx_retries: AtomicU64,
     post_commit_failures: AtomicU64,
     last_write: AtomicI64,
+    cache_pending: AtomicI64,
+    cache_failures: AtomicU64,
 }
 
 /// The counters.
@@ -90,6 +92,16 @@ impl Metrics {
     /// Work after a commit (cache invalidation, the audit entry) failed for good.
     pub fn post_commit_failed(&self) {
         self.post_commit_failures.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Invalidations waiting for the cache backend (Redis) to come back: `delta` more or fewer.
+    pub fn cache_pending(&self, delta: i64) {
+        self.cache_pending.fetch_add(delta, Ordering::Relaxed);
+    }
+
+    /// An invalidation the cache backend refused after its retries (it is kept and replayed).
+    pub fn cache_failed(&self) {
+        self.cache_failures.fetch_add(1, Ordering::Relaxed);
     }
 
     /// A write transaction committed.
@@ -169,6 +181,18 @@ impl Metrics {
             "drupal_scim_post_commit_failures_total {}",
             self.post_commit_failures.load(Ordering::Relaxed)
         );
+        gauge(
+            &mut out,
+            "drupal_scim_cache_pending",
+            "Cache invalidations kept in memory until the cache backend (Redis) is reachable again.",
+            u64::try_from(self.cache_pending.load(Ordering::Relaxed)).unwrap_or(0),
+        );
+        let _ = writeln!(
+            out,
+            "# HELP drupal_scim_cache_failures_total Cache invalidations the cache backend (Redis) refused after their retries; each is kept and replayed."
+        );
+        let _ = writeln!(out, "# TYPE drupal_scim_cache_failures_total counter");
+        let _ = writeln!(out, "drupal_scim_cache_failures_total {}", self.cache_failures.load(Ordering::Relaxed));
         gauge(
             &mut out,
             "drupal_scim_last_successful_write_timestamp_seconds",

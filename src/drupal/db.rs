@@ -36,6 +36,8 @@ pub struct Db {
     timeout: Duration,
     /// Dry run: every transaction is rolled back instead of committed, no cache is touched.
     dry_run: bool,
+    /// Where committed writes invalidate Drupal's caches besides these tables (Redis).
+    cache: crate::drupal::cache_backend::CacheBackend,
 }
 
 impl Db {
@@ -71,7 +73,7 @@ impl Db {
             // Every statement of a create or PATCH (about 20 distinct ones) stays prepared.
             .stmt_cache_size(STMT_CACHE)
             .wait_timeout(Some(28800));
-        Ok(Db { pool: Pool::new(builder), timeout, dry_run: false })
+        Ok(Db { pool: Pool::new(builder), timeout, dry_run: false, cache: Default::default() })
     }
 
     /// A connection, or `Unavailable` when none can be had within the timeout.
@@ -87,6 +89,17 @@ impl Db {
     pub fn dry_run(mut self, on: bool) -> Db {
         self.dry_run = on;
         self
+    }
+
+    /// The same pool, with the site's cache backend.
+    pub fn with_cache(mut self, cache: crate::drupal::cache_backend::CacheBackend) -> Db {
+        self.cache = cache;
+        self
+    }
+
+    /// The site's cache backend.
+    pub fn cache(&self) -> &crate::drupal::cache_backend::CacheBackend {
+        &self.cache
     }
 
     /// Whether writes really happen (false in dry-run mode).

@@ -3,6 +3,7 @@
 pub mod after_commit;
 pub mod audit;
 pub mod cache;
+pub mod cache_backend;
 pub mod cardinality;
 pub mod charset;
 pub mod columns;
@@ -18,6 +19,7 @@ pub mod password;
 pub mod php_serialize;
 pub mod query;
 pub mod reach;
+pub mod redis_cache;
 pub mod roles;
 pub mod rows;
 pub mod server;

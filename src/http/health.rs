@@ -1,4 +1,6 @@
-//! `GET /healthz`: is the Drupal database reachable? No auth, no data.
+//! `GET /healthz`: is the Drupal database reachable? No auth, no data. The cache backend's
+//! state (Redis) is reported beside it but never decides the status: the database is the
+//! truth, and invalidations Redis misses are kept and replayed.
 
 use crate::http::app::AppState;
 use actix_web::{HttpResponse, web};
@@ -14,10 +16,11 @@ pub async fn healthz(state: web::Data<AppState>) -> HttpResponse {
             .await
             .map_err(|e| crate::scim::error::ScimError::from(crate::drupal::error::StoreError::from(e)))
     };
-    let ok = state.within(false, check).await.is_ok();
-    if ok {
-        HttpResponse::Ok().json(serde_json::json!({"status": "ok", "database": "reachable"}))
+    let (ok, cache) = futures_util::future::join(state.within(false, check), state.db.cache().health()).await;
+    if ok.is_ok() {
+        HttpResponse::Ok().json(serde_json::json!({"status": "ok", "database": "reachable", "cache": cache}))
     } else {
-        HttpResponse::ServiceUnavailable().json(serde_json::json!({"status": "unavailable", "database": "unreachable"}))
+        HttpResponse::ServiceUnavailable()
+            .json(serde_json::json!({"status": "unavailable", "database": "unreachable", "cache": cache}))
     }
 }

@@ -28,6 +28,7 @@ mod paging;
 mod procs;
 mod races;
 mod reach;
+mod redis_cache;
 mod search;
 mod statements;
 mod tenant_urls;
