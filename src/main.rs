@@ -1,7 +1,7 @@
 //! The `drupal-scim` command: thin wiring around the library.
 
 use clap::{Parser, Subcommand};
-use drupal_scim::drupal::settings_php::parse_settings;
+use drupal_scim::config::settings_php::parse_settings;
 use drupal_scim::settings::Settings;
 use drupal_scim::startup::Application;
 use std::path::PathBuf;

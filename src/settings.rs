@@ -1,7 +1,7 @@
 //! Server settings: an optional TOML file, then `DRUPAL_SCIM__*` environment variables
 //! (`__` separates sections, e.g. `DRUPAL_SCIM__DATABASE__URL`). Secrets never print.
 
-use crate::drupal::settings_php::DrupalDatabase;
+use crate::config::DrupalDatabase;
 use crate::drupal::tables::Tables;
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -388,7 +388,7 @@ impl Settings {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::drupal::settings_php::parse_settings;
+    use crate::config::settings_php::parse_settings;
 
     const SECRET: &str = "0123456789abcdef0123456789abcdef";
 

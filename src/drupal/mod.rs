@@ -21,7 +21,6 @@ pub mod reach;
 pub mod roles;
 pub mod rows;
 pub mod server;
-pub mod settings_php;
 pub mod site;
 pub mod sql_support;
 pub mod tables;
