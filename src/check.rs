@@ -61,6 +61,9 @@ impl fmt::Display for Report {
 /// Run every check.
 pub async fn run(settings: &Settings) -> Report {
     let mut report = Report::default();
+    if let Some(how) = &settings.drupal_settings_read {
+        report.push(Level::Ok, how.clone());
+    }
     let mut mapping = match Mapping::load(&settings.mapping) {
         Ok(m) => {
             report.push(Level::Ok, format!("mapping {} parsed", settings.mapping.display()));

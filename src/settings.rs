@@ -52,6 +52,10 @@ pub struct Settings {
     /// warning about roles a configuration import would delete.
     #[serde(default)]
     pub config_sync_directory: Option<PathBuf>,
+    /// How `--drupal-settings` was read (by PHP, or its literal values), for `check`; not a
+    /// setting.
+    #[serde(skip)]
+    pub drupal_settings_read: Option<String>,
 }
 
 /// Where provisioning changes are recorded.
@@ -381,6 +385,7 @@ impl Settings {
             audit: AuditSettings::default(),
             dry_run: false,
             config_sync_directory: None,
+            drupal_settings_read: None,
         }
     }
 }

@@ -1,9 +1,16 @@
 //! Drupal's own configuration, read from its `settings.php`: the database connection, the table
 //! prefixes and the config sync directory. Nothing here touches the database.
 //!
-//! - [`settings_php`]: a reader of the literal forms settings.php commonly uses, without PHP.
+//! - [`php`]: settings.php read exactly, by asking the PHP installed beside Drupal;
+//! - [`settings_php`]: a reader of the literal forms settings.php commonly uses, without PHP —
+//!   the fallback where there is no PHP, or PHP fails.
+//!
+//! [`read`] tries them in that order and says which one answered.
 
+pub mod php;
 pub mod settings_php;
+
+use std::path::Path;
 
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use std::collections::BTreeMap;
@@ -34,6 +41,9 @@ pub struct DrupalDatabase {
     /// `$settings['config_sync_directory']` when it is a literal string (Drupal 8+): where
     /// `drush config:export` writes and `drush config:import` reads the site's configuration.
     pub config_sync_directory: Option<String>,
+    /// The site's cache settings (read by PHP only), carried for cache backends other than the
+    /// database.
+    pub cache: CacheSettings,
     /// Things the reader noticed but could not follow, e.g. an `include` of settings.local.php
     /// after the database settings, which may change them.
     pub warnings: Vec<String>,
@@ -78,5 +88,67 @@ impl DrupalDatabase {
             }
         }
         url
+    }
+}
+
+/// settings.php's cache settings, as PHP evaluated them (JSON of the PHP values).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CacheSettings {
+    /// `$settings['cache']`: the cache backends by bin.
+    pub cache: Option<serde_json::Value>,
+    /// `$settings['cache_prefix']`.
+    pub cache_prefix: Option<serde_json::Value>,
+    /// `$settings['redis.connection']` (the redis module).
+    pub redis_connection: Option<serde_json::Value>,
+    /// `$settings['memcache']` (the memcache module).
+    pub memcache: Option<serde_json::Value>,
+}
+
+/// Which reader answered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Reader {
+    /// PHP included the file: exactly what Drupal sees.
+    Php { binary: String, version: String },
+    /// The literal reader, and why PHP was not used.
+    Literal { why_not_php: String },
+}
+
+impl std::fmt::Display for Reader {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Reader::Php { binary, version } => write!(f, "by asking PHP {version} ({binary}) to include it"),
+            Reader::Literal { why_not_php } => {
+                write!(f, "by reading its literal values without PHP ({why_not_php})")
+            }
+        }
+    }
+}
+
+/// Read the connection from `settings_php`: by asking `php` when it runs, otherwise (no PHP,
+/// or PHP failed) with the literal reader. An answer PHP gave that cannot be used is final, but
+/// the literal reader's view is added to the error where it fails too: it names the line.
+pub fn read(settings_php: &Path, php: &Path) -> Result<(DrupalDatabase, Reader), String> {
+    let literal = || -> Result<DrupalDatabase, String> {
+        let text = std::fs::read_to_string(settings_php)
+            .map_err(|e| format!("cannot read {}: {e}", settings_php.display()))?;
+        settings_php::parse_settings(&text).map_err(|e| e.to_string())
+    };
+    match php::evaluate(php, settings_php) {
+        Ok(evaluated) => {
+            Ok((evaluated.database, Reader::Php { binary: php.display().to_string(), version: evaluated.php_version }))
+        }
+        Err(php::PhpError::Settings(e)) => Err(match literal() {
+            Err(without) => {
+                format!("{}: as PHP evaluates it, {e}; read without PHP: {without}", settings_php.display())
+            }
+            Ok(_) => format!("{}: as PHP evaluates it, {e}", settings_php.display()),
+        }),
+        Err(failure) => {
+            let why_not_php = failure.to_string();
+            match literal() {
+                Ok(db) => Ok((db, Reader::Literal { why_not_php })),
+                Err(e) => Err(format!("{}: {e} (PHP could not be asked: {why_not_php})", settings_php.display())),
+            }
+        }
     }
 }

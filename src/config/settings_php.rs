@@ -183,6 +183,7 @@ fn extract(conn: &Val) -> Result<DrupalDatabase, SettingsPhpError> {
         prefixes,
         unix_socket,
         config_sync_directory: None,
+        cache: Default::default(),
         warnings: Vec::new(),
     })
 }
@@ -1321,6 +1322,7 @@ $settings['config_sync_directory'] = 'sites/default/files/config_Xy12/sync';
                 prefixes: BTreeMap::new(),
                 unix_socket: None,
                 config_sync_directory: Some("sites/default/files/config_Xy12/sync".into()),
+                cache: Default::default(),
                 warnings: vec![],
             }
         );

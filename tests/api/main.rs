@@ -28,6 +28,7 @@ mod procs;
 mod races;
 mod reach;
 mod search;
+mod settings_php;
 mod statements;
 mod tls;
 mod users_basic;
