@@ -3,11 +3,13 @@
 
 use crate::drupal::columns::Columns;
 use crate::drupal::db::Db;
+use crate::drupal::model::DbValue;
 use crate::drupal::password::PasswordScheme;
 use crate::drupal::roles::{self, list_roles};
 use crate::drupal::rows::{self, take};
-use crate::drupal::server::{self, Release};
+use crate::drupal::server;
 use crate::drupal::site::{Site, SiteError};
+use crate::mapping::check::open_site;
 use crate::mapping::model::{Mapping, Target, UnmappedGroups};
 use crate::settings::Settings;
 use mysql_async::prelude::*;
@@ -61,6 +63,9 @@ impl fmt::Display for Report {
 /// Run every check.
 pub async fn run(settings: &Settings) -> Report {
     let mut report = Report::default();
+    if let Some(how) = &settings.drupal_settings_read {
+        report.push(Level::Ok, how.clone());
+    }
     let mut mapping = match Mapping::load(&settings.mapping) {
         Ok(m) => {
             report.push(Level::Ok, format!("mapping {} parsed", settings.mapping.display()));
@@ -79,7 +84,7 @@ pub async fn run(settings: &Settings) -> Report {
             return report;
         }
     };
-    let site = match Site::detect(&db, &mut mapping).await {
+    let site = match open_site(&db, &mut mapping).await {
         Ok(site) => site,
         Err(SiteError::Mismatch(problems)) => {
             for p in problems {
@@ -94,10 +99,10 @@ pub async fn run(settings: &Settings) -> Report {
             return report;
         }
     };
-    let core = if site.is_drupal7() { "Drupal 7" } else { "Drupal 8–11" };
+    let core = site.schema.label();
     report.push(Level::Ok, format!("connected; {core} schema (system schema version {})", site.schema_version));
     match server::inspect(&db).await {
-        Ok(found) => match server::decide(&found, Release::of(&site)) {
+        Ok(found) => match server::decide(&found, site.release) {
             Ok(accepted) => report.push(Level::Ok, accepted.to_string()),
             Err(refusal) => report.push(Level::Error, refusal.to_string()),
         },
@@ -107,7 +112,10 @@ pub async fn run(settings: &Settings) -> Report {
     for (table, prefix) in &mapping.table_prefixes {
         report.push(Level::Info, format!("table {table} has its own prefix {prefix:?}"));
     }
-    let language = if site.is_drupal7() { "none ('', Drupal 7's default)".to_string() } else { site.langcode.clone() };
+    let language = match site.schema.default_preferred_language(&site.langcode) {
+        DbValue::Text(langcode) => langcode,
+        _ => "none ('', Drupal 7's default)".to_string(),
+    };
     report.push(Level::Info, format!("new accounts: language {language}, time zone {}", site.timezone));
     let hashes = match site.password {
         PasswordScheme::Bcrypt { cost } => format!("bcrypt $2y$ at cost {cost}"),
@@ -121,9 +129,10 @@ pub async fn run(settings: &Settings) -> Report {
             Target::Field(_) => "field",
         };
         let target = match &map.target {
-            Target::Column(c) => format!("{}.{}", site.data_table(), site.column_name(*c).unwrap_or_default()),
-            Target::Field(f) if site.is_drupal7() => format!("field_data_{f}.{f}_value (+ field_revision_{f})"),
-            Target::Field(f) => format!("user__{f}.{f}_value"),
+            Target::Column(c) => {
+                format!("{}.{}", site.schema.data_table(), site.schema.column_name(*c).unwrap_or_default())
+            }
+            Target::Field(f) => site.schema.field_target_text(f),
         };
         report.push(Level::Ok, format!("line {}: {} → {target} ({kind}{len})", map.line, map.scim_text));
     }
@@ -132,7 +141,7 @@ pub async fn run(settings: &Settings) -> Report {
         report.push(Level::Error, format!("cannot read the site: {e}"));
     }
     cache::report(&settings.cache, &site, &mut report).await;
-    if !site.is_drupal7()
+    if site.schema.roles_are_config()
         && let Err(e) =
             config_sync_report(&db, &site, &mapping, settings.config_sync_directory.as_deref(), &mut report).await
     {
@@ -150,7 +159,7 @@ async fn site_report(
     report: &mut Report,
 ) -> Result<(), crate::drupal::error::StoreError> {
     let mut conn = db.conn().await?;
-    let t = &site.tables;
+    let t = site.tables();
     let roles = list_roles(&mut conn, site).await?;
     // What SCIM may reach, as the server will have it: protected roles named by id or name.
     let mut site = site.clone();
@@ -168,13 +177,13 @@ async fn site_report(
     let marks = vec!["?"; uids.len().max(1)].join(", ");
     let params: Vec<mysql_async::Value> =
         if uids.is_empty() { vec![0u32.into()] } else { uids.iter().map(|u| (*u).into()).collect() };
-    let default_row = if site.is_drupal7() { "" } else { " AND `default_langcode` = 1" };
+    let default_row = site.schema.account_row_condition("");
     let sql = format!(
         "SELECT `uid`, `name` FROM {} WHERE `uid` IN ({marks}){default_row} ORDER BY `uid`",
-        t.t(site.data_table())
+        t.t(site.schema.data_table())
     );
     let rows: Vec<mysql_async::Row> = conn.exec(sql, params).await?;
-    let data = site.data_table();
+    let data = site.schema.data_table();
     for mut row in rows {
         let uid: u32 = take(&mut row, 0, format_args!("{data}.uid"))?;
         let name: String = take(&mut row, 1, format_args!("{data}.name"))?;
@@ -204,8 +213,8 @@ async fn site_report(
     }
     let mut params = Vec::new();
     let privileged = site.privileged_sql(&mut params);
-    let default_row = if site.is_drupal7() { "" } else { " AND d.`default_langcode` = 1" };
-    let sql = format!("SELECT COUNT(*) FROM {} d WHERE {privileged}{default_row}", t.t(site.data_table()));
+    let default_row = site.schema.account_row_condition("d.");
+    let sql = format!("SELECT COUNT(*) FROM {} d WHERE {privileged}{default_row}", t.t(site.schema.data_table()));
     let held: Option<i64> = conn.exec_first(sql, params).await?;
     report.push(
         Level::Info,
@@ -221,7 +230,8 @@ async fn site_report(
         };
         let mut params = Vec::new();
         let protected = site.protected_uids_sql(&mut params);
-        let sql = format!("SELECT COUNT(*) FROM {} d WHERE {protected}{default_row}{linked}", t.t(site.data_table()));
+        let sql =
+            format!("SELECT COUNT(*) FROM {} d WHERE {protected}{default_row}{linked}", t.t(site.schema.data_table()));
         let unlinked: Option<i64> = conn.exec_first(sql, params).await?;
         report.push(
             Level::Info,
@@ -265,11 +275,8 @@ async fn site_report(
     }
     if !caches_in_database {
         // The cache backend's own report (check/cache.rs) says where the caches are.
-    } else if site.is_drupal7() {
-        report.push(
-            Level::Ok,
-            "Drupal 7 reads accounts and roles live; drupal-scim drops each changed account's cache_field entry",
-        );
+    } else if let Some(note) = site.schema.cache_note() {
+        report.push(Level::Ok, note);
     } else if !has("cachetags") {
         report.push(
             Level::Warn,
@@ -287,9 +294,7 @@ async fn site_report(
             report.push(Level::Ok, "cache tags are kept in the database (cachetags): provisioned changes show at once");
         }
     }
-    let bins: &[&str] =
-        if site.is_drupal7() { &["cache_field"] } else { &["cache_entity", "cache_config", "cache_data"] };
-    for bin in bins {
+    for bin in site.schema.cache_bins() {
         if !has(bin) {
             report.push(
                 Level::Info,
@@ -311,7 +316,7 @@ async fn config_sync_report(
     report: &mut Report,
 ) -> Result<(), crate::drupal::error::StoreError> {
     let mut conn = db.conn().await?;
-    let t = &site.tables;
+    let t = site.tables();
     let created: Vec<String> = if Columns::load(&mut conn, t).await?.has(t, "scim_group") {
         let sql = format!(
             "SELECT `role_id` FROM {} WHERE `created_by_scim` = 1 AND `deleted` = 0 AND `role_id` IS NOT NULL ORDER BY `role_id`",

@@ -6,12 +6,13 @@
 //! - [`scim`]: the protocol, pure: filters, paths, PATCH, list responses, discovery.
 //! - [`mapping`]: drupal_mapping.toml, where SCIM names meet Drupal names.
 //! - [`drupal`]: the store: Drupal's tables, one transaction per write, cache invalidation.
-//! - [`settings`], [`token`], [`startup`], [`check`]: configuration, bearer tokens, building the
-//!   server, and the `check` report.
+//! - [`settings`], [`config`], [`token`], [`startup`], [`check`]: configuration (ours, and Drupal's
+//!   settings.php), bearer tokens, building the server, and the `check` report.
 #![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::todo)]
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 
 pub mod check;
+pub mod config;
 pub mod drupal;
 pub mod http;
 pub mod mapping;

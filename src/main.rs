@@ -1,7 +1,6 @@
 //! The `drupal-scim` command: thin wiring around the library.
 
 use clap::{Parser, Subcommand};
-use drupal_scim::drupal::settings_php::parse_settings;
 use drupal_scim::settings::Settings;
 use drupal_scim::startup::Application;
 use std::path::PathBuf;
@@ -13,10 +12,14 @@ struct Cli {
     /// Settings file (TOML); default: ./drupal-scim.toml if present. DRUPAL_SCIM__* variables override it.
     #[arg(long, global = true)]
     config: Option<PathBuf>,
-    /// Read the database connection and table prefix from Drupal's settings.php (the literal
-    /// $databases['default']['default'] array); the settings file and environment override it.
+    /// Read the database connection and table prefix from Drupal's settings.php
+    /// ($databases['default']['default']): by asking PHP when it is installed, otherwise from the
+    /// file's literal values; the settings file and environment override it.
     #[arg(long, global = true)]
     drupal_settings: Option<PathBuf>,
+    /// The PHP that reads --drupal-settings (default: `php` on PATH).
+    #[arg(long, global = true, env = "DRUPAL_SCIM_PHP", default_value = "php")]
+    php: PathBuf,
     #[command(subcommand)]
     command: Command,
 }
@@ -46,15 +49,17 @@ enum Command {
 async fn main() -> ExitCode {
     env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info")).init();
     let cli = Cli::parse();
-    let defaults = match cli.drupal_settings.as_deref().map(read_drupal_settings).transpose() {
-        Ok(d) => d.unwrap_or_default(),
+    let read = cli.drupal_settings.as_deref().map(|path| read_drupal_settings(path, &cli.php)).transpose();
+    let (defaults, how) = match read {
+        Ok(Some((defaults, how))) => (defaults, Some(how)),
+        Ok(None) => (Vec::new(), None),
         Err(e) => {
             eprintln!("drupal-scim: {e}");
             return ExitCode::from(2);
         }
     };
     let settings = match Settings::load(cli.config.as_deref(), &defaults) {
-        Ok(s) => s,
+        Ok(s) => Settings { drupal_settings_read: how, ..s },
         Err(e) => {
             eprintln!("drupal-scim: {e}");
             return ExitCode::from(2);
@@ -75,22 +80,25 @@ async fn main() -> ExitCode {
     }
 }
 
-/// Database URL and prefixes from Drupal's settings.php, as setting defaults.
-fn read_drupal_settings(path: &std::path::Path) -> Result<Vec<(&'static str, config::Value)>, String> {
-    let php = std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-    let db = parse_settings(&php).map_err(|e| format!("{}: {e}", path.display()))?;
+/// Setting defaults: (key, value) pairs.
+type Defaults = Vec<(&'static str, config::Value)>;
+
+/// Database URL and prefixes from Drupal's settings.php, as setting defaults, and how they were
+/// read (for `check` and the log).
+fn read_drupal_settings(path: &std::path::Path, php: &std::path::Path) -> Result<(Defaults, String), String> {
+    let (db, reader) = drupal_scim::config::read(path, php)?;
     for warning in &db.warnings {
         log::warn!("{}: {warning}", path.display());
     }
+    let how = format!("database settings read from {} {reader}", path.display());
     log::info!(
-        "database settings read from {} (host {}, database {}, prefix {:?}{})",
-        path.display(),
+        "{how} (host {}, database {}, prefix {:?}{})",
         db.host,
         db.database,
         db.prefix,
         if db.prefixes.is_empty() { String::new() } else { format!(", per-table prefixes {:?}", db.prefixes) }
     );
-    Ok(Settings::drupal_defaults(&db, path))
+    Ok((Settings::drupal_defaults(&db, path), how))
 }
 
 async fn serve(settings: Settings) -> ExitCode {

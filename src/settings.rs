@@ -5,7 +5,7 @@ pub mod cache;
 
 pub use cache::{CacheBackendKind, CachePrefix, CacheSettings};
 
-use crate::drupal::settings_php::DrupalDatabase;
+use crate::config::DrupalDatabase;
 use crate::drupal::tables::Tables;
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -59,6 +59,10 @@ pub struct Settings {
     /// warning about roles a configuration import would delete.
     #[serde(default)]
     pub config_sync_directory: Option<PathBuf>,
+    /// How `--drupal-settings` was read (by PHP, or its literal values), for `check`; not a
+    /// setting.
+    #[serde(skip)]
+    pub drupal_settings_read: Option<String>,
 }
 
 /// Where provisioning changes are recorded.
@@ -419,6 +423,7 @@ impl Settings {
             cache: CacheSettings::default(),
             dry_run: false,
             config_sync_directory: None,
+            drupal_settings_read: None,
         }
     }
 }
@@ -426,7 +431,7 @@ impl Settings {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::drupal::settings_php::parse_settings;
+    use crate::config::settings_php::parse_settings;
 
     const SECRET: &str = "0123456789abcdef0123456789abcdef";
 

@@ -6,10 +6,11 @@ use crate::drupal::groups::GroupStore;
 use crate::drupal::model::BaseColumn;
 use crate::drupal::reach::Reach;
 use crate::drupal::roles::{self, list_roles};
-use crate::drupal::server::{self, Refusal, Release};
-use crate::drupal::site::{Core, Site, SiteError};
+use crate::drupal::server::{self, Refusal};
+use crate::drupal::site::{Site, SiteError};
 use crate::drupal::users::UserStore;
 use crate::http::{AppState, configure};
+use crate::mapping::check::open_site;
 use crate::mapping::model::{LinkExisting, Mapping, MappingError};
 use crate::provision::{GroupService, UserService};
 use crate::scim::cursor::CursorKey;
@@ -78,15 +79,15 @@ impl Application {
         if settings.dry_run {
             log::warn!("DRY RUN: every write is validated, logged and rolled back; nothing is written to Drupal");
         }
-        let mut site = Site::detect(&db, &mut mapping).await?;
+        let mut site = open_site(&db, &mut mapping).await?;
         // Before the first write (the bridge tables): a server drupal-scim's SQL was not checked
         // for, or that refuses its named locks, is refused here and not halfway through a request.
-        let accepted = server::decide(&server::inspect(&db).await?, Release::of(&site))?;
+        let accepted = server::decide(&server::inspect(&db).await?, site.release)?;
         log::info!("{accepted}");
         site.ensure_bridge_tables(&db).await?;
         log::info!(
             "Drupal site: {}, schema {}, langcode {}, timezone {}, password hashes {:?}, table prefix {:?}{}",
-            if site.is_drupal7() { "Drupal 7" } else { "Drupal 8–11" },
+            site.schema.label(),
             site.schema_version,
             site.langcode,
             site.timezone,
@@ -106,7 +107,7 @@ impl Application {
         let mapping = Arc::new(mapping);
         let group_store = GroupStore::new(db.clone(), site.clone(), mapping.groups.protected_roles.clone());
         let cursors = CursorKey::new(settings.auth.secret.expose(), 3600);
-        let audit = Audit::new(db.clone(), site.tables.clone(), site.has_watchdog && settings.audit.watchdog);
+        let audit = Audit::new(db.clone(), site.tables().clone(), site.has_watchdog && settings.audit.watchdog);
         let users = UserService::new(
             mapping.clone(),
             UserStore::new(db.clone(), site.clone()),
@@ -219,13 +220,9 @@ async fn resolve_group_roles(db: &Db, site: &Site, mapping: &mut Mapping) -> Res
 
 /// What SCIM may reach on this site, from the mapping (after [`resolve_group_roles`]).
 pub fn reach(site: &Site, mapping: &Mapping) -> Reach {
-    let mut protected_roles = mapping.groups.protected_roles.clone();
-    if let Core::Drupal7(d7) = &site.core {
-        // Drupal 7 role ids are numbers: the names the mapping may use were resolved to rids
-        // (resolve_group_roles) and must not reach an integer comparison ("4 editors" = 4).
-        protected_roles.retain(|r| !r.is_empty() && r.bytes().all(|b| b.is_ascii_digit()));
-        protected_roles.extend(d7.admin_rid.clone());
-    }
+    // The schema adds the roles it protects itself (Drupal 7's `user_admin_role`) and keeps
+    // only ids its role column can compare (names were resolved to ids by resolve_group_roles).
+    let mut protected_roles = site.schema.protected_roles(mapping.groups.protected_roles.clone());
     protected_roles.sort();
     protected_roles.dedup();
     Reach {

@@ -1,10 +1,10 @@
 //! Cache invalidation after a commit, as Drupal's entity API does it: bump cache tags in
 //! `cachetags` and delete cache rows by cid. What to invalidate is a plan ([`Invalidation`]),
-//! built from what a write changed; [`crate::drupal::after_commit`] carries it out to the end.
+//! made by the schema from what a write changed (`Schema::user_saved`, `user_deleted`,
+//! `role_changed`); `after_commit` carries it out to the end.
 //! A missing cache table means "nothing cached" (Drupal creates them lazily).
 
 use crate::drupal::error::ER_NO_SUCH_TABLE;
-use crate::drupal::site::{Core, Site};
 use crate::drupal::tables::Tables;
 use mysql_async::Conn;
 use mysql_async::prelude::*;
@@ -35,70 +35,6 @@ impl Invalidation {
         self
     }
 
-    /// After accounts were created or saved. Drupal 8+ (`EntityBase::invalidateTagsOnSave`):
-    /// the entity type's list tag `user_list` (users have no bundle key, so no `user_list:user`),
-    /// `4xx-response` (users have a canonical link), and on update the account's own `user:N`;
-    /// then the persistent entity cache item `values:user:N`. Drupal 7 core caches no account
-    /// rows, only field values (`field:user:N` in cache_field); contrib entitycache keeps whole
-    /// accounts in cache_entity_user by uid.
-    pub fn user_saved(site: &Site, uids: &[u32], created: bool) -> Invalidation {
-        if uids.is_empty() {
-            return Invalidation::default();
-        }
-        if site.is_drupal7() {
-            return Invalidation {
-                cids: vec![
-                    ("field", uids.iter().map(|uid| format!("field:user:{uid}")).collect()),
-                    ("entity_user", uids.iter().map(|uid| uid.to_string()).collect()),
-                ],
-                ..Invalidation::default()
-            };
-        }
-        let mut tags = vec!["user_list".to_string(), "4xx-response".to_string()];
-        if !created {
-            tags.extend(uids.iter().map(|uid| format!("user:{uid}")));
-        }
-        Invalidation { tags, cids: vec![("entity", entity_cids(uids))] }
-    }
-
-    /// After accounts were deleted. Drupal 8+ (`EntityBase::invalidateTagsOnDelete`): the list
-    /// tag and each account's own tag, no `4xx-response`; the entity cache item goes too.
-    pub fn user_deleted(site: &Site, uids: &[u32]) -> Invalidation {
-        if site.is_drupal7() || uids.is_empty() {
-            return Invalidation::user_saved(site, uids, false);
-        }
-        let mut tags = vec!["user_list".to_string()];
-        tags.extend(uids.iter().map(|uid| format!("user:{uid}")));
-        Invalidation { tags, cids: vec![("entity", entity_cids(uids))] }
-    }
-
-    /// After a role was created, renamed or deleted, as a real Drupal 10.3 did it: its config
-    /// cache rows and the APCu timestamp, `config:user_role_list`, the role's own config tag
-    /// unless new, the action list when the two role actions came or went; when a role goes,
-    /// also the two actions' own tags and `user_values`, the tag of every cached account (whose
-    /// roles just changed). Drupal 7 keeps no role cache (`user_roles()` reads live).
-    pub fn role_changed(site: &Site, id: &str, created: bool, deleted: bool) -> Invalidation {
-        if site.core != Core::Modern {
-            return Invalidation::default();
-        }
-        let mut cids = crate::drupal::roles::config_names(id);
-        // Deleting the timestamp row makes every APCu-fronted copy of cache_config stale.
-        cids.push("last_write_timestamp_cache_config".into());
-        let mut tags = vec!["config:user_role_list".to_string()];
-        if created || deleted {
-            tags.push("config:action_list".into());
-        }
-        if !created {
-            tags.push(format!("config:user.role.{id}"));
-        }
-        if deleted {
-            tags.push(format!("config:system.action.user_add_role_action.{id}"));
-            tags.push(format!("config:system.action.user_remove_role_action.{id}"));
-            tags.push("user_values".into());
-        }
-        Invalidation { tags, cids: vec![("config", cids)] }
-    }
-
     /// Carry the plan out on `conn`: the tags first (one statement), then the rows.
     pub async fn apply(&self, conn: &mut Conn, tables: &Tables) -> Result<(), mysql_async::Error> {
         if !self.tags.is_empty() {
@@ -122,10 +58,6 @@ impl Invalidation {
         }
         Ok(())
     }
-}
-
-fn entity_cids(uids: &[u32]) -> Vec<String> {
-    uids.iter().map(|uid| format!("values:user:{uid}")).collect()
 }
 
 /// A cache table that does not exist holds nothing to invalidate.

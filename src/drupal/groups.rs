@@ -8,10 +8,10 @@ use crate::drupal::db::{Db, retrying};
 use crate::drupal::error::StoreError;
 use crate::drupal::locks;
 use crate::drupal::membership::{self, Account};
+use crate::drupal::model::now;
 use crate::drupal::roles::{self, Role};
 use crate::drupal::rows::{self, take};
 use crate::drupal::site::Site;
-use crate::drupal::users::now;
 use mysql_async::prelude::*;
 use mysql_async::{Conn, Row, TxOpts};
 use std::sync::Arc;
@@ -114,7 +114,7 @@ impl GroupStore {
         let sql = format!(
             "SELECT `group_id`, `role_id`, `display_name`, `external_id`, `created_by_scim`, `created`, `changed`, `revision` \
              FROM {} WHERE `deleted` = 0 ORDER BY `created`, `group_id`",
-            self.site.tables.t("scim_group")
+            self.site.tables().t("scim_group")
         );
         let rows: Vec<Row> = q.exec(sql, ()).await?;
         let mut groups = Vec::with_capacity(rows.len());
@@ -165,8 +165,7 @@ impl GroupStore {
         unlock(&mut conn, &self.site).await;
         let (group, changed_uids, created_role) = result?;
         let role = group.role_id.as_deref().filter(|_| created_role);
-        self.invalidate(conn, role.map(|r| Invalidation::role_changed(&self.site, r, true, false)), &changed_uids)
-            .await;
+        self.invalidate(conn, role.map(|r| self.site.schema.role_changed(r, true, false)), &changed_uids).await;
         Ok(group)
     }
 
@@ -178,7 +177,7 @@ impl GroupStore {
         target: &GroupTarget,
         members: &[String],
     ) -> Result<(GroupRecord, Vec<u32>, bool), StoreError> {
-        let t = &self.site.tables;
+        let t = self.site.tables();
         let mut tx = conn.start_transaction(TxOpts::default()).await?;
         self.check_display_name(&mut tx, display_name, None).await?;
         let all_roles = roles::list_roles(&mut tx, &self.site).await?;
@@ -273,8 +272,7 @@ impl GroupStore {
         unlock(&mut conn, &self.site).await;
         let (updated, changed_uids, relabelled) = result?;
         let role = group.role_id.as_deref().filter(|_| relabelled);
-        self.invalidate(conn, role.map(|r| Invalidation::role_changed(&self.site, r, false, false)), &changed_uids)
-            .await;
+        self.invalidate(conn, role.map(|r| self.site.schema.role_changed(r, false, false)), &changed_uids).await;
         Ok(updated)
     }
 
@@ -284,7 +282,7 @@ impl GroupStore {
         group: &GroupRecord,
         write: &GroupWrite,
     ) -> Result<(GroupRecord, Vec<u32>, bool), StoreError> {
-        let t = &self.site.tables;
+        let t = self.site.tables();
         let mut tx = conn.start_transaction(TxOpts::default()).await?;
         let mut updated = group.clone();
         let mut relabelled = false;
@@ -339,12 +337,12 @@ impl GroupStore {
         unlock(&mut conn, &self.site).await;
         let changed = result?;
         let role = group.role_id.as_deref().filter(|_| drop_role);
-        self.invalidate(conn, role.map(|r| Invalidation::role_changed(&self.site, r, false, true)), &changed).await;
+        self.invalidate(conn, role.map(|r| self.site.schema.role_changed(r, false, true)), &changed).await;
         Ok(())
     }
 
     async fn delete_tx(&self, conn: &mut Conn, group: &GroupRecord, drop_role: bool) -> Result<Vec<u32>, StoreError> {
-        let t = &self.site.tables;
+        let t = self.site.tables();
         let mut tx = conn.start_transaction(TxOpts::default()).await?;
         let mut changed = Vec::new();
         if let Some(role) = &group.role_id {
@@ -452,14 +450,14 @@ impl GroupStore {
     /// member each cycle) means nothing for them: bumping `user_list` and `4xx-response` anyway
     /// would flush the People page and every cached 404/403 page on every sync.
     async fn invalidate(&self, conn: Conn, role: Option<Invalidation>, uids: &[u32]) {
-        let plan = role.unwrap_or_default().and(Invalidation::user_saved(&self.site, uids, false));
-        after_commit::invalidate(&self.db, &self.site.tables, Some(conn), plan).await;
+        let plan = role.unwrap_or_default().and(self.site.schema.user_saved(uids, false));
+        after_commit::invalidate(&self.db, self.site.tables(), Some(conn), plan).await;
     }
 
     async fn lock(&self, conn: &mut Conn) -> Result<(), StoreError> {
         // A request cancelled while holding the lock: the pool's reset releases it (locks.rs).
         conn.reset_connection(true);
-        if locks::lock(conn, &self.site.tables, GROUP_LOCK, self.db.timeout()).await? {
+        if locks::lock(conn, self.site.tables(), GROUP_LOCK, self.db.timeout()).await? {
             Ok(())
         } else {
             Err(StoreError::Unavailable("timed out waiting for a concurrent group change".into()))
@@ -468,7 +466,7 @@ impl GroupStore {
 }
 
 async fn unlock(conn: &mut Conn, site: &Site) {
-    match locks::unlock(conn, &site.tables, GROUP_LOCK).await {
+    match locks::unlock(conn, site.tables(), GROUP_LOCK).await {
         Ok(()) => conn.reset_connection(false),
         Err(e) => log::warn!("releasing the group lock failed: {e}"),
     }

@@ -1,14 +1,14 @@
 //! Role membership as set operations: grant or revoke one role for many accounts in a few
-//! statements, never loading the whole member list. On 8+ the rows are `user__roles` with
-//! deltas kept 0..n-1 per account; on Drupal 7 they are `users_roles` (uid, rid) pairs.
+//! statements, never loading the whole member list. The rows themselves are the schema's
+//! (`user__roles` with deltas on 8+, `users_roles` pairs on Drupal 7).
 
 use crate::drupal::error::StoreError;
+use crate::drupal::model::now;
 use crate::drupal::rows::{self, take};
 use crate::drupal::site::Site;
-use crate::drupal::users::now;
 use mysql_async::prelude::*;
 use mysql_async::{Row, Value};
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 
 /// Placeholders per statement when a list of ids is bound.
 const CHUNK: usize = 500;
@@ -50,13 +50,13 @@ async fn resolve_accounts<Q: Queryable>(
     let mut out = Vec::new();
     for chunk in uuids.chunks(CHUNK) {
         let mut params: Vec<Value> = Vec::new();
-        let ids = site.ids_condition(chunk, &mut params);
+        let ids = site.schema.ids_condition(chunk, &mut params);
         let reach = site.reach_sql(with_hidden, &mut params);
         let sql = format!(
             "SELECT d.`uid`, {}, d.`name`, {} FROM {} WHERE {ids} AND {reach}",
-            site.id_sql(),
-            site.value_langcode_sql(),
-            site.accounts_from(),
+            site.schema.id_sql(),
+            site.schema.value_langcode_sql(),
+            site.schema.accounts_from(),
         );
         let rows: Vec<Row> = q.exec(sql, params).await?;
         for row in rows {
@@ -70,18 +70,18 @@ async fn resolve_accounts<Q: Queryable>(
 pub async fn members<Q: Queryable>(q: &mut Q, site: &Site, role: &str) -> Result<Vec<Account>, StoreError> {
     let mut params: Vec<Value> = vec![role.into()];
     let reach = site.reach_sql(false, &mut params);
-    let rows = site.role_values();
+    let rows = site.schema.role_values();
     let sql = format!(
         "SELECT DISTINCT d.`uid`, {}, d.`name`, {} FROM {} x, {} \
          WHERE x.`{}` = d.`uid` AND {} = ? AND {} AND {} AND {reach} ORDER BY d.`uid`",
-        site.id_sql(),
-        site.value_langcode_sql(),
+        site.schema.id_sql(),
+        site.schema.value_langcode_sql(),
         rows.table,
-        site.accounts_from(),
+        site.schema.accounts_from(),
         rows.owner,
         role_column(site),
         rows.conditions,
-        site.value_language_condition(true),
+        site.schema.value_language_condition(true),
     );
     let rows: Vec<Row> = q.exec(sql, params).await?;
     rows.into_iter().map(|row| account(site, row)).collect()
@@ -89,10 +89,10 @@ pub async fn members<Q: Queryable>(q: &mut Q, site: &Site, role: &str) -> Result
 
 /// An account from a row of uid, SCIM id, name and the language of its values.
 fn account(site: &Site, mut row: Row) -> Result<Account, StoreError> {
-    let data = site.data_table();
+    let data = site.schema.data_table();
     Ok(Account {
         uid: take(&mut row, 0, format_args!("{data}.uid"))?,
-        uuid: take(&mut row, 1, if site.is_drupal7() { "scim_user.scim_id" } else { "users.uuid" })?,
+        uuid: take(&mut row, 1, site.schema.id_column())?,
         name: take(&mut row, 2, format_args!("{data}.name"))?,
         langcode: take(&mut row, 3, format_args!("{data}.langcode"))?,
     })
@@ -113,10 +113,10 @@ async fn lock_accounts<Q: Queryable>(q: &mut Q, site: &Site, uids: &[u32]) -> Re
         let params: Vec<Value> = chunk.iter().map(|u| Value::from(*u)).collect();
         let sql = format!(
             "SELECT `uid` FROM {} WHERE `uid` IN ({}) ORDER BY `uid` FOR UPDATE",
-            site.tables.t(site.data_table()),
+            site.tables().t(site.schema.data_table()),
             marks(chunk.len())
         );
-        out.extend(rows::column::<u32, _>(q, sql, params, format_args!("{}.uid", site.data_table())).await?);
+        out.extend(rows::column::<u32, _>(q, sql, params, format_args!("{}.uid", site.schema.data_table())).await?);
     }
     Ok(out)
 }
@@ -127,7 +127,7 @@ async fn holders<Q: Queryable>(q: &mut Q, site: &Site, role: &str, uids: &[u32])
     for chunk in uids.chunks(CHUNK) {
         let mut params: Vec<Value> = vec![role.into()];
         params.extend(chunk.iter().map(|u| Value::from(*u)));
-        let rows = site.role_values();
+        let rows = site.schema.role_values();
         let sql = format!(
             "SELECT DISTINCT x.`{}` FROM {} x WHERE {} = ? AND {} AND x.`{}` IN ({})",
             rows.owner,
@@ -159,59 +159,11 @@ pub async fn grant<Q: Queryable>(
     if todo.is_empty() {
         return Ok(Vec::new());
     }
-    if site.is_drupal7() {
-        return grant_drupal7(q, site, role, &todo).await;
-    }
-    let t = &site.tables;
     let mut changed = Vec::new();
     for chunk in todo.chunks(CHUNK) {
-        let ids: Vec<Value> = chunk.iter().map(|a| Value::from(a.uid)).collect();
-        let sql = format!(
-            "SELECT `entity_id`, MAX(`delta`) FROM {} WHERE `entity_id` IN ({}) AND `deleted` = 0 GROUP BY `entity_id`",
-            t.t("user__roles"),
-            marks(chunk.len())
-        );
-        let mut max: BTreeMap<u32, u32> = BTreeMap::new();
-        for mut row in q.exec::<Row, _, _>(sql, ids).await? {
-            max.insert(take(&mut row, 0, "user__roles.entity_id")?, take(&mut row, 1, "user__roles.delta")?);
-        }
-        let mut params: Vec<Value> = Vec::new();
-        for a in chunk {
-            let delta = max.get(&a.uid).map_or(0, |d| d + 1);
-            params.extend([a.uid.into(), a.uid.into(), a.langcode.as_str().into(), delta.into(), role.into()]);
-            changed.push(a.uid);
-        }
-        let sql = format!(
-            "INSERT INTO {} (`bundle`, `deleted`, `entity_id`, `revision_id`, `langcode`, `delta`, `roles_target_id`) VALUES {}",
-            t.t("user__roles"),
-            vec!["('user', 0, ?, ?, ?, ?, ?)"; chunk.len()].join(", ")
-        );
-        q.exec_drop(sql, params).await?;
-    }
-    touch(q, site, &changed).await?;
-    Ok(changed)
-}
-
-/// Drupal 7: one `users_roles` row per account.
-async fn grant_drupal7<Q: Queryable>(
-    q: &mut Q,
-    site: &Site,
-    role: &str,
-    todo: &[&Account],
-) -> Result<Vec<u32>, StoreError> {
-    let mut changed = Vec::new();
-    for chunk in todo.chunks(CHUNK) {
-        let mut params: Vec<Value> = Vec::new();
-        for a in chunk {
-            params.extend([a.uid.into(), role.into()]);
-            changed.push(a.uid);
-        }
-        let sql = format!(
-            "INSERT INTO {} (`uid`, `rid`) VALUES {}",
-            site.tables.t("users_roles"),
-            vec!["(?, ?)"; chunk.len()].join(", ")
-        );
-        q.exec_drop(sql, params).await?;
+        let accounts: Vec<(u32, &str)> = chunk.iter().map(|a| (a.uid, a.langcode.as_str())).collect();
+        site.schema.insert_assignments(q, role, &accounts).await?;
+        changed.extend(chunk.iter().map(|a| a.uid));
     }
     touch(q, site, &changed).await?;
     Ok(changed)
@@ -222,13 +174,14 @@ struct RoleOwner<'a>(&'a Site);
 
 impl std::fmt::Display for RoleOwner<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(if self.0.is_drupal7() { "users_roles.uid" } else { "user__roles.entity_id" })
+        let rows = self.0.schema.role_values();
+        write!(f, "{}.{}", rows.name, rows.owner)
     }
 }
 
 /// The role column of the assignment rows on alias `x`.
 fn role_column(site: &Site) -> &'static str {
-    if site.is_drupal7() { "x.`rid`" } else { "x.`roles_target_id`" }
+    site.schema.role_id_sql()
 }
 
 /// Delete the assignment rows of `roles` (one role id, or several) for `uids`.
@@ -238,7 +191,7 @@ async fn delete_assignments<Q: Queryable>(
     roles: &[&str],
     uids: &[u32],
 ) -> Result<(), StoreError> {
-    let rows = site.role_values();
+    let rows = site.schema.role_values();
     for chunk in uids.chunks(CHUNK) {
         let mut params: Vec<Value> = roles.iter().map(|r| Value::from(*r)).collect();
         params.extend(chunk.iter().map(|u| Value::from(*u)));
@@ -277,11 +230,11 @@ pub async fn revoke_all<Q: Queryable>(q: &mut Q, site: &Site, role: &str) -> Res
 pub async fn changeable_holders<Q: Queryable>(q: &mut Q, site: &Site, role: &str) -> Result<Vec<u32>, StoreError> {
     let mut params: Vec<Value> = vec![role.into()];
     let reach = site.reach_sql(true, &mut params);
-    let rows = site.role_values();
+    let rows = site.schema.role_values();
     let sql = format!(
         "SELECT DISTINCT d.`uid` FROM {} x, {} WHERE x.`{}` = d.`uid` AND {} = ? AND {reach}",
         rows.table,
-        site.accounts_from(),
+        site.schema.accounts_from(),
         rows.owner,
         role_column(site),
     );
@@ -307,50 +260,23 @@ pub async fn revoke_roles_of<Q: Queryable>(
 /// Take the role from every account that holds it, protected ones included: only for a role
 /// that is being deleted. Returns the uids that changed.
 pub async fn revoke_from_all_holders<Q: Queryable>(q: &mut Q, site: &Site, role: &str) -> Result<Vec<u32>, StoreError> {
-    let rows = site.role_values();
+    let rows = site.schema.role_values();
     let sql = format!("SELECT DISTINCT x.`{}` FROM {} x WHERE {} = ?", rows.owner, rows.table, role_column(site));
     let uids: Vec<u32> = rows::column(q, sql, (role,), RoleOwner(site)).await?;
     revoke(q, site, role, &uids).await
 }
 
-/// Close the gaps a removal leaves: deltas 0..n-1 per account and language, in their order.
-/// Two passes so no intermediate value collides with the primary key. A row's new delta is the
-/// number of its account's rows (same language) before it: what ROW_NUMBER() - 1 would give,
-/// without window functions, which MySQL 5.7 lacks (see sql_support). The derived table is
-/// grouped, so MySQL and MariaDB materialise it before the update reads it back.
+/// Close the gaps a removal leaves in these accounts' assignment rows (deltas 0..n-1 on 8+).
 pub async fn renumber<Q: Queryable>(q: &mut Q, site: &Site, uids: &[u32]) -> Result<(), StoreError> {
-    if site.is_drupal7() {
-        // Drupal 7's users_roles has no deltas.
-        return Ok(());
-    }
-    let table = site.tables.t("user__roles");
     for chunk in uids.chunks(CHUNK) {
-        let ids: Vec<Value> = chunk.iter().map(|u| Value::from(*u)).collect();
-        let m = marks(chunk.len());
-        q.exec_drop(
-            format!("UPDATE {table} SET `delta` = `delta` + 1000000 WHERE `entity_id` IN ({m}) AND `deleted` = 0"),
-            ids.clone(),
-        )
-        .await?;
-        q.exec_drop(
-            format!(
-                "UPDATE {table} r JOIN (SELECT a.`entity_id`, a.`langcode`, a.`delta`, COUNT(b.`delta`) AS `nd` \
-                   FROM {table} a LEFT JOIN {table} b ON b.`entity_id` = a.`entity_id` AND b.`langcode` = a.`langcode` \
-                     AND b.`deleted` = 0 AND b.`delta` < a.`delta` \
-                   WHERE a.`entity_id` IN ({m}) AND a.`deleted` = 0 GROUP BY a.`entity_id`, a.`langcode`, a.`delta`) x \
-                 ON r.`entity_id` = x.`entity_id` AND r.`langcode` = x.`langcode` AND r.`delta` = x.`delta` AND r.`deleted` = 0 \
-                 SET r.`delta` = x.`nd`"
-            ),
-            ids,
-        )
-        .await?;
+        site.schema.renumber(q, chunk).await?;
     }
     Ok(())
 }
 
 /// A role change is an account change for Drupal: bump `changed`.
 async fn touch<Q: Queryable>(q: &mut Q, site: &Site, uids: &[u32]) -> Result<(), StoreError> {
-    if !site.has_changed_column() {
+    if !site.schema.has_changed_column() {
         return Ok(());
     }
     let now = now();
@@ -359,7 +285,7 @@ async fn touch<Q: Queryable>(q: &mut Q, site: &Site, uids: &[u32]) -> Result<(),
         params.extend(chunk.iter().map(|u| Value::from(*u)));
         let sql = format!(
             "UPDATE {} SET `changed` = ? WHERE `uid` IN ({})",
-            site.tables.t(site.data_table()),
+            site.tables().t(site.schema.data_table()),
             marks(chunk.len())
         );
         q.exec_drop(sql, params).await?;

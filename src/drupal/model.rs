@@ -3,6 +3,11 @@
 
 use std::collections::BTreeMap;
 
+/// Unix time now, as Drupal stores times.
+pub fn now() -> i64 {
+    time::OffsetDateTime::now_utc().unix_timestamp()
+}
+
 /// A single-value column of `users_field_data` the mapping may target.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum BaseColumn {
@@ -192,4 +197,24 @@ pub enum UserQuery {
 pub struct Sort {
     pub column: UserColumn,
     pub descending: bool,
+}
+
+/// One role, as much of it as SCIM needs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Role {
+    pub id: String,
+    pub uuid: String,
+    pub label: String,
+    pub weight: i64,
+    /// Drupal's "administrator role" flag: every permission. Always protected from SCIM.
+    pub is_admin: bool,
+    /// Holds a permission that leads to any account (permissions.rs): protected like an admin role.
+    pub escalates: bool,
+}
+
+impl Role {
+    /// Whether holding this role puts an account out of SCIM's reach, and the role itself too.
+    pub fn is_privileged(&self) -> bool {
+        self.is_admin || self.escalates
+    }
 }

@@ -4,16 +4,18 @@
 use crate::drupal::charset::Repertoire;
 use crate::drupal::model::{Cmp, DbValue, UserColumn, UserQuery};
 use crate::drupal::site::Site;
+
+pub use crate::drupal::schema::fragments::like_escape;
 use mysql_async::Value;
 
 /// The SQL of a single-valued column on the site's account join (`Site::accounts_from`).
 fn column_sql(site: &Site, column: &UserColumn) -> Option<String> {
     Some(match column {
-        UserColumn::Uuid => site.id_sql().into(),
+        UserColumn::Uuid => site.schema.id_sql().into(),
         UserColumn::ExternalId => "s.`external_id`".into(),
         UserColumn::Created => "d.`created`".into(),
-        UserColumn::Changed => site.changed_sql().into(),
-        UserColumn::Base(c) => site.base_filter_sql(*c),
+        UserColumn::Changed => site.schema.changed_sql().into(),
+        UserColumn::Base(c) => site.schema.base_filter_sql(*c),
         UserColumn::Field(_) | UserColumn::Role => return None,
     })
 }
@@ -27,18 +29,6 @@ fn repertoire(site: &Site, column: &UserColumn) -> Repertoire {
         UserColumn::Base(_) => site.repertoires.account,
         UserColumn::Field(f) => site.repertoires.field(f),
     }
-}
-
-/// Escape LIKE wildcards so `%` and `_` in a client's value match literally.
-pub fn like_escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        if matches!(c, '\\' | '%' | '_') {
-            out.push('\\');
-        }
-        out.push(c);
-    }
-    out
 }
 
 /// `expr <op> ?` for one comparison, pushing its bound value.
@@ -72,8 +62,8 @@ fn comparison(expr: &str, cmp: Cmp, value: &DbValue, params: &mut Vec<Value>) ->
 /// An EXISTS over a multi-value table (a field or the roles) for one comparison.
 fn exists_sql(site: &Site, column: &UserColumn, cmp: Option<(Cmp, &DbValue)>, params: &mut Vec<Value>) -> String {
     let (values, roles) = match column {
-        UserColumn::Field(f) => (site.field_values(f), false),
-        _ => (site.role_values(), true),
+        UserColumn::Field(f) => (site.schema.field_values(f), false),
+        _ => (site.schema.role_values(), true),
     };
     let value_col = values.value;
     // Drupal reads only the rows in the account's own language (§1.9); so does a filter.
@@ -82,7 +72,7 @@ fn exists_sql(site: &Site, column: &UserColumn, cmp: Option<(Cmp, &DbValue)>, pa
         values.table,
         values.owner,
         values.conditions,
-        site.value_language_condition(roles)
+        site.schema.value_language_condition(roles)
     );
     match cmp {
         None => format!("EXISTS ({head})"),
@@ -122,7 +112,7 @@ pub fn where_sql(site: &Site, query: &UserQuery, params: &mut Vec<Value>) -> Str
         }
         // An id lookup (every GET, and Entra's member checks) uses the ids' indexes.
         UserQuery::Compare { column: UserColumn::Uuid, cmp: Cmp::Eq, value: DbValue::Text(id) } => {
-            site.ids_condition(std::slice::from_ref(id), params)
+            site.schema.ids_condition(std::slice::from_ref(id), params)
         }
         UserQuery::Compare { column, cmp, value } => match column_sql(site, column) {
             Some(expr) if *cmp == Cmp::Ne && *value != DbValue::Null => {
@@ -146,27 +136,17 @@ pub fn order_sql(site: &Site, column: &UserColumn) -> String {
         Some(expr) => expr,
         None => match column {
             UserColumn::Field(f) => {
-                let values = site.field_values(f);
+                let values = site.schema.field_values(f);
                 format!(
                     "(SELECT MIN({}) FROM {} x WHERE x.`{}` = d.`uid` AND {} AND {})",
                     values.value,
                     values.table,
                     values.owner,
                     values.conditions,
-                    site.value_language_condition(false)
+                    site.schema.value_language_condition(false)
                 )
             }
             _ => "d.`uid`".into(),
         },
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::like_escape;
-
-    #[test]
-    fn like_wildcards_are_escaped() {
-        assert_eq!(like_escape(r"a%b_c\d"), r"a\%b\_c\\d");
     }
 }

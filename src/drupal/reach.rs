@@ -7,50 +7,12 @@
 //! gains an administrator role in Drupal drops out of reach at once, with no cache to go stale.
 
 use crate::drupal::error::StoreError;
-use crate::drupal::query::like_escape;
-use crate::drupal::site::{Core, Site};
+pub use crate::drupal::site::Reach;
+use crate::drupal::site::Site;
 use mysql_async::prelude::*;
 use mysql_async::{Row, Value};
 
-/// Permissions that let their holder take over accounts or give themselves more power; a role
-/// holding any of them is privileged, like an administrator role. Drupal core marks each of
-/// these `restrict access: true` (or, on Drupal 7, documents it as such), and each leads to a
-/// login to any account:
-/// - `administer permissions`: grant any permission to any role (user module, 7 and 8+);
-/// - `administer users`: edit any account's e-mail, password, roles (user module, 7 and 8+);
-/// - `administer modules`, `administer software updates`: install or run code (system module);
-/// - `import configuration`, `synchronize configuration`: rewrite the role config itself (config
-///   module, 8+);
-/// - `use PHP for settings`: run PHP (Drupal 7's php module);
-/// - `assign all roles`: the contrib role_delegation module's "grant any role".
-pub const ESCALATING_PERMISSIONS: [&str; 8] = [
-    "administer permissions",
-    "administer users",
-    "administer modules",
-    "administer software updates",
-    "import configuration",
-    "synchronize configuration",
-    "use PHP for settings",
-    "assign all roles",
-];
-
-/// Whether a set of permissions makes its role privileged.
-pub fn escalates<'a>(mut permissions: impl Iterator<Item = &'a str>) -> bool {
-    permissions.any(|p| ESCALATING_PERMISSIONS.contains(&p))
-}
-
-/// The reach settings the store is started with.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Reach {
-    /// Accounts never reachable by uid (0, 1 and the mapping's `protected_uids`).
-    pub protected_uids: Vec<u32>,
-    /// Role ids that make their holders privileged whatever their permissions: the mapping's
-    /// `protected_roles` (resolved to ids) and Drupal 7's `user_admin_role`.
-    pub protected_roles: Vec<String>,
-    /// `link_existing = "link"`: accounts SCIM has not linked are reachable (and linked on their
-    /// first SCIM write). Otherwise only accounts with a bridge row are.
-    pub unlinked_reachable: bool,
-}
+pub use crate::drupal::permissions::{ESCALATING_PERMISSIONS, escalates};
 
 /// Where an account stands with SCIM, for a refusal's detail and the audit log.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -97,49 +59,7 @@ impl Site {
     /// `EXISTS (…)`: the account on alias `d` holds a privileged role — one listed as
     /// protected, one Drupal flags as administrator, or one holding an escalating permission.
     pub fn privileged_sql(&self, params: &mut Vec<Value>) -> String {
-        let roles = &self.reach.protected_roles;
-        let listed = if roles.is_empty() {
-            "1 = 0".to_string()
-        } else {
-            params.extend(roles.iter().map(|r| Value::from(r.as_str())));
-            format!("pr.`{}` IN ({})", self.role_id_column(), vec!["?"; roles.len()].join(", "))
-        };
-        let t = &self.tables;
-        match self.core {
-            // Roles are config entities: PHP-serialized rows of `config`. A serialized string
-            // carries its length, so `s:16:"administer users";` is that exact string — a
-            // permission, or (harmlessly, it only protects more) a label of exactly that text.
-            Core::Modern => {
-                let mut patterns = vec![r#"s:8:"is_admin";b:1;"#.to_string()];
-                patterns.extend(ESCALATING_PERMISSIONS.iter().map(|p| format!(r#"s:{}:"{p}";"#, p.len())));
-                let likes: Vec<&str> = patterns.iter().map(|_| "pc.`data` LIKE ?").collect();
-                params.extend(patterns.iter().map(|p| Value::from(format!("%{}%", like_escape(p)))));
-                format!(
-                    "EXISTS (SELECT 1 FROM {} pr LEFT JOIN {} pc ON pc.`collection` = '' AND pc.`name` = CONCAT('user.role.', pr.`roles_target_id`) \
-                     WHERE pr.`entity_id` = d.`uid` AND pr.`deleted` = 0 AND ({listed} OR {}))",
-                    t.t("user__roles"),
-                    t.t("config"),
-                    likes.join(" OR ")
-                )
-            }
-            Core::Drupal7(_) => {
-                params.extend(ESCALATING_PERMISSIONS.iter().map(|p| Value::from(*p)));
-                format!(
-                    "EXISTS (SELECT 1 FROM {} pr WHERE pr.`uid` = d.`uid` AND ({listed} OR pr.`rid` IN \
-                     (SELECT pp.`rid` FROM {} pp WHERE pp.`permission` IN ({}))))",
-                    t.t("users_roles"),
-                    t.t("role_permission"),
-                    vec!["?"; ESCALATING_PERMISSIONS.len()].join(", ")
-                )
-            }
-        }
-    }
-
-    fn role_id_column(&self) -> &'static str {
-        match self.core {
-            Core::Modern => "roles_target_id",
-            Core::Drupal7(_) => "rid",
-        }
+        self.schema.privileged_sql(&self.reach.protected_roles, params)
     }
 
     /// Where an account stands, from its flags.
@@ -172,7 +92,7 @@ pub async fn standing_where<Q: Queryable>(
     flags.append(&mut params);
     let sql = format!(
         "SELECT NOT ({protected}), {privileged}, COALESCE(s.`deleted`, 0) <> 0, s.`uid` IS NOT NULL, d.`uid` FROM {} WHERE {condition} LIMIT 1",
-        site.accounts_from()
+        site.schema.accounts_from()
     );
     let row: Option<Row> = q.exec_first(sql, flags).await?;
     let Some(row) = row else { return Ok(None) };
@@ -196,17 +116,4 @@ pub async fn standing_where<Q: Queryable>(
 /// Where the account `uid` stands now.
 pub async fn standing_of<Q: Queryable>(q: &mut Q, site: &Site, uid: u32) -> Result<Option<Standing>, StoreError> {
     Ok(standing_where(q, site, "d.`uid` = ?", vec![uid.into()]).await?.map(|(_, standing)| standing))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn escalating_permissions_make_a_role_privileged() {
-        assert!(escalates(["access content", "administer users"].into_iter()));
-        assert!(escalates(["administer permissions"].into_iter()));
-        assert!(!escalates(["access content", "administer nodes", "view user email addresses"].into_iter()));
-        assert!(!escalates(std::iter::empty()));
-    }
 }

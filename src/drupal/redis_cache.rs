@@ -39,7 +39,8 @@ pub struct RedisCache {
 struct Inner {
     conn: ConnectionManager,
     prefix: CachePrefix,
-    drupal7: bool,
+    /// Drupal 7 names its bins after their tables (`cache_field`); 8+ without `cache_`.
+    bins_named_by_table: bool,
     /// Plans Redis has not taken yet, oldest first.
     pending: Mutex<VecDeque<Invalidation>>,
     wake: Notify,
@@ -61,7 +62,7 @@ pub struct Survey {
 
 impl RedisCache {
     /// A client for `url` (nothing is connected until the first use) and its replay task.
-    pub fn new(url: &str, prefix: CachePrefix, drupal7: bool) -> Result<RedisCache, String> {
+    pub fn new(url: &str, prefix: CachePrefix, bins_named_by_table: bool) -> Result<RedisCache, String> {
         let target = redacted(url);
         let client = redis::Client::open(url).map_err(|e| format!("cache.url {target}: {e}"))?;
         // The manager reconnects by itself; one quick reconnection per call keeps a request
@@ -75,7 +76,7 @@ impl RedisCache {
         let inner = Arc::new(Inner {
             conn,
             prefix,
-            drupal7,
+            bins_named_by_table,
             pending: Mutex::new(VecDeque::new()),
             wake: Notify::new(),
             reachable: AtomicBool::new(true),
@@ -112,7 +113,7 @@ impl RedisCache {
 
     /// The key of a cache item; `bin` as the plan names it (`entity`, Drupal 7's `field`).
     pub fn item_key(&self, bin: &str, cid: &str) -> String {
-        let bin = if self.inner.drupal7 { format!("cache_{bin}") } else { bin.to_string() };
+        let bin = if self.inner.bins_named_by_table { format!("cache_{bin}") } else { bin.to_string() };
         format!("{}:{bin}:{cid}", self.inner.prefix.for_bin(&bin))
     }
 

@@ -5,44 +5,16 @@
 use crate::drupal::db::Db;
 use crate::drupal::error::StoreError;
 use crate::drupal::rows::take;
-use crate::drupal::site::Site;
 use crate::drupal::sql_support::STATEMENT_FLOOR;
 use crate::drupal::version::{Floor, ServerVersion, Version};
 use mysql_async::Row;
 use mysql_async::prelude::*;
 use std::fmt;
 
-/// Which Drupal release line the site is, as far as its database tells.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Release {
-    Drupal7,
-    /// Drupal 8–10, and 11.0 (whose `system` schema version is still a 10.x one).
-    Drupal8To10,
-    /// Drupal 11.1 and later: `system` schema version 11000 or more (system_update_11100 is the
-    /// first; no 10.x release has an update numbered above 10600).
-    Drupal11,
-}
+pub use crate::drupal::schema::Release;
 
+/// What each release line asks of the database server.
 impl Release {
-    /// The release line of a detected site.
-    pub fn of(site: &Site) -> Release {
-        if site.is_drupal7() {
-            Release::Drupal7
-        } else if site.schema_version >= 11000 {
-            Release::Drupal11
-        } else {
-            Release::Drupal8To10
-        }
-    }
-
-    fn label(self) -> &'static str {
-        match self {
-            Release::Drupal7 => "Drupal 7",
-            Release::Drupal8To10 => "Drupal 8–10",
-            Release::Drupal11 => "Drupal 11",
-        }
-    }
-
     /// The minimum Drupal asks of the database, and where that comes from.
     fn drupal_floor(self) -> (Floor, &'static str) {
         match self {

@@ -3,38 +3,24 @@
 //! invalidated after the commit.
 
 use crate::drupal::after_commit;
-use crate::drupal::cache::Invalidation;
 use crate::drupal::columns::Columns;
 use crate::drupal::db::{Db, retrying};
-use crate::drupal::drupal7::{accounts, fields, sequences};
 use crate::drupal::error::StoreError;
 use crate::drupal::locks::NamedLocks;
 use crate::drupal::membership;
+pub use crate::drupal::model::now;
 use crate::drupal::model::{BaseColumn, DbValue, Sort, UserQuery, UserRecord, UserWrite};
 use crate::drupal::password::hash_password;
 use crate::drupal::query::{order_sql, where_sql};
 use crate::drupal::reach::{self, Standing};
 use crate::drupal::rows::{self, take};
-use crate::drupal::site::{Core, Site};
+use crate::drupal::site::Site;
 use crate::drupal::{timezones, validate};
 use mysql_async::prelude::*;
-use mysql_async::{Conn, Row, Transaction, TxOpts, Value};
+use mysql_async::{Conn, Row, TxOpts, Value};
 use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::Arc;
-
-/// Columns that make an account the owner of content: (table, column, what it is).
-const OWNER_COLUMNS: [(&str, &str, &str); 9] = [
-    ("node_field_data", "uid", "content (nodes)"),
-    ("node_field_revision", "uid", "content revisions"),
-    ("node_revision", "revision_uid", "content revisions"),
-    ("comment_field_data", "uid", "comments"),
-    ("file_managed", "uid", "files"),
-    ("media_field_data", "uid", "media"),
-    ("media_revision", "revision_user", "media revisions"),
-    ("block_content_revision", "revision_user", "block content revisions"),
-    ("taxonomy_term_revision", "revision_user", "taxonomy term revisions"),
-];
 
 /// One page of a search.
 #[derive(Debug)]
@@ -48,11 +34,6 @@ pub struct Page {
 pub struct UserStore {
     db: Db,
     site: Arc<Site>,
-}
-
-/// Unix time now.
-pub fn now() -> i64 {
-    time::OffsetDateTime::now_utc().unix_timestamp()
 }
 
 impl UserStore {
@@ -69,7 +50,7 @@ impl UserStore {
     /// FROM + what SCIM may reach (reach.rs): protected, privileged, unlinked and SCIM-deleted
     /// accounts never show.
     fn visible_from(&self, params: &mut Vec<Value>) -> String {
-        format!("FROM {} WHERE {}", self.site.accounts_from(), self.site.reach_sql(false, params))
+        format!("FROM {} WHERE {}", self.site.schema.accounts_from(), self.site.reach_sql(false, params))
     }
 
     /// A visible account by SCIM id (the Drupal uuid on 8+, the bridge's id on 7).
@@ -77,7 +58,7 @@ impl UserStore {
         let mut conn = self.db.conn().await?;
         let mut params = Vec::new();
         let from = self.visible_from(&mut params);
-        let id = self.site.ids_condition(&[uuid.to_string()], &mut params);
+        let id = self.site.schema.ids_condition(&[uuid.to_string()], &mut params);
         let sql = format!("SELECT {} {from} AND {id}", record_columns(&self.site));
         let rows: Vec<Row> = conn.exec(sql, params).await?;
         let records = rows.into_iter().map(|row| record_from_row(&self.site, row)).collect::<Result<Vec<_>, _>>()?;
@@ -89,7 +70,7 @@ impl UserStore {
     pub async fn standing_by_id(&self, id: &str) -> Result<Option<(u32, Standing)>, StoreError> {
         let mut conn = self.db.conn().await?;
         let mut params = Vec::new();
-        let condition = self.site.ids_condition(&[id.to_string()], &mut params);
+        let condition = self.site.schema.ids_condition(&[id.to_string()], &mut params);
         reach::standing_where(&mut conn, &self.site, &condition, params).await
     }
 
@@ -171,7 +152,7 @@ impl UserStore {
         let mut conn = self.db.conn().await?;
         let locks = NamedLocks::acquire(
             &mut conn,
-            &self.site.tables,
+            self.site.tables(),
             &[Some(name.as_str()), mail.as_deref()],
             self.db.timeout(),
         )
@@ -180,16 +161,14 @@ impl UserStore {
         locks.release(&mut conn).await;
         let record = result.map_err(|e| duplicate_as_conflict(e, &name))?;
         if self.db.writes() {
-            if self.site.is_drupal7()
-                && let Err(e) = sequences::clean_up(&mut conn, &self.site.tables, record.uid).await
-            {
-                log::warn!("cleaning up Drupal 7's sequences table failed (harmless, it is retried next time): {e}");
+            if let Err(e) = self.site.schema.clean_up_ids(&mut conn, record.uid).await {
+                log::warn!("cleaning up after the uid allocation failed (harmless, it is retried next time): {e}");
             }
             after_commit::invalidate(
                 &self.db,
-                &self.site.tables,
+                self.site.tables(),
                 Some(conn),
-                Invalidation::user_saved(&self.site, &[record.uid], true),
+                self.site.schema.user_saved(&[record.uid], true),
             )
             .await;
         }
@@ -213,9 +192,9 @@ impl UserStore {
         }
     }
 
-    /// The preferred language of an account that states none: the site's on 8+; none ('') on 7.
+    /// The preferred language of an account that states none, as this Drupal stores it.
     fn default_language(&self) -> DbValue {
-        if self.site.is_drupal7() { DbValue::Null } else { DbValue::Text(self.site.langcode.clone()) }
+        self.site.schema.default_preferred_language(&self.site.langcode)
     }
 
     async fn create_tx(
@@ -225,19 +204,16 @@ impl UserStore {
         write: &UserWrite,
         pass: Option<&str>,
     ) -> Result<UserRecord, StoreError> {
-        let t = &self.site.tables;
+        let t = self.site.tables();
         let site = &self.site;
         let mut tx = conn.start_transaction(TxOpts::default()).await?;
         let checks = [BaseColumn::Name, BaseColumn::Mail].map(|c| (c, values.get(&c)));
         check_unique(&mut tx, site, &checks, None).await?;
         let uuid = uuid::Uuid::new_v4().to_string();
         let now = now();
-        let uid = match site.core {
-            Core::Modern => self.insert_account(&mut tx, values, &uuid, pass, now).await?,
-            Core::Drupal7(_) => accounts::insert(&mut tx, site, values, pass, now).await?,
-        };
+        let uid = site.schema.insert_account(&mut tx, values, &uuid, pass, now, &site.langcode).await?;
         for (field, values) in &write.fields {
-            write_field(&mut tx, site, uid, &site.langcode, field, values, false).await?;
+            site.schema.write_field(&mut tx, uid, &site.langcode, field, values, false).await?;
         }
         let ext = write.external_id.clone().flatten();
         tx.exec_drop(
@@ -245,7 +221,7 @@ impl UserStore {
                 "INSERT INTO {} (`uid`, `scim_id`, `external_id`, `deleted`, `created`, `changed`) VALUES (?, ?, ?, 0, ?, ?)",
                 t.t("scim_user")
             ),
-            (uid, site.bridge_id(&uuid), ext, now, now),
+            (uid, site.schema.bridge_id(&uuid), ext, now, now),
         )
         .await?;
         let record = match written_record(site, uid, &uuid, now, values, write) {
@@ -255,64 +231,6 @@ impl UserStore {
         };
         self.db.finish(tx).await?;
         record.ok_or_else(|| StoreError::Internal("the account just created could not be read back".into()))
-    }
-
-    /// The `users` and `users_field_data` rows of a new account (Drupal 8+); returns its uid.
-    async fn insert_account(
-        &self,
-        tx: &mut Transaction<'_>,
-        values: &BTreeMap<BaseColumn, DbValue>,
-        uuid: &str,
-        pass: Option<&str>,
-        now: i64,
-    ) -> Result<u32, StoreError> {
-        let t = &self.site.tables;
-        let site = &self.site;
-        let mail = values.get(&BaseColumn::Mail).cloned().unwrap_or(DbValue::Null);
-        let langcode = site.langcode.clone();
-        tx.exec_drop(format!("INSERT INTO {} (`uuid`, `langcode`) VALUES (?, ?)", t.t("users")), (uuid, &langcode))
-            .await?;
-        let uid = tx
-            .last_insert_id()
-            .and_then(|id| u32::try_from(id).ok())
-            .ok_or_else(|| StoreError::Internal("users.uid did not come from AUTO_INCREMENT".into()))?;
-        let mut columns: Vec<String> = Vec::new();
-        let mut params: Vec<Value> = Vec::new();
-        let mut push = |c: &str, v: Value| {
-            columns.push(format!("`{c}`"));
-            params.push(v);
-        };
-        push("uid", uid.into());
-        push("langcode", langcode.as_str().into());
-        for column in BaseColumn::READABLE {
-            push(column.column(), values.get(&column).cloned().unwrap_or(DbValue::Null).into());
-        }
-        push("pass", pass.map(String::from).into());
-        push("created", now.into());
-        push("changed", now.into());
-        push("access", 0.into());
-        push("login", 0.into());
-        // Drupal's registration form records the first mail address in init.
-        push("init", mail.into());
-        push("default_langcode", 1.into());
-        for column in &site.translation_columns {
-            let v: Value = match column.as_str() {
-                "content_translation_source" => "und".into(),
-                "content_translation_outdated" => 0.into(),
-                "content_translation_uid" => 0.into(),
-                "content_translation_status" => 1.into(),
-                "content_translation_created" => now.into(),
-                _ => Value::NULL,
-            };
-            push(column, v);
-        }
-        let marks = vec!["?"; columns.len()].join(", ");
-        tx.exec_drop(
-            format!("INSERT INTO {} ({}) VALUES ({marks})", t.t("users_field_data"), columns.join(", ")),
-            params,
-        )
-        .await?;
-        Ok(uid)
     }
 
     /// Apply `changes` (only what differs) to an existing account. `conditional`: the client's
@@ -364,7 +282,7 @@ impl UserStore {
         let mail = values.get(&BaseColumn::Mail).and_then(DbValue::as_text).map(String::from);
         let mut conn = self.db.conn().await?;
         let locks =
-            NamedLocks::acquire(&mut conn, &self.site.tables, &[name.as_deref(), mail.as_deref()], self.db.timeout())
+            NamedLocks::acquire(&mut conn, self.site.tables(), &[name.as_deref(), mail.as_deref()], self.db.timeout())
                 .await?;
         let result =
             retrying!(self.update_tx(&mut conn, current, &values, changes, pass.as_deref(), conditional).await);
@@ -372,9 +290,9 @@ impl UserStore {
         let record = result.map_err(|e| duplicate_as_conflict(e, name.as_deref().unwrap_or_default()))?;
         after_commit::invalidate(
             &self.db,
-            &self.site.tables,
+            self.site.tables(),
             Some(conn),
-            Invalidation::user_saved(&self.site, &[current.uid], false),
+            self.site.schema.user_saved(&[current.uid], false),
         )
         .await;
         Ok(record)
@@ -389,7 +307,7 @@ impl UserStore {
         pass: Option<&str>,
         conditional: bool,
     ) -> Result<(UserRecord, bool), StoreError> {
-        let t = &self.site.tables;
+        let t = self.site.tables();
         let site = &self.site;
         let uid = current.uid;
         let mut tx = conn.start_transaction(TxOpts::default()).await?;
@@ -400,27 +318,27 @@ impl UserStore {
         let mut sets: Vec<String> = Vec::new();
         let mut params: Vec<Value> = Vec::new();
         for (column, value) in values {
-            let Some(name) = site.column_name(*column) else { continue };
+            let Some(name) = site.schema.column_name(*column) else { continue };
             sets.push(format!("`{name}` = ?"));
-            params.push(stored(site, *column, value));
+            params.push(site.schema.stored(*column, value));
         }
         if let Some(hash) = pass {
             sets.push("`pass` = ?".into());
             params.push(hash.into());
         }
         let data_changed = !sets.is_empty() || !changes.fields.is_empty();
-        if data_changed && site.has_changed_column() {
+        if data_changed && site.schema.has_changed_column() {
             sets.push("`changed` = ?".into());
             params.push(now.into());
         }
         if !sets.is_empty() {
             params.push(uid.into());
             // Every translation row carries the untranslatable values: update them all.
-            let sql = format!("UPDATE {} SET {} WHERE `uid` = ?", t.t(site.data_table()), sets.join(", "));
+            let sql = format!("UPDATE {} SET {} WHERE `uid` = ?", t.t(site.schema.data_table()), sets.join(", "));
             tx.exec_drop(sql, params).await?;
         }
         for (field, field_values) in &changes.fields {
-            write_field(&mut tx, site, uid, &current.langcode, field, field_values, true).await?;
+            site.schema.write_field(&mut tx, uid, &current.langcode, field, field_values, true).await?;
         }
         if !linked && changes.external_id.is_none() {
             // The first SCIM write of an account that existed before links it (only reachable
@@ -431,7 +349,7 @@ impl UserStore {
                      ON DUPLICATE KEY UPDATE `uid` = `uid`",
                     t.t("scim_user")
                 ),
-                (uid, site.bridge_id(&current.uuid), now, now),
+                (uid, site.schema.bridge_id(&current.uuid), now, now),
             )
             .await?;
         }
@@ -442,15 +360,15 @@ impl UserStore {
                      ON DUPLICATE KEY UPDATE `external_id` = VALUES(`external_id`), `changed` = VALUES(`changed`)",
                     t.t("scim_user")
                 ),
-                (uid, site.bridge_id(&current.uuid), ext.clone(), now, now),
+                (uid, site.schema.bridge_id(&current.uuid), ext.clone(), now, now),
             )
             .await?;
         }
         if !changes.revoke_roles.is_empty() {
             membership::revoke_roles_of(&mut tx, site, uid, &changes.revoke_roles).await?;
-            if !data_changed && site.has_changed_column() {
+            if !data_changed && site.schema.has_changed_column() {
                 tx.exec_drop(
-                    format!("UPDATE {} SET `changed` = ? WHERE `uid` = ?", t.t(site.data_table())),
+                    format!("UPDATE {} SET `changed` = ? WHERE `uid` = ?", t.t(site.schema.data_table())),
                     (now, uid),
                 )
                 .await?;
@@ -460,17 +378,8 @@ impl UserStore {
         if blocked || pass.is_some() {
             tx.exec_drop(format!("DELETE FROM {} WHERE `uid` = ?", t.t("sessions")), (uid,)).await?;
         }
-        if pass.is_some() && !site.is_drupal7() {
-            // Drupal 8+ forgets failed logins when the password changes; the flood table may not exist yet.
-            let sql = format!(
-                "DELETE FROM {} WHERE `event` = 'user.failed_login_user' AND (`identifier` = ? OR `identifier` LIKE ?)",
-                t.t("flood")
-            );
-            if let Err(e) = tx.exec_drop(sql, (uid.to_string(), format!("{uid}-%"))).await
-                && !matches!(&e, mysql_async::Error::Server(s) if s.code == crate::drupal::error::ER_NO_SUCH_TABLE)
-            {
-                return Err(e.into());
-            }
+        if pass.is_some() {
+            site.schema.forget_failed_logins(&mut tx, uid).await?;
         }
         let record = load(&mut tx, site, &[uid]).await?.into_iter().next();
         self.db.finish(tx).await?;
@@ -491,13 +400,8 @@ impl UserStore {
         let uid = current.uid;
         let mut conn = self.db.conn().await?;
         retrying!(self.block_tx(&mut conn, current, revoke_roles, conditional).await)?;
-        after_commit::invalidate(
-            &self.db,
-            &self.site.tables,
-            Some(conn),
-            Invalidation::user_saved(&self.site, &[uid], false),
-        )
-        .await;
+        after_commit::invalidate(&self.db, self.site.tables(), Some(conn), self.site.schema.user_saved(&[uid], false))
+            .await;
         Ok(())
     }
 
@@ -508,13 +412,13 @@ impl UserStore {
         revoke_roles: &[String],
         conditional: bool,
     ) -> Result<(), StoreError> {
-        let t = &self.site.tables;
+        let t = self.site.tables();
         let uid = current.uid;
         let now = now();
         let mut tx = conn.start_transaction(TxOpts::default()).await?;
         lock_current(&mut tx, &self.site, current, false, conditional).await?;
-        let table = t.t(self.site.data_table());
-        if self.site.has_changed_column() {
+        let table = t.t(self.site.schema.data_table());
+        if self.site.schema.has_changed_column() {
             let sql = format!("UPDATE {table} SET `status` = 0, `changed` = ? WHERE `uid` = ? AND `status` <> 0");
             tx.exec_drop(sql, (now, uid)).await?;
         } else {
@@ -528,7 +432,7 @@ impl UserStore {
                  ON DUPLICATE KEY UPDATE `deleted` = 1, `changed` = VALUES(`changed`)",
                 t.t("scim_user")
             ),
-            (uid, self.site.bridge_id(&current.uuid), current.external_id.clone(), now, now),
+            (uid, self.site.schema.bridge_id(&current.uuid), current.external_id.clone(), now, now),
         )
         .await?;
         self.db.finish(tx).await?;
@@ -542,55 +446,17 @@ impl UserStore {
     pub async fn hard_delete(&self, current: &UserRecord, conditional: bool) -> Result<Option<String>, StoreError> {
         let uid = current.uid;
         let mut conn = self.db.conn().await?;
-        let columns = Columns::load(&mut conn, &self.site.tables).await?;
+        let columns = Columns::load(&mut conn, self.site.tables()).await?;
         match retrying!(self.hard_delete_tx(&mut conn, current, &columns, conditional).await)? {
             Err(owned) => Ok(Some(owned)),
             Ok(shortcut_set) => {
-                let mut plan = Invalidation::user_deleted(&self.site, &[uid]);
+                let mut plan = self.site.schema.user_deleted(&[uid]);
                 // Drupal's shortcut module forgets the account's set, invalidating that set.
                 plan.tags.extend(shortcut_set.map(|set| format!("config:shortcut.set.{set}")));
-                after_commit::invalidate(&self.db, &self.site.tables, Some(conn), plan).await;
+                after_commit::invalidate(&self.db, self.site.tables(), Some(conn), plan).await;
                 Ok(None)
             }
         }
-    }
-
-    /// The first piece of content the account owns (read `FOR UPDATE`: a row Drupal is writing
-    /// is waited for), if any.
-    async fn owned_content<Q: Queryable>(
-        &self,
-        q: &mut Q,
-        uid: u32,
-        columns: &Columns,
-    ) -> Result<Option<String>, StoreError> {
-        let owners: &[(&str, &str, &str)] =
-            if self.site.is_drupal7() { &accounts::OWNER_COLUMNS } else { &OWNER_COLUMNS };
-        for &(table, column, what) in owners {
-            if !columns.has_column(&self.site.tables, table, column) {
-                continue;
-            }
-            let sql = format!("SELECT 1 FROM {} WHERE `{column}` = ? LIMIT 1 FOR UPDATE", self.site.tables.t(table));
-            let owns: Option<Row> = q.exec_first(sql, (uid,)).await?;
-            if owns.is_some() {
-                return Ok(Some(what.to_string()));
-            }
-        }
-        // Comments on the account itself (a comment field on users): Drupal would delete them.
-        let (table, entity_type) =
-            if self.site.is_drupal7() { ("comment", None) } else { ("comment_field_data", Some("entity_type")) };
-        if let Some(entity_type) = entity_type
-            && columns.has_column(&self.site.tables, table, entity_type)
-        {
-            let sql = format!(
-                "SELECT 1 FROM {} WHERE `{entity_type}` = 'user' AND `entity_id` = ? LIMIT 1 FOR UPDATE",
-                self.site.tables.t(table)
-            );
-            let owns: Option<Row> = q.exec_first(sql, (uid,)).await?;
-            if owns.is_some() {
-                return Ok(Some("comments on the account".to_string()));
-            }
-        }
-        Ok(None)
     }
 
     /// The rows of one account, in every table Drupal's delete clears (`columns`: what exists).
@@ -603,65 +469,16 @@ impl UserStore {
         columns: &Columns,
         conditional: bool,
     ) -> Result<Result<Option<String>, String>, StoreError> {
-        let t = &self.site.tables;
         let uid = current.uid;
-        let exists = |name: &str| columns.has(t, name);
-        let field_tables = columns.logical_names(t, &["user__"]);
         let mut tx = conn.start_transaction(TxOpts::default()).await?;
         // The account row first, as every account and membership write locks it: a concurrent
         // grant waits, then finds the account gone, instead of deadlocking or leaving a role row.
         lock_current(&mut tx, &self.site, current, false, conditional).await?;
-        if let Some(owned) = self.owned_content(&mut tx, uid, columns).await? {
+        if let Some(owned) = self.site.schema.owned_content(&mut tx, uid, columns).await? {
             tx.rollback().await?;
             return Ok(Err(owned));
         }
-        if self.site.is_drupal7() {
-            accounts::delete(&mut tx, &self.site, uid, columns).await?;
-            self.db.finish(tx).await?;
-            return Ok(Ok(None));
-        }
-        let shortcut_set = if exists("shortcut_set_users") {
-            let sql = format!("SELECT `set_name` FROM {} WHERE `uid` = ?", t.t("shortcut_set_users"));
-            let assigned: Option<Row> = tx.exec_first(sql, (uid,)).await?;
-            let name = assigned.and_then(|mut row| row.take_opt::<Option<String>, _>(0)).and_then(Result::ok).flatten();
-            Some(name.unwrap_or_else(|| "default".into()))
-        } else {
-            None
-        };
-        if exists("comment_entity_statistics") {
-            // comment_entity_predelete(): the statistics of comments on the account itself.
-            let sql = format!(
-                "DELETE FROM {} WHERE `entity_type` = 'user' AND `entity_id` = ?",
-                t.t("comment_entity_statistics")
-            );
-            tx.exec_drop(sql, (uid,)).await?;
-        }
-        for table in &field_tables {
-            tx.exec_drop(format!("DELETE FROM {} WHERE `entity_id` = ?", t.t(table)), (uid,)).await?;
-        }
-        for (table, column) in [
-            ("users_data", "uid"),
-            ("sessions", "uid"),
-            ("history", "uid"),
-            ("shortcut_set_users", "uid"),
-            // externalauth (the SAML / OpenID Connect modules' account links), which deletes
-            // them when Drupal deletes the account.
-            ("authmap", "uid"),
-        ] {
-            if exists(table) {
-                tx.exec_drop(format!("DELETE FROM {} WHERE `{column}` = ?", t.t(table)), (uid,)).await?;
-            }
-        }
-        if exists("flood") {
-            tx.exec_drop(
-                format!("DELETE FROM {} WHERE `identifier` = ? OR `identifier` LIKE ?", t.t("flood")),
-                (uid.to_string(), format!("{uid}-%")),
-            )
-            .await?;
-        }
-        for table in ["users_field_data", "users", "scim_user"] {
-            tx.exec_drop(format!("DELETE FROM {} WHERE `uid` = ?", t.t(table)), (uid,)).await?;
-        }
+        let shortcut_set = self.site.schema.delete_account(&mut tx, uid, columns).await?;
         self.db.finish(tx).await?;
         Ok(Ok(shortcut_set))
     }
@@ -693,7 +510,7 @@ async fn lock_current<Q: Queryable>(
     conditional: bool,
 ) -> Result<bool, StoreError> {
     let uid = current.uid;
-    let lock = format!("SELECT `uid` FROM {} WHERE `uid` = ? FOR UPDATE", site.tables.t(site.data_table()));
+    let lock = format!("SELECT `uid` FROM {} WHERE `uid` = ? FOR UPDATE", site.tables().t(site.schema.data_table()));
     q.exec_drop(lock, (uid,)).await?;
     let linked = match reach::standing_of(q, site, uid).await? {
         Some(Standing::Reachable { linked }) => linked,
@@ -713,14 +530,6 @@ async fn lock_current<Q: Queryable>(
         }
     }
     Ok(linked)
-}
-
-/// A value as this Drupal stores it: Drupal 7 keeps "none" as '' in `mail` and `language`.
-fn stored(site: &Site, column: BaseColumn, value: &DbValue) -> Value {
-    match (site.is_drupal7(), column, value) {
-        (true, BaseColumn::Mail | BaseColumn::PreferredLangcode, DbValue::Null) => "".into(),
-        _ => value.clone().into(),
-    }
 }
 
 fn duplicate_as_conflict(e: StoreError, name: &str) -> StoreError {
@@ -750,8 +559,7 @@ fn validate_values(site: &Site, values: &BTreeMap<BaseColumn, DbValue>) -> Resul
         let account = site.repertoires.account;
         let result = match column {
             _ if !account.holds(text) => Err(account.refusal().to_string()),
-            BaseColumn::Name if site.is_drupal7() => validate::validate_drupal7_username(text),
-            BaseColumn::Name => validate::validate_username(text),
+            BaseColumn::Name => site.schema.validate_username(text),
             BaseColumn::Mail => validate::validate_mail(text),
             BaseColumn::Timezone if !timezones::is_valid_timezone(text) => {
                 Err(format!("{text:?} is not a time zone PHP knows (e.g. \"Europe/Berlin\", \"UTC\")"))
@@ -802,14 +610,14 @@ async fn check_unique<Q: Queryable>(
     checks: &[(BaseColumn, Option<&DbValue>)],
     except_uid: Option<u32>,
 ) -> Result<(), StoreError> {
-    let table = site.tables.t(site.data_table());
+    let table = site.tables().t(site.schema.data_table());
     let except = except_uid.map(i64::from).unwrap_or(-1);
     let mut parts: Vec<String> = Vec::new();
     let mut params: Vec<Value> = Vec::new();
     let mut asked: Vec<(BaseColumn, &str)> = Vec::new();
     for (column, value) in checks {
         let Some(DbValue::Text(text)) = value else { continue };
-        let Some(name) = site.column_name(*column) else { continue };
+        let Some(name) = site.schema.column_name(*column) else { continue };
         parts.push(format!("(SELECT `uid` FROM {table} WHERE `{name}` = ? AND `uid` <> ? LIMIT 1)"));
         params.extend([text.as_str().into(), except.into()]);
         asked.push((*column, text.as_str()));
@@ -820,7 +628,7 @@ async fn check_unique<Q: Queryable>(
     let row: Option<Row> = q.exec_first(format!("SELECT {}", parts.join(", ")), params).await?;
     let Some(mut row) = row else { return Ok(()) };
     for (i, (column, text)) in asked.into_iter().enumerate() {
-        let holder: Option<u32> = take(&mut row, i, format_args!("{}.uid", site.data_table()))?;
+        let holder: Option<u32> = take(&mut row, i, format_args!("{}.uid", site.schema.data_table()))?;
         if let Some(holder) = holder {
             return Err(taken(q, site, column, text, holder).await);
         }
@@ -852,47 +660,15 @@ async fn taken<Q: Queryable>(q: &mut Q, site: &Site, column: BaseColumn, text: &
     })
 }
 
-/// Rewrite a multi-value field the way Drupal does: delete its rows, insert deltas 0..n-1.
-async fn write_field<Q: Queryable>(
-    q: &mut Q,
-    site: &Site,
-    uid: u32,
-    langcode: &str,
-    field: &str,
-    values: &[String],
-    replace: bool,
-) -> Result<(), StoreError> {
-    if site.is_drupal7() {
-        return fields::write(q, site, uid, field, values, replace).await;
-    }
-    let table = site.field_values(field).table;
-    if replace {
-        q.exec_drop(format!("DELETE FROM {table} WHERE `entity_id` = ?"), (uid,)).await?;
-    }
-    if values.is_empty() {
-        return Ok(());
-    }
-    let marks = vec!["('user', 0, ?, ?, ?, ?, ?)"; values.len()].join(", ");
-    let mut params: Vec<Value> = Vec::new();
-    for (delta, value) in values.iter().enumerate() {
-        params.extend([uid.into(), uid.into(), langcode.into(), (delta as u64).into(), value.as_str().into()]);
-    }
-    let sql = format!(
-        "INSERT INTO {table} (`bundle`, `deleted`, `entity_id`, `revision_id`, `langcode`, `delta`, `{field}_value`) VALUES {marks}"
-    );
-    q.exec_drop(sql, params).await?;
-    Ok(())
-}
-
 /// The columns of an account's own row on the site's account join (`Site::accounts_from`), in
 /// the order `record_from_row` reads them.
 fn record_columns(site: &Site) -> String {
     format!(
         "d.`uid`, {}, {}, d.`created`, {}, s.`external_id`, {}",
-        site.id_sql(),
-        site.value_langcode_sql(),
-        site.changed_sql(),
-        site.base_select()
+        site.schema.id_sql(),
+        site.schema.value_langcode_sql(),
+        site.schema.changed_sql(),
+        site.schema.base_select()
     )
 }
 
@@ -900,14 +676,14 @@ fn record_columns(site: &Site) -> String {
 /// Drupal allows to be NULL (`changed`, the bridge's `external_id`, the base columns) are read
 /// as absent; a NULL or odd value anywhere else is an error naming the column.
 fn record_from_row(site: &Site, mut row: Row) -> Result<UserRecord, StoreError> {
-    let data = site.data_table();
+    let data = site.schema.data_table();
     let uid: u32 = take(&mut row, 0, format_args!("{data}.uid"))?;
     let mut base = BTreeMap::new();
     for (i, column) in BaseColumn::READABLE.iter().enumerate() {
         let value: Value = take(&mut row, 6 + i, format_args!("{data}.{}", column.column()))?;
         base.insert(*column, db_value(value));
     }
-    let id_column = if site.is_drupal7() { "scim_user.scim_id" } else { "users.uuid" };
+    let id_column = site.schema.id_column();
     Ok(UserRecord {
         uid,
         uuid: take(&mut row, 1, id_column)?,
@@ -977,7 +753,8 @@ pub async fn load<Q: Queryable>(conn: &mut Q, site: &Site, uids: &[u32]) -> Resu
         return Ok(Vec::new());
     }
     let marks = vec!["?"; uids.len()].join(", ");
-    let sql = format!("SELECT {} FROM {} WHERE d.`uid` IN ({marks})", record_columns(site), site.accounts_from());
+    let sql =
+        format!("SELECT {} FROM {} WHERE d.`uid` IN ({marks})", record_columns(site), site.schema.accounts_from());
     let rows: Vec<Row> = conn.exec(sql, uids.to_vec()).await?;
     let mut by_uid: BTreeMap<u32, UserRecord> = BTreeMap::new();
     for row in rows {
@@ -1002,29 +779,28 @@ async fn add_values<Q: Queryable>(
     let uids: Vec<u32> = records.iter().map(|r| r.uid).collect();
     let marks = vec!["?"; uids.len()].join(", ");
     let roles_part = site.fields.len();
-    // Drupal 7 rows carry `language` ('und') and role rows neither language nor delta: roles
-    // then come in rid order.
-    let (language, role_language, role_delta) = if site.is_drupal7() {
-        ("x.`language`", "'und'", "x.`rid`")
-    } else {
-        ("x.`langcode`", "x.`langcode`", "x.`delta`")
-    };
     let mut parts: Vec<String> = site
         .fields
         .iter()
         .enumerate()
         .map(|(k, field)| {
-            let values = site.field_values(field);
+            let values = site.schema.field_values(field);
             format!(
-                "SELECT {k} AS `k`, x.`{}`, {language}, x.`delta`, {} AS `v` FROM {} x WHERE x.`{}` IN ({marks}) AND {}",
-                values.owner, values.value, values.table, values.owner, values.conditions
+                "SELECT {k} AS `k`, x.`{}`, {}, {}, {} AS `v` FROM {} x WHERE x.`{}` IN ({marks}) AND {}",
+                values.owner,
+                values.language,
+                values.delta,
+                values.value,
+                values.table,
+                values.owner,
+                values.conditions
             )
         })
         .collect();
-    let roles = site.role_values();
+    let roles = site.schema.role_values();
     parts.push(format!(
-        "SELECT {roles_part}, x.`{}`, {role_language}, {role_delta}, {} FROM {} x WHERE x.`{}` IN ({marks}) AND {}",
-        roles.owner, roles.value, roles.table, roles.owner, roles.conditions
+        "SELECT {roles_part}, x.`{}`, {}, {}, {} FROM {} x WHERE x.`{}` IN ({marks}) AND {}",
+        roles.owner, roles.language, roles.delta, roles.value, roles.table, roles.owner, roles.conditions
     ));
     let params: Vec<u32> = (0..parts.len()).flat_map(|_| uids.iter().copied()).collect();
     let read: Vec<Row> = conn.exec(parts.join(" UNION ALL "), params).await?;
@@ -1067,26 +843,17 @@ struct ValueColumn<'a> {
 
 impl fmt::Display for ValueColumn<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let d7 = self.site.is_drupal7();
-        let field = self.site.fields.get(self.part);
-        let table = match (field, d7) {
-            (Some(field), true) => format!("field_data_{field}"),
-            (Some(field), false) => format!("user__{field}"),
-            (None, true) => "users_roles".into(),
-            (None, false) => "user__roles".into(),
+        let values = match self.site.fields.get(self.part) {
+            Some(field) => self.site.schema.field_values(field),
+            None => self.site.schema.role_values(),
         };
-        let column = match (self.index, field, d7) {
-            (1, None, true) => "uid".to_string(),
-            (1, _, _) => "entity_id".into(),
-            (2, _, true) => "language".into(),
-            (2, _, false) => "langcode".into(),
-            (3, None, true) => "rid".into(),
-            (3, _, _) => "delta".into(),
-            (_, Some(field), _) => format!("{field}_value"),
-            (_, None, true) => "rid".into(),
-            (_, None, false) => "roles_target_id".into(),
+        let column = match self.index {
+            1 => values.owner,
+            2 => values.language_column,
+            3 => values.delta_column,
+            _ => values.value_column.as_str(),
         };
-        write!(f, "{table}.{column}")
+        write!(f, "{}.{column}", values.name)
     }
 }
 

@@ -183,7 +183,7 @@ async fn check_warns_when_a_role_scim_created_is_missing_from_the_config_sync_di
 #[test]
 fn a_relative_config_sync_directory_is_read_from_settings_php_against_the_drupal_root() {
     let php = "<?php\n$databases['default']['default'] = ['database' => 'd', 'username' => 'u', 'password' => 'p', 'host' => 'h', 'driver' => 'mysql'];\n$settings['config_sync_directory'] = '../config/sync';\n";
-    let db = drupal_scim::drupal::settings_php::parse_settings(php).unwrap();
+    let db = drupal_scim::config::settings_php::parse_settings(php).unwrap();
     assert_eq!(db.config_sync_directory.as_deref(), Some("../config/sync"));
     let defaults = Settings::drupal_defaults(&db, std::path::Path::new("/var/www/html/web/sites/default/settings.php"));
     let dir = defaults.iter().find(|(k, _)| *k == "config_sync_directory").unwrap().1.clone().into_string().unwrap();

@@ -30,6 +30,7 @@ mod races;
 mod reach;
 mod redis_cache;
 mod search;
+mod settings_php;
 mod statements;
 mod tenant_urls;
 mod tls;

@@ -1,4 +1,5 @@
-//! Read the database connection from a Drupal `settings.php` without running PHP.
+//! Read the database connection from a Drupal `settings.php` without running PHP (the fallback
+//! when no PHP is installed beside Drupal).
 //!
 //! `settings.php` is a PHP program, so it can compute its settings in ways only PHP can
 //! evaluate. This module reads the common, literal forms that Drupal's installer and most
@@ -21,74 +22,9 @@
 //! opaque value; it is only an error when it ends up in a key drupal-scim needs, and then the
 //! error names the key and the line.
 
+use crate::config::DrupalDatabase;
 use std::collections::BTreeMap;
 use std::fmt;
-
-/// The connection Drupal itself uses (`$databases['default']['default']`).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DrupalDatabase {
-    /// `mysql` (Drupal's `mysqli` driver is reported as `mysqli`; both talk to MySQL/MariaDB).
-    pub driver: String,
-    /// Host name or address; `localhost` when settings.php leaves it out.
-    pub host: String,
-    pub port: Option<u16>,
-    pub database: String,
-    pub username: String,
-    pub password: String,
-    /// Table prefix (`''` on most sites); with a Drupal 7 prefix array, its `'default'` entry.
-    pub prefix: String,
-    /// The other entries of a Drupal 7 prefix array: tables with a prefix of their own
-    /// (`'users' => 'shared_'`). Empty when the prefix is a string.
-    pub prefixes: BTreeMap<String, String>,
-    pub unix_socket: Option<String>,
-    /// `$settings['config_sync_directory']` when it is a literal string (Drupal 8+): where
-    /// `drush config:export` writes and `drush config:import` reads the site's configuration.
-    pub config_sync_directory: Option<String>,
-    /// Things the reader noticed but could not follow, e.g. an `include` of settings.local.php
-    /// after the database settings, which may change them.
-    pub warnings: Vec<String>,
-}
-
-impl DrupalDatabase {
-    /// A `mysql://` URL for mysql_async: user and password percent-encoded, a Unix socket as
-    /// the `?socket=` query parameter.
-    pub fn url(&self) -> String {
-        let mut url = String::from("mysql://");
-        if !self.username.is_empty() || !self.password.is_empty() {
-            url.push_str(&percent_encode(&self.username, b""));
-            if !self.password.is_empty() {
-                url.push(':');
-                url.push_str(&percent_encode(&self.password, b""));
-            }
-            url.push('@');
-        }
-        match &self.unix_socket {
-            Some(socket) => {
-                url.push_str("localhost/");
-                url.push_str(&percent_encode(&self.database, b""));
-                url.push_str("?socket=");
-                url.push_str(&percent_encode(socket, b"/"));
-            }
-            None => {
-                if self.host.contains(':') && !self.host.starts_with('[') {
-                    // An IPv6 address needs brackets in a URL.
-                    url.push('[');
-                    url.push_str(&self.host);
-                    url.push(']');
-                } else {
-                    url.push_str(&self.host);
-                }
-                if let Some(port) = self.port {
-                    url.push(':');
-                    url.push_str(&port.to_string());
-                }
-                url.push('/');
-                url.push_str(&percent_encode(&self.database, b""));
-            }
-        }
-        url
-    }
-}
 
 /// Why the database settings could not be read.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -247,6 +183,7 @@ fn extract(conn: &Val) -> Result<DrupalDatabase, SettingsPhpError> {
         prefixes,
         unix_socket,
         config_sync_directory: None,
+        cache: Default::default(),
         warnings: Vec::new(),
     })
 }
@@ -307,18 +244,6 @@ fn prefix_of(v: &Val) -> Result<(String, BTreeMap<String, String>), SettingsPhpE
         }
     }
     Ok((default, per_table))
-}
-
-fn percent_encode(s: &str, keep: &[u8]) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') || keep.contains(&b) {
-            out.push(char::from(b));
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1397,6 +1322,7 @@ $settings['config_sync_directory'] = 'sites/default/files/config_Xy12/sync';
                 prefixes: BTreeMap::new(),
                 unix_socket: None,
                 config_sync_directory: Some("sites/default/files/config_Xy12/sync".into()),
+                cache: Default::default(),
                 warnings: vec![],
             }
         );

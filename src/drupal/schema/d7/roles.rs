@@ -3,29 +3,96 @@
 //! authenticated) are implicit; the administrator role is the variable `user_admin_role`.
 //! Drupal 7 reads roles live (`user_roles()`), so no cache needs invalidating.
 
+use super::D7;
+use crate::drupal::charset::Repertoire;
 use crate::drupal::error::StoreError;
-use crate::drupal::reach;
-use crate::drupal::roles::Role;
+use crate::drupal::model::Role;
+use crate::drupal::permissions::ESCALATING_PERMISSIONS;
 use crate::drupal::rows::{self, take};
-use crate::drupal::site::Drupal7Site;
 use crate::drupal::tables::Tables;
 use mysql_async::Row;
 use mysql_async::prelude::*;
 
 /// The implicit roles: anonymous user, authenticated user.
-pub const BUILT_IN: [&str; 2] = ["1", "2"];
+const BUILT_IN: [&str; 2] = ["1", "2"];
 
 /// Longest role name (`role.name` is varchar(64)).
-pub const MAX_NAME: usize = 64;
+const MAX_NAME: usize = 64;
+
+impl D7 {
+    /// Roles are rows of `role`, out of any configuration import.
+    pub fn roles_are_config(&self) -> bool {
+        false
+    }
+
+    pub fn is_built_in(&self, id: &str) -> bool {
+        BUILT_IN.contains(&id)
+    }
+
+    /// Role ids are numbers: a mapping may name a role by its name too, compared
+    /// case-insensitively as MySQL compares it.
+    pub fn find_by_label<'a>(&self, roles: &'a [Role], label: &str) -> Option<&'a Role> {
+        roles.iter().find(|r| r.label.to_lowercase() == label.trim().to_lowercase())
+    }
+
+    /// The role ids protected whatever their permissions: those listed, and `user_admin_role`.
+    /// Role ids are numbers: the names the mapping may use were resolved to rids already and
+    /// must not reach an integer comparison ("4 editors" = 4).
+    pub fn protected_roles(&self, mut listed: Vec<String>) -> Vec<String> {
+        listed.retain(|r| !r.is_empty() && r.bytes().all(|b| b.is_ascii_digit()));
+        listed.extend(self.admin_rid.clone());
+        listed
+    }
+
+    pub async fn list_roles<Q: Queryable>(&self, q: &mut Q) -> Result<Vec<Role>, StoreError> {
+        list(q, &self.tables, self).await
+    }
+
+    /// A role named after the label, with the next rid; `role.name` must hold the label.
+    pub async fn create_role<Q: Queryable>(
+        &self,
+        q: &mut Q,
+        label: &str,
+        _taken: &[String],
+        _langcode: &str,
+        repertoire: Repertoire,
+    ) -> Result<Role, StoreError> {
+        storable_label(repertoire, label)?;
+        create(q, &self.tables, label).await
+    }
+
+    pub async fn relabel_role<Q: Queryable>(
+        &self,
+        q: &mut Q,
+        id: &str,
+        label: &str,
+        repertoire: Repertoire,
+    ) -> Result<(), StoreError> {
+        storable_label(repertoire, label)?;
+        relabel(q, &self.tables, id, label).await
+    }
+
+    pub async fn delete_role<Q: Queryable>(&self, q: &mut Q, id: &str) -> Result<(), StoreError> {
+        delete(q, &self.tables, id).await
+    }
+}
+
+/// A role label must fit `role.name`'s character set (Drupal 7 tables are often 3-byte utf8).
+fn storable_label(repertoire: Repertoire, label: &str) -> Result<(), StoreError> {
+    if repertoire.holds(label) {
+        Ok(())
+    } else {
+        Err(StoreError::Invalid(format!("displayName: the role name {}", repertoire.refusal())))
+    }
+}
 
 /// Every role, ordered by weight.
-pub async fn list<Q: Queryable>(q: &mut Q, tables: &Tables, d7: &Drupal7Site) -> Result<Vec<Role>, StoreError> {
+async fn list<Q: Queryable>(q: &mut Q, tables: &Tables, d7: &D7) -> Result<Vec<Role>, StoreError> {
     let sql = format!("SELECT `rid`, `name`, `weight` FROM {} ORDER BY `weight`, `name`", tables.t("role"));
     let rows: Vec<Row> = q.exec(sql, ()).await?;
-    let marks = vec!["?"; reach::ESCALATING_PERMISSIONS.len()].join(", ");
+    let marks = vec!["?"; ESCALATING_PERMISSIONS.len()].join(", ");
     let sql = format!("SELECT DISTINCT `rid` FROM {} WHERE `permission` IN ({marks})", tables.t("role_permission"));
-    let escalating: Vec<u32> =
-        rows::column(q, sql, reach::ESCALATING_PERMISSIONS.to_vec(), "role_permission.rid").await?;
+    let escalating: Vec<u32> = rows::column(q, sql, ESCALATING_PERMISSIONS.to_vec(), "role_permission.rid").await?;
     let mut roles = Vec::with_capacity(rows.len());
     for mut row in rows {
         let rid = take::<u32>(&mut row, 0, "role.rid")?;
@@ -43,12 +110,12 @@ pub async fn list<Q: Queryable>(q: &mut Q, tables: &Tables, d7: &Drupal7Site) ->
 }
 
 /// The name a label gets in `role.name`: at most 64 characters.
-pub fn name_for(label: &str) -> String {
+fn name_for(label: &str) -> String {
     label.trim().chars().take(MAX_NAME).collect()
 }
 
 /// Create a role as `user_role_save()` does: weight = highest + 1.
-pub async fn create<Q: Queryable>(q: &mut Q, tables: &Tables, label: &str) -> Result<Role, StoreError> {
+async fn create<Q: Queryable>(q: &mut Q, tables: &Tables, label: &str) -> Result<Role, StoreError> {
     let name = name_for(label);
     let role = tables.t("role");
     let taken =
@@ -69,7 +136,7 @@ pub async fn create<Q: Queryable>(q: &mut Q, tables: &Tables, label: &str) -> Re
 }
 
 /// Rename a role.
-pub async fn relabel<Q: Queryable>(q: &mut Q, tables: &Tables, rid: &str, label: &str) -> Result<(), StoreError> {
+async fn relabel<Q: Queryable>(q: &mut Q, tables: &Tables, rid: &str, label: &str) -> Result<(), StoreError> {
     let name = name_for(label);
     let role = tables.t("role");
     let sql = format!("SELECT `rid` FROM {role} WHERE `name` = ? AND `rid` <> ?");
@@ -82,7 +149,7 @@ pub async fn relabel<Q: Queryable>(q: &mut Q, tables: &Tables, rid: &str, label:
 }
 
 /// Delete a role as `user_role_delete()` does: the role, its permissions, its assignments.
-pub async fn delete<Q: Queryable>(q: &mut Q, tables: &Tables, rid: &str) -> Result<(), StoreError> {
+async fn delete<Q: Queryable>(q: &mut Q, tables: &Tables, rid: &str) -> Result<(), StoreError> {
     for table in ["role_permission", "users_roles", "role"] {
         q.exec_drop(format!("DELETE FROM {} WHERE `rid` = ?", tables.t(table)), (rid,)).await?;
     }
