@@ -33,7 +33,11 @@ impl CacheBackend {
                 let (Some(url), Some(prefix)) = (&settings.url, &settings.prefix) else {
                     return Err("cache.backend = \"redis\" needs cache.url and cache.prefix".into());
                 };
-                Ok(CacheBackend::Redis(RedisCache::new(url.expose(), prefix.clone(), site.schema.cache_bins_named_by_table())?))
+                Ok(CacheBackend::Redis(RedisCache::new(
+                    url.expose(),
+                    prefix.clone(),
+                    site.schema.cache_bins_named_by_table(),
+                )?))
             }
         }
     }
