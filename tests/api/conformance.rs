@@ -1,0 +1,73 @@
+//! What third-party SCIM test tools check beyond Entra ID and Okta (issue #16): 405 with `Allow`
+//! for a method an endpoint does not serve, a PATCH path that is an extension schema URN, bodies
+//! whose `schemas` name another resource type, and the script-friendly forms of
+//! `drupal-scim token`.
+
+use crate::groups_support::okta_group;
+use crate::helpers::*;
+use reqwest::Method;
+use serde_json::{Value, json};
+
+/// Assert a 405 SCIM error whose `Allow` header is `allow`.
+async fn expect_not_allowed(response: reqwest::Response, allow: &str) {
+    let what = format!("{} {}", response.url().path(), response.status());
+    assert_eq!(response.headers().get("allow").and_then(|v| v.to_str().ok()), Some(allow), "Allow of {what}");
+    expect_error(response, 405, None).await;
+}
+
+async fn send(app: &TestApp, method: Method, path: &str) -> reqwest::Response {
+    send_raw(app, method, path, json!({"schemas": [USER_SCHEMA], "userName": "nobody"}).to_string()).await
+}
+
+#[tokio::test]
+async fn writes_to_discovery_endpoints_are_405_with_allow_get() {
+    let app = TestApp::spawn().await;
+    let paths = [
+        "/ServiceProviderConfig".to_string(),
+        "/ResourceTypes".into(),
+        "/ResourceTypes/User".into(),
+        "/Schemas".into(),
+        format!("/Schemas/{USER_SCHEMA}"),
+    ];
+    for path in &paths {
+        for method in [Method::POST, Method::PUT, Method::PATCH, Method::DELETE] {
+            expect_not_allowed(send(&app, method, path).await, "GET").await;
+        }
+        assert_eq!(app.get(path).await.status().as_u16(), 200, "GET {path} still answers");
+    }
+    // Authentication comes first: without a token the answer is 401, whatever the method.
+    for path in &paths {
+        let response = app.client.post(format!("{}{path}", app.base)).body("{}").send().await.unwrap();
+        expect_error(response, 401, None).await;
+    }
+    // A path that is no endpoint stays 404.
+    expect_error(send(&app, Method::POST, "/Nothing").await, 404, None).await;
+}
+
+#[tokio::test]
+async fn methods_a_resource_endpoint_does_not_serve_are_405_with_its_allow() {
+    let app = TestApp::spawn().await;
+    let user = app.create_user("allow.probe", "allow.probe@example.com").await;
+    let user_path = format!("/Users/{}", user["id"].as_str().unwrap());
+    let created = app.post("/Groups", &okta_group("Allow Probe")).await;
+    assert_eq!(created.status().as_u16(), 201);
+    let group: Value = created.json().await.unwrap();
+    let group_path = format!("/Groups/{}", group["id"].as_str().unwrap());
+
+    expect_not_allowed(send(&app, Method::POST, &user_path).await, "GET, PUT, PATCH, DELETE").await;
+    expect_not_allowed(send(&app, Method::POST, &group_path).await, "GET, PUT, PATCH, DELETE").await;
+    for method in [Method::PUT, Method::PATCH, Method::DELETE] {
+        expect_not_allowed(send(&app, method.clone(), "/Users").await, "GET, POST").await;
+        expect_not_allowed(send(&app, method, "/Groups").await, "GET, POST").await;
+    }
+    for path in ["/Bulk", "/.search", "/Users/.search", "/Groups/.search"] {
+        expect_not_allowed(send(&app, Method::GET, path).await, "POST").await;
+    }
+    // Nothing was touched by the refused requests.
+    assert_eq!(app.get(&user_path).await.status().as_u16(), 200);
+    assert_eq!(app.get(&group_path).await.status().as_u16(), 200);
+    assert_eq!(app.try_uid_of("nobody").await, None);
+    // Without a token: 401 before 405.
+    let response = app.client.delete(format!("{}/Users", app.base)).send().await.unwrap();
+    expect_error(response, 401, None).await;
+}
