@@ -71,3 +71,36 @@ async fn methods_a_resource_endpoint_does_not_serve_are_405_with_its_allow() {
     let response = app.client.delete(format!("{}/Users", app.base)).send().await.unwrap();
     expect_error(response, 401, None).await;
 }
+
+async fn patch_path_may_be_the_enterprise_urn(fx: Fixture) {
+    let app = TestApp::spawn_on(fx).await;
+    let user = app.create_user("urn.path", "urn.path@example.com").await;
+    let path = format!("/Users/{}", user["id"].as_str().unwrap());
+    let uid = app.uid_of("urn.path").await;
+
+    let response =
+        app.patch_ops(&path, json!([{"op": "add", "path": ENTERPRISE, "value": {"department": "Research"}}])).await;
+    assert_eq!(response.status().as_u16(), 200, "{}", response.text().await.unwrap());
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body[ENTERPRISE]["department"], "Research");
+    assert_eq!(app.field_values(uid, "field_department").await, vec!["Research"]);
+
+    let ops = json!([{"op": "replace", "path": ENTERPRISE, "value": {"department": "Sales", "employeeNumber": "E-7"}}]);
+    assert_eq!(app.patch_ops(&path, ops).await.status().as_u16(), 200);
+    assert_eq!(app.field_values(uid, "field_department").await, vec!["Sales"]);
+    assert_eq!(app.field_values(uid, "field_employee_number").await, vec!["E-7"]);
+
+    // remove with the URN path removes every enterprise attribute SCIM maps.
+    let response = app.patch_ops(&path, json!([{"op": "remove", "path": ENTERPRISE}])).await;
+    assert_eq!(response.status().as_u16(), 200);
+    let body: Value = response.json().await.unwrap();
+    assert!(body.get(ENTERPRISE).is_none(), "{body}");
+    assert!(app.field_values(uid, "field_department").await.is_empty());
+    assert!(app.field_values(uid, "field_employee_number").await.is_empty());
+
+    // A non-object value under the URN path is an invalid value, and nothing is written.
+    let response = app.patch_ops(&path, json!([{"op": "add", "path": ENTERPRISE, "value": "Research"}])).await;
+    expect_error(response, 400, Some("invalidValue")).await;
+    assert!(app.field_values(uid, "field_department").await.is_empty());
+}
+both!(patch_path_may_be_the_enterprise_urn);
