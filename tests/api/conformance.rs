@@ -3,7 +3,7 @@
 //! whose `schemas` name another resource type, and the script-friendly forms of
 //! `drupal-scim token`.
 
-use crate::groups_support::okta_group;
+use crate::groups_support::{GROUP_SCHEMA, get_json, okta_group};
 use crate::helpers::*;
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -104,3 +104,45 @@ async fn patch_path_may_be_the_enterprise_urn(fx: Fixture) {
     assert!(app.field_values(uid, "field_department").await.is_empty());
 }
 both!(patch_path_may_be_the_enterprise_urn);
+
+#[tokio::test]
+async fn a_body_naming_another_resource_type_is_refused() {
+    let app = TestApp::spawn().await;
+    let user_as_group = json!({"schemas": [GROUP_SCHEMA], "userName": "wrong.schema", "displayName": "Wrong"});
+    let body = expect_error(app.post("/Users", &user_as_group).await, 400, Some("invalidSyntax")).await;
+    let detail = body["detail"].as_str().unwrap();
+    assert!(detail.contains(GROUP_SCHEMA) && detail.contains(USER_SCHEMA), "{detail}");
+    assert_eq!(app.try_uid_of("wrong.schema").await, None, "nothing was created");
+
+    let group_as_user = json!({"schemas": [USER_SCHEMA, ENTERPRISE], "displayName": "Wrong Group"});
+    let body = expect_error(app.post("/Groups", &group_as_user).await, 400, Some("invalidSyntax")).await;
+    assert!(body["detail"].as_str().unwrap().contains(USER_SCHEMA), "{body}");
+    let found = get_json(&app, "/Groups", &[("filter", "displayName eq \"Wrong Group\"")]).await;
+    assert_eq!(found["totalResults"], 0, "nothing was created");
+
+    // PUT too, and the resources stay as they were.
+    let user = app.create_user("put.schema", "put.schema@example.com").await;
+    let user_path = format!("/Users/{}", user["id"].as_str().unwrap());
+    let put = json!({"schemas": [GROUP_SCHEMA], "userName": "put.renamed", "displayName": "X"});
+    expect_error(app.put(&user_path, &put).await, 400, Some("invalidSyntax")).await;
+    assert!(app.try_uid_of("put.schema").await.is_some() && app.try_uid_of("put.renamed").await.is_none());
+
+    let created = app.post("/Groups", &okta_group("Schema Group")).await;
+    assert_eq!(created.status().as_u16(), 201);
+    let group: Value = created.json().await.unwrap();
+    let group_path = format!("/Groups/{}", group["id"].as_str().unwrap());
+    let put = json!({"schemas": [USER_SCHEMA], "displayName": "Schema Group Renamed", "members": []});
+    expect_error(app.put(&group_path, &put).await, 400, Some("invalidSyntax")).await;
+    let now: Value = app.get(&group_path).await.json().await.unwrap();
+    assert_eq!(now["displayName"], "Schema Group");
+}
+
+#[tokio::test]
+async fn a_body_without_schemas_is_still_accepted() {
+    let app = TestApp::spawn().await;
+    let response =
+        app.post("/Users", &json!({"userName": "no.schemas", "emails": [{"value": "ns@example.com"}]})).await;
+    assert_eq!(response.status().as_u16(), 201);
+    let response = app.post("/Groups", &json!({"displayName": "No Schemas"})).await;
+    assert_eq!(response.status().as_u16(), 201);
+}
