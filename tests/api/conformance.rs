@@ -146,3 +146,77 @@ async fn a_body_without_schemas_is_still_accepted() {
     let response = app.post("/Groups", &json!({"displayName": "No Schemas"})).await;
     assert_eq!(response.status().as_u16(), 201);
 }
+
+/// Run `drupal-scim token` with `args` in an empty directory (no drupal-scim.toml is picked up).
+fn token_command(args: &[&str], env: &[(&str, &str)]) -> std::process::Output {
+    let dir = TempDir(std::env::temp_dir().join(format!("dscim-token-{}", uuid::Uuid::new_v4().simple())));
+    std::fs::create_dir_all(&dir.0).unwrap();
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_drupal-scim"));
+    cmd.arg("token")
+        .args(args)
+        .current_dir(&dir.0)
+        .env("DRUPAL_SCIM__AUTH__SECRET", SECRET)
+        .env("DRUPAL_SCIM__DATABASE__URL", "mysql://unused@127.0.0.1:1/unused")
+        .env_remove("DRUPAL_SCIM__SERVER__PUBLIC_URL")
+        .env_remove("DRUPAL_SCIM__AUTH__KEY_ID");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd.output().unwrap()
+}
+
+/// Whether a server with the tests' secret accepts `token`.
+async fn accepted(app: &TestApp, token: &str) -> bool {
+    let response =
+        app.client.get(format!("{}/ServiceProviderConfig", app.base)).bearer_auth(token).send().await.unwrap();
+    response.status().as_u16() == 200
+}
+
+#[tokio::test]
+async fn token_quiet_prints_the_token_alone() {
+    let out = token_command(&["--quiet"], &[]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(stdout.lines().count(), 1, "one line: {stdout:?}");
+    assert!(stdout.ends_with('\n'));
+    let token = stdout.trim_end();
+    assert_eq!(token.split('.').count(), 3, "a JWT and nothing else: {token:?}");
+    let app = TestApp::spawn().await;
+    assert!(accepted(&app, token).await, "the printed token authenticates");
+    // The human text is still the default.
+    let out = token_command(&[], &[]);
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains("Tenant URL:") && text.contains("Secret Token: "), "{text}");
+}
+
+#[tokio::test]
+async fn token_format_json_prints_one_object() {
+    let args = ["--format", "json", "--subject", "okta", "--expires-in-days", "2"];
+    let out = token_command(&args, &[("DRUPAL_SCIM__SERVER__PUBLIC_URL", "https://scim.example.org/")]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(stdout.lines().count(), 1, "{stdout:?}");
+    let v: Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(v["tenant_url"], "https://scim.example.org/scim/v2");
+    assert_eq!(v["subject"], "okta");
+    assert!(uuid::Uuid::parse_str(v["token_id"].as_str().unwrap()).is_ok(), "{v}");
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    let expires = v["expires"].as_i64().expect("expires is unix time");
+    assert!((expires - now - 2 * 86_400).abs() < 120, "{expires} vs {now}");
+    let app = TestApp::spawn().await;
+    assert!(accepted(&app, v["secret_token"].as_str().unwrap()).await);
+
+    // Without a public URL there is no tenant URL to tell (null, not a placeholder), and a token
+    // without expiry says null.
+    let out = token_command(&["--format", "json"], &[]);
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        (v["tenant_url"].clone(), v["expires"].clone(), v["subject"].clone()),
+        (Value::Null, Value::Null, json!("entra-id"))
+    );
+
+    // --quiet and --format contradict each other: a usage error.
+    let out = token_command(&["--quiet", "--format", "json"], &[]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(out.stdout.is_empty());
+}
