@@ -42,7 +42,21 @@ enum Command {
         /// Expiry in days; omit for a token that never expires (what Entra ID expects).
         #[arg(long)]
         expires_in_days: Option<i64>,
+        /// Print only the token, on one line (for scripts and secret stores).
+        #[arg(long, short, conflicts_with = "format")]
+        quiet: bool,
+        /// `text` for a person, `json` for a program: tenant_url, secret_token, token_id,
+        /// subject, expires (unix time or null), key_id.
+        #[arg(long, value_enum, default_value_t = TokenFormat::Text)]
+        format: TokenFormat,
     },
+}
+
+/// How `drupal-scim token` prints what it minted.
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum TokenFormat {
+    Text,
+    Json,
 }
 
 #[actix_web::main]
@@ -76,7 +90,9 @@ async fn main() -> ExitCode {
             println!("{report}");
             if report.failed() { ExitCode::from(1) } else { ExitCode::SUCCESS }
         }
-        Command::Token { subject, expires_in_days } => token(&settings, &subject, expires_in_days),
+        Command::Token { subject, expires_in_days, quiet, format } => {
+            token(&settings, &subject, expires_in_days, if quiet { None } else { Some(format) })
+        }
     }
 }
 
@@ -121,15 +137,38 @@ async fn serve(settings: Settings) -> ExitCode {
     }
 }
 
-fn token(settings: &Settings, subject: &str, days: Option<i64>) -> ExitCode {
+/// Mint a token and print it: as text for a person, as JSON, or (`format` None, `--quiet`) the
+/// bare token alone.
+fn token(settings: &Settings, subject: &str, days: Option<i64>, format: Option<TokenFormat>) -> ExitCode {
     let keyring = drupal_scim::token::Keyring::new(&settings.auth);
-    match keyring.mint(subject, days.map(|d| d * 86_400)) {
-        Ok((t, claims)) => {
-            let origin =
-                if settings.server.public_url.is_empty() { "https://<your-host>" } else { &settings.server.public_url };
+    let (t, claims) = match keyring.mint(subject, days.map(|d| d * 86_400)) {
+        Ok(minted) => minted,
+        Err(e) => {
+            eprintln!("drupal-scim: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    let public = settings.server.public_url.trim_end_matches('/');
+    match format {
+        None => println!("{t}"),
+        Some(TokenFormat::Json) => {
+            // No placeholder host here: a program would paste it as is. null says "not configured".
+            let tenant_url = (!public.is_empty()).then(|| format!("{public}{}", settings.server.base_path));
+            let out = serde_json::json!({
+                "tenant_url": tenant_url,
+                "secret_token": t,
+                "token_id": claims.jti,
+                "subject": claims.sub,
+                "expires": claims.exp,
+                "key_id": settings.auth.key_id,
+            });
+            println!("{out}");
+        }
+        Some(TokenFormat::Text) => {
+            let origin = if public.is_empty() { "https://<your-host>" } else { public };
             println!("Paste these into Entra ID → Enterprise application → Provisioning → Admin Credentials:");
             println!();
-            println!("Tenant URL:   {}{}", origin.trim_end_matches('/'), settings.server.base_path);
+            println!("Tenant URL:   {origin}{}", settings.server.base_path);
             println!("Secret Token: {t}");
             println!();
             let expiry = match claims.exp {
@@ -139,11 +178,7 @@ fn token(settings: &Settings, subject: &str, days: Option<i64>) -> ExitCode {
             let kid = settings.auth.key_id.as_deref().map(|k| format!(", signed with key {k:?}")).unwrap_or_default();
             println!("Token id {} (subject {:?}){kid}, {expiry}.", claims.jti, claims.sub);
             println!("To revoke it later, add its id to auth.revoked (DRUPAL_SCIM__AUTH__REVOKED) and restart.");
-            ExitCode::SUCCESS
-        }
-        Err(e) => {
-            eprintln!("drupal-scim: {e}");
-            ExitCode::from(1)
         }
     }
+    ExitCode::SUCCESS
 }

@@ -8,8 +8,10 @@ use crate::scim::error::ScimError;
 use crate::scim::list::PageLimits;
 use crate::scim::schema::ENTERPRISE_USER_SCHEMA;
 use crate::token::Keyring;
+use actix_web::http::header;
 use actix_web::middleware::from_fn;
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::web::{delete, get, patch, post, put};
+use actix_web::{HttpRequest, HttpResponse, Resource, ResponseError, web};
 
 /// Everything a handler needs, shared by all workers.
 pub struct AppState {
@@ -118,28 +120,34 @@ pub fn configure(state: web::Data<AppState>) -> impl FnOnce(&mut web::ServiceCon
             .service(
                 web::scope(&base)
                     .wrap(from_fn(auth::require_bearer))
-                    .route("/ServiceProviderConfig", web::get().to(discovery::service_provider))
-                    .route("/ResourceTypes", web::get().to(discovery::list_resource_types))
-                    .route("/ResourceTypes/{id}", web::get().to(discovery::get_resource_type))
-                    .route("/Schemas", web::get().to(discovery::list_schemas))
-                    .route("/Schemas/{id}", web::get().to(discovery::get_schema))
-                    .route("/.search", web::post().to(search::root))
-                    .route("/Users/.search", web::post().to(search::users))
-                    .route("/Groups/.search", web::post().to(search::groups))
+                    .service(only("/ServiceProviderConfig", "GET").route(get().to(discovery::service_provider)))
+                    .service(only("/ResourceTypes", "GET").route(get().to(discovery::list_resource_types)))
+                    .service(only("/ResourceTypes/{id}", "GET").route(get().to(discovery::get_resource_type)))
+                    .service(only("/Schemas", "GET").route(get().to(discovery::list_schemas)))
+                    .service(only("/Schemas/{id}", "GET").route(get().to(discovery::get_schema)))
+                    .service(only("/.search", "POST").route(post().to(search::root)))
+                    .service(only("/Users/.search", "POST").route(post().to(search::users)))
+                    .service(only("/Groups/.search", "POST").route(post().to(search::groups)))
                     .route("/Me", web::to(search::me))
-                    .route("/Bulk", web::post().to(bulk::bulk))
-                    .route("/Users", web::get().to(users::list))
-                    .route("/Users", web::post().to(users::create))
-                    .route("/Users/{id}", web::get().to(users::get))
-                    .route("/Users/{id}", web::put().to(users::replace))
-                    .route("/Users/{id}", web::patch().to(users::patch))
-                    .route("/Users/{id}", web::delete().to(users::delete))
-                    .route("/Groups", web::get().to(groups::list))
-                    .route("/Groups", web::post().to(groups::create))
-                    .route("/Groups/{id}", web::get().to(groups::get))
-                    .route("/Groups/{id}", web::put().to(groups::replace))
-                    .route("/Groups/{id}", web::patch().to(groups::patch))
-                    .route("/Groups/{id}", web::delete().to(groups::delete))
+                    .service(only("/Bulk", "POST").route(post().to(bulk::bulk)))
+                    .service(only("/Users", "GET, POST").route(get().to(users::list)).route(post().to(users::create)))
+                    .service(
+                        only("/Users/{id}", "GET, PUT, PATCH, DELETE")
+                            .route(get().to(users::get))
+                            .route(put().to(users::replace))
+                            .route(patch().to(users::patch))
+                            .route(delete().to(users::delete)),
+                    )
+                    .service(
+                        only("/Groups", "GET, POST").route(get().to(groups::list)).route(post().to(groups::create)),
+                    )
+                    .service(
+                        only("/Groups/{id}", "GET, PUT, PATCH, DELETE")
+                            .route(get().to(groups::get))
+                            .route(put().to(groups::replace))
+                            .route(patch().to(groups::patch))
+                            .route(delete().to(groups::delete)),
+                    )
                     .default_service(web::to(no_endpoint)),
             )
             // Outside the base too (`/scim/v3/Users`, a base path pasted twice): SCIM clients show
@@ -157,4 +165,18 @@ async fn no_endpoint(req: HttpRequest, state: web::Data<AppState>) -> Result<Htt
         req.path(),
         state.base_path
     )))
+}
+
+/// A SCIM endpoint that serves the methods in `allow` (its routes are added by the caller) and
+/// answers any other method with 405 and an `Allow` header (RFC 7644 §3.12, RFC 9110 §15.5.6)
+/// instead of the 404 of an unknown path: SCIM test tools probe for exactly this.
+fn only(path: &str, allow: &'static str) -> Resource {
+    web::resource(path).default_service(web::to(move |req: HttpRequest| method_not_allowed(req, allow)))
+}
+
+async fn method_not_allowed(req: HttpRequest, allow: &'static str) -> HttpResponse {
+    let err = ScimError::new(405, None, format!("{} is not allowed on {}; allowed: {allow}", req.method(), req.path()));
+    let mut response = err.error_response();
+    response.headers_mut().insert(header::ALLOW, header::HeaderValue::from_static(allow));
+    response
 }

@@ -15,7 +15,7 @@ use serde_json::{Map, Value};
 use crate::scim::error::ScimError;
 use crate::scim::filter::{self, CompareOp, Filter};
 use crate::scim::path::{self, AttrPath};
-use crate::scim::schema::{AttrType, AttributeDef, Mutability, PATCH_OP, Resolved, ResourceSchema};
+use crate::scim::schema::{AttrType, AttributeDef, Mutability, PATCH_OP, Resolved, ResourceSchema, SchemaDef};
 
 /// The operation of one PATCH step.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -95,7 +95,7 @@ fn parse_op(v: &Value) -> Result<PatchOp, ScimError> {
         // An empty path is treated as absent: some clients send "" for path-less operations.
         None | Some(Value::Null) => None,
         Some(Value::String(s)) if s.trim().is_empty() => None,
-        Some(Value::String(s)) => Some(path::parse_path(s)?),
+        Some(Value::String(s)) => Some(parse_op_path(s)?),
         Some(_) => return Err(ScimError::invalid_syntax("\"path\" must be a string")),
     };
     let value = get_ci(obj, "value").cloned();
@@ -106,6 +106,21 @@ fn parse_op(v: &Value) -> Result<PatchOp, ScimError> {
         }
         _ => Ok(PatchOp { op, path, value }),
     }
+}
+
+/// A PATCH `path`. Besides an attribute path it may be the bare URN of an extension schema
+/// (`"path": "urn:…:enterprise:2.0:User"`, the value an object of the extension's attributes),
+/// which the attribute-path grammar refuses: it is kept split at its last ':' (urn
+/// `urn:…:enterprise:2.0`, attr `User`, displayed as written) for [`extension_named`] to
+/// recognise once the resource's schemas are known.
+fn parse_op_path(s: &str) -> Result<AttrPath, ScimError> {
+    let trimmed = s.trim();
+    if path::is_schema_urn(trimmed)
+        && let Some((head, tail)) = trimmed.rsplit_once(':')
+    {
+        return Ok(AttrPath { urn: Some(head.to_string()), ..AttrPath::new(tail) });
+    }
+    path::parse_path(s)
 }
 
 /// Prefixes an error with the index of the operation that caused it.
@@ -140,6 +155,16 @@ impl Target<'_> {
 }
 
 fn apply_op(res: &mut Map<String, Value>, op: &PatchOp, schema: &ResourceSchema) -> Result<(), ScimError> {
+    if let Some(p) = op.path.as_ref().filter(|p| p.filter.is_none() && p.sub.is_none()) {
+        if let Some(ext) = extension_named(p, schema) {
+            return apply_extension_path(res, op.op, ext, op.value.as_ref(), schema);
+        }
+        if path::is_schema_urn(&p.to_string()) {
+            return Err(ScimError::invalid_path(format!(
+                "\"{p}\" is a schema URN: a path names an attribute after it, or is the URN of an extension of this resource"
+            )));
+        }
+    }
     match (&op.path, op.op) {
         (Some(p), kind) => {
             // An explicit path must name a known, writable attribute: here strictness helps the
@@ -211,6 +236,40 @@ fn apply_pathless(
                 let p = path::parse_path(key)?;
                 apply_pathless_entry(res, kind, &p, v, schema)?;
             }
+        }
+    }
+    Ok(())
+}
+
+/// The extension `p` names, when it is the bare URN of one of the resource's extensions (see
+/// [`parse_op_path`]). The core schema's URN is not taken as a path: its attributes are the
+/// resource's own, named without it.
+fn extension_named(p: &AttrPath, schema: &ResourceSchema) -> Option<&'static SchemaDef> {
+    if p.filter.is_some() || p.sub.is_some() || p.urn.is_none() {
+        return None;
+    }
+    schema.extension(&p.to_string())
+}
+
+/// An operation whose path is an extension's URN (RFC 7644 §3.5.2; SCIM test tools send it):
+/// add/replace apply the object value as the path-less form `{"<urn>": {…}}` does, and remove
+/// (or a null value) removes every attribute of the extension.
+fn apply_extension_path(
+    res: &mut Map<String, Value>,
+    kind: PatchOpKind,
+    ext: &'static SchemaDef,
+    value: Option<&Value>,
+    schema: &ResourceSchema,
+) -> Result<(), ScimError> {
+    let removes = kind == PatchOpKind::Remove || value.is_some_and(Value::is_null);
+    if !removes {
+        return apply_schema_object(res, kind, ext.id, need_value(value, kind)?, schema);
+    }
+    for attr in ext.attributes {
+        let p = AttrPath { urn: Some(ext.id.to_string()), ..AttrPath::new(attr.name) };
+        // readOnly attributes are the server's: skipped, as in a path-less value.
+        if let Some(target) = target_of(&p, schema, false)? {
+            apply_to(res, PatchOpKind::Remove, &target, None)?;
         }
     }
     Ok(())
@@ -973,6 +1032,48 @@ mod tests {
         assert_eq!(u[ENT], json!({"department": "X", "manager": {"value": "m"}}));
         let u = patch_user(json!([{"op": "replace", "value": {USER_SCHEMA: {"title": "Dr"}}}]));
         assert_eq!(u["title"], "Dr");
+    }
+
+    #[test]
+    fn schema_urn_path_with_object_value_is_the_pathless_form() {
+        for op in ["add", "replace"] {
+            let u = patch_user(json!([{"op": op, "path": ENT, "value": {"department": "X", "Manager": "m"}}]));
+            assert_eq!(u[ENT], json!({"department": "X", "manager": {"value": "m"}}), "{op}");
+            assert_eq!(u["schemas"], json!([USER_SCHEMA, ENT]), "{op}");
+        }
+        let lower = ENT.to_ascii_lowercase();
+        let u = patch_user(json!([{"op": "add", "path": lower, "value": {"costCenter": "7"}}]));
+        assert_eq!(u[ENT]["costCenter"], "7");
+    }
+
+    #[test]
+    fn schema_urn_path_remove_clears_the_extension() {
+        let u = patch_user(json!([{"op": "add", "value": {ENT: {"department": "X", "employeeNumber": "1"}}}]));
+        let u = run(u, json!([{"op": "remove", "path": ENT}]), &USER_RESOURCE).unwrap();
+        assert!(u.get(ENT).is_none());
+        assert_eq!(u["schemas"], json!([USER_SCHEMA]));
+        let u = run(u, json!([{"op": "remove", "path": ENT}]), &USER_RESOURCE).unwrap();
+        assert!(u.get(ENT).is_none(), "removing an absent extension changes nothing");
+        let u = patch_user(json!([{"op": "add", "value": {ENT: {"department": "X"}}}]));
+        let u = run(u, json!([{"op": "replace", "path": ENT, "value": null}]), &USER_RESOURCE).unwrap();
+        assert!(u.get(ENT).is_none());
+    }
+
+    #[test]
+    fn schema_urn_path_errors() {
+        let e = user_err(json!([{"op": "add", "path": ENT, "value": "X"}]));
+        assert_eq!(e.scim_type, Some(ScimType::InvalidValue));
+        // The core schema's URN is no path (its attributes are named without it), nor is an
+        // unknown one.
+        for p in [USER_SCHEMA, "urn:example:custom:2.0:User"] {
+            let e = user_err(json!([{"op": "replace", "path": p, "value": {"title": "Dr"}}]));
+            assert_eq!(e.scim_type, Some(ScimType::InvalidPath), "{p}");
+            assert!(e.detail.contains("is a schema URN"), "{}", e.detail);
+        }
+        // A URN the resource does not carry stays an unknown attribute.
+        let e = run(group(), json!([{"op": "add", "path": ENT, "value": {"department": "X"}}]), &GROUP_RESOURCE)
+            .unwrap_err();
+        assert_eq!(e.scim_type, Some(ScimType::InvalidPath));
     }
 
     // ---- group members ----

@@ -2,6 +2,7 @@
 mod after_commit;
 mod bulk;
 mod check;
+mod conformance;
 mod deprovision;
 mod discovery;
 mod docs_mapping;
