@@ -83,6 +83,11 @@ impl Pusher<'_> {
         {
             return Ok(Done::Holds { target_id: id, how: "linked" });
         }
+        if !is_active(&rep.resource) {
+            // A blocked account the target does not have is not created there (nor re-created
+            // on a provider that has just deleted it through our SCIM server).
+            return Ok(Done::Gone { target_id: None, how: "not created (blocked)" });
+        }
         let answer = self.client.send(Method::POST, "/Users", &[], Some(&rep.resource)).await?;
         match answer.body.as_ref().and_then(|b| b.get("id")).and_then(Value::as_str) {
             Some(id) if answer.status == 201 || answer.status == 200 => {

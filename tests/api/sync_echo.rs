@@ -30,5 +30,13 @@ async fn sync_never_echoes_what_the_provider_wrote(fx: Fixture) {
     assert_eq!(named(&target, "cleo").await, 1);
     let there = target.uid_of("cleo").await;
     assert_eq!(target.data_column(there, "mail").await, "cleo@drupal.example.org");
+
+    // The provider deletes an account it created (blocked and hidden here): sync does not
+    // create it on the provider again.
+    let gil = source.create_user("gil", "gil@example.org").await;
+    let deleted = source.delete(&format!("/Users/{}", gil["id"].as_str().unwrap())).await;
+    assert_eq!(deleted.status().as_u16(), 204);
+    assert!(sync.once().await.unwrap().in_sync());
+    assert_eq!(named(&target, "gil").await, 0, "a blocked account is not created on the target");
 }
 both!(sync_never_echoes_what_the_provider_wrote);
