@@ -421,7 +421,6 @@ impl Settings {
                     .separator("__")
                     .list_separator(",")
                     .with_list_parse_key("auth.revoked")
-                    .with_list_parse_key("sync.roles")
                     .source(environment),
             )
             .build()?
@@ -677,8 +676,12 @@ mod tests {
         let sync = s.sync.unwrap();
         assert_eq!((sync.interval_secs, sync.scope, sync.on_block), (60, SyncScope::All, SyncRemoval::Deactivate));
         assert_eq!(format!("{:?}", sync.token), "Secret(***)");
-        let env = [("DRUPAL_SCIM__SYNC__ROLES", "editor,staff")];
-        let s = load("[sync]\nbase_url = \"http://b\"\ntoken = \"t\"\nscope = \"roles\"\n", &[], &env).unwrap();
+        let s = load(
+            "[sync]\nbase_url = \"http://b\"\ntoken = \"t\"\nscope = \"roles\"\nroles = [\"editor\", \"staff\"]\n",
+            &[],
+            &[],
+        )
+        .unwrap();
         assert_eq!(s.sync.unwrap().roles, ["editor", "staff"]);
         let err = load("[sync]\nbase_url = \"http://b\"\ntoken = \"t\"\nscope = \"roles\"\n", &[], &[]);
         assert!(err.unwrap_err().to_string().contains("sync.roles"));
