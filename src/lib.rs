@@ -20,6 +20,7 @@ pub mod provision;
 pub mod scim;
 pub mod settings;
 pub mod startup;
+pub mod sync;
 pub mod telemetry;
 pub mod tls;
 pub mod token;

@@ -3,6 +3,7 @@
 use clap::{Parser, Subcommand};
 use drupal_scim::settings::Settings;
 use drupal_scim::startup::Application;
+use drupal_scim::sync::Syncer;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -50,6 +51,19 @@ enum Command {
         #[arg(long, value_enum, default_value_t = TokenFormat::Text)]
         format: TokenFormat,
     },
+    /// Push Drupal's accounts to the [sync] target: a loop in the foreground (SIGTERM lets the
+    /// push in flight finish), or one pass.
+    Sync {
+        /// One full pass, then exit: 0 when everything in scope is in sync, 1 otherwise.
+        #[arg(long)]
+        once: bool,
+        /// Print what a pass would send; send nothing.
+        #[arg(long, conflicts_with_all = ["once", "status"])]
+        dry_run: bool,
+        /// Show pending and failing (parked) accounts and the lag; send nothing.
+        #[arg(long, conflicts_with = "once")]
+        status: bool,
+    },
 }
 
 /// How `drupal-scim token` prints what it minted.
@@ -93,7 +107,69 @@ async fn main() -> ExitCode {
         Command::Token { subject, expires_in_days, quiet, format } => {
             token(&settings, &subject, expires_in_days, if quiet { None } else { Some(format) })
         }
+        Command::Sync { once, dry_run, status } => sync(&settings, once, dry_run, status).await,
     }
+}
+
+/// `drupal-scim sync`.
+async fn sync(settings: &Settings, once: bool, dry_run: bool, status: bool) -> ExitCode {
+    let syncer = match Syncer::build(settings).await {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("drupal-scim: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let result = if dry_run {
+        syncer.dry_run(&mut std::io::stdout()).await.map(|n| {
+            println!("{n} change(s) would be sent; nothing was sent.");
+            true
+        })
+    } else if status {
+        syncer.status().await.map(|s| {
+            print!("{s}");
+            s.pending == 0
+        })
+    } else if once {
+        syncer.once().await.map(|r| {
+            println!("{} checked, {} pushed, {} failed", r.checked, r.pushed, r.failed);
+            r.in_sync()
+        })
+    } else {
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        tokio::spawn(async move {
+            stop_signal().await;
+            log::info!("sync: stopping once the pushes in flight are done");
+            let _ = stop.send(true);
+        });
+        syncer.run(stopped).await;
+        Ok(true)
+    };
+    match result {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::from(1),
+        Err(e) => {
+            eprintln!("drupal-scim: {e}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+/// SIGTERM or Ctrl-C.
+async fn stop_signal() {
+    #[cfg(unix)]
+    {
+        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(t) => t,
+            Err(_) => return std::future::pending().await,
+        };
+        tokio::select! {
+            _ = term.recv() => {}
+            _ = tokio::signal::ctrl_c() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = tokio::signal::ctrl_c().await;
 }
 
 /// Setting defaults: (key, value) pairs.
@@ -120,6 +196,21 @@ fn read_drupal_settings(path: &std::path::Path, php: &std::path::Path) -> Result
 async fn serve(settings: Settings) -> ExitCode {
     let listen = settings.server.listen.clone();
     let base = settings.server.base_path.clone();
+    // With [sync], the loop runs beside the server and stops after it, letting its pushes finish.
+    let syncer = match &settings.sync {
+        Some(_) if settings.dry_run => {
+            log::warn!("DRY RUN: sync-out is not started");
+            None
+        }
+        Some(_) => match Syncer::build(&settings).await {
+            Ok(s) => Some(s),
+            Err(e) => {
+                eprintln!("drupal-scim: sync: {e}");
+                return ExitCode::from(1);
+            }
+        },
+        None => None,
+    };
     let app = match Application::build(settings).await {
         Ok(app) => app,
         Err(e) => {
@@ -128,7 +219,14 @@ async fn serve(settings: Settings) -> ExitCode {
         }
     };
     log::info!("serving SCIM on http://{listen}{base} (port {})", app.port());
-    match app.run_until_stopped().await {
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let sync_loop = syncer.map(|s| tokio::spawn(async move { s.run(stopped).await }));
+    let served = app.run_until_stopped().await;
+    let _ = stop.send(true);
+    if let Some(task) = sync_loop {
+        let _ = task.await;
+    }
+    match served {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("drupal-scim: {e}");

@@ -2,8 +2,10 @@
 //! (`__` separates sections, e.g. `DRUPAL_SCIM__DATABASE__URL`). Secrets never print.
 
 pub mod cache;
+pub mod sync;
 
 pub use cache::{CacheBackendKind, CachePrefix, CacheSettings};
+pub use sync::{SyncRemoval, SyncScope, SyncSettings};
 
 use crate::config::DrupalDatabase;
 use crate::drupal::tables::Tables;
@@ -63,6 +65,10 @@ pub struct Settings {
     /// setting.
     #[serde(skip)]
     pub drupal_settings_read: Option<String>,
+    /// Sync out: push Drupal's accounts to a SCIM service provider (`drupal-scim sync`; `serve`
+    /// runs it too when this section is present).
+    #[serde(default)]
+    pub sync: Option<SyncSettings>,
 }
 
 /// Where provisioning changes are recorded.
@@ -387,6 +393,9 @@ impl Settings {
             ));
         }
         self.cache.check()?;
+        if let Some(sync) = &self.sync {
+            sync.check()?;
+        }
         Ok(())
     }
 
@@ -424,6 +433,7 @@ impl Settings {
             dry_run: false,
             config_sync_directory: None,
             drupal_settings_read: None,
+            sync: None,
         }
     }
 }
@@ -591,5 +601,25 @@ mod tests {
         assert_eq!(canonical_url(""), "");
         assert_eq!(canonical_url("https://h"), "https://h");
         assert_eq!(canonical_url("https://h:8443//drupal//x/"), "https://h:8443/drupal/x");
+    }
+
+    #[test]
+    fn sync_section_defaults_and_checks() {
+        assert!(load("", &[], &[]).unwrap().sync.is_none());
+        let s = load("[sync]\nbase_url = \"https://b.example/scim/v2\"\ntoken = \"t\"\n", &[], &[]).unwrap();
+        let sync = s.sync.unwrap();
+        assert_eq!((sync.interval_secs, sync.scope, sync.on_block), (60, SyncScope::All, SyncRemoval::Deactivate));
+        assert_eq!(format!("{:?}", sync.token), "Secret(***)");
+        let s = load(
+            "[sync]\nbase_url = \"http://b\"\ntoken = \"t\"\nscope = \"roles\"\nroles = [\"editor\", \"staff\"]\n",
+            &[],
+            &[],
+        )
+        .unwrap();
+        assert_eq!(s.sync.unwrap().roles, ["editor", "staff"]);
+        let err = load("[sync]\nbase_url = \"http://b\"\ntoken = \"t\"\nscope = \"roles\"\n", &[], &[]);
+        assert!(err.unwrap_err().to_string().contains("sync.roles"));
+        assert!(load("[sync]\nbase_url = \"b\"\ntoken = \"t\"\n", &[], &[]).is_err());
+        assert!(load("[sync]\nbase_url = \"http://b\"\ntoken = \"t\"\non_block = \"x\"\n", &[], &[]).is_err());
     }
 }

@@ -108,13 +108,13 @@ impl Application {
         let group_store = GroupStore::new(db.clone(), site.clone(), mapping.groups.protected_roles.clone());
         let cursors = CursorKey::new(settings.auth.secret.expose(), 3600);
         let audit = Audit::new(db.clone(), site.tables().clone(), site.has_watchdog && settings.audit.watchdog);
-        let users = UserService::new(
-            mapping.clone(),
-            UserStore::new(db.clone(), site.clone()),
-            group_store.clone(),
-            cursors.clone(),
-            audit.clone(),
-        );
+        let mut user_store = UserStore::new(db.clone(), site.clone());
+        if settings.sync.as_ref().is_some_and(|s| s.provider_is_target) {
+            // No echo: what the provider writes is recorded as in sync with the sync target.
+            crate::sync::state::ensure(&db, site.tables()).await?;
+            user_store = user_store.with_after_write(crate::sync::echo::hook(mapping.clone(), site.tables().clone()));
+        }
+        let users = UserService::new(mapping.clone(), user_store, group_store.clone(), cursors.clone(), audit.clone());
         let groups = GroupService::new(mapping.clone(), group_store, cursors, audit);
         let state = web::Data::new(AppState {
             users,
@@ -188,7 +188,7 @@ impl Application {
 
 /// Every role a `[[groups.map]]` names must exist. Mapped and protected roles named by their
 /// Drupal 7 name are rewritten to their rid, the id the store uses.
-async fn resolve_group_roles(db: &Db, site: &Site, mapping: &mut Mapping) -> Result<(), StartupError> {
+pub async fn resolve_group_roles(db: &Db, site: &Site, mapping: &mut Mapping) -> Result<(), StartupError> {
     let mut conn = db.conn().await?;
     let roles = list_roles(&mut conn, site).await?;
     let mut problems = Vec::new();

@@ -29,17 +29,28 @@ pub struct Page {
     pub records: Vec<UserRecord>,
 }
 
+/// Statements to run in an account write's own transaction, given the account as written (how
+/// sync-out records what the inbound side wrote as already in sync: no echo).
+pub type AfterWrite = Arc<dyn Fn(&UserRecord) -> Vec<(String, Vec<Value>)> + Send + Sync>;
+
 /// The account store of one Drupal site.
 #[derive(Clone)]
 pub struct UserStore {
     db: Db,
     site: Arc<Site>,
+    after_write: Option<AfterWrite>,
 }
 
 impl UserStore {
     /// A store over `db` for `site`.
     pub fn new(db: Db, site: Arc<Site>) -> Self {
-        UserStore { db, site }
+        UserStore { db, site, after_write: None }
+    }
+
+    /// The same store, running `hook`'s statements in every create's and update's transaction.
+    pub fn with_after_write(mut self, hook: AfterWrite) -> Self {
+        self.after_write = Some(hook);
+        self
     }
 
     /// The site this store writes to.
@@ -229,6 +240,7 @@ impl UserStore {
             // Read the account back inside the transaction (a dry run rolls it away).
             None => load(&mut tx, site, &[uid]).await?.into_iter().next(),
         };
+        after_write(&mut tx, self.after_write.as_ref(), record.as_ref()).await?;
         self.db.finish(tx).await?;
         record.ok_or_else(|| StoreError::Internal("the account just created could not be read back".into()))
     }
@@ -382,6 +394,7 @@ impl UserStore {
             site.schema.forget_failed_logins(&mut tx, uid).await?;
         }
         let record = load(&mut tx, site, &[uid]).await?.into_iter().next();
+        after_write(&mut tx, self.after_write.as_ref(), record.as_ref()).await?;
         self.db.finish(tx).await?;
         let record =
             record.ok_or_else(|| StoreError::Internal("the account just updated could not be read back".into()))?;
@@ -494,6 +507,19 @@ impl UserStore {
             .map(Some)
             .map_err(|e| StoreError::Invalid(format!("password: {e}")))
     }
+}
+
+/// Run the [`AfterWrite`] hook's statements for the account just written, in its transaction.
+async fn after_write<Q: Queryable>(
+    q: &mut Q,
+    hook: Option<&AfterWrite>,
+    record: Option<&UserRecord>,
+) -> Result<(), StoreError> {
+    let (Some(hook), Some(record)) = (hook, record) else { return Ok(()) };
+    for (sql, params) in hook(record) {
+        q.exec_drop(sql, params).await?;
+    }
+    Ok(())
 }
 
 /// Lock the account's row for a write, then make sure SCIM may still reach it: an account that

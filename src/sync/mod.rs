@@ -1,0 +1,22 @@
+//! Sync out: Drupal → a SCIM service provider. The outbound half of provisioning: accounts
+//! created, edited, blocked or cancelled in Drupal reach the target, read from the database
+//! alone.
+//!
+//! - [`representation`]: an account as the target gets it, and its fingerprint.
+//! - [`scope`]: which accounts go out (never protected or privileged ones), what changed.
+//! - [`state`]: the `scim_sync` table: target id, last confirmed fingerprint, retries.
+//! - [`client`]: the SCIM client (auth, rate limit, retries, `Retry-After`).
+//! - [`push`]: one account to the target: first contact, create, update, block, cancel.
+//! - [`run`]: the passes, the loop, `--dry-run` and `--status`.
+//! - [`backoff`], [`progress`], [`echo`]: retry schedule, backfill progress, no echo.
+pub mod backoff;
+pub mod client;
+pub mod echo;
+pub mod progress;
+pub mod push;
+pub mod representation;
+pub mod run;
+pub mod scope;
+pub mod state;
+
+pub use run::{PassReport, Status, SyncError, Syncer};

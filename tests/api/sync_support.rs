@@ -1,0 +1,81 @@
+//! Sync-out test harness: a source site (a TestApp) pushing to a target that is a second
+//! drupal-scim over its own database (another TestApp), driven in-process.
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+
+use crate::helpers::{SECRET, TempDir, TestApp, mapping_with_fields, test_server_url};
+use drupal_scim::settings::{Settings, SyncSettings};
+use drupal_scim::sync::Syncer;
+
+/// Settings of `source` with a `[sync]` section towards `target_base` (a SCIM base URL) with
+/// `token`, adjusted by `tweak`, and the directory holding their mapping file.
+pub fn source_settings(
+    source: &TestApp,
+    target_base: &str,
+    token: &str,
+    tweak: impl FnOnce(&mut SyncSettings),
+) -> (Settings, TempDir) {
+    let dir = std::env::temp_dir().join(format!("dscim-sync-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let mapping = dir.join("drupal_mapping.toml");
+    std::fs::write(&mapping, mapping_with_fields()).unwrap();
+    let mut settings = Settings::new(&format!("{}/{}", test_server_url(), source.db_name), SECRET, mapping);
+    let mut sync = SyncSettings::new(target_base, token);
+    sync.max_rps = 1000;
+    tweak(&mut sync);
+    settings.sync = Some(sync);
+    (settings, TempDir(dir))
+}
+
+/// A syncer from `source` to `target`.
+pub async fn syncer(source: &TestApp, target: &TestApp, tweak: impl FnOnce(&mut SyncSettings)) -> (Syncer, TempDir) {
+    syncer_to(source, &target.base, &target.token, tweak).await
+}
+
+/// A syncer from `source` to the SCIM base URL `base`.
+pub async fn syncer_to(
+    source: &TestApp,
+    base: &str,
+    token: &str,
+    tweak: impl FnOnce(&mut SyncSettings),
+) -> (Syncer, TempDir) {
+    let (settings, dir) = source_settings(source, base, token, tweak);
+    (Syncer::build(&settings).await.unwrap(), dir)
+}
+
+/// How many accounts named `name` the site has.
+pub async fn named(app: &TestApp, name: &str) -> i64 {
+    let mut conn = app.pool.get_conn().await.unwrap();
+    use mysql_async::prelude::*;
+    conn.exec_first(format!("SELECT COUNT(*) FROM {} WHERE name = ?", app.account_table()), (name,))
+        .await
+        .unwrap()
+        .unwrap()
+}
+
+/// Change an account's mail the way Drupal's own save does: the value, and `changed` bumped.
+pub async fn drupal_sets_mail(app: &TestApp, uid: u32, mail: &str) {
+    app.exec(&format!(
+        "UPDATE {} SET mail = '{mail}', changed = UNIX_TIMESTAMP() WHERE uid = {uid}",
+        app.account_table()
+    ))
+    .await;
+}
+
+/// Block an account the way Drupal's own save does.
+pub async fn drupal_blocks(app: &TestApp, uid: u32) {
+    app.exec(&format!("UPDATE {} SET status = 0, changed = UNIX_TIMESTAMP() WHERE uid = {uid}", app.account_table()))
+        .await;
+}
+
+/// Delete an account's rows (what Drupal's cancel with "delete the account" leaves: none).
+pub async fn drupal_deletes(app: &TestApp, uid: u32) {
+    if app.is_d7() {
+        app.exec(&format!("DELETE FROM users WHERE uid = {uid}; DELETE FROM users_roles WHERE uid = {uid}")).await;
+    } else {
+        app.exec(&format!(
+            "DELETE FROM users_field_data WHERE uid = {uid}; DELETE FROM users WHERE uid = {uid}; \
+             DELETE FROM user__roles WHERE entity_id = {uid}"
+        ))
+        .await;
+    }
+}
