@@ -348,6 +348,7 @@ impl Settings {
             };
             defaults.push(("config_sync_directory", dir.to_string_lossy().into_owned().into()));
         }
+        defaults.extend(cache::defaults_from_settings_php(&db.cache));
         defaults
     }
 

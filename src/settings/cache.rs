@@ -2,6 +2,7 @@
 //! stale is invalidated where Drupal reads it (see README, "Sites that keep caches in Redis").
 
 use crate::settings::{Secret, SettingsError};
+use percent_encoding::{NON_ALPHANUMERIC, utf8_percent_encode};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 
@@ -111,7 +112,7 @@ impl CacheSettings {
         // The redis module never uses an empty prefix: when `cache_prefix` is unset or empty it
         // computes one (README lists what each version computes). Guessing it would invalidate
         // keys Drupal never reads, so the operator gives it.
-        const COMPUTED: &str = "the redis module then computes a prefix of its own; give the one your site uses (drupal-scim check lists the prefixes it finds)";
+        const COMPUTED: &str = "the redis module then computes a prefix of its own; give the one your site uses (`redis-cli --scan --pattern '*:cachetags:user_list'` shows it)";
         match &self.prefix {
             None => {
                 return invalid(format!(
@@ -131,6 +132,67 @@ impl CacheSettings {
         }
         Ok(())
     }
+}
+
+/// Setting defaults for `[cache]` from what settings.php (read by PHP) says about Drupal's
+/// caches: `$settings['cache']` naming the redis module's backend (`cache.backend.redis`) for
+/// the default bin or any bin makes the backend `redis` (memcache's, `memcache`);
+/// `$settings['redis.connection']` (host or unix socket, port, password, base) gives the URL and
+/// `$settings['cache_prefix']` (a string, or per bin with `default`) the prefix. Nothing is
+/// returned for a site whose caches stay in the database.
+pub fn defaults_from_settings_php(cache: &crate::config::CacheSettings) -> Vec<(&'static str, config::Value)> {
+    use serde_json::Value;
+    let backends: Vec<&str> = match &cache.cache {
+        Some(Value::Object(map)) => {
+            let mut names: Vec<&str> = map.get("default").and_then(Value::as_str).into_iter().collect();
+            if let Some(Value::Object(bins)) = map.get("bins") {
+                names.extend(bins.values().filter_map(Value::as_str));
+            }
+            names
+        }
+        _ => Vec::new(),
+    };
+    let mut defaults = Vec::new();
+    if backends.iter().any(|b| b.contains("memcache")) && !backends.iter().any(|b| b.contains("redis")) {
+        defaults.push(("cache.backend", "memcache".into()));
+        return defaults;
+    }
+    if !backends.iter().any(|b| b.contains("redis")) {
+        return defaults;
+    }
+    defaults.push(("cache.backend", "redis".into()));
+    if let Some(Value::Object(conn)) = &cache.redis_connection {
+        let text = |key: &str| match conn.get(key) {
+            Some(Value::String(s)) if !s.is_empty() => Some(s.clone()),
+            Some(Value::Number(n)) => Some(n.to_string()),
+            _ => None,
+        };
+        let host = text("host").unwrap_or_else(|| "127.0.0.1".into());
+        let base = text("base");
+        let password = text("password");
+        let url = if host.starts_with('/') {
+            let mut query = Vec::new();
+            query.extend(base.map(|b| format!("db={b}")));
+            query.extend(password.map(|p| format!("pass={}", utf8_percent_encode(&p, NON_ALPHANUMERIC))));
+            let query = if query.is_empty() { String::new() } else { format!("?{}", query.join("&")) };
+            format!("unix://{host}{query}")
+        } else {
+            let auth = password.map(|p| format!(":{}@", utf8_percent_encode(&p, NON_ALPHANUMERIC))).unwrap_or_default();
+            let port = text("port").unwrap_or_else(|| "6379".into());
+            format!("redis://{auth}{host}:{port}/{}", base.unwrap_or_else(|| "0".into()))
+        };
+        defaults.push(("cache.url", url.into()));
+    }
+    match &cache.cache_prefix {
+        Some(Value::String(prefix)) if !prefix.is_empty() => defaults.push(("cache.prefix", prefix.clone().into())),
+        Some(Value::Object(bins)) => {
+            let map: config::Map<String, String> =
+                bins.iter().filter_map(|(bin, p)| p.as_str().map(|p| (bin.clone(), p.to_string()))).collect();
+            defaults.push(("cache.prefix", map.into()));
+        }
+        _ => {}
+    }
+    defaults
 }
 
 #[cfg(test)]
@@ -172,5 +234,42 @@ mod tests {
         assert!(s.check().is_err());
         let s = CacheSettings { url: Some(Secret::new("redis://h")), ..CacheSettings::default() };
         assert!(s.check().unwrap_err().to_string().contains("cache.backend"));
+    }
+
+    #[test]
+    fn settings_php_of_a_redis_cached_site_gives_the_cache_defaults() {
+        use serde_json::json;
+        let cache = crate::config::CacheSettings {
+            cache: Some(json!({"default": "cache.backend.redis"})),
+            cache_prefix: Some(json!("lab")),
+            redis_connection: Some(
+                json!({"interface": "PhpRedis", "host": "redis.internal", "port": 6380, "password": "p@ss", "base": 2}),
+            ),
+            memcache: None,
+        };
+        let defaults = defaults_from_settings_php(&cache);
+        let get = |k: &str| defaults.iter().find(|(key, _)| *key == k).map(|(_, v)| v.clone().into_string().unwrap());
+        assert_eq!(get("cache.backend").as_deref(), Some("redis"));
+        assert_eq!(get("cache.url").as_deref(), Some("redis://:p%40ss@redis.internal:6380/2"));
+        assert_eq!(get("cache.prefix").as_deref(), Some("lab"));
+        // A socket, and a per-bin prefix.
+        let cache = crate::config::CacheSettings {
+            cache: Some(json!({"bins": {"render": "cache.backend.redis"}})),
+            cache_prefix: Some(json!({"default": "site", "entity": "ent"})),
+            redis_connection: Some(json!({"host": "/run/redis.sock", "base": 1})),
+            memcache: None,
+        };
+        let defaults = defaults_from_settings_php(&cache);
+        let url = defaults.iter().find(|(k, _)| *k == "cache.url").unwrap().1.clone().into_string().unwrap();
+        assert_eq!(url, "unix:///run/redis.sock?db=1");
+        assert!(defaults.iter().any(|(k, _)| *k == "cache.prefix"));
+        // Memcache, and caches in the database.
+        let memcache = crate::config::CacheSettings {
+            cache: Some(json!({"default": "cache.backend.memcache"})),
+            ..Default::default()
+        };
+        let defaults = defaults_from_settings_php(&memcache);
+        assert_eq!(defaults.len(), 1);
+        assert!(defaults_from_settings_php(&crate::config::CacheSettings::default()).is_empty());
     }
 }

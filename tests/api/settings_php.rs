@@ -84,6 +84,12 @@ fn php_evaluates_computed_values_and_carries_the_cache_settings() {
     assert_eq!(db.cache.cache_prefix, Some(serde_json::json!("shop_")));
     assert_eq!(db.cache.redis_connection, Some(serde_json::json!({"host": "redis"})));
     assert_eq!(db.cache.memcache, None);
+    // --drupal-settings then defaults drupal-scim's [cache] to the same Redis and prefix.
+    let defaults = drupal_scim::settings::Settings::drupal_defaults(&db, &settings);
+    let get = |k: &str| defaults.iter().find(|(key, _)| *key == k).map(|(_, v)| v.clone().into_string().unwrap());
+    assert_eq!(get("cache.backend").as_deref(), Some("redis"));
+    assert_eq!(get("cache.url").as_deref(), Some("redis://redis:6379/0"));
+    assert_eq!(get("cache.prefix").as_deref(), Some("shop_"));
 }
 
 #[test]
