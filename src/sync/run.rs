@@ -131,7 +131,7 @@ impl Syncer {
         site.ensure_bridge_tables(&db).await?;
         startup::resolve_group_roles(&db, &site, &mut mapping).await?;
         site.reach = startup::reach(&site, &mapping);
-        state::ensure(&db, &site.tables()).await?;
+        state::ensure(&db, site.tables()).await?;
         let client = TargetClient::new(&sync)?;
         let scope = Scope::new(site, sync.scope, sync.roles.clone());
         Ok(Syncer { inner: Arc::new(Inner { db, scope, mapping: Arc::new(mapping), client, settings: sync }) })
@@ -278,7 +278,7 @@ impl Syncer {
             }
         }
         status.lag_secs = oldest.map(|o| (now - o).max(0)).unwrap_or(0);
-        status.failing = state::failing(&mut conn, &inner.scope.site.tables()).await?;
+        status.failing = state::failing(&mut conn, inner.scope.site.tables()).await?;
         Ok(status)
     }
 
@@ -293,7 +293,7 @@ impl Syncer {
     ) -> Result<(Vec<Work>, usize), SyncError> {
         let inner = &self.inner;
         let records = users::load(conn, &inner.scope.site, chunk).await?;
-        let mut states = state::load(conn, &inner.scope.site.tables(), chunk).await?;
+        let mut states = state::load(conn, inner.scope.site.tables(), chunk).await?;
         let mut work = Vec::new();
         let mut waiting = 0;
         for record in records {
@@ -368,7 +368,7 @@ impl Inner {
         };
         let result = pusher.push(&work).await;
         let uid = work.uid();
-        let tables = &self.scope.site.tables();
+        let tables = self.scope.site.tables();
         let mut conn = match self.db.conn().await {
             Ok(c) => c,
             Err(e) => {
