@@ -1,6 +1,8 @@
 //! Direct database work of the benchmark: load the fixture, seed accounts in bulk, EXPLAIN the
 //! lookups, trace a request's statements with the general log, describe the server.
 
+use drupal_scim::drupal::permissions::ESCALATING_PERMISSIONS;
+use drupal_scim::drupal::schema::fragments::like_escape;
 use mysql_async::prelude::*;
 use mysql_async::{Conn, Opts, OptsBuilder, Row, Value};
 use std::future::Future;
@@ -43,13 +45,81 @@ pub async fn admin(url: &str) -> Result<Conn, String> {
     Conn::new(opts).await.map_err(e)
 }
 
-/// Accounts SCIM can see (what totalResults of an unfiltered GET /Users counts).
+/// Link the fixture's accounts jdoe, msmith and blocked.user (uids 2–4) as a SCIM link would, so
+/// SCIM can reach them (as `tests/api/helpers.rs` `link_fixture_accounts` does): an account SCIM
+/// neither created nor linked is out of its reach. Run once the server has created its tables.
+pub async fn link_fixture_accounts(conn: &mut Conn) -> Result<(), String> {
+    conn.query_drop(
+        "INSERT IGNORE INTO scim_user (uid, deleted, created, changed) VALUES (2,0,0,0),(3,0,0,0),(4,0,0,0)",
+    )
+    .await
+    .map_err(e)
+}
+
+/// The roles the mapping protects by default (`[groups] protected_roles`, src/mapping/model.rs).
+const PROTECTED_ROLES: [&str; 1] = ["administrator"];
+
+/// The privileged-role condition of src/drupal/schema/modern/layout.rs `privileged_sql` (an
+/// `EXISTS` over `user__roles` and the roles' `config` rows: a protected role, Drupal's
+/// administrator flag or an escalating permission) on alias `d`, with `?` placeholders, and its
+/// values.
+pub fn privileged() -> (String, Vec<Value>) {
+    let mut params: Vec<Value> = PROTECTED_ROLES.iter().map(|r| Value::from(*r)).collect();
+    let mut patterns = vec![r#"s:8:"is_admin";b:1;"#.to_string()];
+    patterns.extend(ESCALATING_PERMISSIONS.iter().map(|p| format!(r#"s:{}:"{p}";"#, p.len())));
+    params.extend(patterns.iter().map(|p| Value::from(format!("%{}%", like_escape(p)))));
+    let likes = vec!["pc.`data` LIKE ?"; patterns.len()].join(" OR ");
+    let roles = vec!["?"; PROTECTED_ROLES.len()].join(", ");
+    let sql = format!(
+        "EXISTS (SELECT 1 FROM `user__roles` pr LEFT JOIN `config` pc ON pc.`collection` = '' AND pc.`name` = CONCAT('user.role.', pr.`roles_target_id`) \
+         WHERE pr.`entity_id` = d.`uid` AND pr.`deleted` = 0 AND (pr.`roles_target_id` IN ({roles}) OR {likes}))"
+    );
+    (sql, params)
+}
+
+/// What SCIM may reach (src/drupal/reach.rs `reach_sql` with the bench's settings: uids 0 and 1
+/// protected, the default protected roles, link_existing not "link"): the condition on aliases
+/// `d` and `s` with `?` placeholders, and its values.
+pub fn reach() -> (String, Vec<Value>) {
+    let (privileged, more) = privileged();
+    let mut params: Vec<Value> = vec![0u32.into(), 1u32.into()];
+    params.extend(more);
+    let sql = format!(
+        "d.`uid` NOT IN (?, ?) AND s.`uid` IS NOT NULL AND (s.`deleted` IS NULL OR s.`deleted` = 0) AND NOT {privileged}"
+    );
+    (sql, params)
+}
+
+/// `sql` with its `?` placeholders replaced by `params` as SQL literals (for EXPLAIN and the
+/// benchmark's own counts; `sql` must hold no `?` of its own).
+pub fn inline(sql: &str, params: &[Value]) -> String {
+    let mut values = params.iter();
+    let mut out = String::with_capacity(sql.len() + 64 * params.len());
+    for c in sql.chars() {
+        if c == '?' {
+            out.push_str(&values.next().map_or_else(|| "?".into(), |v| v.as_sql(false)));
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// The reach condition as SQL text.
+pub fn reach_sql() -> String {
+    let (sql, params) = reach();
+    inline(&sql, &params)
+}
+
+/// Accounts SCIM can see (what totalResults of an unfiltered GET /Users counts): linked, not
+/// protected, not deleted through SCIM, holding no privileged role.
 pub async fn visible_users(conn: &mut Conn) -> Result<u64, String> {
     let n: Option<u64> = conn
-        .query_first(
-            "SELECT COUNT(*) FROM users u JOIN users_field_data d ON d.uid = u.uid AND d.default_langcode = 1 \
-             LEFT JOIN scim_user s ON s.uid = u.uid WHERE u.uid NOT IN (0, 1) AND (s.deleted IS NULL OR s.deleted = 0)",
-        )
+        .query_first(format!(
+            "SELECT COUNT(*) FROM `users` u JOIN `users_field_data` d ON d.`uid` = u.`uid` AND d.`default_langcode` = 1 \
+             LEFT JOIN `scim_user` s ON s.`uid` = d.`uid` WHERE {}",
+            reach_sql()
+        ))
         .await
         .map_err(e)?;
     Ok(n.unwrap_or(0))

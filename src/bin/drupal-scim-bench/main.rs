@@ -617,8 +617,12 @@ async fn explains(b: &mut Bench) -> Result<String, String> {
     let name = db::seeded_name(target);
     let ext = db::seeded_external_id(target);
     let record = "d.`uid`, u.`uuid`, d.`langcode`, d.`created`, d.`changed`, s.`external_id`, d.`name`, d.`mail`, d.`status`, d.`timezone`, d.`preferred_langcode`, d.`preferred_admin_langcode`";
-    let visible = "FROM `users` u JOIN `users_field_data` d ON d.`uid` = u.`uid` AND d.`default_langcode` = 1 \
-                   LEFT JOIN `scim_user` s ON s.`uid` = d.`uid` WHERE d.`uid` NOT IN (0, 1) AND (s.`deleted` IS NULL OR s.`deleted` = 0)";
+    // What SCIM may reach (src/drupal/reach.rs): every account read carries it.
+    let visible = format!(
+        "FROM `users` u JOIN `users_field_data` d ON d.`uid` = u.`uid` AND d.`default_langcode` = 1 \
+         LEFT JOIN `scim_user` s ON s.`uid` = d.`uid` WHERE {}",
+        db::reach_sql()
+    );
     let total = b.visible().await?;
     let last = (total.saturating_sub(1) / PAGE) * PAGE;
     let uuid: Option<String> = {
@@ -820,6 +824,9 @@ async fn run(args: RunArgs) -> Result<(), String> {
     let started_at = time::OffsetDateTime::now_utc();
     let load_before = loadavg();
     let mut admin = db::admin(&args.db_url).await?;
+    // The server has created its tables (it answers): link the fixture's accounts, or SCIM would
+    // not reach them (tests/api/helpers.rs does the same).
+    db::link_fixture_accounts(&mut admin).await?;
     let dbinfo = db::describe(&mut admin).await?;
     let mut raw_conns = Vec::new();
     for _ in 0..32 {
