@@ -9,14 +9,16 @@ use crate::scim::NewUser;
 use mysql_async::prelude::*;
 use mysql_async::{Conn, Opts, OptsBuilder, Row, TxOpts, Value};
 
-/// src/drupal/layout.rs accounts_from.
+/// src/drupal/schema/modern/layout.rs accounts_from.
 const ACCOUNTS: &str = "`users` u JOIN `users_field_data` d ON d.`uid` = u.`uid` AND d.`default_langcode` = 1 \
      LEFT JOIN `scim_user` s ON s.`uid` = d.`uid`";
 
-/// src/drupal/users.rs visible_from.
-const VISIBLE: &str = "FROM `users` u JOIN `users_field_data` d ON d.`uid` = u.`uid` AND d.`default_langcode` = 1 \
-     LEFT JOIN `scim_user` s ON s.`uid` = d.`uid` \
-     WHERE d.`uid` NOT IN (?, ?) AND (s.`deleted` IS NULL OR s.`deleted` = 0)";
+/// src/drupal/users.rs visible_from: the accounts SCIM may reach (src/drupal/reach.rs), and the
+/// condition's values.
+fn visible() -> (String, Vec<Value>) {
+    let (reach, params) = crate::db::reach();
+    (format!("FROM {ACCOUNTS} WHERE {reach}"), params)
+}
 
 /// src/drupal/users.rs record_columns: an account's own row.
 const RECORD: &str = "d.`uid`, u.`uuid`, d.`langcode`, d.`created`, d.`changed`, s.`external_id`, d.`name`, d.`mail`, d.`status`, \
@@ -46,10 +48,6 @@ fn now() -> i64 {
     time::OffsetDateTime::now_utc().unix_timestamp()
 }
 
-fn protected() -> Vec<Value> {
-    vec![0u32.into(), 1u32.into()]
-}
-
 fn e(err: mysql_async::Error) -> String {
     err.to_string()
 }
@@ -57,19 +55,18 @@ fn e(err: mysql_async::Error) -> String {
 /// UserStore::search from offset 0: the page (`SELECT <the accounts' rows> … LIMIT OFFSET`), and the
 /// `SELECT COUNT(*)` only when the page is full. The uids.
 async fn search<Q: Queryable>(q: &mut Q, filter: &str, values: Vec<Value>, limit: u64) -> Result<Vec<u32>, String> {
-    let mut params = protected();
+    let (from, mut params) = visible();
     params.extend(values);
     let mut page = params.clone();
     page.push(limit.into());
     page.push(0u64.into());
     let rows: Vec<Row> = q
-        .exec(format!("SELECT {RECORD} {VISIBLE} AND {filter} ORDER BY d.`uid` LIMIT ? OFFSET ?"), page)
+        .exec(format!("SELECT {RECORD} {from} AND {filter} ORDER BY d.`uid` LIMIT ? OFFSET ?"), page)
         .await
         .map_err(e)?;
     let uids: Vec<u32> = rows.iter().filter_map(|r| r.get(0)).collect();
     if uids.len() as u64 >= limit {
-        let _: Option<u64> =
-            q.exec_first(format!("SELECT COUNT(*) {VISIBLE} AND {filter}"), params).await.map_err(e)?;
+        let _: Option<u64> = q.exec_first(format!("SELECT COUNT(*) {from} AND {filter}"), params).await.map_err(e)?;
     }
     Ok(uids)
 }
@@ -159,6 +156,31 @@ async fn release_locks(conn: &mut Conn, keys: &[String]) -> Result<(), String> {
         params.extend(["`users`".into(), key.as_str().into()]);
     }
     conn.exec_drop(sql, params).await.map_err(e)
+}
+
+/// src/drupal/users.rs lock_current (unconditional): lock the account's row, then read where it
+/// stands (src/drupal/reach.rs standing_where) and refuse unless SCIM may still reach it.
+async fn lock_current<Q: Queryable>(q: &mut Q, uid: u32) -> Result<(), String> {
+    q.exec_drop("SELECT `uid` FROM `users_field_data` WHERE `uid` = ? FOR UPDATE", (uid,)).await.map_err(e)?;
+    let (privileged, mut params) = crate::db::privileged();
+    let mut flags: Vec<Value> = vec![0u32.into(), 1u32.into()];
+    flags.append(&mut params);
+    flags.push(uid.into());
+    let row: Option<(i64, i64, i64, i64, u32)> = q
+        .exec_first(
+            format!(
+                "SELECT NOT (d.`uid` NOT IN (?, ?)), {privileged}, COALESCE(s.`deleted`, 0) <> 0, s.`uid` IS NOT NULL, d.`uid` \
+                 FROM {ACCOUNTS} WHERE d.`uid` = ? LIMIT 1"
+            ),
+            flags,
+        )
+        .await
+        .map_err(e)?;
+    match row {
+        Some((0, 0, 0, 1, _)) => Ok(()),
+        Some(flags) => Err(format!("account {uid} is out of reach: {flags:?}")),
+        None => Err(format!("no account {uid}")),
+    }
 }
 
 /// src/drupal/users.rs check_unique: a subquery per (column, value), one statement.
@@ -293,10 +315,10 @@ pub async fn lookup(conn: &mut Conn, by_external_id: bool, value: &str) -> Resul
 
 /// PATCH /Users/{id} with Entra's mail + familyName replace.
 pub async fn patch(conn: &mut Conn, id: &str, mail: &str, family: &str, user_name: &str) -> Result<(), String> {
-    let mut params = protected();
+    let (from, mut params) = visible();
     params.push(id.into());
     let row: Option<Row> =
-        conn.exec_first(format!("SELECT {RECORD} {VISIBLE} AND u.`uuid` IN (?)"), params).await.map_err(e)?;
+        conn.exec_first(format!("SELECT {RECORD} {from} AND u.`uuid` IN (?)"), params).await.map_err(e)?;
     let uid: u32 = row.and_then(|r| r.get(0)).ok_or_else(|| format!("no account {id}"))?;
     if values(conn, uid).await? {
         groups(conn).await?;
@@ -305,6 +327,7 @@ pub async fn patch(conn: &mut Conn, id: &str, mail: &str, family: &str, user_nam
     let t = now();
     let result = async {
         let mut tx = conn.start_transaction(TxOpts::default()).await.map_err(e)?;
+        lock_current(&mut tx, uid).await?;
         check_unique(&mut tx, &[("mail", mail)], i64::from(uid)).await?;
         tx.exec_drop("UPDATE `users_field_data` SET `mail` = ?, `changed` = ? WHERE `uid` = ?", (mail, t, uid)).await.map_err(e)?;
         tx.exec_drop("DELETE FROM `user__field_last_name` WHERE `entity_id` = ?", (uid,)).await.map_err(e)?;
