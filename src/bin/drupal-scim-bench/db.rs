@@ -71,8 +71,9 @@ pub fn privileged() -> (String, Vec<Value>) {
     let likes = vec!["pc.`data` LIKE ?"; patterns.len()].join(" OR ");
     let roles = vec!["?"; PROTECTED_ROLES.len()].join(", ");
     let sql = format!(
-        "EXISTS (SELECT 1 FROM `user__roles` pr LEFT JOIN `config` pc ON pc.`collection` = '' AND pc.`name` = CONCAT('user.role.', pr.`roles_target_id`) \
-         WHERE pr.`entity_id` = d.`uid` AND pr.`deleted` = 0 AND (pr.`roles_target_id` IN ({roles}) OR {likes}))"
+        "EXISTS (SELECT 1 FROM `user__roles` pr WHERE pr.`entity_id` = d.`uid` AND pr.`deleted` = 0 AND (pr.`roles_target_id` IN ({roles}) OR \
+         FIND_IN_SET(pr.`roles_target_id`, (SELECT GROUP_CONCAT(SUBSTRING(pc.`name`, 11)) FROM `config` pc \
+         WHERE pc.`collection` = '' AND pc.`name` LIKE 'user.role.%' AND ({likes}))) > 0))"
     );
     (sql, params)
 }
