@@ -55,22 +55,6 @@ fn table_pairs(readme: &str) -> Vec<(String, String)> {
     out
 }
 
-/// A plain-text user field table as Drupal 10 creates it (the fixture has no job title field).
-fn field_table_sql(field: &str) -> String {
-    format!(
-        "CREATE TABLE `user__{field}` (
-          `bundle` varchar(128) CHARACTER SET ascii NOT NULL DEFAULT '',
-          `deleted` tinyint(4) NOT NULL DEFAULT 0,
-          `entity_id` int(10) unsigned NOT NULL,
-          `revision_id` int(10) unsigned NOT NULL,
-          `langcode` varchar(32) CHARACTER SET ascii NOT NULL DEFAULT '',
-          `delta` int(10) unsigned NOT NULL,
-          `{field}_value` varchar(255) NOT NULL,
-          PRIMARY KEY (`entity_id`,`deleted`,`delta`,`langcode`)
-        ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;"
-    )
-}
-
 #[tokio::test]
 async fn the_readme_worked_mapping_stores_what_entra_sends_in_the_drupal_fields() {
     let readme = std::fs::read_to_string(repo_path("README.md")).unwrap();

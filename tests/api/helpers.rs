@@ -109,6 +109,23 @@ pub fn field_storage_config_sql(field: &str, cardinality: i64) -> String {
     format!("INSERT INTO `config` (`collection`, `name`, `data`) VALUES ('', 'field.storage.user.{field}', '{data}');")
 }
 
+/// A plain-text user field's table as Drupal 10 creates it (`user__<field>`), for tests that
+/// add a field the fixture lacks.
+pub fn field_table_sql(field: &str) -> String {
+    format!(
+        "CREATE TABLE `user__{field}` (
+          `bundle` varchar(128) CHARACTER SET ascii NOT NULL DEFAULT '',
+          `deleted` tinyint(4) NOT NULL DEFAULT 0,
+          `entity_id` int(10) unsigned NOT NULL,
+          `revision_id` int(10) unsigned NOT NULL,
+          `langcode` varchar(32) CHARACTER SET ascii NOT NULL DEFAULT '',
+          `delta` int(10) unsigned NOT NULL,
+          `{field}_value` varchar(255) NOT NULL,
+          PRIMARY KEY (`entity_id`,`deleted`,`delta`,`langcode`)
+        ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;"
+    )
+}
+
 /// [`mapping_with_fields`] with `[users] link_existing = "link"`: accounts SCIM never linked are
 /// reachable, and their first SCIM write links them.
 pub fn mapping_linking_existing() -> String {

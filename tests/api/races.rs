@@ -145,21 +145,6 @@ const EXTRA_FIELDS: [(&str, &str); 7] = [
     ("urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:division", "field_division"),
 ];
 
-fn field_table_sql(field: &str) -> String {
-    format!(
-        "CREATE TABLE `user__{field}` (
-          `bundle` varchar(128) CHARACTER SET ascii NOT NULL DEFAULT '',
-          `deleted` tinyint(4) NOT NULL DEFAULT 0,
-          `entity_id` int(10) unsigned NOT NULL,
-          `revision_id` int(10) unsigned NOT NULL,
-          `langcode` varchar(32) CHARACTER SET ascii NOT NULL DEFAULT '',
-          `delta` int(10) unsigned NOT NULL,
-          `{field}_value` varchar(255) NOT NULL,
-          PRIMARY KEY (`entity_id`,`deleted`,`delta`,`langcode`)
-        ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;"
-    )
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn sixteen_concurrent_patches_of_sixteen_attributes_lose_no_update() {
     // Each PATCH reads the account, applies its operation and writes: it must write only what it
