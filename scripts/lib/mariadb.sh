@@ -123,7 +123,7 @@ stop_server() {
 show_log() {
   if [ -s "$1" ]; then
     log "last lines of $1:"
-    tail -n 25 "$1" >&2
+    tail -n 60 "$1" >&2
   fi
 }
 
@@ -152,11 +152,21 @@ mariadb_start() {
   fi
 
   log "creating a throwaway MariaDB in $WORK"
-  if ! "$INSTALL_DB" --no-defaults --datadir="$DATADIR" --auth-root-authentication-method=normal \
-    --skip-test-db --skip-name-resolve "${USER_OPT[@]}" >"$WORK/install.log" 2>&1; then
+  # Tried twice: on a machine busy with many throwaway servers at once (the test suite starts
+  # several), the bootstrap server has been seen to fail now and then. Without native AIO it
+  # needs no kernel AIO contexts, which many servers at once can run short of.
+  local try
+  for try in 1 2; do
+    if "$INSTALL_DB" --no-defaults --datadir="$DATADIR" --auth-root-authentication-method=normal \
+      --skip-test-db --skip-name-resolve --innodb-use-native-aio=0 "${USER_OPT[@]}" >"$WORK/install.log" 2>&1; then
+      break
+    fi
     show_log "$WORK/install.log"
-    die "mariadb-install-db failed"
-  fi
+    [ "$try" -lt 2 ] || die "mariadb-install-db failed"
+    log "mariadb-install-db failed; trying once more"
+    rm -rf "$DATADIR"
+    sleep 1
+  done
 
   PORT=""
   local attempt deadline

@@ -28,12 +28,10 @@ fn assert_walked(text: &str) {
     assert!(!text.contains('\u{1b}'), "no colours when the output is not a terminal");
 }
 
+/// One test, the two schemas one after the other: each run starts a MariaDB of its own, and the
+/// suite already runs many servers at once.
 #[test]
-fn try_walks_entras_requests_on_a_drupal_10_site() {
+fn try_walks_entras_requests_on_a_drupal_10_and_a_drupal_7_site() {
     assert_walked(&try_script(&["--check"]));
-}
-
-#[test]
-fn try_walks_entras_requests_on_a_drupal_7_site() {
     assert_walked(&try_script(&["--check", "--drupal7"]));
 }
