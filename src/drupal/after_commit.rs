@@ -10,10 +10,45 @@ use crate::drupal::cache::Invalidation;
 use crate::drupal::db::Db;
 use crate::drupal::tables::Tables;
 use mysql_async::Conn;
+use std::future::Future;
 use std::time::Duration;
 
 /// How many times the work is tried.
 const ATTEMPTS: u32 = 3;
+
+/// Run `work` in a task of its own (still known as the current request, for the logs) and wait
+/// for it: waiting on the handle is cancel-safe, so if the caller is dropped (a client hangs up,
+/// a deadline passes), the task goes on to the end.
+pub async fn detached<W: Future<Output = ()> + Send + 'static>(what: &str, work: W) {
+    let request = crate::telemetry::request().unwrap_or_default();
+    if let Err(e) = tokio::spawn(crate::telemetry::REQUEST.scope(request, work)).await {
+        crate::telemetry::METRICS.post_commit_failed();
+        log::error!("{what} stopped: {e}");
+    }
+}
+
+/// Run `attempt` until it succeeds, [`ATTEMPTS`] times at most (100 ms, then 200 ms apart); a
+/// final failure is logged with `what` and counted (`drupal_scim_post_commit_failures_total`).
+pub async fn retried<F, Fut>(what: &str, mut attempt: F)
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<(), String>>,
+{
+    let request = crate::telemetry::request_id();
+    for n in 0..ATTEMPTS {
+        match attempt().await {
+            Ok(()) => return,
+            Err(e) if n + 1 < ATTEMPTS => {
+                log::warn!("request {request}: {what} failed (attempt {}), trying again: {e}", n + 1);
+                tokio::time::sleep(Duration::from_millis(100 << n)).await;
+            }
+            Err(e) => {
+                crate::telemetry::METRICS.post_commit_failed();
+                log::error!("request {request}: {what} failed {ATTEMPTS} times; the data write stands: {e}");
+            }
+        }
+    }
+}
 
 /// Invalidate Drupal's caches as `plan` says, to the end. `conn` (the request's connection,
 /// if it can be handed over) serves the first attempt; later ones take one from the pool.
@@ -23,43 +58,25 @@ pub async fn invalidate(db: &Db, tables: &Tables, conn: Option<Conn>, plan: Inva
     }
     let db = db.clone();
     let tables = tables.clone();
-    let request = crate::telemetry::request_id();
-    let task = tokio::spawn(async move {
-        apply_in_database(&db, &tables, conn, &plan, &request).await;
+    detached("cache invalidation", async move {
+        let mut first = conn;
+        let what = format!(
+            "cache invalidation (Drupal may show stale data until its caches are cleared, drush cr; plan: {plan:?})"
+        );
+        retried(&what, || {
+            let (db, tables, plan, conn) = (db.clone(), tables.clone(), plan.clone(), first.take());
+            async move {
+                let mut conn = match conn {
+                    Some(c) => c,
+                    None => db.conn().await.map_err(|e| e.to_string())?,
+                };
+                plan.apply(&mut conn, &tables).await.map_err(|e| e.to_string())
+            }
+        })
+        .await;
         if let Some(redis) = db.cache().redis() {
             redis.apply(plan).await;
         }
-    });
-    // Waiting on the handle is cancel-safe: if this request is dropped, the task goes on.
-    if let Err(e) = task.await {
-        crate::telemetry::METRICS.post_commit_failed();
-        log::error!("cache invalidation task stopped: {e}");
-    }
-}
-
-/// The plan in Drupal's own tables, tried [`ATTEMPTS`] times.
-async fn apply_in_database(db: &Db, tables: &Tables, conn: Option<Conn>, plan: &Invalidation, request: &str) {
-    let mut conn = conn;
-    for attempt in 0..ATTEMPTS {
-        let result = match conn.take() {
-            Some(mut c) => plan.apply(&mut c, tables).await.map_err(|e| e.to_string()),
-            None => match db.conn().await {
-                Ok(mut c) => plan.apply(&mut c, tables).await.map_err(|e| e.to_string()),
-                Err(e) => Err(e.to_string()),
-            },
-        };
-        match result {
-            Ok(()) => return,
-            Err(e) if attempt + 1 < ATTEMPTS => {
-                log::warn!("request {request}: cache invalidation failed (attempt {}), trying again: {e}", attempt + 1);
-                tokio::time::sleep(Duration::from_millis(100 << attempt)).await;
-            }
-            Err(e) => {
-                crate::telemetry::METRICS.post_commit_failed();
-                log::error!(
-                    "request {request}: cache invalidation failed {ATTEMPTS} times; the data write stands, but Drupal may show stale data until its caches are cleared (drush cr): {e} — plan: {plan:?}"
-                );
-            }
-        }
-    }
+    })
+    .await;
 }

@@ -2,6 +2,7 @@
 //! when dblog is enabled (a `watchdog` table exists) — to Drupal's own log, so it shows under
 //! Reports → Recent log messages with type `drupal_scim`.
 
+use crate::drupal::after_commit;
 use crate::drupal::db::Db;
 use crate::drupal::php_serialize::{PhpValue, serialize};
 use crate::drupal::tables::Tables;
@@ -83,29 +84,17 @@ impl Audit {
         // After the commit, to the end: in a task of its own (a client hanging up or the
         // request deadline cannot drop it), tried a few times, a final failure counted.
         let db = self.db.clone();
-        let task = tokio::spawn(async move {
-            for attempt in 0..3u32 {
-                let result = match db.conn().await {
-                    Ok(mut conn) => conn.exec_drop(&sql, params.clone()).await.map_err(|e| e.to_string()),
-                    Err(e) => Err(e.to_string()),
-                };
-                match result {
-                    Ok(()) => return,
-                    Err(e) if attempt < 2 => {
-                        log::warn!("writing the audit entry to Drupal's watchdog table failed, trying again: {e}");
-                        tokio::time::sleep(std::time::Duration::from_millis(100 << attempt)).await;
-                    }
-                    Err(e) => {
-                        telemetry::METRICS.post_commit_failed();
-                        log::error!("could not write the audit entry to Drupal's watchdog table: {e}");
-                    }
+        after_commit::detached("the audit entry", async move {
+            after_commit::retried("writing the audit entry to Drupal's watchdog table", || {
+                let (db, sql, params) = (db.clone(), sql.clone(), params.clone());
+                async move {
+                    let mut conn = db.conn().await.map_err(|e| e.to_string())?;
+                    conn.exec_drop(sql, params).await.map_err(|e| e.to_string())
                 }
-            }
-        });
-        if let Err(e) = task.await {
-            telemetry::METRICS.post_commit_failed();
-            log::error!("the audit task stopped: {e}");
-        }
+            })
+            .await;
+        })
+        .await;
     }
 }
 
