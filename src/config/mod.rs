@@ -5,8 +5,10 @@
 //! - [`settings_php`]: a reader of the literal forms settings.php commonly uses, without PHP —
 //!   the fallback where there is no PHP, or PHP fails.
 //!
-//! [`read`] tries them in that order and says which one answered.
+//! [`read`] tries them in that order and says which one answered. [`multisite`] finds the sites
+//! of a multisite codebase and reads each one's settings.php that way.
 
+pub mod multisite;
 pub mod php;
 pub mod settings_php;
 

@@ -48,7 +48,7 @@ echo json_encode([
 ], JSON_UNESCAPED_SLASHES | JSON_UNESCAPED_UNICODE | JSON_INVALID_UTF8_SUBSTITUTE | JSON_PARTIAL_OUTPUT_ON_ERROR), "\n";
 "#;
 
-/// Longest a settings.php may take to run.
+/// Longest an included Drupal file (settings.php, sites.php) may take to run.
 const TIMEOUT: Duration = Duration::from_secs(20);
 
 /// What PHP made of a settings.php.
@@ -81,9 +81,16 @@ impl std::fmt::Display for PhpError {
 
 /// Run `php` on `settings_php` and read its answer.
 pub fn evaluate(php: &Path, settings_php: &Path) -> Result<Evaluated, PhpError> {
+    run(php, SCRIPT, settings_php).and_then(|stdout| from_json(&stdout))
+}
+
+/// Run `php -r script -- file` and return what it printed. Shared by every reader that asks PHP
+/// to include one of Drupal's files (settings.php here, sites.php for multisite discovery), so
+/// they all get the same timeout, the same error display settings and the same failure messages.
+pub(crate) fn run(php: &Path, script: &str, file: &Path) -> Result<String, PhpError> {
     let mut child = Command::new(php)
-        .args(["-d", "display_errors=stderr", "-d", "log_errors=0", "-r", SCRIPT, "--"])
-        .arg(settings_php)
+        .args(["-d", "display_errors=stderr", "-d", "log_errors=0", "-r", script, "--"])
+        .arg(file)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -120,7 +127,7 @@ pub fn evaluate(php: &Path, settings_php: &Path) -> Result<Evaluated, PhpError> 
             if said.is_empty() { String::new() } else { format!(": {said}") }
         )));
     }
-    from_json(&stdout)
+    Ok(stdout)
 }
 
 fn read_all(pipe: Option<&mut impl Read>) -> String {
