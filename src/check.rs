@@ -160,7 +160,7 @@ async fn site_report(
 ) -> Result<(), crate::drupal::error::StoreError> {
     let mut conn = db.conn().await?;
     let t = site.tables();
-    let roles = list_roles(&mut conn, site).await?;
+    let roles = list_roles(&mut *conn, site).await?;
     // What SCIM may reach, as the server will have it: protected roles named by id or name.
     let mut site = site.clone();
     site.reach = crate::startup::reach(&site, mapping);
@@ -284,7 +284,7 @@ async fn site_report(
         );
     } else {
         let sql = format!("SELECT `invalidations` FROM {} WHERE `tag` = 'user_list'", t.t("cachetags"));
-        let user_list = rows::first::<i64, _>(&mut conn, sql, (), "cachetags.invalidations").await?;
+        let user_list = rows::first::<i64, _>(&mut *conn, sql, (), "cachetags.invalidations").await?;
         if user_list.is_none() {
             report.push(
                 Level::Warn,
@@ -322,7 +322,7 @@ async fn config_sync_report(
             "SELECT `role_id` FROM {} WHERE `created_by_scim` = 1 AND `deleted` = 0 AND `role_id` IS NOT NULL ORDER BY `role_id`",
             t.t("scim_group")
         );
-        crate::drupal::rows::column(&mut conn, sql, (), "scim_group.role_id").await?
+        crate::drupal::rows::column(&mut *conn, sql, (), "scim_group.role_id").await?
     } else {
         Vec::new()
     };

@@ -2,9 +2,11 @@
 //! (`__` separates sections, e.g. `DRUPAL_SCIM__DATABASE__URL`). Secrets never print.
 
 pub mod cache;
+pub mod sites;
 pub mod sync;
 
 pub use cache::{CacheBackendKind, CachePrefix, CacheSettings};
+pub use sites::{Deployment, SiteSettings};
 pub use sync::{SyncRemoval, SyncScope, SyncSettings};
 
 use crate::config::DrupalDatabase;
@@ -118,6 +120,10 @@ pub struct ServerSettings {
     /// PEM private key of `tls_cert`.
     #[serde(default)]
     pub tls_key: Option<PathBuf>,
+    /// With several sites: most database connections in use at once, all sites together (each
+    /// site's `database.pool_max` bounds its own share). None: only the per-site limits.
+    #[serde(default)]
+    pub database_connections_max: Option<usize>,
 }
 
 /// Drupal's own database.
@@ -201,6 +207,7 @@ impl Default for ServerSettings {
             request_timeout_secs: None,
             tls_cert: None,
             tls_key: None,
+            database_connections_max: None,
         }
     }
 }
@@ -411,6 +418,7 @@ impl Settings {
                 request_timeout_secs: None,
                 tls_cert: None,
                 tls_key: None,
+                database_connections_max: None,
             },
             database: DatabaseSettings {
                 url: Secret::new(database_url),

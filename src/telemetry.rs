@@ -21,7 +21,8 @@ struct RouteStats {
 /// Process-wide counters (one server per process in production; tests read deltas).
 #[derive(Default)]
 pub struct Metrics {
-    routes: Mutex<BTreeMap<(String, String), RouteStats>>,
+    /// By (site, method, route); the site is empty on a single-site server.
+    routes: Mutex<BTreeMap<(String, String, String), RouteStats>>,
     tx_retries: AtomicU64,
     post_commit_failures: AtomicU64,
     last_write: AtomicI64,
@@ -40,6 +41,8 @@ pub struct RequestInfo {
     pub peer: String,
     pub method: String,
     pub path: String,
+    /// The site served (empty on a single-site server).
+    pub site: String,
 }
 
 tokio::task_local! {
@@ -55,6 +58,14 @@ pub fn committing() {
     let _ = COMMITTING.try_with(|flag| flag.store(true, Ordering::SeqCst));
 }
 
+/// A pool gauge: its name, its help text, and how to read it.
+type PoolGauge = (&'static str, &'static str, fn(&mysql_async::Metrics) -> usize);
+
+/// `site="name",` for a site of a multisite server, nothing on a single-site one.
+fn site_label(site: &str) -> String {
+    if site.is_empty() { String::new() } else { format!("site=\"{site}\",") }
+}
+
 /// The current request's id, or `-` outside a request.
 pub fn request_id() -> String {
     REQUEST.try_with(|r| r.id.clone()).unwrap_or_else(|_| "-".into())
@@ -67,10 +78,10 @@ pub fn request() -> Option<RequestInfo> {
 
 impl Metrics {
     /// Count one answered request.
-    pub fn observe(&self, method: &str, route: &str, status: u16, elapsed: Duration) {
+    pub fn observe(&self, site: &str, method: &str, route: &str, status: u16, elapsed: Duration) {
         let secs = elapsed.as_secs_f64();
         if let Ok(mut routes) = self.routes.lock() {
-            let stats = routes.entry((method.to_string(), route.to_string())).or_default();
+            let stats = routes.entry((site.to_string(), method.to_string(), route.to_string())).or_default();
             *stats.by_status.entry(status).or_default() += 1;
             stats.count += 1;
             stats.sum_secs += secs;
@@ -115,7 +126,8 @@ impl Metrics {
     }
 
     /// Prometheus text exposition format.
-    pub fn render(&self, pool: &mysql_async::Metrics) -> String {
+    /// `pools`: each site's name (empty on a single-site server) and its pool's gauges.
+    pub fn render(&self, pools: &[(String, std::sync::Arc<mysql_async::Metrics>)]) -> String {
         let mut out = String::new();
         let _ = writeln!(out, "# HELP drupal_scim_requests_total SCIM requests answered, by method, route and status.");
         let _ = writeln!(out, "# TYPE drupal_scim_requests_total counter");
@@ -123,18 +135,19 @@ impl Metrics {
             Ok(r) => r,
             Err(poisoned) => poisoned.into_inner(),
         };
-        for ((method, route), stats) in routes.iter() {
+        for ((site, method, route), stats) in routes.iter() {
+            let site = site_label(site);
             for (status, n) in &stats.by_status {
                 let _ = writeln!(
                     out,
-                    "drupal_scim_requests_total{{method=\"{method}\",route=\"{route}\",status=\"{status}\"}} {n}"
+                    "drupal_scim_requests_total{{{site}method=\"{method}\",route=\"{route}\",status=\"{status}\"}} {n}"
                 );
             }
         }
         let _ = writeln!(out, "# HELP drupal_scim_request_duration_seconds Time to answer a request.");
         let _ = writeln!(out, "# TYPE drupal_scim_request_duration_seconds histogram");
-        for ((method, route), stats) in routes.iter() {
-            let labels = format!("method=\"{method}\",route=\"{route}\"");
+        for ((site, method, route), stats) in routes.iter() {
+            let labels = format!("{}method=\"{method}\",route=\"{route}\"", site_label(site));
             for (bound, n) in BUCKETS.iter().zip(stats.buckets.iter()) {
                 let _ = writeln!(out, "drupal_scim_request_duration_seconds_bucket{{{labels},le=\"{bound}\"}} {n}");
             }
@@ -147,24 +160,26 @@ impl Metrics {
         let gauge = |out: &mut String, name: &str, help: &str, value: u64| {
             let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} gauge\n{name} {value}");
         };
-        gauge(
-            &mut out,
-            "drupal_scim_db_connections_in_use",
-            "Database connections held by requests.",
-            pool.connections_in_use.load(Ordering::Relaxed) as u64,
-        );
-        gauge(
-            &mut out,
-            "drupal_scim_db_connections_idle",
-            "Open database connections waiting in the pool.",
-            pool.connections_in_pool.load(Ordering::Relaxed) as u64,
-        );
-        gauge(
-            &mut out,
-            "drupal_scim_db_connection_waiters",
-            "Requests waiting for a database connection.",
-            pool.active_wait_requests.load(Ordering::Relaxed) as u64,
-        );
+        let pool_gauges: [PoolGauge; 3] = [
+            ("drupal_scim_db_connections_in_use", "Database connections held by requests.", |p| {
+                p.connections_in_use.load(Ordering::Relaxed)
+            }),
+            ("drupal_scim_db_connections_idle", "Open database connections waiting in the pool.", |p| {
+                p.connections_in_pool.load(Ordering::Relaxed)
+            }),
+            ("drupal_scim_db_connection_waiters", "Requests waiting for a database connection.", |p| {
+                p.active_wait_requests.load(Ordering::Relaxed)
+            }),
+        ];
+        for (name, help, read) in pool_gauges {
+            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} gauge");
+            for (site, pool) in pools {
+                let labels = site_label(site);
+                let labels = labels.trim_end_matches(',');
+                let labels = if labels.is_empty() { String::new() } else { format!("{{{labels}}}") };
+                let _ = writeln!(out, "{name}{labels} {}", read(pool));
+            }
+        }
         let _ = writeln!(
             out,
             "# HELP drupal_scim_transaction_retries_total Transactions retried after a deadlock or lock wait timeout."

@@ -19,6 +19,10 @@ pub struct Claims {
     pub exp: Option<i64>,
     /// Token id, for revocation.
     pub jti: String,
+    /// The site the token opens, when the server serves several: a token of one site is
+    /// refused by every other, even one that shares its secret by mistake.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub site: Option<String>,
 }
 
 /// Why a token was refused (never shown to the client, which only sees 401).
@@ -30,6 +34,8 @@ pub enum TokenError {
     UnknownKey(String),
     #[error("token rejected: token {0} is revoked")]
     Revoked(String),
+    #[error("token rejected: it was minted for site {minted:?}, not {here:?}")]
+    OtherSite { minted: String, here: String },
 }
 
 /// The keys a server signs and accepts tokens with.
@@ -41,6 +47,8 @@ pub struct Keyring {
     revoked: HashSet<String>,
     issuer: String,
     audience: String,
+    /// The site whose tokens this keyring mints and accepts (None: a single-site server).
+    site: Option<String>,
 }
 
 impl Keyring {
@@ -53,7 +61,13 @@ impl Keyring {
             revoked: auth.revoked.iter().cloned().collect(),
             issuer: auth.issuer.clone(),
             audience: auth.audience.clone(),
+            site: None,
         }
+    }
+
+    /// From a site's `[auth]` settings: its tokens name the site and only they are accepted.
+    pub fn for_site(auth: &AuthSettings, site: &str) -> Keyring {
+        Keyring { site: (!site.is_empty()).then(|| site.to_string()), ..Keyring::new(auth) }
     }
 
     /// Mint a token with the current key. `ttl_secs = None` never expires (what Entra wants).
@@ -66,6 +80,7 @@ impl Keyring {
             iat: now,
             exp: ttl_secs.map(|t| now + t),
             jti: uuid::Uuid::new_v4().to_string(),
+            site: self.site.clone(),
         };
         let mut header = Header::new(Algorithm::HS256);
         header.kid = self.current_id.clone();
@@ -100,6 +115,10 @@ impl Keyring {
         if self.revoked.contains(&claims.jti) {
             return Err(TokenError::Revoked(claims.jti));
         }
+        if claims.site != self.site {
+            let name = |s: &Option<String>| s.clone().unwrap_or_else(|| "(single site)".into());
+            return Err(TokenError::OtherSite { minted: name(&claims.site), here: name(&self.site) });
+        }
         Ok(claims)
     }
 }
@@ -119,8 +138,23 @@ pub fn mint(
         revoked: HashSet::new(),
         issuer: issuer.into(),
         audience: audience.into(),
+        site: None,
     };
     keyring.mint(subject, ttl_secs).map(|(t, _)| t)
+}
+
+/// Mint a token for one site of a multisite server with a bare secret (tests and tools).
+pub fn mint_for_site(secret: &str, site: &str, subject: &str) -> Result<String, TokenError> {
+    let keyring = Keyring {
+        current_id: None,
+        current: Secret::new(secret),
+        previous: Vec::new(),
+        revoked: HashSet::new(),
+        issuer: "drupal-scim".into(),
+        audience: "drupal-scim".into(),
+        site: Some(site.into()),
+    };
+    keyring.mint(subject, None).map(|(t, _)| t)
 }
 
 #[cfg(test)]
@@ -178,5 +212,20 @@ mod tests {
         let revoking = Keyring::new(&auth(None, &[], &[&claims_a.jti]));
         assert!(matches!(revoking.verify(&a), Err(TokenError::Revoked(_))));
         assert!(revoking.verify(&b).is_ok());
+    }
+
+    #[test]
+    fn a_token_opens_its_own_site_only_even_with_a_shared_secret() {
+        let arts = Keyring::for_site(&auth(None, &[], &[]), "arts");
+        let law = Keyring::for_site(&auth(None, &[], &[]), "law");
+        let single = Keyring::new(&auth(None, &[], &[]));
+        let (t, claims) = arts.mint("entra", None).unwrap();
+        assert_eq!(claims.site.as_deref(), Some("arts"));
+        assert!(arts.verify(&t).is_ok());
+        assert!(matches!(law.verify(&t), Err(TokenError::OtherSite { .. })));
+        assert!(matches!(single.verify(&t), Err(TokenError::OtherSite { .. })));
+        let (plain, _) = single.mint("entra", None).unwrap();
+        assert!(matches!(arts.verify(&plain), Err(TokenError::OtherSite { .. })), "a site-less token opens no site");
+        assert!(single.verify(&plain).is_ok());
     }
 }

@@ -8,8 +8,8 @@
 
 use crate::drupal::cache::Invalidation;
 use crate::drupal::db::Db;
+use crate::drupal::db::Pooled;
 use crate::drupal::tables::Tables;
-use mysql_async::Conn;
 use std::future::Future;
 use std::time::Duration;
 
@@ -52,7 +52,7 @@ where
 
 /// Invalidate Drupal's caches as `plan` says, to the end. `conn` (the request's connection,
 /// if it can be handed over) serves the first attempt; later ones take one from the pool.
-pub async fn invalidate(db: &Db, tables: &Tables, conn: Option<Conn>, plan: Invalidation) {
+pub async fn invalidate(db: &Db, tables: &Tables, conn: Option<Pooled>, plan: Invalidation) {
     if plan.is_empty() || !db.writes() {
         return;
     }

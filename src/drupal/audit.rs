@@ -58,7 +58,12 @@ impl Audit {
     pub async fn record(&self, entry: Entry) {
         let request = telemetry::request().unwrap_or_default();
         let prefix = if self.db.writes() { "" } else { "[dry-run] would have: " };
-        log::info!("audit id={}: {prefix}{}", if request.id.is_empty() { "-" } else { &request.id }, entry.text());
+        let site = if request.site.is_empty() { String::new() } else { format!(" site={}", request.site) };
+        log::info!(
+            "audit id={}{site}: {prefix}{}",
+            if request.id.is_empty() { "-" } else { &request.id },
+            entry.text()
+        );
         if !self.watchdog || !self.db.writes() {
             return;
         }

@@ -38,6 +38,29 @@ pub struct Db {
     dry_run: bool,
     /// Where committed writes invalidate Drupal's caches besides these tables (Redis).
     cache: crate::drupal::cache_backend::CacheBackend,
+    /// Connections in use at once across every site of a multisite server (None: this pool's
+    /// own limit only).
+    shared_limit: Option<std::sync::Arc<tokio::sync::Semaphore>>,
+}
+
+/// A connection from the pool, holding its share of the limit every site shares (if any) until
+/// it goes back.
+pub struct Pooled {
+    conn: Conn,
+    _share: Option<tokio::sync::OwnedSemaphorePermit>,
+}
+
+impl std::ops::Deref for Pooled {
+    type Target = Conn;
+    fn deref(&self) -> &Conn {
+        &self.conn
+    }
+}
+
+impl std::ops::DerefMut for Pooled {
+    fn deref_mut(&mut self) -> &mut Conn {
+        &mut self.conn
+    }
 }
 
 impl Db {
@@ -73,14 +96,31 @@ impl Db {
             // Every statement of a create or PATCH (about 20 distinct ones) stays prepared.
             .stmt_cache_size(STMT_CACHE)
             .wait_timeout(Some(28800));
-        Ok(Db { pool: Pool::new(builder), timeout, dry_run: false, cache: Default::default() })
+        Ok(Db { pool: Pool::new(builder), timeout, dry_run: false, cache: Default::default(), shared_limit: None })
     }
 
-    /// A connection, or `Unavailable` when none can be had within the timeout.
-    pub async fn conn(&self) -> Result<Conn, StoreError> {
-        match tokio::time::timeout(self.timeout, self.pool.get_conn()).await {
-            Ok(Ok(conn)) => Ok(conn),
-            Ok(Err(e)) => Err(StoreError::Unavailable(e.to_string())),
+    /// The same pool, counted against a limit shared with other sites' pools.
+    pub fn sharing(mut self, limit: Option<std::sync::Arc<tokio::sync::Semaphore>>) -> Db {
+        self.shared_limit = limit;
+        self
+    }
+
+    /// A connection, or `Unavailable` when none can be had within the timeout: from this pool
+    /// first, then a share of the limit every site shares. In that order, a site whose requests
+    /// queue for its own pool holds no share while it waits: its queue cannot starve the others.
+    pub async fn conn(&self) -> Result<Pooled, StoreError> {
+        let get = async {
+            let conn = self.pool.get_conn().await.map_err(|e| StoreError::Unavailable(e.to_string()))?;
+            let share = match &self.shared_limit {
+                Some(limit) => {
+                    Some(limit.clone().acquire_owned().await.map_err(|e| StoreError::Unavailable(e.to_string()))?)
+                }
+                None => None,
+            };
+            Ok(Pooled { conn, _share: share })
+        };
+        match tokio::time::timeout(self.timeout, get).await {
+            Ok(result) => result,
             Err(_) => Err(StoreError::Unavailable("timed out waiting for a database connection".into())),
         }
     }

@@ -100,13 +100,13 @@ impl GroupStore {
     /// Every role of the site.
     pub async fn roles(&self) -> Result<Vec<Role>, StoreError> {
         let mut conn = self.db.conn().await?;
-        roles::list_roles(&mut conn, &self.site).await
+        roles::list_roles(&mut *conn, &self.site).await
     }
 
     /// Visible groups: linked, not deleted, their role still there and not protected.
     pub async fn list(&self) -> Result<Vec<GroupRecord>, StoreError> {
         let mut conn = self.db.conn().await?;
-        self.visible(&mut conn).await
+        self.visible(&mut *conn).await
     }
 
     async fn visible<Q: Queryable>(&self, q: &mut Q) -> Result<Vec<GroupRecord>, StoreError> {
@@ -140,7 +140,7 @@ impl GroupStore {
     pub async fn members(&self, group: &GroupRecord) -> Result<Vec<Account>, StoreError> {
         let Some(role) = &group.role_id else { return Ok(Vec::new()) };
         let mut conn = self.db.conn().await?;
-        membership::members(&mut conn, &self.site, role).await
+        membership::members(&mut *conn, &self.site, role).await
     }
 
     /// Create a group (and its role when `target` says so), with its initial members.
@@ -153,7 +153,7 @@ impl GroupStore {
     ) -> Result<GroupRecord, StoreError> {
         let mut conn = self.db.conn().await?;
         if let GroupTarget::ExistingRole(role) = target {
-            let all = roles::list_roles(&mut conn, &self.site).await?;
+            let all = roles::list_roles(&mut *conn, &self.site).await?;
             let protected = all.iter().find(|r| &r.id == role).is_some_and(|r| self.is_protected(r))
                 || self.protected_roles.iter().any(|r| r == role);
             if protected {
@@ -449,7 +449,7 @@ impl GroupStore {
     /// those of the accounts whose roles changed. No account changed (Entra re-adds every
     /// member each cycle) means nothing for them: bumping `user_list` and `4xx-response` anyway
     /// would flush the People page and every cached 404/403 page on every sync.
-    async fn invalidate(&self, conn: Conn, role: Option<Invalidation>, uids: &[u32]) {
+    async fn invalidate(&self, conn: crate::drupal::db::Pooled, role: Option<Invalidation>, uids: &[u32]) {
         let plan = role.unwrap_or_default().and(self.site.schema.user_saved(uids, false));
         after_commit::invalidate(&self.db, self.site.tables(), Some(conn), plan).await;
     }

@@ -73,7 +73,7 @@ impl UserStore {
         let sql = format!("SELECT {} {from} AND {id}", record_columns(&self.site));
         let rows: Vec<Row> = conn.exec(sql, params).await?;
         let records = rows.into_iter().map(|row| record_from_row(&self.site, row)).collect::<Result<Vec<_>, _>>()?;
-        Ok(add_values(&mut conn, &self.site, records).await?.into_iter().next())
+        Ok(add_values(&mut *conn, &self.site, records).await?.into_iter().next())
     }
 
     /// The uid of the account with this SCIM id and where it stands with SCIM, whether SCIM may
@@ -82,7 +82,7 @@ impl UserStore {
         let mut conn = self.db.conn().await?;
         let mut params = Vec::new();
         let condition = self.site.schema.ids_condition(&[id.to_string()], &mut params);
-        reach::standing_where(&mut conn, &self.site, &condition, params).await
+        reach::standing_where(&mut *conn, &self.site, &condition, params).await
     }
 
     /// Visible accounts matching `query`, `limit` of them from `offset`, with the total.
@@ -99,7 +99,7 @@ impl UserStore {
         let filter = where_sql(&self.site, query, &mut params);
         let count_sql = format!("SELECT COUNT(*) {from} AND {filter}");
         if limit == 0 {
-            let total = rows::first::<u64, _>(&mut conn, count_sql, params, COUNT).await?.unwrap_or(0);
+            let total = rows::first::<u64, _>(&mut *conn, count_sql, params, COUNT).await?.unwrap_or(0);
             return Ok(Page { total, records: Vec::new() });
         }
         let order = match sort {
@@ -123,9 +123,9 @@ impl UserStore {
         let total = if n < limit && (n > 0 || offset == 0) {
             offset + n
         } else {
-            rows::first::<u64, _>(&mut conn, count_sql, params, COUNT).await?.unwrap_or(0)
+            rows::first::<u64, _>(&mut *conn, count_sql, params, COUNT).await?.unwrap_or(0)
         };
-        let records = add_values(&mut conn, &self.site, records).await?;
+        let records = add_values(&mut *conn, &self.site, records).await?;
         Ok(Page { total, records })
     }
 
@@ -137,7 +137,7 @@ impl UserStore {
         let from = self.visible_from(&mut params);
         let filter = where_sql(&self.site, query, &mut params);
         let count_sql = format!("SELECT COUNT(*) {from} AND {filter}");
-        let total = rows::first::<u64, _>(&mut conn, count_sql, params.clone(), COUNT).await?.unwrap_or(0);
+        let total = rows::first::<u64, _>(&mut *conn, count_sql, params.clone(), COUNT).await?.unwrap_or(0);
         params.push(after.into());
         params.push(limit.into());
         let sql = format!(
@@ -146,7 +146,7 @@ impl UserStore {
         );
         let rows: Vec<Row> = conn.exec(sql, params).await?;
         let records = rows.into_iter().map(|row| record_from_row(&self.site, row)).collect::<Result<Vec<_>, _>>()?;
-        let records = add_values(&mut conn, &self.site, records).await?;
+        let records = add_values(&mut *conn, &self.site, records).await?;
         Ok(Page { total, records })
     }
 
@@ -172,7 +172,7 @@ impl UserStore {
         locks.release(&mut conn).await;
         let record = result.map_err(|e| duplicate_as_conflict(e, &name))?;
         if self.db.writes() {
-            if let Err(e) = self.site.schema.clean_up_ids(&mut conn, record.uid).await {
+            if let Err(e) = self.site.schema.clean_up_ids(&mut *conn, record.uid).await {
                 log::warn!("cleaning up after the uid allocation failed (harmless, it is retried next time): {e}");
             }
             after_commit::invalidate(

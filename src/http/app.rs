@@ -15,11 +15,17 @@ use actix_web::{HttpRequest, HttpResponse, Resource, ResponseError, web};
 
 /// Everything a handler needs, shared by all workers.
 pub struct AppState {
+    /// The site's name (empty on a single-site server).
+    pub site: String,
     pub users: UserService,
     pub groups: GroupService,
     pub db: Db,
     pub keyring: Keyring,
+    /// Where the site's SCIM API lives: `/scim/v2/<site>` with several sites.
     pub base_path: String,
+    /// Where it lives when reached by its own Host (`/scim/v2`): the same as `base_path` on a
+    /// single-site server.
+    pub host_base_path: String,
     /// `https://host` when configured; otherwise taken from each request.
     pub public_url: String,
     pub body_limit: usize,
@@ -53,7 +59,8 @@ impl AppState {
             if bulk { self.request_timeout.max(std::time::Duration::from_secs(120)) } else { self.request_timeout };
         let committing = Arc::new(AtomicBool::new(false));
         let work = COMMITTING.scope(committing.clone(), work);
-        let request = crate::telemetry::request().unwrap_or_default();
+        let mut request = crate::telemetry::request().unwrap_or_default();
+        request.site.clone_from(&self.site);
         let mut task = actix_web::rt::spawn(REQUEST.scope(request, work));
         let joined = match tokio::time::timeout(limit, &mut task).await {
             Ok(joined) => joined,
@@ -96,12 +103,19 @@ impl AppState {
     }
 
     /// The absolute URL of the SCIM base path, for `meta.location`.
+    /// The site's resources are located the way the request reached them: below
+    /// `/scim/v2/<site>`, or below `/scim/v2` on the site's own Host.
     pub fn base_url(&self, req: &HttpRequest) -> String {
+        let path = if crate::http::sites::named_by_path(req) || self.site.is_empty() {
+            &self.base_path
+        } else {
+            &self.host_base_path
+        };
         if !self.public_url.is_empty() {
-            return format!("{}{}", self.public_url.trim_end_matches('/'), self.base_path);
+            return format!("{}{path}", self.public_url.trim_end_matches('/'));
         }
         let info = req.connection_info();
-        format!("{}://{}{}", info.scheme(), info.host(), self.base_path)
+        format!("{}://{}{path}", info.scheme(), info.host())
     }
 
     /// Whether any enterprise-extension attribute is mapped.
@@ -111,11 +125,11 @@ impl AppState {
 }
 
 /// Register every route on an actix `App`.
-pub fn configure(state: web::Data<AppState>) -> impl FnOnce(&mut web::ServiceConfig) {
+/// The site's state reaches the handlers from `sites::route`.
+pub fn configure(base: String) -> impl FnOnce(&mut web::ServiceConfig) {
     move |cfg: &mut web::ServiceConfig| {
-        let base = state.base_path.clone();
-        cfg.app_data(state)
-            .route("/healthz", web::get().to(health::healthz))
+        cfg.route("/healthz", web::get().to(health::healthz))
+            .route("/healthz/{site}", web::get().to(health::site))
             .route("/metrics", web::get().to(observe::metrics))
             .service(
                 web::scope(&base)
@@ -158,12 +172,17 @@ pub fn configure(state: web::Data<AppState>) -> impl FnOnce(&mut web::ServiceCon
 
 /// Any request no route matches (after `NormalizePath`): a SCIM 404 that names the base path, so
 /// that a client pointed at the wrong Tenant URL shows why.
-async fn no_endpoint(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, ScimError> {
+async fn no_endpoint(req: HttpRequest, sites: web::Data<crate::http::sites::Sites>) -> Result<HttpResponse, ScimError> {
+    let base = match req.app_data::<web::Data<AppState>>() {
+        Some(state) if crate::http::sites::named_by_path(&req) || state.site.is_empty() => state.base_path.clone(),
+        Some(state) => state.host_base_path.clone(),
+        None if sites.multisite() => format!("{}/<site>", sites.base()),
+        None => sites.base().to_string(),
+    };
     Err(ScimError::not_found(format!(
-        "no SCIM endpoint at {} {}; the SCIM base here is {}",
+        "no SCIM endpoint at {} {}; the SCIM base here is {base}",
         req.method(),
-        req.path(),
-        state.base_path
+        req.path()
     )))
 }
 

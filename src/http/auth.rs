@@ -25,11 +25,16 @@ pub async fn require_bearer<B: MessageBody>(
     if ok {
         return next.call(req).await.map(ServiceResponse::map_into_left_body);
     }
-    let err = ScimError::new(401, None, "authentication required: send Authorization: Bearer <token>");
-    Ok(req.into_response(err.error_response()).map_into_right_body())
+    Ok(req.into_response(refusal().error_response()).map_into_right_body())
 }
 
-fn bearer(req: &ServiceRequest) -> Option<&str> {
+/// The one answer to a missing, invalid, revoked or foreign token.
+pub fn refusal() -> ScimError {
+    ScimError::new(401, None, "authentication required: send Authorization: Bearer <token>")
+}
+
+/// The bearer token a request carries.
+pub fn bearer(req: &ServiceRequest) -> Option<&str> {
     let header = req.headers().get("authorization")?.to_str().ok()?;
     let (scheme, token) = header.split_once(' ')?;
     scheme.eq_ignore_ascii_case("bearer").then_some(token.trim()).filter(|t| !t.is_empty())

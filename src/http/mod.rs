@@ -10,6 +10,7 @@ pub mod groups;
 pub mod health;
 pub mod observe;
 pub mod search;
+pub mod sites;
 pub mod users;
 
 pub use app::{AppState, configure};

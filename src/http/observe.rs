@@ -26,14 +26,17 @@ pub async fn observe<B: MessageBody>(req: ServiceRequest, next: Next<B>) -> Resu
         peer: req.connection_info().realip_remote_addr().unwrap_or_default().to_string(),
         method: method.clone(),
         path: path.clone(),
+        site: String::new(),
     };
     let start = Instant::now();
     let mut res = REQUEST.scope(info, next.call(req)).await?;
     let elapsed = start.elapsed();
     let status = res.status().as_u16();
     let route = res.request().match_pattern().unwrap_or_else(|| "unmatched".into());
-    METRICS.observe(&method, &route, status, elapsed);
-    log::info!("{method} {path} {status} {:.1}ms id={id}", elapsed.as_secs_f64() * 1000.0);
+    let site = crate::http::sites::site_of(res.request());
+    METRICS.observe(&site, &method, &route, status, elapsed);
+    let at = if site.is_empty() { String::new() } else { format!(" site={site}") };
+    log::info!("{method} {path} {status} {:.1}ms id={id}{at}", elapsed.as_secs_f64() * 1000.0);
     if let Ok(value) = HeaderValue::from_str(&id) {
         res.headers_mut().insert(HeaderName::from_static("x-request-id"), value);
     }
@@ -41,6 +44,7 @@ pub async fn observe<B: MessageBody>(req: ServiceRequest, next: Next<B>) -> Resu
 }
 
 /// `GET /metrics` (Prometheus text format).
-pub async fn metrics(state: web::Data<crate::http::AppState>) -> HttpResponse {
-    HttpResponse::Ok().content_type("text/plain; version=0.0.4").body(METRICS.render(&state.db.pool_metrics()))
+pub async fn metrics(sites: web::Data<crate::http::sites::Sites>) -> HttpResponse {
+    let pools: Vec<_> = sites.serving().iter().map(|s| (s.site.clone(), s.db.pool_metrics())).collect();
+    HttpResponse::Ok().content_type("text/plain; version=0.0.4").body(METRICS.render(&pools))
 }

@@ -186,6 +186,10 @@ pub struct Mapping {
     pub bcrypt_cost: u32,
     pub users: UserMapping,
     pub groups: GroupMapping,
+    /// The site this mapping serves when a server serves several (empty otherwise): it seeds
+    /// resource versions, so that one site's ETags mean nothing on another (two sites cloned
+    /// from one database hold the same accounts).
+    pub realm: String,
 }
 
 /// Turns byte offsets into 1-based line numbers.
@@ -263,6 +267,7 @@ impl Mapping {
             bcrypt_cost,
             users,
             groups,
+            realm: String::new(),
         })
     }
 

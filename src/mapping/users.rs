@@ -45,7 +45,7 @@ pub fn to_resource(mapping: &Mapping, record: &UserRecord, location: &str, group
         }),
     );
     let mut resource = Value::Object(out);
-    crate::scim::version::stamp(&mut resource);
+    crate::scim::version::stamp_in(&mut resource, &mapping.realm);
     resource
 }
 

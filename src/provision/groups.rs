@@ -94,6 +94,11 @@ impl GroupService {
         Ok(updated)
     }
 
+    /// What seeds this site's group versions besides the group itself (see `Mapping::realm`).
+    fn realm(&self) -> String {
+        if self.mapping.realm.is_empty() { String::new() } else { format!("\0{}", self.mapping.realm) }
+    }
+
     fn render(&self, group: &GroupRecord, base: &str, members: Option<&[Account]>) -> Value {
         let mut out = Map::new();
         out.insert("schemas".into(), json!([GROUP_SCHEMA]));
@@ -118,7 +123,7 @@ impl GroupService {
                 "location": format!("{base}/Groups/{}", group.id),
                 // Members are not part of the representation hashed here, so the version comes
                 // from the bridge's revision counter, which every membership change bumps.
-                "version": weak_etag(format!("{}:{}:{}", group.id, group.revision, group.changed).as_bytes()),
+                "version": weak_etag(format!("{}:{}:{}{}", group.id, group.revision, group.changed, self.realm()).as_bytes()),
             }),
         );
         Value::Object(out)

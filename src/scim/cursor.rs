@@ -49,9 +49,19 @@ pub fn scope(parts: &[&str]) -> String {
 impl CursorKey {
     /// A key derived from the server's secret (cursors die with a secret rotation).
     pub fn new(secret: &str, ttl: i64) -> CursorKey {
+        CursorKey::for_site(secret, "", ttl)
+    }
+
+    /// A key for one site of a multisite server: its cursors mean nothing on another site,
+    /// even one that shares the secret.
+    pub fn for_site(secret: &str, site: &str, ttl: i64) -> CursorKey {
         let mut h = Sha256::new();
         h.update(b"drupal-scim cursor\0");
         h.update(secret.as_bytes());
+        if !site.is_empty() {
+            h.update(b"\0site\0");
+            h.update(site.as_bytes());
+        }
         CursorKey { key: h.finalize().into(), ttl }
     }
 
@@ -105,6 +115,16 @@ impl CursorKey {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_sites_cursor_means_nothing_on_another_site_with_the_same_secret() {
+        let secret = "secret-secret-secret-secret-secret";
+        let (arts, law) = (CursorKey::for_site(secret, "arts", 60), CursorKey::for_site(secret, "law", 60));
+        let token = arts.seal("42", 1000, "users:x").unwrap();
+        assert_eq!(arts.open(&token, 1010, "users:x").unwrap().after, "42");
+        assert_eq!(law.open(&token, 1010, "users:x").unwrap_err().scim_type, Some(ScimType::InvalidCursor));
+        assert!(CursorKey::new(secret, 60).open(&token, 1010, "users:x").is_err());
+    }
 
     #[test]
     fn cursors_round_trip_and_refuse_forgery_scope_and_age() {

@@ -15,11 +15,22 @@ pub fn weak_etag(bytes: &[u8]) -> String {
 /// Put `meta.version` into a resource: the ETag of its attributes (meta left out, so the
 /// version does not depend on the URL the server was reached at).
 pub fn stamp(resource: &mut Value) {
+    stamp_in(resource, "");
+}
+
+/// [`stamp`] within a realm (a site of a multisite server): the same attributes in another
+/// realm get another version.
+pub fn stamp_in(resource: &mut Value, realm: &str) {
     let mut attributes = resource.clone();
     if let Some(obj) = attributes.as_object_mut() {
         obj.remove("meta");
     }
-    let version = weak_etag(attributes.to_string().as_bytes());
+    let mut text = attributes.to_string();
+    if !realm.is_empty() {
+        text.push('\0');
+        text.push_str(realm);
+    }
+    let version = weak_etag(text.as_bytes());
     if let Some(meta) = resource.get_mut("meta").and_then(Value::as_object_mut) {
         meta.insert("version".into(), Value::from(version));
     }
@@ -58,6 +69,17 @@ pub fn check_if_match(if_match: Option<&str>, current: &Value) -> Result<(), Sci
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn the_same_resource_on_two_sites_has_two_versions() {
+        let resource = json!({"id": "1", "userName": "a", "meta": {"resourceType": "User"}});
+        let (mut plain, mut arts, mut law) = (resource.clone(), resource.clone(), resource);
+        stamp(&mut plain);
+        stamp_in(&mut arts, "arts");
+        stamp_in(&mut law, "law");
+        let versions = [of(&plain).unwrap(), of(&arts).unwrap(), of(&law).unwrap()];
+        assert!(versions[0] != versions[1] && versions[1] != versions[2] && versions[0] != versions[2]);
+    }
 
     #[test]
     fn stamping_is_stable_and_changes_with_the_content() {

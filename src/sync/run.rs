@@ -193,8 +193,8 @@ impl Syncer {
     ) -> Result<PassReport, SyncError> {
         let inner = &self.inner;
         let mut conn = inner.db.conn().await?;
-        let now = inner.scope.now(&mut conn).await?;
-        let uids = inner.scope.uids(&mut conn, since, now).await?;
+        let now = inner.scope.now(&mut *conn).await?;
+        let uids = inner.scope.uids(&mut *conn, since, now).await?;
         let mut report = PassReport { started_at: now, ..PassReport::default() };
         let mut patch: Option<bool> = None;
         let mut progress = Progress::new(uids.len());
@@ -214,7 +214,7 @@ impl Syncer {
             }
             progress.advance(chunk.len(), report.pushed);
         }
-        let removals: Vec<Work> = inner.scope.orphans(&mut conn).await?.into_iter().map(Work::Remove).collect();
+        let removals: Vec<Work> = inner.scope.orphans(&mut *conn).await?.into_iter().map(Work::Remove).collect();
         if !removals.is_empty() && !*stop.borrow() {
             let patch = self.patch_supported(&mut patch).await;
             let (pushed, failed) = self.execute(removals, patch, now, stop).await;
@@ -232,8 +232,8 @@ impl Syncer {
     pub async fn dry_run(&self, out: &mut dyn std::io::Write) -> Result<usize, SyncError> {
         let inner = &self.inner;
         let mut conn = inner.db.conn().await?;
-        let now = inner.scope.now(&mut conn).await?;
-        let uids = inner.scope.uids(&mut conn, None, now).await?;
+        let now = inner.scope.now(&mut *conn).await?;
+        let uids = inner.scope.uids(&mut *conn, None, now).await?;
         let mut n = 0;
         let mut print = |line: String| {
             n += 1;
@@ -249,7 +249,7 @@ impl Syncer {
                 print(format!("uid {uid}: {action}: {}", rep.resource));
             }
         }
-        for orphan in inner.scope.orphans(&mut conn).await? {
+        for orphan in inner.scope.orphans(&mut *conn).await? {
             print(format!(
                 "uid {}: left Drupal or the scope: {:?} target user {}",
                 orphan.uid,
@@ -264,8 +264,8 @@ impl Syncer {
     pub async fn status(&self) -> Result<Status, SyncError> {
         let inner = &self.inner;
         let mut conn = inner.db.conn().await?;
-        let now = inner.scope.now(&mut conn).await?;
-        let uids = inner.scope.uids(&mut conn, None, now).await?;
+        let now = inner.scope.now(&mut *conn).await?;
+        let uids = inner.scope.uids(&mut *conn, None, now).await?;
         let mut status = Status { in_scope: uids.len(), now, ..Status::default() };
         let mut oldest: Option<i64> = None;
         for chunk in uids.chunks(CHUNK) {
@@ -278,7 +278,7 @@ impl Syncer {
             }
         }
         status.lag_secs = oldest.map(|o| (now - o).max(0)).unwrap_or(0);
-        status.failing = state::failing(&mut conn, inner.scope.site.tables()).await?;
+        status.failing = state::failing(&mut *conn, inner.scope.site.tables()).await?;
         Ok(status)
     }
 
@@ -386,21 +386,29 @@ impl Inner {
         let recorded = match (&result, &work) {
             (Ok(Done::Holds { target_id, how }), Work::Upsert { rep, .. }) => {
                 log::info!("sync: account {uid} {how} on the target (id {target_id})");
-                state::confirm(&mut conn, tables, uid, &external_id, Some(target_id), Some(&rep.fingerprint), false)
+                state::confirm(&mut *conn, tables, uid, &external_id, Some(target_id), Some(&rep.fingerprint), false)
                     .await
             }
             (Ok(Done::Gone { target_id, how }), Work::Upsert { rep, .. }) => {
                 log::info!("sync: account {uid} {how} on the target");
-                state::confirm(&mut conn, tables, uid, &external_id, target_id.as_deref(), Some(&rep.fingerprint), true)
-                    .await
+                state::confirm(
+                    &mut *conn,
+                    tables,
+                    uid,
+                    &external_id,
+                    target_id.as_deref(),
+                    Some(&rep.fingerprint),
+                    true,
+                )
+                .await
             }
             (Ok(Done::Gone { target_id: Some(id), how }), Work::Remove(_)) => {
                 log::info!("sync: account {uid} (gone from Drupal or the scope) {how} on the target");
-                state::confirm(&mut conn, tables, uid, &external_id, Some(id), None, true).await
+                state::confirm(&mut *conn, tables, uid, &external_id, Some(id), None, true).await
             }
             (Ok(done), Work::Remove(_)) => {
                 log::info!("sync: account {uid} (gone from Drupal or the scope): {done:?}");
-                state::forget(&mut conn, tables, uid).await
+                state::forget(&mut *conn, tables, uid).await
             }
             (Err(e), _) => {
                 let attempts = attempts + 1;
@@ -409,7 +417,7 @@ impl Inner {
                     "sync: account {uid}: {e} (failure {attempts}{}; next try in {wait} s)",
                     if attempts >= PARK_AFTER { ", parked" } else { "" }
                 );
-                state::fail(&mut conn, tables, uid, &external_id, &e.to_string(), now + wait as i64).await
+                state::fail(&mut *conn, tables, uid, &external_id, &e.to_string(), now + wait as i64).await
             }
         };
         if let Err(e) = recorded {

@@ -396,6 +396,30 @@ impl TestApp {
         })
     }
 
+    /// A view of one site of a multisite server: its SCIM base, its token, its database (which
+    /// is dropped with the view, as `dir` is removed).
+    pub fn site_view(
+        fixture: Fixture,
+        base: String,
+        token: String,
+        db: (String, String, mysql_async::Pool),
+        dir: PathBuf,
+    ) -> TestApp {
+        let (db_name, server_url, pool) = db;
+        let address = base.split("/scim/").next().unwrap_or_default().to_string();
+        TestApp {
+            fixture,
+            address,
+            base,
+            token,
+            client: reqwest::Client::new(),
+            pool,
+            db_name,
+            server_url,
+            _mapping_dir: TempDir(dir),
+        }
+    }
+
     fn req(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
         self.client
             .request(method, format!("{}{path}", self.base))

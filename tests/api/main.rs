@@ -23,6 +23,8 @@ mod helpers;
 mod injection;
 mod limits;
 mod logs;
+mod multisite;
+mod multisite_support;
 mod null_columns;
 mod operations;
 mod paging;
