@@ -254,26 +254,41 @@ const RETRY_DOWN: Duration = Duration::from_secs(30);
 async fn retry_down(sites: web::Data<Sites>) {
     loop {
         tokio::time::sleep(RETRY_DOWN).await;
-        let down: Vec<SiteSettings> = sites
-            .table()
-            .entries
-            .values()
-            .filter(|e| matches!(e.slot, Slot::Down(_)))
-            .map(|e| e.settings.clone())
-            .collect();
-        if down.is_empty() {
-            continue;
-        }
-        let _one_at_a_time = sites.reloading.lock().await;
-        for settings in down {
-            if let Ok(state) = open(&settings, sites.shared_limit()).await {
-                log::info!("site {:?} is serving now", settings.name);
-                let mut table = (*sites.table()).clone();
-                table.entries.insert(settings.name.clone(), Entry { settings, slot: Slot::Up(state) });
-                sites.replace(Table::of(table.entries.into_values()));
-            }
+        open_down_sites(&sites).await;
+    }
+}
+
+/// Open the sites that could not be opened (at start-up or a reload) if they can be now; one
+/// line per site that came up.
+pub async fn open_down_sites(sites: &Sites) -> ReloadReport {
+    let down: Vec<SiteSettings> = sites
+        .table()
+        .entries
+        .values()
+        .filter(|e| matches!(e.slot, Slot::Down(_)))
+        .map(|e| e.settings.clone())
+        .collect();
+    let mut report = Vec::new();
+    if down.is_empty() {
+        return report;
+    }
+    let _one_at_a_time = sites.reloading.lock().await;
+    for settings in down {
+        let Ok(state) = open(&settings, sites.shared_limit()).await else { continue };
+        let name = settings.name.clone();
+        let mut entries = sites.table().entries.clone();
+        // A reload may have removed or replaced it meanwhile: only a site still down is swapped.
+        if entries
+            .get(&name)
+            .is_some_and(|e| matches!(e.slot, Slot::Down(_)) && e.settings.fingerprint == settings.fingerprint)
+        {
+            entries.insert(name.clone(), Entry { settings, slot: Slot::Up(state) });
+            sites.replace(Table::of(entries.into_values()));
+            log::info!("site {name:?} is serving now");
+            report.push(format!("site {name:?}: serving"));
         }
     }
+    report
 }
 
 /// What a reload did, one line per site that changed (for the log and the admin).

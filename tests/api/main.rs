@@ -24,6 +24,7 @@ mod injection;
 mod limits;
 mod logs;
 mod multisite;
+mod multisite_cli;
 mod multisite_support;
 mod null_columns;
 mod operations;

@@ -229,10 +229,12 @@ async fn a_site_whose_database_stops_answers_503_while_the_others_serve() {
 }
 
 #[tokio::test]
-async fn a_site_that_cannot_be_opened_at_start_answers_503_and_the_others_serve() {
-    let nowhere = format!("mysql://root@127.0.0.1:{}/drupal", free_port());
+async fn a_site_that_cannot_be_opened_at_start_answers_503_the_others_serve_and_it_joins_later() {
+    // Its database does not exist yet (a site being installed, a database being restored).
+    let late = format!("dscim_late_{}", uuid::Uuid::new_v4().simple());
+    let url = format!("{}/{late}", test_server_url());
     let gone = Spec {
-        url: Some(nowhere),
+        url: Some(url),
         secret: OTHER_SECRET,
         database: "timeout_secs = 1",
         ..Spec::new("gone", Fixture::Drupal10)
@@ -253,6 +255,34 @@ async fn a_site_that_cannot_be_opened_at_start_answers_503_and_the_others_serve(
     let health: Value = reqwest::get(format!("{}/healthz", multi.address)).await.unwrap().json().await.unwrap();
     assert_eq!(health["status"], "degraded");
     assert_eq!(health["sites"]["gone"]["database"], "not opened");
+    assert_eq!(drupal_scim::startup::open_down_sites(&multi.handle).await, Vec::<String>::new(), "still missing");
+
+    // The database appears: the next retry opens the site, and nothing else changes.
+    let admin = mysql_async::Pool::new(format!("{}/", test_server_url()).as_str());
+    let mut conn = admin.get_conn().await.unwrap();
+    use mysql_async::prelude::Queryable;
+    conn.query_drop(format!("CREATE DATABASE `{late}` CHARACTER SET utf8mb4 COLLATE utf8mb4_general_ci; USE `{late}`"))
+        .await
+        .unwrap();
+    conn.query_drop(std::fs::read_to_string(repo_path(Fixture::Drupal10.sql_file())).unwrap()).await.unwrap();
+    drop(conn);
+    assert_eq!(drupal_scim::startup::open_down_sites(&multi.handle).await, vec!["site \"gone\": serving".to_string()]);
+    assert_eq!(client.get(&url).bearer_auth(&gone_token).send().await.unwrap().status().as_u16(), 200);
+    let health: Value = reqwest::get(format!("{}/healthz", multi.address)).await.unwrap().json().await.unwrap();
+    assert_eq!(health["status"], "ok");
+    drop(multi);
+    drop_test_database(&test_server_url(), &late).await;
+    admin.disconnect().await.unwrap();
+}
+
+#[tokio::test]
+async fn healthz_is_503_only_when_no_site_answers() {
+    let nowhere = format!("mysql://root@127.0.0.1:{}/drupal", free_port());
+    let gone = Spec { url: Some(nowhere), database: "timeout_secs = 1", ..Spec::new("gone", Fixture::Drupal10) };
+    let multi = Multi::spawn(vec![gone], "").await;
+    let health = reqwest::get(format!("{}/healthz", multi.address)).await.unwrap();
+    assert_eq!(health.status().as_u16(), 503);
+    assert_eq!(health.json::<Value>().await.unwrap()["status"], "unavailable");
 }
 
 #[tokio::test]
