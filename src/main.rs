@@ -122,7 +122,7 @@ async fn main() -> ExitCode {
             }
         }
         Command::Sync { once, dry_run, status } => match one_site(&deployment, cli.site.as_deref()) {
-            Ok(site) => sync(&site.settings, once, dry_run, status).await,
+            Ok(site) => sync(site, once, dry_run, status).await,
             Err(code) => code,
         },
     }
@@ -212,8 +212,8 @@ fn discover(root: &std::path::Path, php: &std::path::Path) -> ExitCode {
 }
 
 /// `drupal-scim sync`.
-async fn sync(settings: &Settings, once: bool, dry_run: bool, status: bool) -> ExitCode {
-    let syncer = match Syncer::build(settings).await {
+async fn sync(site: &SiteSettings, once: bool, dry_run: bool, status: bool) -> ExitCode {
+    let syncer = match Syncer::build_for(&site.settings, &site.name).await {
         Ok(s) => s,
         Err(e) => {
             eprintln!("drupal-scim: {e}");
@@ -320,7 +320,7 @@ async fn serve(deployment: Deployment, reloader: Reloader) -> ExitCode {
             log::warn!("DRY RUN: sync-out is not started");
             continue;
         }
-        match Syncer::build(&site.settings).await {
+        match Syncer::build_for(&site.settings, &site.name).await {
             Ok(s) => syncers.push(s),
             Err(e) => {
                 let at = if site.name.is_empty() { String::new() } else { format!(" (site {})", site.name) };

@@ -52,9 +52,22 @@ pub struct TargetClient {
     /// When the next request may start (the rate limit).
     next_slot: Mutex<Instant>,
     spacing: Duration,
+    /// ` site=<name>` in every log line of a multisite server's sync (empty otherwise).
+    tag: String,
 }
 
 impl TargetClient {
+    /// The same client, its log lines naming `site` (when not empty).
+    pub fn for_site(mut self, site: &str) -> TargetClient {
+        self.tag = if site.is_empty() { String::new() } else { format!(" site={site}") };
+        self
+    }
+
+    /// What log lines about this target carry after `sync`.
+    pub fn tag(&self) -> &str {
+        &self.tag
+    }
+
     /// A client for the `[sync]` target.
     pub fn new(settings: &SyncSettings) -> Result<TargetClient, TargetError> {
         let http = reqwest::Client::builder()
@@ -68,6 +81,7 @@ impl TargetClient {
             token: settings.token.clone(),
             next_slot: Mutex::new(Instant::now()),
             spacing: Duration::from_secs(1) / settings.max_rps.max(1),
+            tag: String::new(),
         })
     }
 
@@ -134,13 +148,14 @@ impl TargetClient {
             Err(e) => {
                 // reqwest's error names the URL, never the token; drop the query it may carry.
                 let detail = format!("{method} {path}: {}", e.without_url());
-                log::warn!("sync: {detail} (request {request_id})");
+                log::warn!("sync{}: {detail} (request {request_id})", self.tag);
                 return Err(TargetError::Unavailable { detail, retry_after: None });
             }
         };
         let status = response.status();
         log::info!(
-            "sync: {method} {path} → {} in {} ms (request {request_id})",
+            "sync{}: {method} {path} → {} in {} ms (request {request_id})",
+            self.tag,
             status.as_u16(),
             started.elapsed().as_millis()
         );

@@ -22,11 +22,11 @@ impl Progress {
     }
 
     /// `n` more accounts checked; `pushed` of them in all so far. Logs when a line is due.
-    pub fn advance(&mut self, n: usize, pushed: usize) {
+    pub fn advance(&mut self, n: usize, pushed: usize, tag: &str) {
         self.done += n;
         if self.last.elapsed() >= EVERY && self.done < self.total {
             self.last = Instant::now();
-            log::info!("sync: {}", self.line(pushed));
+            log::info!("sync{tag}: {}", self.line(pushed));
         }
     }
 
@@ -49,7 +49,7 @@ mod tests {
     #[test]
     fn a_line_names_done_total_rate_and_eta() {
         let mut p = super::Progress::new(200);
-        p.advance(50, 10);
+        p.advance(50, 10, "");
         let line = p.line(10);
         assert!(line.starts_with("50/200 accounts checked (25.0 %), 10 pushed, "), "{line}");
         assert!(line.contains("accounts/s, ETA "), "{line}");

@@ -119,6 +119,11 @@ impl Syncer {
     /// Connect (a pool of its own), check the mapping against the site as `serve` does, and make
     /// sure the state table exists.
     pub async fn build(settings: &Settings) -> Result<Syncer, SyncError> {
+        Syncer::build_for(settings, "").await
+    }
+
+    /// [`Syncer::build`] for one site of a multisite server: its log lines name the site.
+    pub async fn build_for(settings: &Settings, name: &str) -> Result<Syncer, SyncError> {
         let sync = settings.sync.clone().ok_or(SyncError::NotConfigured)?;
         let mut mapping = crate::mapping::model::Mapping::load(&settings.mapping).map_err(StartupError::from)?;
         mapping.override_prefixes(settings.database.table_prefix.as_deref(), settings.database.table_prefixes.as_ref());
@@ -132,7 +137,7 @@ impl Syncer {
         startup::resolve_group_roles(&db, &site, &mut mapping).await?;
         site.reach = startup::reach(&site, &mapping);
         state::ensure(&db, site.tables()).await?;
-        let client = TargetClient::new(&sync)?;
+        let client = TargetClient::new(&sync)?.for_site(name);
         let scope = Scope::new(site, sync.scope, sync.roles.clone());
         Ok(Syncer { inner: Arc::new(Inner { db, scope, mapping: Arc::new(mapping), client, settings: sync }) })
     }
@@ -151,7 +156,12 @@ impl Syncer {
         let reconcile = Duration::from_secs(settings.reconcile_secs);
         let mut last_full: Option<Instant> = None;
         let mut since: Option<i64> = None;
-        log::info!("sync: pushing to {} every {} s", settings.base_url, settings.interval_secs);
+        log::info!(
+            "sync{}: pushing to {} every {} s",
+            self.inner.client.tag(),
+            settings.base_url,
+            settings.interval_secs
+        );
         while !*stop.borrow() {
             let full = !self.inner.scope.site.schema.has_changed_column()
                 || last_full.is_none_or(|t| t.elapsed() >= reconcile);
@@ -164,7 +174,8 @@ impl Syncer {
                     since = Some(report.started_at - MARGIN_SECS);
                     if report.pushed + report.failed > 0 || full {
                         log::info!(
-                            "sync: {} pass: {} checked, {} pushed, {} failed, {} waiting to be retried",
+                            "sync{}: {} pass: {} checked, {} pushed, {} failed, {} waiting to be retried",
+                            self.inner.client.tag(),
                             if full { "full" } else { "incremental" },
                             report.checked,
                             report.pushed,
@@ -173,14 +184,18 @@ impl Syncer {
                         );
                     }
                 }
-                Err(e) => log::warn!("sync: pass failed, trying again in {} s: {e}", settings.interval_secs),
+                Err(e) => log::warn!(
+                    "sync{}: pass failed, trying again in {} s: {e}",
+                    self.inner.client.tag(),
+                    settings.interval_secs
+                ),
             }
             tokio::select! {
                 _ = tokio::time::sleep(interval) => {}
                 _ = stop.changed() => {}
             }
         }
-        log::info!("sync: stopped");
+        log::info!("sync{}: stopped", self.inner.client.tag());
     }
 
     /// One pass. `since`: only accounts changed from then (and due retries); `None`: every
@@ -212,7 +227,7 @@ impl Syncer {
                 report.pushed += pushed;
                 report.failed += failed;
             }
-            progress.advance(chunk.len(), report.pushed);
+            progress.advance(chunk.len(), report.pushed, self.inner.client.tag());
         }
         let removals: Vec<Work> = inner.scope.orphans(&mut *conn).await?.into_iter().map(Work::Remove).collect();
         if !removals.is_empty() && !*stop.borrow() {
@@ -223,7 +238,7 @@ impl Syncer {
         }
         report.interrupted = *stop.borrow();
         if uids.len() > CHUNK {
-            log::info!("sync: {}", progress.line(report.pushed));
+            log::info!("sync{}: {}", self.inner.client.tag(), progress.line(report.pushed));
         }
         Ok(report)
     }
@@ -321,7 +336,10 @@ impl Syncer {
         let patch = match self.inner.client.supports_patch().await {
             Ok(p) => p,
             Err(e) => {
-                log::warn!("sync: the target's /ServiceProviderConfig could not be read ({e}): updating with PUT");
+                log::warn!(
+                    "sync{}: the target's /ServiceProviderConfig could not be read ({e}): updating with PUT",
+                    self.inner.client.tag()
+                );
                 false
             }
         };
@@ -372,7 +390,10 @@ impl Inner {
         let mut conn = match self.db.conn().await {
             Ok(c) => c,
             Err(e) => {
-                log::warn!("sync: account {uid}: the outcome could not be recorded ({e}); it is pushed again later");
+                log::warn!(
+                    "sync{}: account {uid}: the outcome could not be recorded ({e}); it is pushed again later",
+                    self.client.tag()
+                );
                 return false;
             }
         };
@@ -385,12 +406,12 @@ impl Inner {
         };
         let recorded = match (&result, &work) {
             (Ok(Done::Holds { target_id, how }), Work::Upsert { rep, .. }) => {
-                log::info!("sync: account {uid} {how} on the target (id {target_id})");
+                log::info!("sync{}: account {uid} {how} on the target (id {target_id})", self.client.tag());
                 state::confirm(&mut *conn, tables, uid, &external_id, Some(target_id), Some(&rep.fingerprint), false)
                     .await
             }
             (Ok(Done::Gone { target_id, how }), Work::Upsert { rep, .. }) => {
-                log::info!("sync: account {uid} {how} on the target");
+                log::info!("sync{}: account {uid} {how} on the target", self.client.tag());
                 state::confirm(
                     &mut *conn,
                     tables,
@@ -403,25 +424,32 @@ impl Inner {
                 .await
             }
             (Ok(Done::Gone { target_id: Some(id), how }), Work::Remove(_)) => {
-                log::info!("sync: account {uid} (gone from Drupal or the scope) {how} on the target");
+                log::info!(
+                    "sync{}: account {uid} (gone from Drupal or the scope) {how} on the target",
+                    self.client.tag()
+                );
                 state::confirm(&mut *conn, tables, uid, &external_id, Some(id), None, true).await
             }
             (Ok(done), Work::Remove(_)) => {
-                log::info!("sync: account {uid} (gone from Drupal or the scope): {done:?}");
+                log::info!("sync{}: account {uid} (gone from Drupal or the scope): {done:?}", self.client.tag());
                 state::forget(&mut *conn, tables, uid).await
             }
             (Err(e), _) => {
                 let attempts = attempts + 1;
                 let wait = delay_secs(attempts, e.retry_after());
                 log::warn!(
-                    "sync: account {uid}: {e} (failure {attempts}{}; next try in {wait} s)",
+                    "sync{}: account {uid}: {e} (failure {attempts}{}; next try in {wait} s)",
+                    self.client.tag(),
                     if attempts >= PARK_AFTER { ", parked" } else { "" }
                 );
                 state::fail(&mut *conn, tables, uid, &external_id, &e.to_string(), now + wait as i64).await
             }
         };
         if let Err(e) = recorded {
-            log::warn!("sync: account {uid}: the outcome could not be recorded ({e}); it is pushed again later");
+            log::warn!(
+                "sync{}: account {uid}: the outcome could not be recorded ({e}); it is pushed again later",
+                self.client.tag()
+            );
             return false;
         }
         result.is_ok()

@@ -226,6 +226,7 @@ async fn serve_runs_each_sites_sync_out_and_sync_site_runs_one() {
     let log = std::fs::read_to_string(&log).unwrap();
     assert_eq!(arrived, 1, "alpha's new account reached beta's Drupal 7 tables: {log}");
     assert!(log.contains("POST /scim/v2/beta/Users 201"), "pushed through beta's SCIM API: {log}");
+    assert!(log.contains("sync site=alpha: pushing to http://127.0.0.1:"), "the sync's lines name its site: {log}");
     drop_test_database(&server, &alpha_db).await;
     drop_test_database(&server, &beta_db).await;
 }
