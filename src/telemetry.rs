@@ -28,6 +28,20 @@ pub struct Metrics {
     last_write: AtomicI64,
     cache_pending: AtomicI64,
     cache_failures: AtomicU64,
+    /// Sync out, by site (empty name on a single-site server).
+    sync: Mutex<BTreeMap<String, SyncStats>>,
+}
+
+/// A sync series: name, type, help text, and how to read it.
+type SyncSeries = (&'static str, &'static str, &'static str, fn(&SyncStats) -> u64);
+
+/// One site's sync out.
+#[derive(Default)]
+struct SyncStats {
+    pushed: u64,
+    failed: u64,
+    parked: u64,
+    lag_secs: u64,
 }
 
 /// The counters.
@@ -113,6 +127,23 @@ impl Metrics {
     /// An invalidation the cache backend refused after its retries (it is kept and replayed).
     pub fn cache_failed(&self) {
         self.cache_failures.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// A push the target confirmed (`ok`) or not.
+    pub fn sync_outcome(&self, site: &str, ok: bool) {
+        if let Ok(mut sync) = self.sync.lock() {
+            let stats = sync.entry(site.to_string()).or_default();
+            if ok { stats.pushed += 1 } else { stats.failed += 1 }
+        }
+    }
+
+    /// After a pass: accounts parked, and seconds since the oldest unconfirmed change.
+    pub fn sync_backlog(&self, site: &str, parked: usize, lag_secs: i64) {
+        if let Ok(mut sync) = self.sync.lock() {
+            let stats = sync.entry(site.to_string()).or_default();
+            stats.parked = parked as u64;
+            stats.lag_secs = u64::try_from(lag_secs).unwrap_or(0);
+        }
     }
 
     /// A write transaction committed.
@@ -214,6 +245,40 @@ impl Metrics {
             "Unix time of the last committed write (0: none yet).",
             u64::try_from(self.last_write.load(Ordering::Relaxed)).unwrap_or(0),
         );
+        self.render_sync(&mut out);
         out
+    }
+
+    /// Sync out's counters and gauges, once a sync loop has reported (none otherwise).
+    fn render_sync(&self, out: &mut String) {
+        let sync = match self.sync.lock() {
+            Ok(s) => s,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        if sync.is_empty() {
+            return;
+        }
+        let series: [SyncSeries; 4] = [
+            ("drupal_scim_sync_pushed_total", "counter", "Pushes the sync target confirmed.", |s| s.pushed),
+            ("drupal_scim_sync_failed_total", "counter", "Pushes that failed (each is tried again).", |s| s.failed),
+            ("drupal_scim_sync_parked", "gauge", "Accounts whose pushes keep failing, retried less often.", |s| {
+                s.parked
+            }),
+            (
+                "drupal_scim_sync_lag_seconds",
+                "gauge",
+                "Age of the oldest change the sync target has not confirmed (after the last pass).",
+                |s| s.lag_secs,
+            ),
+        ];
+        for (name, kind, help, read) in series {
+            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
+            for (site, stats) in sync.iter() {
+                let labels = site_label(site);
+                let labels = labels.trim_end_matches(',');
+                let labels = if labels.is_empty() { String::new() } else { format!("{{{labels}}}") };
+                let _ = writeln!(out, "{name}{labels} {}", read(stats));
+            }
+        }
     }
 }

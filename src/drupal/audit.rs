@@ -64,13 +64,20 @@ impl Audit {
             if request.id.is_empty() { "-" } else { &request.id },
             entry.text()
         );
+        let location = format!("drupal-scim: {} {}", request.method, request.path);
+        self.in_drupal_log(entry, location, &request.peer).await;
+    }
+
+    /// Write an entry to Drupal's log only (when dblog is on): for work that logs its own lines,
+    /// such as sync out. `location` is what Drupal shows as the entry's location; `peer` its
+    /// hostname.
+    pub async fn in_drupal_log(&self, entry: Entry, location: String, peer: &str) {
         if !self.watchdog || !self.db.writes() {
             return;
         }
         let variables = PhpValue::assoc(entry.variables.iter().map(|(k, v)| (*k, PhpValue::str(v))));
         let link = entry.link.as_ref().map(|l| format!("<a href=\"{l}\">view</a>"));
-        let location = format!("drupal-scim: {} {}", request.method, request.path);
-        let hostname: String = request.peer.chars().filter(char::is_ascii).take(128).collect();
+        let hostname: String = peer.chars().filter(char::is_ascii).take(128).collect();
         let sql = format!(
             "INSERT INTO {} (`uid`, `type`, `message`, `variables`, `severity`, `link`, `location`, `referer`, `hostname`, `timestamp`) \
              VALUES (?, 'drupal_scim', ?, ?, ?, ?, ?, '', ?, ?)",

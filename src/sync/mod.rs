@@ -8,12 +8,14 @@
 //! - [`client`]: the SCIM client (auth, rate limit, retries, `Retry-After`).
 //! - [`push`]: one account to the target: first contact, create, update, block, cancel.
 //! - [`run`]: the passes, the loop, `--dry-run` and `--status`.
+//! - [`report`]: each push in /metrics and in Drupal's log.
 //! - [`backoff`], [`progress`], [`echo`]: retry schedule, backfill progress, no echo.
 pub mod backoff;
 pub mod client;
 pub mod echo;
 pub mod progress;
 pub mod push;
+pub mod report;
 pub mod representation;
 pub mod run;
 pub mod scope;

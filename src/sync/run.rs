@@ -113,6 +113,10 @@ struct Inner {
     mapping: Arc<Mapping>,
     client: TargetClient,
     settings: SyncSettings,
+    /// Drupal's log, for an entry per push.
+    audit: crate::drupal::audit::Audit,
+    /// The site's name on a multisite server (empty otherwise), for /metrics.
+    site: String,
 }
 
 impl Syncer {
@@ -138,8 +142,15 @@ impl Syncer {
         site.reach = startup::reach(&site, &mapping);
         state::ensure(&db, site.tables()).await?;
         let client = TargetClient::new(&sync)?.for_site(name);
+        let audit = crate::drupal::audit::Audit::new(
+            db.clone(),
+            site.tables().clone(),
+            site.has_watchdog && settings.audit.watchdog,
+        );
         let scope = Scope::new(site, sync.scope, sync.roles.clone());
-        Ok(Syncer { inner: Arc::new(Inner { db, scope, mapping: Arc::new(mapping), client, settings: sync }) })
+        let inner =
+            Inner { db, scope, mapping: Arc::new(mapping), client, settings: sync, audit, site: name.to_string() };
+        Ok(Syncer { inner: Arc::new(inner) })
     }
 
     /// One full pass, trying every account out of sync now (failing ones too): `sync --once`.
@@ -172,6 +183,7 @@ impl Syncer {
                         last_full = Some(began);
                     }
                     since = Some(report.started_at - MARGIN_SECS);
+                    self.report_backlog(report.started_at).await;
                     if report.pushed + report.failed > 0 || full {
                         log::info!(
                             "sync{}: {} pass: {} checked, {} pushed, {} failed, {} waiting to be retried",
@@ -196,6 +208,15 @@ impl Syncer {
             }
         }
         log::info!("sync{}: stopped", self.inner.client.tag());
+    }
+
+    /// The parked accounts and the lag, for /metrics.
+    async fn report_backlog(&self, now: i64) {
+        let inner = &self.inner;
+        let Ok(mut conn) = inner.db.conn().await else { return };
+        if let Ok(failing) = state::failing(&mut *conn, inner.scope.site.tables()).await {
+            crate::sync::report::backlog(&inner.site, &failing, now, PARK_AFTER);
+        }
     }
 
     /// One pass. `since`: only accounts changed from then (and due retries); `None`: every
@@ -385,6 +406,7 @@ impl Inner {
             on_cancel: self.settings.on_cancel,
         };
         let result = pusher.push(&work).await;
+        crate::sync::report::pushed(&self.audit, &self.site, &self.settings.base_url, &work, &result).await;
         let uid = work.uid();
         let tables = self.scope.site.tables();
         let mut conn = match self.db.conn().await {

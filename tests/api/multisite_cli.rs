@@ -177,11 +177,15 @@ async fn serve_runs_each_sites_sync_out_and_sync_site_runs_one() {
     std::fs::create_dir_all(&dir.0).unwrap();
     std::fs::write(dir.0.join("drupal_mapping.toml"), mapping_with_fields()).unwrap();
     let port = free_port();
+    // beta already holds the fixture's accounts (jdoe, msmith): it links them on first contact
+    // instead of answering 409 (its default, `refuse`, would park them — see the README).
+    std::fs::write(dir.0.join("beta_mapping.toml"), mapping_linking_existing()).unwrap();
     let beta_token = drupal_scim::token::mint_for_site(BETA_SECRET, "beta", "alpha's sync").unwrap();
     let settings = format!(
         "[server]\nlisten = \"127.0.0.1:{port}\"\nworkers = 1\n{}[sites.sync]\nbase_url = \"http://127.0.0.1:{port}/scim/v2/beta\"\ntoken = \"{beta_token}\"\ninterval_secs = 1\n{}",
         site_entry("alpha", &format!("{server}/{alpha_db}"), Some(SECRET)),
-        site_entry("beta", &format!("{server}/{beta_db}"), Some(BETA_SECRET)),
+        site_entry("beta", &format!("{server}/{beta_db}"), Some(BETA_SECRET))
+            .replace("mapping = \"drupal_mapping.toml\"", "mapping = \"beta_mapping.toml\""),
     );
     std::fs::write(dir.0.join("drupal-scim.toml"), settings).unwrap();
     let unnamed = binary(&dir.0, &["sync", "--dry-run"], &[]);
@@ -221,6 +225,39 @@ async fn serve_runs_each_sites_sync_out_and_sync_site_runs_one() {
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
+    // Each push is counted, by site, and written to alpha's Drupal log.
+    let mut metrics = String::new();
+    for _ in 0..50 {
+        metrics = client.get(format!("{origin}/metrics")).send().await.unwrap().text().await.unwrap();
+        if metrics.contains("drupal_scim_sync_lag_seconds{site=\"alpha\"} 0") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let pushed: u64 = metrics
+        .lines()
+        .find_map(|l| l.strip_prefix("drupal_scim_sync_pushed_total{site=\"alpha\"} "))
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0);
+    assert!(
+        pushed >= 4,
+        "jdoe, msmith, blocked.user and travels.far at least: {metrics}\n{}",
+        std::fs::read_to_string(&log).unwrap_or_default()
+    );
+    assert!(metrics.contains("drupal_scim_sync_failed_total{site=\"alpha\"} 0"), "{metrics}");
+    assert!(metrics.contains("drupal_scim_sync_parked{site=\"alpha\"} 0"), "{metrics}");
+    let logged: Vec<(u32, String, u8)> = {
+        use mysql_async::prelude::Queryable;
+        let mut conn = _alpha_pool.get_conn().await.unwrap();
+        conn.query("SELECT uid, location, severity FROM watchdog WHERE type = 'drupal_scim' AND message LIKE 'Sync out: %' ORDER BY wid")
+            .await
+            .unwrap()
+    };
+    assert!(logged.len() as u64 >= pushed, "one Drupal log entry per push: {logged:?}");
+    assert!(
+        logged.iter().all(|(_, location, severity)| location == "drupal-scim sync" && *severity == 6),
+        "{logged:?}"
+    );
     let _ = child.kill();
     let _ = child.wait();
     let log = std::fs::read_to_string(&log).unwrap();
