@@ -169,6 +169,22 @@ pub struct AuthSettings {
     /// `aud` claim required in tokens.
     #[serde(default = "default_audience")]
     pub audience: String,
+    /// OAuth 2.0 clients that may get tokens with the client credentials grant at
+    /// `<base>/oauth/token` (instead of a long-lived token pasted once).
+    #[serde(default)]
+    pub clients: Vec<OAuthClient>,
+}
+
+/// An OAuth 2.0 client (client credentials grant).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OAuthClient {
+    pub id: String,
+    /// At least 32 bytes.
+    pub secret: Secret,
+    /// Lifetime of the tokens it gets.
+    #[serde(default = "default_client_token_ttl")]
+    pub token_ttl_secs: i64,
 }
 
 /// A signing key that is being rotated out: tokens with its `kid` are still accepted.
@@ -241,6 +257,10 @@ fn default_db_timeout() -> u64 {
 fn default_issuer() -> String {
     "drupal-scim".into()
 }
+fn default_client_token_ttl() -> i64 {
+    3600
+}
+
 fn default_audience() -> String {
     "drupal-scim".into()
 }
@@ -375,6 +395,7 @@ impl Settings {
         }
         let short = std::iter::once(("auth.secret", &self.auth.secret))
             .chain(self.auth.previous_keys.iter().map(|k| ("auth.previous_keys.secret", &k.secret)))
+            .chain(self.auth.clients.iter().map(|c| ("auth.clients.secret", &c.secret)))
             .find(|(_, s)| s.expose().len() < 32);
         if let Some((name, _)) = short {
             return Err(SettingsError::Invalid(format!(
@@ -385,6 +406,12 @@ impl Settings {
             && self.auth.previous_keys.iter().any(|k| &k.id == id)
         {
             return Err(SettingsError::Invalid(format!("auth.key_id {id:?} is also the id of a previous key")));
+        }
+        if let Some(c) = self.auth.clients.iter().find(|c| c.id.is_empty() || c.token_ttl_secs < 1) {
+            return Err(SettingsError::Invalid(format!(
+                "auth.clients: client {:?} needs a non-empty id and a positive token_ttl_secs",
+                c.id
+            )));
         }
         if self.server.tls_cert.is_some() != self.server.tls_key.is_some() {
             return Err(SettingsError::Invalid("server.tls_cert and server.tls_key go together".into()));
@@ -434,6 +461,7 @@ impl Settings {
                 revoked: Vec::new(),
                 issuer: default_issuer(),
                 audience: default_audience(),
+                clients: Vec::new(),
             },
             mapping,
             limits: LimitSettings::default(),

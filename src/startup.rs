@@ -238,6 +238,7 @@ pub async fn open(
             max_operations: settings.limits.bulk_max_operations,
         },
         exposed: exposed(&mapping),
+        oauth_clients: settings.auth.clients.clone(),
         request_timeout: Duration::from_secs(
             settings
                 .server

@@ -176,6 +176,7 @@ mod tests {
             revoked: revoked.iter().map(|s| s.to_string()).collect(),
             issuer: "drupal-scim".into(),
             audience: "drupal-scim".into(),
+            clients: Vec::new(),
         }
     }
 

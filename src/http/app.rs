@@ -1,7 +1,7 @@
 //! The application: shared state and the route table.
 
 use crate::drupal::db::Db;
-use crate::http::{auth, bulk, discovery, groups, health, observe, search, users};
+use crate::http::{auth, bulk, discovery, groups, health, oauth, observe, search, users};
 use crate::provision::{GroupService, UserService};
 use crate::scim::discovery::{Capabilities, Exposed};
 use crate::scim::error::ScimError;
@@ -32,6 +32,8 @@ pub struct AppState {
     pub page_limits: PageLimits,
     pub capabilities: Capabilities,
     pub exposed: Vec<Exposed>,
+    /// OAuth clients allowed the client credentials grant at `<base>/oauth/token`.
+    pub oauth_clients: Vec<crate::settings::OAuthClient>,
     /// How long one request may take (see `server.request_timeout_secs`).
     pub request_timeout: std::time::Duration,
 }
@@ -131,6 +133,12 @@ pub fn configure(base: String) -> impl FnOnce(&mut web::ServiceConfig) {
         cfg.route("/healthz", web::get().to(health::healthz))
             .route("/healthz/{site}", web::get().to(health::site))
             .route("/metrics", web::get().to(observe::metrics))
+            // Before the SCIM scope, whose every route wants a bearer token: this one issues them.
+            .service(
+                web::resource(format!("{base}/oauth/token"))
+                    .route(post().to(oauth::token))
+                    .default_service(web::to(|req: HttpRequest| method_not_allowed(req, "POST"))),
+            )
             .service(
                 web::scope(&base)
                     .wrap(from_fn(auth::require_bearer))

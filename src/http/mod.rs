@@ -8,6 +8,7 @@ pub mod discovery;
 pub mod error;
 pub mod groups;
 pub mod health;
+pub mod oauth;
 pub mod observe;
 pub mod search;
 pub mod sites;

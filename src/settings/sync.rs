@@ -9,8 +9,12 @@ use serde::Deserialize;
 pub struct SyncSettings {
     /// The target's SCIM base URL, e.g. `https://other-site.example.org/scim/v2`.
     pub base_url: String,
-    /// Bearer token the target accepts.
-    pub token: Secret,
+    /// Bearer token the target accepts (or `[sync.oauth]`).
+    #[serde(default)]
+    pub token: Option<Secret>,
+    /// Fetch tokens with the OAuth 2.0 client credentials grant instead of a fixed token.
+    #[serde(default)]
+    pub oauth: Option<SyncOAuth>,
     /// Seconds between two polls of Drupal's tables.
     #[serde(default = "default_sync_interval")]
     pub interval_secs: u64,
@@ -46,6 +50,19 @@ pub struct SyncSettings {
     pub provider_is_target: bool,
 }
 
+/// `[sync.oauth]`: the target's token endpoint and this client's credentials.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SyncOAuth {
+    /// E.g. `https://idp.example.org/oauth2/token`, or another drupal-scim's `<base>/oauth/token`.
+    pub token_url: String,
+    pub client_id: String,
+    pub client_secret: Secret,
+    /// Space-separated scopes to ask for (none by default).
+    #[serde(default)]
+    pub scope: Option<String>,
+}
+
 /// `sync.scope`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -75,7 +92,8 @@ impl SyncSettings {
     pub fn new(base_url: &str, token: &str) -> SyncSettings {
         SyncSettings {
             base_url: base_url.to_string(),
-            token: Secret::new(token),
+            token: Some(Secret::new(token)),
+            oauth: None,
             interval_secs: default_sync_interval(),
             reconcile_secs: default_sync_reconcile(),
             scope: SyncScope::All,
@@ -95,8 +113,23 @@ impl SyncSettings {
         if !(self.base_url.starts_with("https://") || self.base_url.starts_with("http://")) {
             return bad("base_url must be an http:// or https:// URL, like https://example.org/scim/v2");
         }
-        if self.token.expose().is_empty() {
-            return bad("token is empty (set it in the file or DRUPAL_SCIM__SYNC__TOKEN)");
+        match (&self.token, &self.oauth) {
+            (Some(_), Some(_)) => return bad("token and [sync.oauth] exclude each other: give one"),
+            (None, None) => {
+                return bad(
+                    "needs a token (DRUPAL_SCIM__SYNC__TOKEN) or [sync.oauth] (token_url, client_id, client_secret)",
+                );
+            }
+            (Some(t), None) if t.expose().is_empty() => {
+                return bad("token is empty (set it in the file or DRUPAL_SCIM__SYNC__TOKEN)");
+            }
+            (None, Some(o)) if !(o.token_url.starts_with("https://") || o.token_url.starts_with("http://")) => {
+                return bad("oauth.token_url must be an http:// or https:// URL");
+            }
+            (None, Some(o)) if o.client_id.is_empty() || o.client_secret.expose().is_empty() => {
+                return bad("oauth needs client_id and client_secret");
+            }
+            _ => {}
         }
         if self.scope == SyncScope::Roles && self.roles.is_empty() {
             return bad("roles must name at least one role with scope = \"roles\"");

@@ -48,7 +48,7 @@ pub struct Answer {
 pub struct TargetClient {
     http: reqwest::Client,
     base: String,
-    token: crate::settings::Secret,
+    token: crate::sync::oauth::Credentials,
     /// When the next request may start (the rate limit).
     next_slot: Mutex<Instant>,
     spacing: Duration,
@@ -78,7 +78,7 @@ impl TargetClient {
         Ok(TargetClient {
             http,
             base: crate::settings::canonical_url(&settings.base_url),
-            token: settings.token.clone(),
+            token: crate::sync::oauth::Credentials::new(settings.token.as_ref(), settings.oauth.as_ref()),
             next_slot: Mutex::new(Instant::now()),
             spacing: Duration::from_secs(1) / settings.max_rps.max(1),
             tag: String::new(),
@@ -130,10 +130,11 @@ impl TargetClient {
     ) -> Result<Answer, TargetError> {
         self.pace().await;
         let request_id = uuid::Uuid::new_v4().simple().to_string();
+        let bearer = self.token.bearer(&self.http).await?;
         let mut request = self
             .http
             .request(method.clone(), format!("{}{path}", self.base))
-            .bearer_auth(self.token.expose())
+            .bearer_auth(bearer.expose())
             .header("accept", "application/scim+json")
             .header("x-request-id", &request_id);
         if !query.is_empty() {
@@ -169,6 +170,13 @@ impl TargetClient {
         let body = serde_json::from_str::<Value>(&text).ok();
         if status.is_success() || status == StatusCode::NOT_FOUND {
             return Ok(Answer { status: status.as_u16(), body });
+        }
+        if status == StatusCode::UNAUTHORIZED && self.token.refused().await {
+            // A fetched token expired or was revoked early: the retry fetches another.
+            return Err(TargetError::Unavailable {
+                detail: format!("{method} {path} answered 401: fetching a new token"),
+                retry_after: None,
+            });
         }
         // The target's own detail may quote what was sent: keep its scimType and status only.
         let scim_type = body.as_ref().and_then(|b| b.get("scimType")).and_then(Value::as_str).unwrap_or_default();

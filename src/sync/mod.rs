@@ -13,6 +13,7 @@
 pub mod backoff;
 pub mod client;
 pub mod echo;
+pub mod oauth;
 pub mod progress;
 pub mod push;
 pub mod report;

@@ -27,6 +27,7 @@ mod multisite;
 mod multisite_cli;
 mod multisite_support;
 mod null_columns;
+mod oauth;
 mod operations;
 mod paging;
 mod procs;
