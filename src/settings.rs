@@ -646,7 +646,7 @@ mod tests {
         let s = load("[sync]\nbase_url = \"https://b.example/scim/v2\"\ntoken = \"t\"\n", &[], &[]).unwrap();
         let sync = s.sync.unwrap();
         assert_eq!((sync.interval_secs, sync.scope, sync.on_block), (60, SyncScope::All, SyncRemoval::Deactivate));
-        assert_eq!(format!("{:?}", sync.token), "Secret(***)");
+        assert_eq!(format!("{:?}", sync.token), "Some(Secret(***))");
         let s = load(
             "[sync]\nbase_url = \"http://b\"\ntoken = \"t\"\nscope = \"roles\"\nroles = [\"editor\", \"staff\"]\n",
             &[],
@@ -658,5 +658,16 @@ mod tests {
         assert!(err.unwrap_err().to_string().contains("sync.roles"));
         assert!(load("[sync]\nbase_url = \"b\"\ntoken = \"t\"\n", &[], &[]).is_err());
         assert!(load("[sync]\nbase_url = \"http://b\"\ntoken = \"t\"\non_block = \"x\"\n", &[], &[]).is_err());
+        let oauth = "[sync.oauth]\ntoken_url = \"https://idp/token\"\nclient_id = \"c\"\nclient_secret = \"s\"\n";
+        let s = load(&format!("[sync]\nbase_url = \"http://b\"\n{oauth}"), &[], &[]).unwrap();
+        assert_eq!(format!("{:?}", s.sync.unwrap().oauth.unwrap().client_secret), "Secret(***)");
+        for (text, expected) in [
+            ("[sync]\nbase_url = \"http://b\"\n".to_string(), "needs a token"),
+            (format!("[sync]\nbase_url = \"http://b\"\ntoken = \"t\"\n{oauth}"), "exclude each other"),
+            (format!("[sync]\nbase_url = \"http://b\"\n{}", oauth.replace("https://idp/token", "idp")), "token_url"),
+        ] {
+            let e = load(&text, &[], &[]).unwrap_err().to_string();
+            assert!(e.contains(expected), "{expected}: {e}");
+        }
     }
 }
