@@ -24,10 +24,14 @@ pub struct SyncSettings {
     /// Which accounts go out (protected and privileged ones never do).
     #[serde(default)]
     pub scope: SyncScope,
-    /// With `scope = "roles"`: the role ids (machine names; rids on Drupal 7) an account must
-    /// hold one of.
+    /// With `scope = "roles"`: the roles an account must hold one of (machine names; on Drupal 7
+    /// rids or role names).
     #[serde(default)]
     pub roles: Vec<String>,
+    /// Roles pushed as SCIM Groups with their holders as members (same naming as `roles`);
+    /// none by default.
+    #[serde(default)]
+    pub groups: Vec<String>,
     /// What blocking an account in Drupal does on the target.
     #[serde(default)]
     pub on_block: SyncRemoval,
@@ -94,6 +98,7 @@ impl SyncSettings {
             base_url: base_url.to_string(),
             token: Some(Secret::new(token)),
             oauth: None,
+            groups: Vec::new(),
             interval_secs: default_sync_interval(),
             reconcile_secs: default_sync_reconcile(),
             scope: SyncScope::All,

@@ -9,10 +9,13 @@
 //! - [`push`]: one account to the target: first contact, create, update, block, cancel.
 //! - [`run`]: the passes, the loop, `--dry-run` and `--status`.
 //! - [`report`]: each push in /metrics and in Drupal's log.
+//! - [`groups`], [`group_state`]: roles out as SCIM Groups with their members.
 //! - [`backoff`], [`progress`], [`echo`]: retry schedule, backfill progress, no echo.
 pub mod backoff;
 pub mod client;
 pub mod echo;
+pub mod group_state;
+pub mod groups;
 pub mod oauth;
 pub mod progress;
 pub mod push;

@@ -40,6 +40,8 @@ pub enum SyncError {
     Store(#[from] StoreError),
     #[error("target: {0}")]
     Target(#[from] TargetError),
+    #[error("{0}")]
+    Settings(String),
 }
 
 /// What one pass did.
@@ -141,6 +143,10 @@ impl Syncer {
         startup::resolve_group_roles(&db, &site, &mut mapping).await?;
         site.reach = startup::reach(&site, &mapping);
         state::ensure(&db, site.tables()).await?;
+        crate::sync::group_state::ensure(&db, site.tables()).await?;
+        let mut sync = sync;
+        sync.roles = resolve_roles(&db, &site, &sync.roles, "sync.roles").await?;
+        resolve_roles(&db, &site, &sync.groups, "sync.groups").await?;
         let client = TargetClient::new(&sync)?.for_site(name);
         let audit = crate::drupal::audit::Audit::new(
             db.clone(),
@@ -257,11 +263,35 @@ impl Syncer {
             report.pushed += pushed;
             report.failed += failed;
         }
+        if !*stop.borrow() {
+            let roles = self.pushed_roles(&mut conn).await?;
+            let (pushed, failed) =
+                crate::sync::groups::sync(&mut *conn, &inner.scope.site, &inner.client, &roles).await?;
+            report.pushed += pushed;
+            report.failed += failed;
+        }
         report.interrupted = *stop.borrow();
         if uids.len() > CHUNK {
             log::info!("sync{}: {}", self.inner.client.tag(), progress.line(report.pushed));
         }
         Ok(report)
+    }
+
+    /// The roles of `sync.groups` as they are now (a role deleted in Drupal drops out, and its
+    /// group is deleted on the target).
+    async fn pushed_roles(&self, conn: &mut Conn) -> Result<Vec<crate::sync::groups::PushedRole>, SyncError> {
+        let wanted = &self.inner.settings.groups;
+        if wanted.is_empty() {
+            return Ok(Vec::new());
+        }
+        let site = &self.inner.scope.site;
+        let roles = crate::drupal::roles::list_roles(conn, site).await?;
+        Ok(wanted
+            .iter()
+            .filter_map(|name| crate::drupal::roles::find(site, &roles, name))
+            .filter(|r| !r.is_privileged() && !crate::drupal::roles::is_built_in(site, &r.id))
+            .map(|r| crate::sync::groups::PushedRole { id: r.id.clone(), label: r.label.clone() })
+            .collect())
     }
 
     /// Print what a full pass would send, sending nothing: `sync --dry-run`.
@@ -393,6 +423,34 @@ impl Syncer {
         }
         (pushed, failed)
     }
+}
+
+/// Role names or ids of a `[sync]` list, as role ids; a role that does not exist, or that is
+/// protected (administrator, one that leads to every account, a built-in one), is refused.
+async fn resolve_roles(
+    db: &Db,
+    site: &crate::drupal::site::Site,
+    names: &[String],
+    setting: &str,
+) -> Result<Vec<String>, SyncError> {
+    if names.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut conn = db.conn().await?;
+    let roles = crate::drupal::roles::list_roles(&mut *conn, site).await?;
+    let mut ids = Vec::new();
+    for name in names {
+        match crate::drupal::roles::find(site, &roles, name) {
+            None => return Err(SyncError::Settings(format!("{setting}: no role {name:?} in this Drupal site"))),
+            Some(r) if r.is_privileged() || crate::drupal::roles::is_built_in(site, &r.id) => {
+                return Err(SyncError::Settings(format!(
+                    "{setting}: role {name:?} is protected (administrator, a role that leads to every account, or a built-in role)"
+                )));
+            }
+            Some(r) => ids.push(r.id.clone()),
+        }
+    }
+    Ok(ids)
 }
 
 impl Inner {

@@ -96,3 +96,74 @@ async fn sync_on_block_delete_deletes_on_the_target(fx: Fixture) {
     assert_eq!(sync.once().await.unwrap().pushed, 0, "a deleted account is not deleted again");
 }
 both!(sync_on_block_delete_deletes_on_the_target);
+
+/// Grant or take `role` from `uid` on `app` the way Drupal's own save does (the row, and
+/// `changed` bumped).
+async fn drupal_sets_role(app: &TestApp, uid: u32, role: &str, holds: bool) {
+    let sql = match (app.fixture, holds) {
+        (Fixture::Drupal10, true) => format!(
+            "INSERT INTO user__roles (bundle, deleted, entity_id, revision_id, langcode, delta, roles_target_id) VALUES ('user', 0, {uid}, {uid}, 'en', 0, '{role}')"
+        ),
+        (Fixture::Drupal10, false) => {
+            format!("DELETE FROM user__roles WHERE entity_id = {uid} AND roles_target_id = '{role}'")
+        }
+        (Fixture::Drupal7, true) => format!("INSERT INTO users_roles (uid, rid) VALUES ({uid}, {role})"),
+        (Fixture::Drupal7, false) => format!("DELETE FROM users_roles WHERE uid = {uid} AND rid = {role}"),
+    };
+    app.exec(&sql).await;
+    app.exec(&format!("UPDATE {} SET changed = UNIX_TIMESTAMP() WHERE uid = {uid}", app.account_table())).await;
+}
+
+async fn sync_pushes_roles_as_groups_with_their_members(fx: Fixture) {
+    // The role's id and label on either schema (Drupal 7 names it "editor", rid 4).
+    let (role, label) = match fx {
+        Fixture::Drupal10 => ("content_editor", "Content editor"),
+        Fixture::Drupal7 => ("4", "editor"),
+    };
+    let source = TestApp::spawn_on(fx).await;
+    // The target lands the group on its own role of that name (a drupal-scim target answers 409
+    // to a group named like a role it does not map).
+    let target_mapping = format!(
+        "{}\n[[groups.map]]\ndisplay_name = \"{label}\"\nrole = \"{}\"\n",
+        crate::helpers::mapping_with_fields(),
+        if fx == Fixture::Drupal7 { "editor" } else { role }
+    );
+    let target = TestApp::spawn_with_mapping_on(fx, &target_mapping).await;
+    source.create_user("ana", "ana@example.org").await;
+    let ana = source.uid_of("ana").await;
+    drupal_sets_role(&source, ana, role, true).await;
+    // Named by its label on Drupal 7, as an operator would.
+    let group_setting = if fx == Fixture::Drupal7 { "EDITOR" } else { role };
+    let (sync, _dir) = syncer(&source, &target, |s| s.groups = vec![group_setting.to_string()]).await;
+    let report = sync.once().await.unwrap();
+    assert!(report.in_sync(), "{report:?}");
+    let ana_there = target.uid_of("ana").await;
+    let jdoe_there = target.uid_of("jdoe").await;
+    assert_eq!(target.holders(role).await, vec![jdoe_there, ana_there], "the source's holders hold it on the target");
+    assert_eq!(sync.once().await.unwrap().pushed, 0, "nothing changed, nothing sent");
+
+    // Taken from ana in Drupal: taken on the target at the next pass.
+    drupal_sets_role(&source, ana, role, false).await;
+    assert!(sync.once().await.unwrap().in_sync());
+    assert_eq!(target.holders(role).await, vec![jdoe_there]);
+
+    // The role no longer pushed: its group is deleted on the target (memberships gone, the
+    // target's role itself stays).
+    let (without, _dir2) = syncer(&source, &target, |s| s.groups.clear()).await;
+    assert!(without.once().await.unwrap().in_sync());
+    assert_eq!(target.holders(role).await, Vec::<u32>::new());
+    assert!(target.role_label(role).await.is_some(), "the target's role stays");
+
+    // A protected role is never pushed.
+    let refused = crate::sync_support::try_syncer(&source, &target, |s| s.groups = vec!["administrator".into()]).await;
+    assert!(refused.err().is_some_and(|e| e.contains("protected")), "administrator must be refused");
+    let scoped = crate::sync_support::try_syncer(&source, &target, |s| {
+        s.scope = drupal_scim::settings::SyncScope::Roles;
+        s.roles = vec![group_setting.to_string()];
+    })
+    .await;
+    assert!(scoped.is_ok(), "sync.roles takes the same names: {:?}", scoped.err());
+    let unknown = crate::sync_support::try_syncer(&source, &target, |s| s.groups = vec!["no such role".into()]).await;
+    assert!(unknown.err().is_some_and(|e| e.contains("no role \"no such role\"")));
+}
+both!(sync_pushes_roles_as_groups_with_their_members);

@@ -31,6 +31,16 @@ pub async fn syncer(source: &TestApp, target: &TestApp, tweak: impl FnOnce(&mut 
     syncer_to(source, &target.base, &target.token, tweak).await
 }
 
+/// A syncer from `source` to `target`, or why it could not be built.
+pub async fn try_syncer(
+    source: &TestApp,
+    target: &TestApp,
+    tweak: impl FnOnce(&mut SyncSettings),
+) -> Result<(Syncer, TempDir), String> {
+    let (settings, dir) = source_settings(source, &target.base, &target.token, tweak);
+    Syncer::build(&settings).await.map(|s| (s, dir)).map_err(|e| e.to_string())
+}
+
 /// A syncer from `source` to the SCIM base URL `base`.
 pub async fn syncer_to(
     source: &TestApp,
