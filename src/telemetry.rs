@@ -73,7 +73,7 @@ pub fn committing() {
 }
 
 /// A pool gauge: its name, its help text, and how to read it.
-type PoolGauge = (&'static str, &'static str, fn(&mysql_async::Metrics) -> usize);
+type PoolGauge = (&'static str, &'static str, fn(&crate::drupal::db::PoolGauges) -> usize);
 
 /// `site="name",` for a site of a multisite server, nothing on a single-site one.
 fn site_label(site: &str) -> String {
@@ -158,7 +158,7 @@ impl Metrics {
 
     /// Prometheus text exposition format.
     /// `pools`: each site's name (empty on a single-site server) and its pool's gauges.
-    pub fn render(&self, pools: &[(String, std::sync::Arc<mysql_async::Metrics>)]) -> String {
+    pub fn render(&self, pools: &[(String, crate::drupal::db::PoolGauges)]) -> String {
         let mut out = String::new();
         let _ = writeln!(out, "# HELP drupal_scim_requests_total SCIM requests answered, by method, route and status.");
         let _ = writeln!(out, "# TYPE drupal_scim_requests_total counter");
@@ -192,15 +192,9 @@ impl Metrics {
             let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} gauge\n{name} {value}");
         };
         let pool_gauges: [PoolGauge; 3] = [
-            ("drupal_scim_db_connections_in_use", "Database connections held by requests.", |p| {
-                p.connections_in_use.load(Ordering::Relaxed)
-            }),
-            ("drupal_scim_db_connections_idle", "Open database connections waiting in the pool.", |p| {
-                p.connections_in_pool.load(Ordering::Relaxed)
-            }),
-            ("drupal_scim_db_connection_waiters", "Requests waiting for a database connection.", |p| {
-                p.active_wait_requests.load(Ordering::Relaxed)
-            }),
+            ("drupal_scim_db_connections_in_use", "Database connections held by requests.", |p| p.in_use),
+            ("drupal_scim_db_connections_idle", "Open database connections waiting in the pool.", |p| p.idle),
+            ("drupal_scim_db_connection_waiters", "Requests waiting for a database connection.", |p| p.waiters),
         ];
         for (name, help, read) in pool_gauges {
             let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} gauge");

@@ -29,10 +29,16 @@ const IDLE_TTL: Duration = Duration::from_secs(60);
 /// Prepared statements kept per connection (mysql_async's default is 10).
 const STMT_CACHE: usize = 64;
 
-/// A pool plus the time a request may wait for a connection.
+/// Connections to Drupal's database, and the time a request may wait for one.
+///
+/// One pool per thread that asks (each actix worker runs a single-threaded runtime): a
+/// connection's socket is registered with the reactor of the thread that opened it, so a
+/// connection opened by one worker and used by another is woken through the first worker's
+/// thread — late whenever that thread is busy. `pool_max` bounds the connections in use at once
+/// across the threads; each thread's idle ones close after a minute.
 #[derive(Clone)]
 pub struct Db {
-    pool: Pool,
+    pools: std::sync::Arc<Pools>,
     timeout: Duration,
     /// Dry run: every transaction is rolled back instead of committed, no cache is touched.
     dry_run: bool,
@@ -43,11 +49,52 @@ pub struct Db {
     shared_limit: Option<std::sync::Arc<tokio::sync::Semaphore>>,
 }
 
-/// A connection from the pool, holding its share of the limit every site shares (if any) until
-/// it goes back.
+/// The pools of one database, by thread.
+struct Pools {
+    opts: Opts,
+    by_thread: std::sync::Mutex<Vec<(std::thread::ThreadId, Pool)>>,
+    /// `pool_max`: connections in use at once, all threads together.
+    in_use: std::sync::Arc<tokio::sync::Semaphore>,
+}
+
+impl Pools {
+    /// This thread's pool (made at its first request).
+    fn here(&self) -> Pool {
+        let id = std::thread::current().id();
+        let mut pools = match self.by_thread.lock() {
+            Ok(p) => p,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        if let Some((_, pool)) = pools.iter().find(|(t, _)| *t == id) {
+            return pool.clone();
+        }
+        let pool = Pool::new(self.opts.clone());
+        pools.push((id, pool.clone()));
+        pool
+    }
+
+    fn all(&self) -> Vec<Pool> {
+        match self.by_thread.lock() {
+            Ok(p) => p.iter().map(|(_, pool)| pool.clone()).collect(),
+            Err(poisoned) => poisoned.into_inner().iter().map(|(_, pool)| pool.clone()).collect(),
+        }
+    }
+}
+
+/// A connection from the pool, holding its place under `pool_max` and its share of the limit
+/// every site shares (if any) until it goes back.
 pub struct Pooled {
     conn: Conn,
+    _place: tokio::sync::OwnedSemaphorePermit,
     _share: Option<tokio::sync::OwnedSemaphorePermit>,
+}
+
+/// The pool gauges /metrics shows, all threads' pools together.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct PoolGauges {
+    pub in_use: usize,
+    pub idle: usize,
+    pub waiters: usize,
 }
 
 impl std::ops::Deref for Pooled {
@@ -96,7 +143,18 @@ impl Db {
             // Every statement of a create or PATCH (about 20 distinct ones) stays prepared.
             .stmt_cache_size(STMT_CACHE)
             .wait_timeout(Some(28800));
-        Ok(Db { pool: Pool::new(builder), timeout, dry_run: false, cache: Default::default(), shared_limit: None })
+        let pools = Pools {
+            opts: builder.into(),
+            by_thread: std::sync::Mutex::new(Vec::new()),
+            in_use: std::sync::Arc::new(tokio::sync::Semaphore::new(pool_max.max(1))),
+        };
+        Ok(Db {
+            pools: std::sync::Arc::new(pools),
+            timeout,
+            dry_run: false,
+            cache: Default::default(),
+            shared_limit: None,
+        })
     }
 
     /// The same pool, counted against a limit shared with other sites' pools.
@@ -105,19 +163,22 @@ impl Db {
         self
     }
 
-    /// A connection, or `Unavailable` when none can be had within the timeout: from this pool
-    /// first, then a share of the limit every site shares. In that order, a site whose requests
-    /// queue for its own pool holds no share while it waits: its queue cannot starve the others.
+    /// A connection, or `Unavailable` when none can be had within the timeout: a place under
+    /// this database's `pool_max` and a connection from this thread's pool first, then a share
+    /// of the limit every site shares. In that order, a site whose requests queue for its own
+    /// connections holds no share while it waits: its queue cannot starve the others.
     pub async fn conn(&self) -> Result<Pooled, StoreError> {
         let get = async {
-            let conn = self.pool.get_conn().await.map_err(|e| StoreError::Unavailable(e.to_string()))?;
+            let unavailable = |e: &dyn std::fmt::Display| StoreError::Unavailable(e.to_string());
+            let place = self.pools.in_use.clone().acquire_owned().await.map_err(|e| unavailable(&e))?;
+            let conn = self.pools.here().get_conn().await.map_err(|e| unavailable(&e))?;
             let share = match &self.shared_limit {
                 Some(limit) => {
                     Some(limit.clone().acquire_owned().await.map_err(|e| StoreError::Unavailable(e.to_string()))?)
                 }
                 None => None,
             };
-            Ok(Pooled { conn, _share: share })
+            Ok(Pooled { conn, _place: place, _share: share })
         };
         match tokio::time::timeout(self.timeout, get).await {
             Ok(result) => result,
@@ -160,9 +221,14 @@ impl Db {
         Ok(())
     }
 
-    /// The pool's own gauges, for /metrics.
-    pub fn pool_metrics(&self) -> std::sync::Arc<mysql_async::Metrics> {
-        self.pool.metrics()
+    /// The pools' gauges, for /metrics.
+    pub fn pool_metrics(&self) -> PoolGauges {
+        use std::sync::atomic::Ordering::Relaxed;
+        self.pools.all().iter().map(Pool::metrics).fold(PoolGauges::default(), |g, m| PoolGauges {
+            in_use: g.in_use + m.connections_in_use.load(Relaxed),
+            idle: g.idle + m.connections_in_pool.load(Relaxed),
+            waiters: g.waiters + m.active_wait_requests.load(Relaxed),
+        })
     }
 
     /// The configured wait for the database.
@@ -172,7 +238,9 @@ impl Db {
 
     /// Close every connection (graceful shutdown).
     pub async fn close(self) {
-        let _ = self.pool.disconnect().await;
+        for pool in self.pools.all() {
+            let _ = pool.disconnect().await;
+        }
     }
 }
 
