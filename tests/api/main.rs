@@ -42,6 +42,8 @@ mod sync_echo;
 mod sync_faults;
 mod sync_flows;
 mod sync_front;
+mod sync_outages;
+mod sync_restart;
 mod sync_support;
 mod sync_third_party;
 mod tenant_urls;
