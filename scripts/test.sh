@@ -13,6 +13,10 @@
 # Likewise TEST_REDIS_URL (e.g. redis://127.0.0.1:6390/): set, it is used; unset, a throwaway
 # redis-server (no persistence, a free 127.0.0.1 port) serves the run and is stopped after it.
 #
+# TEST_SCIM2_SERVER (python's scim2-server executable, a third-party SCIM server the sync-out
+# tests start on free ports): set, it is used; unset, scim2-server is installed from PyPI into
+# target/scim2-venv on the first run (python3 with venv needed) and taken from there.
+#
 # The exit code is cargo's.
 set -euo pipefail
 
@@ -25,6 +29,8 @@ die() { log "error: $*"; exit 1; }
 . scripts/lib/mariadb.sh
 # shellcheck source=scripts/lib/redis.sh
 . scripts/lib/redis.sh
+# shellcheck source=scripts/lib/scim2.sh
+. scripts/lib/scim2.sh
 
 ensure_cargo
 
@@ -75,6 +81,14 @@ else
   export TEST_DATABASE_URL="mysql://root@127.0.0.1:$PORT/"
   log "MariaDB is up (pid $SERVER_PID); TEST_DATABASE_URL=$TEST_DATABASE_URL"
 fi
+
+if [ -n "${TEST_SCIM2_SERVER:-}" ]; then
+  log "using TEST_SCIM2_SERVER from the environment"
+else
+  scim2_ensure "$PWD/target/scim2-venv"
+  [ -z "$TEST_SCIM2_SERVER" ] || log "scim2-server $SCIM2_VERSION: $TEST_SCIM2_SERVER"
+fi
+export TEST_SCIM2_SERVER
 
 set +e
 cargo test "$@"

@@ -158,8 +158,9 @@ pub fn get_ci<'a>(value: &'a Value, key: &str) -> Option<&'a Value> {
     obj.get(key).or_else(|| obj.iter().find(|(k, _)| k.eq_ignore_ascii_case(key)).map(|(_, v)| v))
 }
 
-/// Find the raw JSON value a map reads, following its path through the resource.
-fn find_value<'a>(map: &AttributeMap, resource: &'a Value) -> Option<&'a Value> {
+/// Find the raw JSON value a map reads, following its path through the resource (sync-out
+/// also asks it which mapped attributes a representation lacks).
+pub fn find_value<'a>(map: &AttributeMap, resource: &'a Value) -> Option<&'a Value> {
     let container = if map.schema_urn == USER_SCHEMA { Some(resource) } else { get_ci(resource, map.schema_urn) }?;
     let attr = get_ci(container, map.attr_name)?;
     if !map.multi_valued {

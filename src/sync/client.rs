@@ -1,7 +1,9 @@
 //! The SCIM client towards the target: bearer auth, a request rate limit, a timeout, retries of
 //! what is worth retrying (network errors, 5xx, 429 — waiting `Retry-After` when it says so).
-//! Logs method, path (never the query, which may carry a user name), status and a request id;
-//! never the token or a body.
+//! A POST is repeated only when the target cannot have carried it out (refused connection, 429,
+//! 503): after a timeout or a 500 it may have created the account, and the caller looks before
+//! creating again. Logs method, path (never the query, which may carry a user name), status and
+//! a request id; never the token or a body.
 
 use crate::settings::SyncSettings;
 use crate::sync::backoff::request_delay;
@@ -20,8 +22,11 @@ const LONGEST_WAIT: Duration = Duration::from_secs(30);
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum TargetError {
     /// Worth trying again later (network, 5xx, 429), after `retry_after` if the target said so.
+    /// `maybe_applied`: the request reached the target and may have been carried out although
+    /// no answer said so (a timeout, a 500); false when it cannot have been (a refused
+    /// connection, 429, 503, 408).
     #[error("{detail}")]
-    Unavailable { detail: String, retry_after: Option<Duration> },
+    Unavailable { detail: String, retry_after: Option<Duration>, maybe_applied: bool },
     /// The target refused the request (4xx): trying again as is will not help.
     #[error("{detail}")]
     Refused { status: u16, detail: String },
@@ -35,6 +40,17 @@ impl TargetError {
             TargetError::Refused { .. } => None,
         }
     }
+
+    /// Whether the target may have carried the failed request out (see [`TargetError::Unavailable`]).
+    pub fn maybe_applied(&self) -> bool {
+        matches!(self, TargetError::Unavailable { maybe_applied: true, .. })
+    }
+}
+
+/// Whether repeating `method` cannot do more than sending it once did: every method sync uses
+/// but POST (its PATCH requests replace and remove, they never add to a list).
+fn idempotent(method: &Method) -> bool {
+    *method != Method::POST
 }
 
 /// An answer: status and JSON body (if any).
@@ -96,8 +112,9 @@ impl TargetClient {
         tokio::time::sleep_until(slot).await;
     }
 
-    /// Send a request (`path` below the base URL, `query` pairs), retrying what is worth it.
-    /// 2xx and 404 are answers; everything else an error after the retries.
+    /// Send a request (`path` below the base URL, `query` pairs), retrying what is worth it (a
+    /// POST only when the target cannot have carried it out). 2xx and 404 are answers;
+    /// everything else an error after the retries.
     pub async fn send(
         &self,
         method: Method,
@@ -115,10 +132,15 @@ impl TargetClient {
                 Ok(answer) => return Ok(answer),
                 Err(e @ TargetError::Refused { .. }) => return Err(e),
                 Err(e) if e.retry_after().is_some_and(|w| w > LONGEST_WAIT) => return Err(e),
+                Err(e) if e.maybe_applied() && !idempotent(&method) => return Err(e),
                 Err(e) => last = Some(e),
             }
         }
-        Err(last.unwrap_or(TargetError::Unavailable { detail: "no answer".into(), retry_after: None }))
+        Err(last.unwrap_or(TargetError::Unavailable {
+            detail: "no answer".into(),
+            retry_after: None,
+            maybe_applied: true,
+        }))
     }
 
     async fn send_once(
@@ -147,10 +169,13 @@ impl TargetClient {
         let response = match request.send().await {
             Ok(r) => r,
             Err(e) => {
+                // A connection that was never made carried nothing; anything later (a timeout,
+                // a dropped connection) may have reached the target.
+                let maybe_applied = !e.is_connect();
                 // reqwest's error names the URL, never the token; drop the query it may carry.
                 let detail = format!("{method} {path}: {}", e.without_url());
                 log::warn!("sync{}: {detail} (request {request_id})", self.tag);
-                return Err(TargetError::Unavailable { detail, retry_after: None });
+                return Err(TargetError::Unavailable { detail, retry_after: None, maybe_applied });
             }
         };
         let status = response.status();
@@ -176,6 +201,8 @@ impl TargetClient {
             return Err(TargetError::Unavailable {
                 detail: format!("{method} {path} answered 401: fetching a new token"),
                 retry_after: None,
+                // Refused at the door: nothing was carried out.
+                maybe_applied: false,
             });
         }
         // The target's own detail may quote what was sent: keep its scimType and status only.
@@ -185,9 +212,17 @@ impl TargetClient {
             status.as_u16(),
             if scim_type.is_empty() { String::new() } else { format!(" ({scim_type})") }
         );
-        if status.is_server_error() || status == StatusCode::TOO_MANY_REQUESTS || status == StatusCode::REQUEST_TIMEOUT
-        {
-            Err(TargetError::Unavailable { detail, retry_after })
+        // 501 says the target does not do what was asked (RFC 7644 §3.12): asking again is no use.
+        let retryable = (status.is_server_error() && status != StatusCode::NOT_IMPLEMENTED)
+            || status == StatusCode::TOO_MANY_REQUESTS
+            || status == StatusCode::REQUEST_TIMEOUT;
+        if retryable {
+            // 429, 503 and 408 say the request was not carried out; a 500 (or 502, 504) does not.
+            let maybe_applied = !matches!(
+                status,
+                StatusCode::TOO_MANY_REQUESTS | StatusCode::SERVICE_UNAVAILABLE | StatusCode::REQUEST_TIMEOUT
+            );
+            Err(TargetError::Unavailable { detail, retry_after, maybe_applied })
         } else {
             Err(TargetError::Refused { status: status.as_u16(), detail })
         }

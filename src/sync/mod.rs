@@ -7,6 +7,7 @@
 //! - [`state`]: the `scim_sync` table: target id, last confirmed fingerprint, retries.
 //! - [`client`]: the SCIM client (auth, rate limit, retries, `Retry-After`).
 //! - [`push`]: one account to the target: first contact, create, update, block, cancel.
+//! - [`patch_request`]: the PATCH bodies of an update and a deactivation.
 //! - [`run`]: the passes, the loop, `--dry-run` and `--status`.
 //! - [`report`]: each push in /metrics and in Drupal's log.
 //! - [`groups`], [`group_state`]: roles out as SCIM Groups with their members.
@@ -17,6 +18,7 @@ pub mod echo;
 pub mod group_state;
 pub mod groups;
 pub mod oauth;
+pub mod patch_request;
 pub mod progress;
 pub mod push;
 pub mod report;

@@ -97,6 +97,8 @@ impl TokenSource {
             .map_err(|e| TargetError::Unavailable {
                 detail: format!("token endpoint: {}", e.without_url()),
                 retry_after: None,
+                // No token, so the SCIM request itself was never sent.
+                maybe_applied: false,
             })?;
         let status = response.status();
         let body: Value = response.json().await.unwrap_or(Value::Null);
@@ -109,7 +111,7 @@ impl TokenSource {
                 if code.is_empty() { String::new() } else { format!(" ({code})") }
             );
             return Err(if status.is_server_error() || status.as_u16() == 429 {
-                TargetError::Unavailable { detail, retry_after: None }
+                TargetError::Unavailable { detail, retry_after: None, maybe_applied: false }
             } else {
                 TargetError::Refused { status: status.as_u16(), detail }
             });

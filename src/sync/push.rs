@@ -1,18 +1,22 @@
 //! One account to the target: first contact (look it up by `userName`, then `externalId`, and
-//! link it; create it only when neither finds it), updates (PATCH when the target supports it and
-//! the representation has every mapped attribute, PUT otherwise), blocking and cancelling. The
-//! state row moves only after the target confirmed.
+//! link it; create it only when neither finds it), updates (PATCH when the target supports it,
+//! PUT otherwise), blocking and cancelling. The state row moves only after the target confirmed.
+//! A create that went unanswered is looked up before it is sent again: the target may have
+//! carried it out.
 
 use crate::mapping::model::Mapping;
 use crate::settings::SyncRemoval;
+use crate::sync::backoff::request_delay;
 use crate::sync::client::{TargetClient, TargetError};
+use crate::sync::patch_request;
 use crate::sync::representation::{Representation, is_active, user_name};
 use crate::sync::scope::Orphan;
 use crate::sync::state::SyncState;
 use reqwest::Method;
-use serde_json::{Value, json};
+use serde_json::Value;
 
-const PATCH_OP: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
+/// Look-ups after creates that went unanswered, before the push fails.
+const CREATE_LOOKUPS: u32 = 3;
 
 /// What to do for one account.
 #[derive(Debug, Clone)]
@@ -88,15 +92,38 @@ impl Pusher<'_> {
             // on a provider that has just deleted it through our SCIM server).
             return Ok(Done::Gone { target_id: None, how: "not created (blocked)" });
         }
-        let answer = self.client.send(Method::POST, "/Users", &[], Some(&rep.resource)).await?;
-        match answer.body.as_ref().and_then(|b| b.get("id")).and_then(Value::as_str) {
-            Some(id) if answer.status == 201 || answer.status == 200 => {
-                Ok(Done::Holds { target_id: id.to_string(), how: "created" })
-            }
-            _ => Err(TargetError::Refused {
-                status: answer.status,
-                detail: format!("POST /Users answered {} without an id", answer.status),
-            }),
+        self.create(&rep.resource).await
+    }
+
+    /// POST the account. When the target may have created it without our hearing back (a
+    /// timeout, a 500), look it up before sending the create again: a second POST would make a
+    /// twin on a target that does not refuse a taken userName.
+    async fn create(&self, resource: &Value) -> Result<Done, TargetError> {
+        let mut lookups = 0;
+        loop {
+            let answer = match self.client.send(Method::POST, "/Users", &[], Some(resource)).await {
+                Ok(answer) => answer,
+                Err(e) if e.maybe_applied() && lookups < CREATE_LOOKUPS => {
+                    tokio::time::sleep(request_delay(lookups)).await;
+                    lookups += 1;
+                    if let Some(id) = self.first_contact(resource).await?
+                        && self.update(&id, resource).await?
+                    {
+                        return Ok(Done::Holds { target_id: id, how: "linked after an unanswered create" });
+                    }
+                    continue;
+                }
+                Err(e) => return Err(e),
+            };
+            return match answer.body.as_ref().and_then(|b| b.get("id")).and_then(Value::as_str) {
+                Some(id) if answer.status == 201 || answer.status == 200 => {
+                    Ok(Done::Holds { target_id: id.to_string(), how: "created" })
+                }
+                _ => Err(TargetError::Refused {
+                    status: answer.status,
+                    detail: format!("POST /Users answered {} without an id", answer.status),
+                }),
+            };
         }
     }
 
@@ -114,35 +141,18 @@ impl Pusher<'_> {
         }
     }
 
-    /// Replace the target's account `id` with `resource`; false when the target has no such
+    /// Make the target's account `id` hold `resource`; false when the target has no such
     /// account (404).
     async fn update(&self, id: &str, resource: &Value) -> Result<bool, TargetError> {
         let path = format!("/Users/{}", path_segment(id));
-        let answer = if self.patch && self.complete(resource) {
-            let mut value = resource.clone();
-            if let Some(obj) = value.as_object_mut() {
-                obj.remove("schemas");
-            }
-            let body = json!({"schemas": [PATCH_OP], "Operations": [{"op": "replace", "value": value}]});
+        let answer = if self.patch {
+            let body = patch_request::update(self.mapping, resource);
             self.client.send(Method::PATCH, &path, &[], Some(&body)).await?
         } else {
             // PUT replaces every attribute, clearing the ones Drupal no longer has.
             self.client.send(Method::PUT, &path, &[], Some(resource)).await?
         };
         Ok(answer.status != 404)
-    }
-
-    /// Whether every mapped attribute has a value in `resource`: a path-less PATCH replace then
-    /// says everything; one that lacks some could not clear them on the target.
-    fn complete(&self, resource: &Value) -> bool {
-        let probe = crate::mapping::users::from_resource(self.mapping, resource);
-        match probe {
-            Ok(write) => {
-                write.base.values().all(|v| *v != crate::drupal::model::DbValue::Null)
-                    && write.fields.values().all(|v| !v.is_empty())
-            }
-            Err(_) => false,
-        }
     }
 
     async fn delete(&self, id: &str) -> Result<(), TargetError> {
@@ -165,7 +175,7 @@ impl Pusher<'_> {
             SyncRemoval::Deactivate => {
                 let path = format!("/Users/{}", path_segment(&id));
                 let found = if self.patch {
-                    let body = json!({"schemas": [PATCH_OP], "Operations": [{"op": "replace", "path": "active", "value": false}]});
+                    let body = patch_request::deactivate();
                     self.client.send(Method::PATCH, &path, &[], Some(&body)).await?.status != 404
                 } else {
                     let current = self.client.send(Method::GET, &path, &[], None).await?;

@@ -249,8 +249,10 @@ impl Syncer {
             report.checked += chunk.len();
             report.waiting += waiting;
             if !work.is_empty() {
-                let patch = self.patch_supported(&mut patch).await;
-                let (pushed, failed) = self.execute(work, patch, now, stop).await;
+                let (pushed, failed) = match self.patch_supported(&mut patch).await {
+                    Ok(patch) => self.execute(work, patch, now, stop).await,
+                    Err(e) => (0, self.fail_unsent(work, &e, now).await),
+                };
                 report.pushed += pushed;
                 report.failed += failed;
             }
@@ -258,8 +260,10 @@ impl Syncer {
         }
         let removals: Vec<Work> = inner.scope.orphans(&mut *conn).await?.into_iter().map(Work::Remove).collect();
         if !removals.is_empty() && !*stop.borrow() {
-            let patch = self.patch_supported(&mut patch).await;
-            let (pushed, failed) = self.execute(removals, patch, now, stop).await;
+            let (pushed, failed) = match self.patch_supported(&mut patch).await {
+                Ok(patch) => self.execute(removals, patch, now, stop).await,
+                Err(e) => (0, self.fail_unsent(removals, &e, now).await),
+            };
             report.pushed += pushed;
             report.failed += failed;
         }
@@ -379,13 +383,17 @@ impl Syncer {
         Ok((work, waiting))
     }
 
-    /// Whether updates may use PATCH (asked once per pass; PUT when the target cannot say).
-    async fn patch_supported(&self, known: &mut Option<bool>) -> bool {
+    /// Whether updates may use PATCH (asked once per pass; PUT when the target cannot say). A
+    /// target that is unavailable is not asked to take pushes either: an error, not remembered,
+    /// so that the next chunk asks again — falling back to PUT then would switch a PATCH target
+    /// to replacing whole accounts whenever it has a bad moment.
+    async fn patch_supported(&self, known: &mut Option<bool>) -> Result<bool, TargetError> {
         if let Some(p) = known {
-            return *p;
+            return Ok(*p);
         }
         let patch = match self.inner.client.supports_patch().await {
             Ok(p) => p,
+            Err(e @ TargetError::Unavailable { .. }) => return Err(e),
             Err(e) => {
                 log::warn!(
                     "sync{}: the target's /ServiceProviderConfig could not be read ({e}): updating with PUT",
@@ -395,7 +403,17 @@ impl Syncer {
             }
         };
         *known = Some(patch);
-        patch
+        Ok(patch)
+    }
+
+    /// Record `work` as failed with `error`, sending nothing (the target is unavailable).
+    /// Returns how many.
+    async fn fail_unsent(&self, work: Vec<Work>, error: &TargetError, now: i64) -> usize {
+        let n = work.len();
+        for item in work {
+            self.inner.record(&item, &Err(error.clone()), now).await;
+        }
+        n
     }
 
     /// Push `work`, `concurrency` at a time; a stop lets the started pushes finish. Returns
@@ -464,7 +482,13 @@ impl Inner {
             on_cancel: self.settings.on_cancel,
         };
         let result = pusher.push(&work).await;
-        crate::sync::report::pushed(&self.audit, &self.site, &self.settings.base_url, &work, &result).await;
+        self.record(&work, &result, now).await
+    }
+
+    /// Record (and report: /metrics, Drupal's log) the outcome of one push; true when the
+    /// target confirmed.
+    async fn record(&self, work: &Work, result: &Result<Done, TargetError>, now: i64) -> bool {
+        crate::sync::report::pushed(&self.audit, &self.site, &self.settings.base_url, work, result).await;
         let uid = work.uid();
         let tables = self.scope.site.tables();
         let mut conn = match self.db.conn().await {
@@ -477,14 +501,14 @@ impl Inner {
                 return false;
             }
         };
-        let (external_id, attempts) = match &work {
+        let (external_id, attempts) = match work {
             Work::Upsert { rep, state, .. } => (
                 rep.resource.get("externalId").and_then(|v| v.as_str()).unwrap_or_default().to_string(),
                 state.as_ref().map_or(0, |s| s.attempts),
             ),
             Work::Remove(o) => (o.external_id.clone(), 0),
         };
-        let recorded = match (&result, &work) {
+        let recorded = match (result, work) {
             (Ok(Done::Holds { target_id, how }), Work::Upsert { rep, .. }) => {
                 log::info!("sync{}: account {uid} {how} on the target (id {target_id})", self.client.tag());
                 state::confirm(&mut *conn, tables, uid, &external_id, Some(target_id), Some(&rep.fingerprint), false)

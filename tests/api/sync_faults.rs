@@ -1,64 +1,22 @@
-//! Sync out against a target that fails: 503 with Retry-After, then recovery — it converges,
-//! nothing is duplicated.
+//! Sync out against a target that fails: 503 and 429 with Retry-After, 500s, an account it
+//! refuses — each converges, nothing is lost or duplicated.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use crate::helpers::{Fixture, TestApp, both};
+use crate::sync_front::Front;
 use crate::sync_support::{named, syncer_to};
-use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
-
-/// An HTTP front of the target that answers the first `fail_first` requests 503 with
-/// `Retry-After: 1`, and passes the others through. Returns its SCIM base URL and a counter of
-/// the 503s it gave.
-async fn flaky_front(target: &TestApp, fail_first: usize) -> (String, Arc<AtomicUsize>) {
-    let upstream = target.address.clone();
-    let seen = Arc::new(AtomicUsize::new(0));
-    let refused = Arc::new(AtomicUsize::new(0));
-    let (seen_in, refused_in) = (seen.clone(), refused.clone());
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    let server = HttpServer::new(move || {
-        let (upstream, seen, refused) = (upstream.clone(), seen_in.clone(), refused_in.clone());
-        App::new().default_service(web::to(move |req: HttpRequest, body: web::Bytes| {
-            let (upstream, seen, refused) = (upstream.clone(), seen.clone(), refused.clone());
-            async move {
-                if seen.fetch_add(1, Ordering::SeqCst) < fail_first {
-                    refused.fetch_add(1, Ordering::SeqCst);
-                    return HttpResponse::ServiceUnavailable().insert_header(("Retry-After", "1")).finish();
-                }
-                let method = reqwest::Method::from_bytes(req.method().as_str().as_bytes()).unwrap();
-                let mut forward = reqwest::Client::new().request(method, format!("{upstream}{}", req.uri()));
-                for name in ["authorization", "content-type", "accept"] {
-                    if let Some(v) = req.headers().get(name) {
-                        forward = forward.header(name, v.to_str().unwrap());
-                    }
-                }
-                let answer = forward.body(body.to_vec()).send().await.unwrap();
-                let status = actix_web::http::StatusCode::from_u16(answer.status().as_u16()).unwrap();
-                HttpResponse::build(status)
-                    .content_type("application/scim+json")
-                    .body(answer.bytes().await.unwrap().to_vec())
-            }
-        }))
-    })
-    .workers(1)
-    .listen(listener)
-    .unwrap()
-    .run();
-    tokio::spawn(server);
-    (format!("http://127.0.0.1:{port}/scim/v2"), refused)
-}
+use std::time::{Duration, Instant};
 
 async fn sync_waits_out_503_retry_after_and_converges(fx: Fixture) {
     let source = TestApp::spawn_on(fx).await;
     let target = TestApp::spawn_on(fx).await;
-    let (front, refused) = flaky_front(&target, 3).await;
-    let (sync, _dir) = syncer_to(&source, &front, &target.token, |_| {}).await;
+    let front = Front::start(&target.base).await;
+    front.refuse_next(3, 503, Some(1));
+    let (sync, _dir) = syncer_to(&source, &front.base, &target.token, |_| {}).await;
     source.create_user("dora", "dora@example.org").await;
     let report = sync.once().await.unwrap();
     assert!(report.in_sync(), "{report:?}");
-    assert_eq!(refused.load(Ordering::SeqCst), 3, "the target refused three requests");
+    assert_eq!(front.refused(503), 3, "the target refused three requests");
     for name in ["dora", "jdoe", "msmith"] {
         assert_eq!(named(&target, name).await, 1, "{name} exactly once on the target");
     }
@@ -101,3 +59,69 @@ async fn sync_parks_an_account_the_target_refuses_without_holding_up_the_others(
     assert_eq!((report.failed, report.waiting), (0, 1), "{report:?}");
 }
 both!(sync_parks_an_account_the_target_refuses_without_holding_up_the_others);
+
+async fn sync_retries_500s_and_converges_without_duplicates(fx: Fixture) {
+    let source = TestApp::spawn_on(fx).await;
+    let target = TestApp::spawn_on(fx).await;
+    let front = Front::start(&target.base).await;
+    let (sync, _dir) = syncer_to(&source, &front.base, &target.token, |_| {}).await;
+    source.create_user("hal", "hal@example.org").await;
+    source.create_user("ida", "ida@example.org").await;
+    // The first six requests answer 500: /ServiceProviderConfig's four tries, then two more.
+    front.refuse_next(6, 500, None);
+    let mut passes = 0;
+    loop {
+        passes += 1;
+        let report = sync.once().await.unwrap();
+        if report.in_sync() {
+            break;
+        }
+        assert!(passes < 4, "no convergence after {passes} passes: {report:?}");
+    }
+    assert_eq!(front.refused(500), 6);
+    for name in ["hal", "ida", "jdoe", "msmith"] {
+        assert_eq!(named(&target, name).await, 1, "{name} exactly once on the target");
+    }
+    assert_eq!(front.forwarded("POST", "/scim/v2/Users"), 2, "one create each: {:?}", front.seen());
+    assert_eq!(sync.once().await.unwrap().pushed, 0, "converged: nothing left to send");
+}
+both!(sync_retries_500s_and_converges_without_duplicates);
+
+async fn sync_looks_up_a_create_answered_500_before_creating_again(fx: Fixture) {
+    let source = TestApp::spawn_on(fx).await;
+    let target = TestApp::spawn_on(fx).await;
+    let front = Front::start(&target.base).await;
+    let (sync, _dir) = syncer_to(&source, &front.base, &target.token, |_| {}).await;
+    source.create_user("jan", "jan@example.org").await;
+    // A 500 does not say whether the target created the account: the push looks it up (this
+    // front never forwarded the create, so the look-up finds nothing) and only then creates.
+    front.refuse_next_of(&["POST"], 1, 500, None);
+    let report = sync.once().await.unwrap();
+    assert!(report.in_sync(), "{report:?}");
+    assert_eq!(front.sent("POST", "/scim/v2/Users"), 2, "{:?}", front.seen());
+    assert_eq!(front.forwarded("POST", "/scim/v2/Users"), 1);
+    assert_eq!(named(&target, "jan").await, 1);
+}
+both!(sync_looks_up_a_create_answered_500_before_creating_again);
+
+async fn sync_waits_out_429_retry_after_and_converges(fx: Fixture) {
+    let source = TestApp::spawn_on(fx).await;
+    let target = TestApp::spawn_on(fx).await;
+    let front = Front::start(&target.base).await;
+    let (sync, _dir) = syncer_to(&source, &front.base, &target.token, |_| {}).await;
+    source.create_user("kai", "kai@example.org").await;
+    // The create is rate-limited twice, each time asking for two seconds.
+    front.refuse_next_of(&["POST"], 2, 429, Some(2));
+    let began = Instant::now();
+    let report = sync.once().await.unwrap();
+    let took = began.elapsed();
+    assert!(report.in_sync(), "{report:?}");
+    assert_eq!(front.refused(429), 2);
+    assert!(took >= Duration::from_secs(4), "Retry-After: 2 was waited out twice, the pass took {took:?}");
+    // A 429 says the create was not carried out: it is sent again as is, no look-up needed.
+    assert_eq!(front.sent("POST", "/scim/v2/Users"), 3);
+    assert_eq!(front.forwarded("POST", "/scim/v2/Users"), 1);
+    assert_eq!(named(&target, "kai").await, 1, "kai exactly once on the target");
+    assert_eq!(sync.once().await.unwrap().pushed, 0, "converged: nothing left to send");
+}
+both!(sync_waits_out_429_retry_after_and_converges);

@@ -89,3 +89,41 @@ pub async fn drupal_deletes(app: &TestApp, uid: u32) {
         .await;
     }
 }
+
+/// Remove an account's value of a user field the way Drupal's own save does (the field's rows,
+/// and `changed` bumped).
+pub async fn drupal_clears_field(app: &TestApp, uid: u32, field: &str) {
+    if app.is_d7() {
+        app.exec(&format!(
+            "DELETE FROM field_data_{field} WHERE entity_type = 'user' AND entity_id = {uid}; \
+             DELETE FROM field_revision_{field} WHERE entity_type = 'user' AND entity_id = {uid}; \
+             UPDATE users SET changed = UNIX_TIMESTAMP() WHERE uid = {uid}"
+        ))
+        .await;
+    } else {
+        app.exec(&format!(
+            "DELETE FROM user__{field} WHERE entity_id = {uid}; \
+             UPDATE users_field_data SET changed = UNIX_TIMESTAMP() WHERE uid = {uid}"
+        ))
+        .await;
+    }
+}
+
+/// Give an account the fixture's administrator role the way Drupal's own save does.
+pub async fn drupal_makes_administrator(app: &TestApp, uid: u32) {
+    let role = app.admin_role();
+    if app.is_d7() {
+        app.exec(&format!(
+            "INSERT INTO users_roles (uid, rid) VALUES ({uid}, {role}); \
+             UPDATE users SET changed = UNIX_TIMESTAMP() WHERE uid = {uid}"
+        ))
+        .await;
+    } else {
+        app.exec(&format!(
+            "INSERT INTO user__roles (bundle, deleted, entity_id, revision_id, langcode, delta, roles_target_id) \
+             SELECT 'user', 0, {uid}, {uid}, 'en', COALESCE(MAX(delta) + 1, 0), '{role}' FROM user__roles WHERE entity_id = {uid}; \
+             UPDATE users_field_data SET changed = UNIX_TIMESTAMP() WHERE uid = {uid}"
+        ))
+        .await;
+    }
+}
