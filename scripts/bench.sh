@@ -10,6 +10,8 @@
 # Environment:
 #   BENCH_DURABLE=1     flush the redo log to disk at every commit (innodb_flush_log_at_trx_commit=1)
 #                       instead of the test suite's =2 (see BENCHMARKS.md)
+#   BENCH_BINLOG=1      also write the binary log and sync it at every commit (log_bin, sync_binlog=1),
+#                       as a primary with replicas runs
 #   BENCH_POOL_MAX=N    the server's DATABASE__POOL_MAX (default 48)
 #   BENCH_WORKERS=N     the server's SERVER__WORKERS (default: one per core)
 #   BENCH_OUT=FILE      where the results go (default target/bench/results.md)
@@ -66,6 +68,9 @@ FLUSH=2
 MARIADB_SERVER_ARGS=(--innodb-buffer-pool-size=256M --innodb-flush-log-at-trx-commit="$FLUSH" --max-connections=500)
 
 mariadb_make_workdir drupal-scim-bench
+if [ "${BENCH_BINLOG:-0}" = 1 ]; then
+  MARIADB_SERVER_ARGS+=(--log-bin="$WORK/binlog" --sync-binlog=1 --server-id=1 --binlog-format=MIXED)
+fi
 SCIM_PID=""
 
 stop_scim() {
