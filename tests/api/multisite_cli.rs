@@ -31,6 +31,31 @@ fn site_entry(name: &str, url: &str, secret: Option<&str>) -> String {
     )
 }
 
+/// `drupal-scim serve` in `dir` (its settings file there), logging to `log`.
+fn serve(dir: &Path, log: &Path, env: &[(&str, &str)]) -> std::process::Child {
+    Command::new(env!("CARGO_BIN_EXE_drupal-scim"))
+        .current_dir(dir)
+        .arg("serve")
+        .env("RUST_LOG", "info")
+        .envs(env.iter().copied())
+        .stdout(Stdio::null())
+        .stderr(Stdio::from(std::fs::File::create(log).unwrap()))
+        .spawn()
+        .unwrap()
+}
+
+/// Create the user `name` on `site` through its SCIM API.
+async fn create_on(client: &reqwest::Client, origin: &str, site: &str, token: &str, name: &str) {
+    let created = client
+        .post(format!("{origin}/scim/v2/{site}/Users"))
+        .bearer_auth(token)
+        .json(&entra_user(name, &format!("{name}@example.com"), &format!("ext-{name}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status().as_u16(), 201, "create {name} on {site}");
+}
+
 async fn wait_for(client: &reqwest::Client, url: &str, token: &str, log: &Path) {
     for _ in 0..150 {
         if client.get(url).bearer_auth(token).send().await.is_ok_and(|r| r.status().is_success()) {
@@ -75,26 +100,11 @@ async fn the_binary_serves_sites_mints_their_tokens_and_adds_a_site_on_sighup() 
     assert!(text(&checked).contains("== site alpha =="), "{}", text(&checked));
 
     let log = dir.0.join("server.log");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_drupal-scim"))
-        .current_dir(&dir.0)
-        .arg("serve")
-        .env("RUST_LOG", "info")
-        .envs(beta_env)
-        .stdout(Stdio::null())
-        .stderr(Stdio::from(std::fs::File::create(&log).unwrap()))
-        .spawn()
-        .unwrap();
+    let mut child = serve(&dir.0, &log, &beta_env);
     let origin = format!("http://127.0.0.1:{port}");
     let client = reqwest::Client::new();
     wait_for(&client, &format!("{origin}/scim/v2/alpha/Users"), &alpha_token, &log).await;
-    let created = client
-        .post(format!("{origin}/scim/v2/alpha/Users"))
-        .bearer_auth(&alpha_token)
-        .json(&entra_user("cli.multi", "cli.multi@example.com", "ext-cli"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(created.status().as_u16(), 201);
+    create_on(&client, &origin, "alpha", &alpha_token, "cli.multi").await;
 
     // beta joins: the file gains its entry (its secret comes from its own environment variable),
     // and the running server reads it on SIGHUP.
@@ -195,26 +205,12 @@ async fn serve_runs_each_sites_sync_out_and_sync_site_runs_one() {
     assert!(text(&dry).contains("\"userName\":\"jdoe\"") && text(&dry).contains("nothing was sent"), "{}", text(&dry));
 
     let log = dir.0.join("server.log");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_drupal-scim"))
-        .current_dir(&dir.0)
-        .arg("serve")
-        .env("RUST_LOG", "info")
-        .stdout(Stdio::null())
-        .stderr(Stdio::from(std::fs::File::create(&log).unwrap()))
-        .spawn()
-        .unwrap();
+    let mut child = serve(&dir.0, &log, &[]);
     let origin = format!("http://127.0.0.1:{port}");
     let client = reqwest::Client::new();
     let alpha_token = drupal_scim::token::mint_for_site(SECRET, "alpha", "tests").unwrap();
     wait_for(&client, &format!("{origin}/scim/v2/alpha/Users"), &alpha_token, &log).await;
-    let created = client
-        .post(format!("{origin}/scim/v2/alpha/Users"))
-        .bearer_auth(&alpha_token)
-        .json(&entra_user("travels.far", "travels.far@example.com", "ext-far"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(created.status().as_u16(), 201);
+    create_on(&client, &origin, "alpha", &alpha_token, "travels.far").await;
     let mut arrived = 0;
     for _ in 0..100 {
         use mysql_async::prelude::Queryable;
