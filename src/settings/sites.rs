@@ -52,9 +52,11 @@ pub type DrupalSettingsReader<'a> = &'a dyn Fn(&Path) -> Result<(SettingDefaults
 pub type SettingDefaults = Vec<(&'static str, config::Value)>;
 
 impl Deployment {
-    /// One site, as `Settings` describe it (the single-site case; tests and embedding).
+    /// One site, as `Settings` describe it (the single-site case; tests and embedding). Its
+    /// fingerprint is new each time (its `Debug` form hides the secrets, so it cannot tell a
+    /// changed secret): a reload always opens the one site again.
     pub fn single(settings: Settings) -> Deployment {
-        let fingerprint = fingerprint_of(&[&format!("{settings:?}")], &[&settings.mapping]);
+        let fingerprint = rand::random();
         Deployment {
             sites: vec![SiteSettings { name: String::new(), host: None, settings, fingerprint }],
             multisite: false,

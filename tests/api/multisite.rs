@@ -453,3 +453,28 @@ async fn a_reload_adds_removes_and_refuses_sites_while_the_others_keep_serving()
     let statuses = load.await.unwrap();
     assert_eq!(statuses.keys().copied().collect::<Vec<_>>(), vec![200], "keep answered every request: {statuses:?}");
 }
+
+#[tokio::test]
+async fn a_reload_of_a_single_site_takes_its_new_secret() {
+    let (db, server, _pool) = fresh_database().await;
+    let dir = std::env::temp_dir().join(format!("dscim-single-reload-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let mapping = dir.join("drupal_mapping.toml");
+    std::fs::write(&mapping, mapping_with_fields()).unwrap();
+    let settings = drupal_scim::settings::Settings::new(&format!("{server}/{db}"), SECRET, mapping);
+    let app = drupal_scim::startup::Application::build(settings.clone()).await.unwrap();
+    let (base, sites) = (format!("http://127.0.0.1:{}/scim/v2/Users", app.port()), app.sites());
+    tokio::spawn(app.run_until_stopped());
+    let old = drupal_scim::token::mint(SECRET, "drupal-scim", "drupal-scim", "t", None).unwrap();
+    let new = drupal_scim::token::mint(OTHER_SECRET, "drupal-scim", "drupal-scim", "t", None).unwrap();
+    let client = reqwest::Client::new();
+    assert_eq!(client.get(&base).bearer_auth(&old).send().await.unwrap().status().as_u16(), 200);
+    let mut rotated = settings;
+    rotated.auth.secret = drupal_scim::settings::Secret::new(OTHER_SECRET);
+    let report = drupal_scim::startup::reload(&sites, drupal_scim::settings::Deployment::single(rotated)).await;
+    assert_eq!(report, vec!["site \"\": reloaded".to_string()]);
+    assert_eq!(client.get(&base).bearer_auth(&old).send().await.unwrap().status().as_u16(), 401);
+    assert_eq!(client.get(&base).bearer_auth(&new).send().await.unwrap().status().as_u16(), 200);
+    let _ = std::fs::remove_dir_all(&dir);
+    drop_test_database(&server, &db).await;
+}
