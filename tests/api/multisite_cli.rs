@@ -31,9 +31,28 @@ fn site_entry(name: &str, url: &str, secret: Option<&str>) -> String {
     )
 }
 
+/// A server process, killed when dropped (a failing assertion must not leave it running).
+struct Served(std::process::Child);
+
+impl Served {
+    fn id(&self) -> u32 {
+        self.0.id()
+    }
+    fn kill(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
 /// `drupal-scim serve` in `dir` (its settings file there), logging to `log`.
-fn serve(dir: &Path, log: &Path, env: &[(&str, &str)]) -> std::process::Child {
-    Command::new(env!("CARGO_BIN_EXE_drupal-scim"))
+fn serve(dir: &Path, log: &Path, env: &[(&str, &str)]) -> Served {
+    let child = Command::new(env!("CARGO_BIN_EXE_drupal-scim"))
         .current_dir(dir)
         .arg("serve")
         .env("RUST_LOG", "info")
@@ -41,7 +60,8 @@ fn serve(dir: &Path, log: &Path, env: &[(&str, &str)]) -> std::process::Child {
         .stdout(Stdio::null())
         .stderr(Stdio::from(std::fs::File::create(log).unwrap()))
         .spawn()
-        .unwrap()
+        .unwrap();
+    Served(child)
 }
 
 /// Create the user `name` on `site` through its SCIM API.
@@ -123,8 +143,7 @@ async fn the_binary_serves_sites_mints_their_tokens_and_adds_a_site_on_sighup() 
     let refused = client.get(format!("{origin}/scim/v2/beta/Users")).bearer_auth(&alpha_token).send().await.unwrap();
     assert_eq!(refused.status().as_u16(), 401);
 
-    let _ = child.kill();
-    let _ = child.wait();
+    child.kill();
     let log = std::fs::read_to_string(&log).unwrap();
     assert!(log.contains("POST /scim/v2/alpha/Users 201") && log.contains("site=alpha"), "{log}");
     assert!(log.lines().any(|l| l.contains("audit id=") && l.contains("site=alpha")), "{log}");
@@ -254,8 +273,7 @@ async fn serve_runs_each_sites_sync_out_and_sync_site_runs_one() {
         logged.iter().all(|(_, location, severity)| location == "drupal-scim sync" && *severity == 6),
         "{logged:?}"
     );
-    let _ = child.kill();
-    let _ = child.wait();
+    child.kill();
     let log = std::fs::read_to_string(&log).unwrap();
     assert_eq!(arrived, 1, "alpha's new account reached beta's Drupal 7 tables: {log}");
     assert!(log.contains("POST /scim/v2/beta/Users 201"), "pushed through beta's SCIM API: {log}");
