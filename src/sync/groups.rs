@@ -9,6 +9,7 @@ use crate::drupal::site::Site;
 use crate::scim::schema::GROUP_SCHEMA;
 use crate::sync::client::{TargetClient, TargetError};
 use crate::sync::group_state::{self, GroupState};
+use crate::sync::push::path_segment;
 use mysql_async::prelude::*;
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -62,7 +63,9 @@ pub async fn sync<Q: Queryable>(
     }
     for gone in states.iter().filter(|s| !roles.iter().any(|r| r.id == s.role)) {
         let deleted = match &gone.target_id {
-            Some(id) => client.send(Method::DELETE, &format!("/Groups/{id}"), &[], None).await.map(|_| ()),
+            Some(id) => {
+                client.send(Method::DELETE, &format!("/Groups/{}", path_segment(id)), &[], None).await.map(|_| ())
+            }
             None => Ok(()),
         };
         match deleted {
@@ -92,7 +95,7 @@ async fn push(
     state: Option<&GroupState>,
 ) -> Result<String, TargetError> {
     if let Some(id) = state.and_then(|s| s.target_id.as_deref()) {
-        let answer = client.send(Method::PUT, &format!("/Groups/{id}"), &[], Some(group)).await?;
+        let answer = client.send(Method::PUT, &format!("/Groups/{}", path_segment(id)), &[], Some(group)).await?;
         if answer.status != 404 {
             return Ok(id.to_string());
         }
@@ -111,7 +114,7 @@ async fn push(
         .unwrap_or_default();
     match ids.as_slice() {
         [id] => {
-            client.send(Method::PUT, &format!("/Groups/{id}"), &[], Some(group)).await?;
+            client.send(Method::PUT, &format!("/Groups/{}", path_segment(id)), &[], Some(group)).await?;
             Ok(id.to_string())
         }
         [] => {

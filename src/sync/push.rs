@@ -197,7 +197,7 @@ impl Pusher<'_> {
 }
 
 /// An id as one URL path segment.
-fn path_segment(id: &str) -> String {
+pub fn path_segment(id: &str) -> String {
     id.bytes()
         .map(|b| match b {
             b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
