@@ -6,6 +6,8 @@
 #   scripts/bench.sh --quick    smoke run (small counts, 10,000 accounts); BENCHMARKS.md untouched
 #   scripts/bench.sh --creates [N]  only the create phase (N per level, default 1000) and the
 #                               statement traces, about a minute; BENCHMARKS.md untouched
+#   scripts/bench.sh --sync     the sync-out benchmark (issue #13, ~12 min): backfill, idle loop, lag;
+#                               rewrites BENCHMARKS.md's sync section (scripts/lib/bench_sync.sh)
 #
 # Environment:
 #   BENCH_DURABLE=1     flush the redo log to disk at every commit (innodb_flush_log_at_trx_commit=1)
@@ -31,6 +33,7 @@ die() { log "error: $*"; exit 1; }
 
 QUICK=()
 CREATES=()
+SYNC=0
 while [ $# -gt 0 ]; do
   case "$1" in
     --quick) QUICK=(--quick) ;;
@@ -39,7 +42,8 @@ while [ $# -gt 0 ]; do
       if [ $# -gt 1 ] && [[ "$2" =~ ^[0-9]+$ ]]; then n=$2; shift; fi
       CREATES=(--creates "$n")
       ;;
-    -h | --help) sed -n '2,20p' "$0"; exit 0 ;;
+    --sync) SYNC=1 ;;
+    -h | --help) sed -n '2,22p' "$0"; exit 0 ;;
     *) die "unknown argument $1 (try --help)" ;;
   esac
   shift
@@ -50,8 +54,12 @@ mariadb_find_programs
 
 # --- build first, so no server waits on the compiler ----------------------------
 log "building the server (cargo build --release) and the load generator (--features bench)"
-cargo build --release --quiet
-cargo build --release --quiet --features bench --bin drupal-scim-bench
+if [ "$SYNC" = 1 ]; then
+  cargo build --release --quiet --features bench --bins # one build for both binaries
+else
+  cargo build --release --quiet
+  cargo build --release --quiet --features bench --bin drupal-scim-bench
+fi
 TARGET=${CARGO_TARGET_DIR:-target}
 SERVER_BIN=${BENCH_SERVER:-$TARGET/release/drupal-scim}
 BENCH_BIN=$TARGET/release/drupal-scim-bench
@@ -91,6 +99,8 @@ stop_scim() {
 cleanup() {
   local rc=$?
   trap - EXIT INT TERM
+  # A sync process of --sync that outlived its bench.
+  [ -f "$WORK/sync.pid" ] && { kill -TERM "$(cat "$WORK/sync.pid")" 2>/dev/null || true; }
   stop_scim
   stop_server
   rm -rf "$WORK"
@@ -103,6 +113,13 @@ trap 'exit 143' TERM
 mariadb_start
 DB_URL="mysql://root@127.0.0.1:$PORT/drupal_bench"
 log "MariaDB is up (pid $SERVER_PID, port $PORT, innodb_flush_log_at_trx_commit=$FLUSH)"
+
+if [ "$SYNC" = 1 ]; then
+  # shellcheck source=scripts/lib/bench_sync.sh
+  . scripts/lib/bench_sync.sh
+  bench_sync
+  exit
+fi
 
 "$BENCH_BIN" load-fixture --db-url "$DB_URL" --fixture tests/fixtures/drupal10.sql
 

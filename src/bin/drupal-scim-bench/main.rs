@@ -10,6 +10,7 @@ mod driver;
 mod raw;
 mod rss;
 mod scim;
+mod sync_out;
 
 use clap::{Parser, Subcommand};
 use driver::Sample;
@@ -40,6 +41,8 @@ enum Command {
     },
     /// Run every phase against a running server and write the report.
     Run(RunArgs),
+    /// The sync-out benchmark (issue #13): backfill, idle loop and lag into a running target.
+    Sync(sync_out::SyncArgs),
 }
 
 #[derive(clap::Args)]
@@ -1025,6 +1028,7 @@ async fn main() -> std::process::ExitCode {
     let result = match cli.command {
         Command::LoadFixture { db_url, fixture } => db::load_fixture(&db_url, &fixture).await,
         Command::Run(args) => run(args).await,
+        Command::Sync(args) => sync_out::run(args).await,
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
