@@ -5,6 +5,7 @@ use drupal_scim::settings::{Deployment, Settings, SiteSettings};
 use drupal_scim::startup::Application;
 
 use drupal_scim::sync::Syncer;
+use std::io::Write as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -85,7 +86,16 @@ enum TokenFormat {
 
 #[actix_web::main]
 async fn main() -> ExitCode {
-    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info")).init();
+    let mut logger = env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info"));
+    if std::io::IsTerminal::is_terminal(&std::io::stderr()) {
+        // Sync's progress line is redrawn in place on a terminal: a log line clears it first.
+        logger.format(|buf, record| {
+            drupal_scim::sync::progress::clear_terminal_line(buf)?;
+            let time = buf.timestamp();
+            writeln!(buf, "[{time} {:<5} {}] {}", record.level(), record.target(), record.args())
+        });
+    }
+    logger.init();
     let cli = Cli::parse();
     if let Command::Check { drupal_root: Some(root) } = &cli.command {
         return discover(root, &cli.php);

@@ -1,10 +1,25 @@
-//! Progress of a long pass (the first run's backfill): done/total, rate and ETA as log lines,
-//! at most one every ten seconds.
+//! Progress of a long pass (the first run's backfill): done/total, rate and ETA — on a terminal
+//! as one line redrawn in place (the log lines clear it and it comes back at the next step), as
+//! log lines otherwise, at most one every ten seconds.
 
+use std::io::{IsTerminal, Write};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-/// How often a line is written.
+/// How often a line is written to a log.
 const EVERY: Duration = Duration::from_secs(10);
+
+/// A progress line is on the terminal, not ended by a newline: a log line must clear it first
+/// (the command's logger reads this).
+pub static ON_SCREEN: AtomicBool = AtomicBool::new(false);
+
+/// Clear the progress line if one is on the terminal (before a log line is written there).
+pub fn clear_terminal_line(out: &mut dyn Write) -> std::io::Result<()> {
+    if ON_SCREEN.swap(false, Ordering::SeqCst) {
+        out.write_all(b"\r\x1b[2K")?;
+    }
+    Ok(())
+}
 
 /// The progress of one pass over `total` accounts.
 pub struct Progress {
@@ -12,21 +27,36 @@ pub struct Progress {
     done: usize,
     started: Instant,
     last: Instant,
+    /// Standard error is a terminal: redraw one line instead of logging.
+    terminal: bool,
 }
 
 impl Progress {
     /// Start counting.
     pub fn new(total: usize) -> Progress {
         let now = Instant::now();
-        Progress { total, done: 0, started: now, last: now }
+        Progress { total, done: 0, started: now, last: now, terminal: std::io::stderr().is_terminal() }
     }
 
-    /// `n` more accounts checked; `pushed` of them in all so far. Logs when a line is due.
+    /// `n` more accounts checked; `pushed` of them in all so far. Draws the line on a terminal;
+    /// logs it when a line is due otherwise.
     pub fn advance(&mut self, n: usize, pushed: usize, tag: &str) {
         self.done += n;
-        if self.last.elapsed() >= EVERY && self.done < self.total {
+        if self.terminal && self.total > 0 {
+            let mut err = std::io::stderr().lock();
+            let _ = write!(err, "\r\x1b[2Ksync{tag}: {}", self.line(pushed));
+            let _ = err.flush();
+            ON_SCREEN.store(true, Ordering::SeqCst);
+        } else if self.last.elapsed() >= EVERY && self.done < self.total {
             self.last = Instant::now();
             log::info!("sync{tag}: {}", self.line(pushed));
+        }
+    }
+
+    /// The pass ended: end the terminal's line (it stays, as the last word on the pass).
+    pub fn finish(&self) {
+        if self.terminal && ON_SCREEN.swap(false, Ordering::SeqCst) {
+            let _ = writeln!(std::io::stderr().lock());
         }
     }
 

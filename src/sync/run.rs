@@ -275,6 +275,7 @@ impl Syncer {
             report.failed += failed;
         }
         report.interrupted = *stop.borrow();
+        progress.finish();
         if uids.len() > CHUNK {
             log::info!("sync{}: {}", self.inner.client.tag(), progress.line(report.pushed));
         }

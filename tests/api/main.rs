@@ -43,6 +43,7 @@ mod sync_faults;
 mod sync_flows;
 mod sync_front;
 mod sync_outages;
+mod sync_progress;
 mod sync_restart;
 mod sync_support;
 mod sync_third_party;
