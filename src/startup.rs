@@ -239,6 +239,7 @@ pub async fn open(
         },
         exposed: exposed(&mapping),
         oauth_clients: settings.auth.clients.clone(),
+        group_writes: tokio::sync::Semaphore::new(crate::http::groups::GROUP_WRITERS),
         request_timeout: Duration::from_secs(
             settings
                 .server

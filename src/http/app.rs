@@ -32,6 +32,8 @@ pub struct AppState {
     pub page_limits: PageLimits,
     pub capabilities: Capabilities,
     pub exposed: Vec<Exposed>,
+    /// Turns to write groups (see `groups::GROUP_WRITERS`).
+    pub group_writes: tokio::sync::Semaphore,
     /// OAuth clients allowed the client credentials grant at `<base>/oauth/token`.
     pub oauth_clients: Vec<crate::settings::OAuthClient>,
     /// How long one request may take (see `server.request_timeout_secs`).

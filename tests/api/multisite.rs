@@ -478,3 +478,68 @@ async fn a_reload_of_a_single_site_takes_its_new_secret() {
     let _ = std::fs::remove_dir_all(&dir);
     drop_test_database(&server, &db).await;
 }
+
+#[tokio::test]
+async fn group_writes_queued_on_one_site_never_delay_another_sites() {
+    let slow = Spec { database: "timeout_secs = 20", ..Spec::new("slow", Fixture::Drupal10) };
+    let multi = Multi::spawn(vec![slow, Spec::new("quick", Fixture::Drupal10)], "").await;
+    let (slow, quick) = (multi.site("slow"), multi.site("quick"));
+    let mut ids = Vec::new();
+    for app in [slow, quick] {
+        let created = app
+            .post(
+                "/Groups",
+                &json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "displayName": "Team"}),
+            )
+            .await;
+        assert_eq!(created.status().as_u16(), 201);
+        ids.push(created.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_string());
+    }
+    // Another writer (here: a connection of the test) holds slow's group lock: its group writes
+    // queue — two of them at the database, the rest for their turn.
+    let mut holder = slow.pool.get_conn().await.unwrap();
+    use mysql_async::prelude::Queryable;
+    let name = "CONCAT('drupal_scim:', LEFT(SHA2(CONCAT_WS('|', CONVERT(DATABASE() USING utf8mb4), '`users`', 'groups'), 256), 40))";
+    let got: Option<i64> = holder.query_first(format!("SELECT GET_LOCK({name}, 5)")).await.unwrap();
+    assert_eq!(got, Some(1));
+    let body =
+        json!({"schemas": [PATCH_OP], "Operations": [{"op": "replace", "path": "displayName", "value": "Editors"}]});
+    let queued: Vec<_> = (0..4)
+        .map(|_| {
+            let (client, url, token) =
+                (slow.client.clone(), format!("{}/Groups/{}", slow.base, ids[0]), slow.token.clone());
+            let body = body.to_string();
+            tokio::spawn(async move {
+                client
+                    .patch(url)
+                    .bearer_auth(token)
+                    .header("content-type", "application/scim+json")
+                    .body(body)
+                    .send()
+                    .await
+                    .map(|r| r.status().as_u16())
+            })
+        })
+        .collect();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let waiting: Vec<i64> = slow
+        .rows("SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE INFO LIKE 'SELECT GET_LOCK(%' AND DB = DATABASE()")
+        .await;
+    assert_eq!(waiting, vec![2], "two of slow's group writes wait for the lock, the others for their turn");
+    let started = Instant::now();
+    let other = quick
+        .patch_ops(
+            &format!("/Groups/{}", ids[1]),
+            json!([{"op": "replace", "path": "displayName", "value": "Quick team"}]),
+        )
+        .await;
+    let (status, waited) = (other.status().as_u16(), started.elapsed());
+    let _: Option<i64> = holder.query_first(format!("SELECT RELEASE_LOCK({name})")).await.unwrap();
+    drop(holder);
+    assert!(matches!(status, 200 | 204), "the other site's group write is served: {status}");
+    assert!(waited < Duration::from_secs(3), "and not queued behind slow's: {waited:?}");
+    for patch in queued {
+        let status = patch.await.unwrap().unwrap();
+        assert!(matches!(status, 200 | 204), "slow's writes finish once the lock is free: {status}");
+    }
+}
