@@ -23,14 +23,25 @@ struct RouteStats {
 pub struct Metrics {
     /// By (site, method, route); the site is empty on a single-site server.
     routes: Mutex<BTreeMap<(String, String, String), RouteStats>>,
-    tx_retries: AtomicU64,
-    post_commit_failures: AtomicU64,
-    last_write: AtomicI64,
+    /// Retries, post-commit failures and the last write, by the site of the request that
+    /// counted them (empty on a single-site server).
+    writes: Mutex<BTreeMap<String, WriteStats>>,
     cache_pending: AtomicI64,
     cache_failures: AtomicU64,
     /// Sync out, by site (empty name on a single-site server).
     sync: Mutex<BTreeMap<String, SyncStats>>,
 }
+
+/// One site's write counters.
+#[derive(Default, Clone, Copy)]
+struct WriteStats {
+    retries: u64,
+    post_commit_failures: u64,
+    last_write: i64,
+}
+
+/// A write series: name, type, help text, and how to read it.
+type WriteSeries = (&'static str, &'static str, &'static str, fn(&WriteStats) -> i64);
 
 /// A sync series: name, type, help text, and how to read it.
 type SyncSeries = (&'static str, &'static str, &'static str, fn(&SyncStats) -> u64);
@@ -72,6 +83,28 @@ pub fn committing() {
     let _ = COMMITTING.try_with(|flag| flag.store(true, Ordering::SeqCst));
 }
 
+/// The write series, in the order /metrics shows them.
+const WRITE_SERIES: [WriteSeries; 3] = [
+    (
+        "drupal_scim_transaction_retries_total",
+        "counter",
+        "Transactions retried after a deadlock or lock wait timeout.",
+        |w| w.retries as i64,
+    ),
+    (
+        "drupal_scim_post_commit_failures_total",
+        "counter",
+        "Cache invalidations or audit entries that failed after their write committed (retried first).",
+        |w| w.post_commit_failures as i64,
+    ),
+    (
+        "drupal_scim_last_successful_write_timestamp_seconds",
+        "gauge",
+        "Unix time of the last committed write (0: none yet).",
+        |w| w.last_write,
+    ),
+];
+
 /// A pool gauge: its name, its help text, and how to read it.
 type PoolGauge = (&'static str, &'static str, fn(&crate::drupal::db::PoolGauges) -> usize);
 
@@ -111,12 +144,12 @@ impl Metrics {
 
     /// A transaction was retried after a deadlock or lock wait timeout.
     pub fn retried(&self) {
-        self.tx_retries.fetch_add(1, Ordering::Relaxed);
+        self.count_write(|w| w.retries += 1);
     }
 
     /// Work after a commit (cache invalidation, the audit entry) failed for good.
     pub fn post_commit_failed(&self) {
-        self.post_commit_failures.fetch_add(1, Ordering::Relaxed);
+        self.count_write(|w| w.post_commit_failures += 1);
     }
 
     /// Invalidations waiting for the cache backend (Redis) to come back: `delta` more or fewer.
@@ -148,12 +181,16 @@ impl Metrics {
 
     /// A write transaction committed.
     pub fn committed(&self) {
-        self.last_write.store(time::OffsetDateTime::now_utc().unix_timestamp(), Ordering::Relaxed);
+        let now = time::OffsetDateTime::now_utc().unix_timestamp();
+        self.count_write(|w| w.last_write = now);
     }
 
     /// Transaction retries so far.
     pub fn retries(&self) -> u64 {
-        self.tx_retries.load(Ordering::Relaxed)
+        match self.writes.lock() {
+            Ok(w) => w.values().map(|s| s.retries).sum(),
+            Err(poisoned) => poisoned.into_inner().values().map(|s| s.retries).sum(),
+        }
     }
 
     /// Prometheus text exposition format.
@@ -205,22 +242,7 @@ impl Metrics {
                 let _ = writeln!(out, "{name}{labels} {}", read(pool));
             }
         }
-        let _ = writeln!(
-            out,
-            "# HELP drupal_scim_transaction_retries_total Transactions retried after a deadlock or lock wait timeout."
-        );
-        let _ = writeln!(out, "# TYPE drupal_scim_transaction_retries_total counter");
-        let _ = writeln!(out, "drupal_scim_transaction_retries_total {}", self.retries());
-        let _ = writeln!(
-            out,
-            "# HELP drupal_scim_post_commit_failures_total Cache invalidations or audit entries that failed after their write committed (retried first)."
-        );
-        let _ = writeln!(out, "# TYPE drupal_scim_post_commit_failures_total counter");
-        let _ = writeln!(
-            out,
-            "drupal_scim_post_commit_failures_total {}",
-            self.post_commit_failures.load(Ordering::Relaxed)
-        );
+        self.render_writes(&mut out, WRITE_SERIES.get(..2).unwrap_or_default());
         gauge(
             &mut out,
             "drupal_scim_cache_pending",
@@ -233,14 +255,35 @@ impl Metrics {
         );
         let _ = writeln!(out, "# TYPE drupal_scim_cache_failures_total counter");
         let _ = writeln!(out, "drupal_scim_cache_failures_total {}", self.cache_failures.load(Ordering::Relaxed));
-        gauge(
-            &mut out,
-            "drupal_scim_last_successful_write_timestamp_seconds",
-            "Unix time of the last committed write (0: none yet).",
-            u64::try_from(self.last_write.load(Ordering::Relaxed)).unwrap_or(0),
-        );
+        self.render_writes(&mut out, WRITE_SERIES.get(2..).unwrap_or_default());
         self.render_sync(&mut out);
         out
+    }
+
+    /// Update the current request's site's write counters.
+    fn count_write(&self, update: impl FnOnce(&mut WriteStats)) {
+        let site = REQUEST.try_with(|r| r.site.clone()).unwrap_or_default();
+        if let Ok(mut writes) = self.writes.lock() {
+            update(writes.entry(site).or_default());
+        }
+    }
+
+    /// Write series, one line per site (one unlabelled line, 0, before any write).
+    fn render_writes(&self, out: &mut String, series: &[WriteSeries]) {
+        let writes: Vec<(String, WriteStats)> = match self.writes.lock() {
+            Ok(w) => w.iter().map(|(k, v)| (k.clone(), *v)).collect(),
+            Err(poisoned) => poisoned.into_inner().iter().map(|(k, v)| (k.clone(), *v)).collect(),
+        };
+        let writes = if writes.is_empty() { vec![(String::new(), WriteStats::default())] } else { writes };
+        for (name, kind, help, read) in series {
+            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
+            for (site, stats) in &writes {
+                let labels = site_label(site);
+                let labels = labels.trim_end_matches(',');
+                let labels = if labels.is_empty() { String::new() } else { format!("{{{labels}}}") };
+                let _ = writeln!(out, "{name}{labels} {}", read(stats).max(0));
+            }
+        }
     }
 
     /// Sync out's counters and gauges, once a sync loop has reported (none otherwise).

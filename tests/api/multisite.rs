@@ -352,6 +352,8 @@ async fn one_busy_site_cannot_take_the_database_connections_of_another() {
     let text = reqwest::get(&metrics_url).await.unwrap().text().await.unwrap();
     assert!(text.contains("site=\"calm\",method=\"POST\",route=\"/scim/v2/Users\",status=\"201\"} 3"), "{text}");
     assert!(text.contains("site=\"busy\",method=\"PATCH\""), "{text}");
+    assert!(text.contains("drupal_scim_last_successful_write_timestamp_seconds{site=\"calm\"} 1"), "{text}");
+    assert!(text.contains("drupal_scim_transaction_retries_total{site=\"busy\"}"), "{text}");
 }
 
 #[tokio::test]
