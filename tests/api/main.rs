@@ -45,6 +45,7 @@ mod sync_front;
 mod sync_outages;
 mod sync_progress;
 mod sync_restart;
+mod sync_sigterm;
 mod sync_support;
 mod sync_third_party;
 mod tenant_urls;
