@@ -4,12 +4,17 @@
 //! sends, at concurrency 1, 8 and 32, with bounded request counts, and runs the same SQL
 //! statements straight through mysql_async beside each phase, so every figure comes with what
 //! the database allows on the same machine. Built only with `--features bench`.
+//! `sites` (sites.rs) measures many sites in one process instead: memory per site, and load
+//! spread over sites against load on one.
 
 mod db;
 mod driver;
 mod raw;
 mod rss;
 mod scim;
+mod served;
+mod sites;
+mod spread;
 
 use clap::{Parser, Subcommand};
 use driver::Sample;
@@ -40,6 +45,10 @@ enum Command {
     },
     /// Run every phase against a running server and write the report.
     Run(RunArgs),
+    /// Many sites in one process (issue #14): start the server with 1, 10 and 50 sites in turn,
+    /// read its memory, and compare the throughput of one site with that of load spread over
+    /// sites.
+    Sites(sites::SitesArgs),
 }
 
 #[derive(clap::Args)]
@@ -1010,6 +1019,7 @@ async fn main() -> std::process::ExitCode {
     let result = match cli.command {
         Command::LoadFixture { db_url, fixture } => db::load_fixture(&db_url, &fixture).await,
         Command::Run(args) => run(args).await,
+        Command::Sites(args) => sites::run(args).await,
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
