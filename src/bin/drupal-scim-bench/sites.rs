@@ -183,8 +183,9 @@ impl Bench<'_> {
         tokio::time::sleep(Duration::from_secs(args.settle_secs)).await;
         let touched = reading(&served, &mut self.admin).await?;
         say(format!(
-            "{n} sites: up in {start_secs:.1} s; VmRSS {} MiB started, {} MiB touched ({} connections); VmHWM {} MiB",
+            "{n} sites: up in {start_secs:.1} s; VmRSS {} MiB started ({} connections), {} MiB touched ({} connections); VmHWM {} MiB",
             mib(started.rss),
+            started.conns,
             mib(touched.rss),
             touched.conns,
             mib(touched.hwm)

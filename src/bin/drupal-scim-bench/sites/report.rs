@@ -23,7 +23,7 @@ pub fn report(
     let _ = writeln!(md, "### Memory per site\n");
     let _ = writeln!(
         md,
-        "| sites | up in s | VmRSS after start MiB | VmRSS after touching every site MiB (RssAnon) | connections open | VmHWM MiB | VmRSS idle {} s MiB (RssAnon) | connections open | server stop |\n\
+        "| sites | up in s | VmRSS after start MiB (connections open) | VmRSS after touching every site MiB (RssAnon) | connections open | VmHWM MiB | VmRSS idle {} s MiB (RssAnon) | connections open | server stop |\n\
          |---:|---:|---:|---:|---:|---:|---:|---:|---|",
         args.idle_secs
     );
@@ -33,10 +33,11 @@ pub fn report(
         });
         let _ = writeln!(
             md,
-            "| {} | {:.1} | {} | {} ({}) | {} | {} | {} | {} | {} |",
+            "| {} | {:.1} | {} ({}) | {} ({}) | {} | {} | {} | {} | {} |",
             r.sites,
             r.start_secs,
             mib(r.started.rss),
+            r.started.conns,
             mib(r.touched.rss),
             mib(r.touched.anon),
             r.touched.conns,
