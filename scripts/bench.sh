@@ -8,15 +8,22 @@
 #                               statement traces, about a minute; BENCHMARKS.md untouched
 #   scripts/bench.sh --sync     the sync-out benchmark (issue #13, ~12 min): backfill, idle loop, lag;
 #                               rewrites BENCHMARKS.md's sync section (scripts/lib/bench_sync.sh)
+#   scripts/bench.sh --sites    many sites in one process (issue #14): 50 databases, the server
+#                               with 1, 10 and 50 [[sites]] in turn (memory per site), and load on
+#                               one site vs spread over 10; about 7 minutes; BENCHMARKS.md untouched
+#   scripts/bench.sh --sites --quick  the same as a smoke run: 1 and 3 sites, small counts, no
+#                               idle reading; under a minute
 #
 # Environment:
 #   BENCH_DURABLE=1     flush the redo log to disk at every commit (innodb_flush_log_at_trx_commit=1)
 #                       instead of the test suite's =2 (see BENCHMARKS.md)
 #   BENCH_BINLOG=1      also write the binary log and sync it at every commit (log_bin, sync_binlog=1),
 #                       as a primary with replicas runs
-#   BENCH_POOL_MAX=N    the server's DATABASE__POOL_MAX (default 48)
+#   BENCH_POOL_MAX=N    the server's DATABASE__POOL_MAX (default 48; with --sites every site's
+#                       pool_max, default 8 as shipped)
 #   BENCH_WORKERS=N     the server's SERVER__WORKERS (default: one per core)
-#   BENCH_OUT=FILE      where the results go (default target/bench/results.md)
+#   BENCH_OUT=FILE      where the results go (default target/bench/results.md; --sites:
+#                       target/bench/sites.md)
 #   BENCH_SERVER=FILE   the server binary to measure (default: the one just built), e.g. an
 #                       older build to compare with; the statement check then says where they differ
 #
@@ -34,6 +41,7 @@ die() { log "error: $*"; exit 1; }
 QUICK=()
 CREATES=()
 SYNC=0
+SITES=0
 while [ $# -gt 0 ]; do
   case "$1" in
     --quick) QUICK=(--quick) ;;
@@ -43,7 +51,8 @@ while [ $# -gt 0 ]; do
       CREATES=(--creates "$n")
       ;;
     --sync) SYNC=1 ;;
-    -h | --help) sed -n '2,22p' "$0"; exit 0 ;;
+    --sites) SITES=1 ;;
+    -h | --help) sed -n '2,29p' "$0"; exit 0 ;;
     *) die "unknown argument $1 (try --help)" ;;
   esac
   shift
@@ -121,14 +130,35 @@ if [ "$SYNC" = 1 ]; then
   exit
 fi
 
-"$BENCH_BIN" load-fixture --db-url "$DB_URL" --fixture tests/fixtures/drupal10.sql
-
 # --- the server under test ------------------------------------------------------------
 # The shipped mapping plus the fixture's four fields, as tests/api/helpers.rs does: Entra's
 # PATCH replaces name.familyName, which the default mapping does not store.
 MAPPING="$WORK/drupal_mapping.toml"
 cp drupal_mapping.toml "$MAPPING"
 { echo; cat tests/fixtures/fields_mapping.toml; } >>"$MAPPING"
+
+if [ "$SITES" = 1 ]; then
+  # The load generator loads the databases and starts and stops the servers itself (their
+  # settings files and logs: target/bench/sites/).
+  SITES_QUICK=()
+  [ "${#QUICK[@]}" -eq 0 ] ||
+    SITES_QUICK=(--counts 1,3 --spread 3 --idle-secs 0 --seed 50 --lookups 300 --creates 100 --rounds 1)
+  log "load average now: $(cut -d' ' -f1-3 /proc/loadavg)"
+  "$BENCH_BIN" sites "${SITES_QUICK[@]}" \
+    --db-server "mysql://root@127.0.0.1:$PORT" \
+    --server-bin "$SERVER_BIN" \
+    --mapping "$MAPPING" \
+    --fixture tests/fixtures/drupal10.sql \
+    --db-pid "$SERVER_PID" \
+    --pool-max "${BENCH_POOL_MAX:-8}" \
+    --workers "${BENCH_WORKERS:-0}" \
+    --work-dir "$OUT_DIR/sites" \
+    --out "${BENCH_OUT:-$OUT_DIR/sites.md}" \
+    --note "commit $(git rev-parse --short HEAD 2>/dev/null || echo unknown); release build; log level info (to a file); mapping: drupal_mapping.toml + the fixture's 4 fields"
+  exit $?
+fi
+
+"$BENCH_BIN" load-fixture --db-url "$DB_URL" --fixture tests/fixtures/drupal10.sql
 
 SECRET=$(od -An -N32 -tx1 /dev/urandom | tr -d ' \n')
 SCIM_PORT=$(free_port)

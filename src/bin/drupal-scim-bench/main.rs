@@ -4,6 +4,8 @@
 //! sends, at concurrency 1, 8 and 32, with bounded request counts, and runs the same SQL
 //! statements straight through mysql_async beside each phase, so every figure comes with what
 //! the database allows on the same machine. Built only with `--features bench`.
+//! `sites` (sites.rs) measures many sites in one process instead: memory per site, and load
+//! spread over sites against load on one.
 
 mod db;
 mod driver;
@@ -11,6 +13,9 @@ mod raw;
 mod rss;
 mod scim;
 mod sync_out;
+mod served;
+mod sites;
+mod spread;
 
 use clap::{Parser, Subcommand};
 use driver::Sample;
@@ -43,6 +48,10 @@ enum Command {
     Run(RunArgs),
     /// The sync-out benchmark (issue #13): backfill, idle loop and lag into a running target.
     Sync(sync_out::SyncArgs),
+    /// Many sites in one process (issue #14): start the server with 1, 10 and 50 sites in turn,
+    /// read its memory, and compare the throughput of one site with that of load spread over
+    /// sites.
+    Sites(sites::SitesArgs),
 }
 
 #[derive(clap::Args)]
@@ -1029,6 +1038,7 @@ async fn main() -> std::process::ExitCode {
         Command::LoadFixture { db_url, fixture } => db::load_fixture(&db_url, &fixture).await,
         Command::Run(args) => run(args).await,
         Command::Sync(args) => sync_out::run(args).await,
+        Command::Sites(args) => sites::run(args).await,
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

@@ -103,6 +103,16 @@ impl Scim {
         Scim { client, base: base.trim_end_matches('/').to_string(), auth: format!("Bearer {token}") }
     }
 
+    /// The same HTTP client (and its keep-alive connections) for another base and token: one
+    /// client for every site of a multisite server.
+    pub fn on(&self, base: &str, token: &str) -> Scim {
+        Scim {
+            client: self.client.clone(),
+            base: base.trim_end_matches('/').to_string(),
+            auth: format!("Bearer {token}"),
+        }
+    }
+
     async fn send(
         &self,
         method: reqwest::Method,
@@ -132,6 +142,12 @@ impl Scim {
                 _ => tokio::time::sleep(Duration::from_millis(200)).await,
             }
         }
+    }
+
+    /// GET /Users?count=1: the site answers a list (its pool opens, its statements are prepared).
+    pub async fn touch(&self) -> Result<(), String> {
+        let (status, text) = self.send(reqwest::Method::GET, "/Users?count=1", None).await?;
+        check(status, 200, "GET /Users?count=1", &text)
     }
 
     /// POST /Users; the new SCIM id.
