@@ -127,6 +127,19 @@ impl Scim2Server {
         self.log().lines().filter(|l| l.contains(&needle)).count()
     }
 
+    /// [`Scim2Server::requests`] once its access log shows `n` of them, or after 5 s: the server
+    /// writes a request's log line after it has answered, so a client may be ahead of the log.
+    pub async fn requests_logged(&self, method: &str, path: &str, n: usize) -> usize {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        loop {
+            let seen = self.requests(method, path);
+            if seen >= n || std::time::Instant::now() > deadline {
+                return seen;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+    }
+
     /// Every request line of its access log (`"METHOD /path HTTP/1.1" status`).
     pub fn request_lines(&self) -> Vec<String> {
         self.log().lines().filter(|l| l.contains(" HTTP/1.")).map(String::from).collect()

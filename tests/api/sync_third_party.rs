@@ -88,7 +88,7 @@ async fn sync_backfills_patches_blocks_and_cancels_on_scim2_server(fx: Fixture) 
     assert_eq!((edited.pushed, edited.failed), (1, 0), "{edited:?}\n{}", scim2.log());
     let jdoe_path = format!("/v2/Users/{}", target_id(&source, 2).await);
     assert_eq!(front.sent("PATCH", &jdoe_path), 1, "the target announces PATCH: {:?}", front.seen());
-    assert_eq!(scim2.requests("PATCH", &jdoe_path), 1, "scim2-server's own log shows the PATCH");
+    assert_eq!(scim2.requests_logged("PATCH", &jdoe_path, 1).await, 1, "scim2-server's own log shows the PATCH");
     let jdoe = scim2.the_user("jdoe").await;
     assert_eq!(jdoe["emails"], json!([{"value": "john.doe@example.org", "type": "work", "primary": true}]));
     assert_eq!(jdoe[ENTERPRISE], json!({"department": "Editorial"}), "the emptied field is gone there too");

@@ -12,10 +12,10 @@ mod driver;
 mod raw;
 mod rss;
 mod scim;
-mod sync_out;
 mod served;
 mod sites;
 mod spread;
+mod sync_out;
 
 use clap::{Parser, Subcommand};
 use driver::Sample;
