@@ -123,19 +123,36 @@ mariadb_start
 DB_URL="mysql://root@127.0.0.1:$PORT/drupal_bench"
 log "MariaDB is up (pid $SERVER_PID, port $PORT, innodb_flush_log_at_trx_commit=$FLUSH)"
 
-if [ "$SYNC" = 1 ]; then
-  # shellcheck source=scripts/lib/bench_sync.sh
-  . scripts/lib/bench_sync.sh
-  bench_sync
-  exit
-fi
-
 # --- the server under test ------------------------------------------------------------
 # The shipped mapping plus the fixture's four fields, as tests/api/helpers.rs does: Entra's
 # PATCH replaces name.familyName, which the default mapping does not store.
 MAPPING="$WORK/drupal_mapping.toml"
 cp drupal_mapping.toml "$MAPPING"
 { echo; cat tests/fixtures/fields_mapping.toml; } >>"$MAPPING"
+
+# Start server binary $1 (`serve`) on database URL $2 with $MAPPING, its log in $3: sets SECRET,
+# SCIM_PORT, POOL_MAX and SCIM_PID.
+start_scim() {
+  SECRET=$(od -An -N32 -tx1 /dev/urandom | tr -d ' \n')
+  SCIM_PORT=$(free_port)
+  POOL_MAX=${BENCH_POOL_MAX:-48}
+  log "starting $1 serve on 127.0.0.1:$SCIM_PORT (pool_max $POOL_MAX); its log: $3"
+  env DRUPAL_SCIM__DATABASE__URL="$2" \
+    DRUPAL_SCIM__AUTH__SECRET="$SECRET" \
+    DRUPAL_SCIM__SERVER__LISTEN="127.0.0.1:$SCIM_PORT" \
+    DRUPAL_SCIM__MAPPING="$MAPPING" \
+    DRUPAL_SCIM__DATABASE__POOL_MAX="$POOL_MAX" \
+    DRUPAL_SCIM__SERVER__WORKERS="${BENCH_WORKERS:-0}" \
+    "$1" serve </dev/null >"$3" 2>&1 &
+  SCIM_PID=$!
+}
+
+if [ "$SYNC" = 1 ]; then
+  # shellcheck source=scripts/lib/bench_sync.sh
+  . scripts/lib/bench_sync.sh
+  bench_sync
+  exit
+fi
 
 if [ "$SITES" = 1 ]; then
   # The load generator loads the databases and starts and stops the servers itself (their
@@ -160,19 +177,8 @@ fi
 
 "$BENCH_BIN" load-fixture --db-url "$DB_URL" --fixture tests/fixtures/drupal10.sql
 
-SECRET=$(od -An -N32 -tx1 /dev/urandom | tr -d ' \n')
-SCIM_PORT=$(free_port)
-POOL_MAX=${BENCH_POOL_MAX:-48}
 SCIM_LOG="$OUT_DIR/server.log"
-log "starting $SERVER_BIN serve on 127.0.0.1:$SCIM_PORT (pool_max $POOL_MAX); its log: $SCIM_LOG"
-env DRUPAL_SCIM__DATABASE__URL="$DB_URL" \
-  DRUPAL_SCIM__AUTH__SECRET="$SECRET" \
-  DRUPAL_SCIM__SERVER__LISTEN="127.0.0.1:$SCIM_PORT" \
-  DRUPAL_SCIM__MAPPING="$MAPPING" \
-  DRUPAL_SCIM__DATABASE__POOL_MAX="$POOL_MAX" \
-  DRUPAL_SCIM__SERVER__WORKERS="${BENCH_WORKERS:-0}" \
-  "$SERVER_BIN" serve </dev/null >"$SCIM_LOG" 2>&1 &
-SCIM_PID=$!
+start_scim "$SERVER_BIN" "$DB_URL" "$SCIM_LOG"
 
 UPDATE=()
 [ "${#QUICK[@]}" -eq 0 ] && [ "${#CREATES[@]}" -eq 0 ] && UPDATE=(--update BENCHMARKS.md)

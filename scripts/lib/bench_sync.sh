@@ -1,7 +1,7 @@
 # shellcheck shell=bash
 # `scripts/bench.sh --sync`: the sync-out benchmark of issue #13 (sourced by scripts/bench.sh
 # once its MariaDB is up; uses its WORK, PORT, SERVER_PID, SERVER_BIN, BENCH_BIN, OUT_DIR,
-# SCIM_PID, log and free_port).
+# MAPPING, start_scim (which sets SECRET, SCIM_PORT, POOL_MAX, SCIM_PID), log and free_port).
 #
 # Two databases loaded with the Drupal 10 fixture: drupal_source (seeded by the bench, read by
 # `drupal-scim sync`) and drupal_target (behind a `drupal-scim serve`, the sync target). The
@@ -26,45 +26,29 @@ bench_sync() {
   "$bench" load-fixture --db-url "$source_url" --fixture tests/fixtures/drupal10.sql
   "$bench" load-fixture --db-url "$target_url" --fixture tests/fixtures/drupal10.sql
 
-  # The same mapping as the main benchmark, on both sites.
-  local mapping="$WORK/drupal_mapping.toml"
-  cp drupal_mapping.toml "$mapping"
-  { echo; cat tests/fixtures/fields_mapping.toml; } >>"$mapping"
-
-  local secret port pool_max scim_log
-  secret=$(od -An -N32 -tx1 /dev/urandom | tr -d ' \n')
-  port=$(free_port)
-  pool_max=${BENCH_POOL_MAX:-48}
-  scim_log="$OUT_DIR/sync-target.log"
-  log "starting the target: $server serve on 127.0.0.1:$port (pool_max $pool_max); its log: $scim_log"
-  env DRUPAL_SCIM__DATABASE__URL="$target_url" \
-    DRUPAL_SCIM__AUTH__SECRET="$secret" \
-    DRUPAL_SCIM__SERVER__LISTEN="127.0.0.1:$port" \
-    DRUPAL_SCIM__MAPPING="$mapping" \
-    DRUPAL_SCIM__DATABASE__POOL_MAX="$pool_max" \
-    DRUPAL_SCIM__SERVER__WORKERS="${BENCH_WORKERS:-0}" \
-    "$server" serve </dev/null >"$scim_log" 2>&1 &
-  SCIM_PID=$!
+  # The same mapping as the main benchmark ($MAPPING), on both sites.
+  local scim_log="$OUT_DIR/sync-target.log"
+  start_scim "$server" "$target_url" "$scim_log"
 
   local update=() extra=()
   [ -z "${BENCH_SYNC_ARGS:-}" ] && update=(--update BENCHMARKS.md)
   read -r -a extra <<<"${BENCH_SYNC_ARGS:-}"
   log "load average now: $(cut -d' ' -f1-3 /proc/loadavg)"
   local rc=0
-  DRUPAL_SCIM__AUTH__SECRET="$secret" "$bench" sync \
-    --origin "http://127.0.0.1:$port" \
+  DRUPAL_SCIM__AUTH__SECRET="$SECRET" "$bench" sync \
+    --origin "http://127.0.0.1:$SCIM_PORT" \
     --source-db-url "$source_url" \
     --target-db-url "$target_url" \
     --target-pid "$SCIM_PID" \
     --db-pid "$SERVER_PID" \
     --drupal-scim "$server" \
-    --mapping "$mapping" \
+    --mapping "$MAPPING" \
     --work-dir "$WORK" \
     --log-dir "$OUT_DIR" \
     --out "${BENCH_OUT:-$OUT_DIR/sync-results.md}" \
     "${update[@]}" "${extra[@]}" \
     --note "commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)$(git diff --quiet HEAD -- src Cargo.toml 2>/dev/null || echo ' (with uncommitted changes)')" \
-    --note "target drupal-scim serve=release build; DATABASE__POOL_MAX=$pool_max; SERVER__WORKERS=${BENCH_WORKERS:-0} (0: one per core); log level info (to a file); mapping: drupal_mapping.toml + the fixture's 4 fields, the same on both sites" \
+    --note "target drupal-scim serve=release build; DATABASE__POOL_MAX=$POOL_MAX; SERVER__WORKERS=${BENCH_WORKERS:-0} (0: one per core); log level info (to a file); mapping: drupal_mapping.toml + the fixture's 4 fields, the same on both sites" \
     --note "sync process=release build, the same binary (\`drupal-scim --config FILE sync\`), log level info (to a file)" || rc=$?
   if ! kill -0 "$SCIM_PID" 2>/dev/null; then
     log "the target server died during the run; last lines of its log:"
