@@ -40,6 +40,14 @@ async fn sigterm_lets_the_push_in_flight_finish_and_record(fx: Fixture) {
         .stderr(Stdio::from(std::fs::File::create(&log).unwrap()))
         .spawn()
         .unwrap();
+    // Killed if the test fails before the process ends (a failing assertion must not leave it).
+    struct Reaper(u32);
+    impl Drop for Reaper {
+        fn drop(&mut self) {
+            let _ = Command::new("kill").arg("-KILL").arg(self.0.to_string()).status();
+        }
+    }
+    let _reaper = Reaper(child.id());
     let deadline = Instant::now() + Duration::from_secs(30);
     while front.sent("POST", "/scim/v2/Users") == 0 {
         assert!(child.try_wait().unwrap().is_none(), "{}", std::fs::read_to_string(&log).unwrap_or_default());
