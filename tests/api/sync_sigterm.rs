@@ -47,7 +47,7 @@ async fn sigterm_lets_the_push_in_flight_finish_and_record(fx: Fixture) {
             let _ = Command::new("kill").arg("-KILL").arg(self.0.to_string()).status();
         }
     }
-    let _reaper = Reaper(child.id());
+    let reaper = Reaper(child.id());
     let deadline = Instant::now() + Duration::from_secs(30);
     while front.sent("POST", "/scim/v2/Users") == 0 {
         assert!(child.try_wait().unwrap().is_none(), "{}", std::fs::read_to_string(&log).unwrap_or_default());
@@ -68,6 +68,8 @@ async fn sigterm_lets_the_push_in_flight_finish_and_record(fx: Fixture) {
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     };
+    // Ended and reaped: its pid is no longer its own to kill.
+    std::mem::forget(reaper);
     let text = std::fs::read_to_string(&log).unwrap();
     assert!(status.success(), "{text}");
     assert!(stopped.elapsed() >= Duration::from_millis(500), "it waited for the answer in flight: {text}");
