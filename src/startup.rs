@@ -9,7 +9,7 @@ use crate::drupal::roles::{self, list_roles};
 use crate::drupal::server::{self, Refusal};
 use crate::drupal::site::{Site, SiteError};
 use crate::drupal::users::UserStore;
-use crate::http::sites::{Down, Entry, Sites, Slot, Table};
+use crate::http::sites::{Entry, Sites, Slot, Table};
 use crate::http::{AppState, configure};
 use crate::mapping::check::open_site;
 use crate::mapping::model::{LinkExisting, Mapping, MappingError};
@@ -355,9 +355,8 @@ pub async fn reload(sites: &Sites, new: Deployment) -> ReloadReport {
             }
             (Err(e), _) => {
                 report.push(format!("site {name:?}: cannot be served (503 until it can): {e}"));
-                let keyring = Keyring::for_site(&settings.settings.auth, &settings.name);
-                let down = Down { keyring, reason: e.to_string() };
-                entries.push(Entry { settings, slot: Slot::Down(Arc::new(down)) });
+                let slot = Slot::down(&settings, e.to_string());
+                entries.push(Entry { settings, slot });
             }
         }
     }

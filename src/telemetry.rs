@@ -105,6 +105,21 @@ const WRITE_SERIES: [WriteSeries; 3] = [
     ),
 ];
 
+/// One metric (name, type, help) with a line per site: `name{site="…"} value`, and no label on a
+/// single-site server.
+fn per_site<'a, T: 'a>(
+    out: &mut String,
+    (name, kind, help): (&str, &str, &str),
+    rows: impl IntoIterator<Item = (&'a String, &'a T)>,
+    value: impl Fn(&T) -> String,
+) {
+    let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
+    for (site, row) in rows {
+        let labels = if site.is_empty() { String::new() } else { format!("{{site=\"{site}\"}}") };
+        let _ = writeln!(out, "{name}{labels} {}", value(row));
+    }
+}
+
 /// A pool gauge: its name, its help text, and how to read it.
 type PoolGauge = (&'static str, &'static str, fn(&crate::drupal::db::PoolGauges) -> usize);
 
@@ -234,13 +249,7 @@ impl Metrics {
             ("drupal_scim_db_connection_waiters", "Requests waiting for a database connection.", |p| p.waiters),
         ];
         for (name, help, read) in pool_gauges {
-            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} gauge");
-            for (site, pool) in pools {
-                let labels = site_label(site);
-                let labels = labels.trim_end_matches(',');
-                let labels = if labels.is_empty() { String::new() } else { format!("{{{labels}}}") };
-                let _ = writeln!(out, "{name}{labels} {}", read(pool));
-            }
+            per_site(&mut out, (name, "gauge", help), pools.iter().map(|(s, p)| (s, p)), |p| read(p).to_string());
         }
         self.render_writes(&mut out, WRITE_SERIES.get(..2).unwrap_or_default());
         gauge(
@@ -276,13 +285,7 @@ impl Metrics {
         };
         let writes = if writes.is_empty() { vec![(String::new(), WriteStats::default())] } else { writes };
         for (name, kind, help, read) in series {
-            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
-            for (site, stats) in &writes {
-                let labels = site_label(site);
-                let labels = labels.trim_end_matches(',');
-                let labels = if labels.is_empty() { String::new() } else { format!("{{{labels}}}") };
-                let _ = writeln!(out, "{name}{labels} {}", read(stats).max(0));
-            }
+            per_site(out, (name, kind, help), writes.iter().map(|(s, w)| (s, w)), |w| read(w).max(0).to_string());
         }
     }
 
@@ -309,13 +312,7 @@ impl Metrics {
             ),
         ];
         for (name, kind, help, read) in series {
-            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
-            for (site, stats) in sync.iter() {
-                let labels = site_label(site);
-                let labels = labels.trim_end_matches(',');
-                let labels = if labels.is_empty() { String::new() } else { format!("{{{labels}}}") };
-                let _ = writeln!(out, "{name}{labels} {}", read(stats));
-            }
+            per_site(out, (name, kind, help), sync.iter(), |s| read(s).to_string());
         }
     }
 }

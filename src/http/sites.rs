@@ -54,6 +54,13 @@ pub enum Slot {
     Down(Arc<Down>),
 }
 
+impl Slot {
+    /// A site that could not be opened, for `reason`: its own tokens get a 503.
+    pub fn down(settings: &SiteSettings, reason: String) -> Slot {
+        Slot::Down(Arc::new(Down { keyring: Keyring::for_site(&settings.settings.auth, &settings.name), reason }))
+    }
+}
+
 /// A site that could not be opened: its keyring (its tokens get a 503, others a 401) and why.
 pub struct Down {
     pub keyring: Keyring,
@@ -135,10 +142,7 @@ impl Sites {
         self.replace(Table::of(opened.into_iter().map(|(settings, state)| {
             let slot = match state {
                 Ok(state) => Slot::Up(state),
-                Err(reason) => Slot::Down(Arc::new(Down {
-                    keyring: Keyring::for_site(&settings.settings.auth, &settings.name),
-                    reason,
-                })),
+                Err(reason) => Slot::down(&settings, reason),
             };
             Entry { settings, slot }
         })));
