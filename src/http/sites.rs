@@ -176,7 +176,7 @@ impl Sites {
     fn pick(&self, table: &Table, path: &str, host: &str) -> Pick {
         if !self.multisite {
             return match table.entries.values().next() {
-                Some(entry) => Pick::Site { entry: Box::new(entry.clone()), by_path: false, rewrite: None },
+                Some(entry) => Pick::site(entry, false, None),
                 None => Pick::Pass,
             };
         }
@@ -186,16 +186,12 @@ impl Sites {
         let segment = rest.trim_start_matches('/').split('/').next().unwrap_or_default();
         if let Some(entry) = table.entries.get(segment) {
             let after = &rest[1 + segment.len()..];
-            return Pick::Site {
-                entry: Box::new(entry.clone()),
-                by_path: true,
-                rewrite: Some(format!("{}{after}", self.base)),
-            };
+            return Pick::site(entry, true, Some(format!("{}{after}", self.base)));
         }
         let host =
             host.rsplit_once(':').filter(|(_, port)| port.bytes().all(|b| b.is_ascii_digit())).map_or(host, |(h, _)| h);
         match table.hosts.get(&host.to_ascii_lowercase()).and_then(|name| table.entries.get(name)) {
-            Some(entry) => Pick::Site { entry: Box::new(entry.clone()), by_path: false, rewrite: None },
+            Some(entry) => Pick::site(entry, false, None),
             None => Pick::Unknown(segment.to_string()),
         }
     }
@@ -204,13 +200,17 @@ impl Sites {
 enum Pick {
     /// Not a SCIM path of any site (`/healthz`, `/metrics`, elsewhere).
     Pass,
-    Site {
-        entry: Box<Entry>,
-        by_path: bool,
-        rewrite: Option<String>,
-    },
+    /// The site's name and state (cheap to clone: the state is shared), not its whole entry:
+    /// this runs for every request.
+    Site { name: String, slot: Slot, by_path: bool, rewrite: Option<String> },
     /// Below the base path, but no site has that name or this Host.
     Unknown(String),
+}
+
+impl Pick {
+    fn site(entry: &Entry, by_path: bool, rewrite: Option<String>) -> Pick {
+        Pick::Site { name: entry.settings.name.clone(), slot: entry.slot.clone(), by_path, rewrite }
+    }
 }
 
 /// Middleware: find the request's site and give its handlers that site's state.
@@ -223,7 +223,7 @@ pub async fn route<B: MessageBody>(
     };
     let host = req.connection_info().host().to_string();
     let picked = sites.pick(&sites.table(), req.path(), &host);
-    let (entry, by_path, rewrite) = match picked {
+    let (name, slot, by_path, rewrite) = match picked {
         Pick::Pass => return next.call(req).await.map(ServiceResponse::map_into_left_body),
         Pick::Unknown(segment) => {
             let err = ScimError::not_found(format!(
@@ -232,26 +232,27 @@ pub async fn route<B: MessageBody>(
             ));
             return Ok(req.into_response(err.error_response()).map_into_right_body());
         }
-        Pick::Site { entry, by_path, rewrite } => (entry, by_path, rewrite),
+        Pick::Site { name, slot, by_path, rewrite } => (name, slot, by_path, rewrite),
     };
     if let Some(path) = rewrite {
         rewrite_path(&mut req, &path);
     }
-    req.extensions_mut().insert(Picked { name: entry.settings.name.clone(), by_path });
-    match &entry.slot {
+    match slot {
         Slot::Up(state) => {
+            req.extensions_mut().insert(Picked { name, by_path });
             let mut data = actix_web::dev::Extensions::new();
-            data.insert(state.clone());
+            data.insert(state);
             req.add_data_container(Rc::new(data));
             next.call(req).await.map(ServiceResponse::map_into_left_body)
         }
         Slot::Down(down) => {
             let err = if crate::http::auth::bearer(&req).is_some_and(|t| down.keyring.verify(t).is_ok()) {
-                log::warn!("site {:?} is not available: {}", entry.settings.name, down.reason);
+                log::warn!("site {name:?} is not available: {}", down.reason);
                 ScimError::new(503, None, "this site's Drupal database cannot be reached right now; try again later")
             } else {
                 crate::http::auth::refusal()
             };
+            req.extensions_mut().insert(Picked { name, by_path });
             Ok(req.into_response(err.error_response()).map_into_right_body())
         }
     }
