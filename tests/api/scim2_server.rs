@@ -52,11 +52,6 @@ impl Scim2Server {
         unreachable!()
     }
 
-    /// Start one on `port` (a test that keeps the port free until the target "comes up").
-    pub async fn start_on(port: u16) -> Scim2Server {
-        Scim2Server::try_start(port).await.unwrap_or_else(|log| panic!("scim2-server did not start: {log}"))
-    }
-
     /// Start one on `port`, announcing `config` as its /ServiceProviderConfig when given.
     async fn try_start_with(port: u16, config: Option<&Value>) -> Result<Scim2Server, String> {
         let dir = std::env::temp_dir().join(format!("dscim-scim2-{}", uuid::Uuid::new_v4().simple()));
@@ -105,7 +100,8 @@ impl Scim2Server {
         }
     }
 
-    async fn try_start(port: u16) -> Result<Scim2Server, String> {
+    /// Start one on `port`, or its log when it could not (e.g. the port was taken meanwhile).
+    pub async fn try_start(port: u16) -> Result<Scim2Server, String> {
         Scim2Server::try_start_with(port, None).await
     }
 
