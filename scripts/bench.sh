@@ -6,6 +6,10 @@
 #   scripts/bench.sh --quick    smoke run (small counts, 10,000 accounts); BENCHMARKS.md untouched
 #   scripts/bench.sh --creates [N]  only the create phase (N per level, default 1000) and the
 #                               statement traces, about a minute; BENCHMARKS.md untouched
+#   scripts/bench.sh --lookups [N]  only the two lookup phases at 1,000 accounts (N per level, default
+#                               2000) and the statement traces; BENCHMARKS.md untouched
+#   scripts/bench.sh --groups   only the group phase (1,000-member PATCHes at c = 1, 8, 32) and the
+#                               server's VmHWM; BENCHMARKS.md untouched
 #   scripts/bench.sh --sync     the sync-out benchmark (issue #13, ~12 min): backfill, idle loop, lag;
 #                               rewrites BENCHMARKS.md's sync section (scripts/lib/bench_sync.sh)
 #   scripts/bench.sh --sites    many sites in one process (issue #14): 50 databases, the server
@@ -39,7 +43,7 @@ die() { log "error: $*"; exit 1; }
 . scripts/lib/mariadb.sh
 
 QUICK=()
-CREATES=()
+FOCUS=()
 SYNC=0
 SITES=0
 while [ $# -gt 0 ]; do
@@ -48,11 +52,17 @@ while [ $# -gt 0 ]; do
     --creates)
       n=1000
       if [ $# -gt 1 ] && [[ "$2" =~ ^[0-9]+$ ]]; then n=$2; shift; fi
-      CREATES=(--creates "$n")
+      FOCUS=(--creates "$n")
       ;;
+    --lookups)
+      n=2000
+      if [ $# -gt 1 ] && [[ "$2" =~ ^[0-9]+$ ]]; then n=$2; shift; fi
+      FOCUS=(--lookups "$n")
+      ;;
+    --groups) FOCUS=(--groups) ;;
     --sync) SYNC=1 ;;
     --sites) SITES=1 ;;
-    -h | --help) sed -n '2,29p' "$0"; exit 0 ;;
+    -h | --help) sed -n '2,33p' "$0"; exit 0 ;;
     *) die "unknown argument $1 (try --help)" ;;
   esac
   shift
@@ -181,7 +191,7 @@ SCIM_LOG="$OUT_DIR/server.log"
 start_scim "$SERVER_BIN" "$DB_URL" "$SCIM_LOG"
 
 UPDATE=()
-[ "${#QUICK[@]}" -eq 0 ] && [ "${#CREATES[@]}" -eq 0 ] && UPDATE=(--update BENCHMARKS.md)
+[ "${#QUICK[@]}" -eq 0 ] && [ "${#FOCUS[@]}" -eq 0 ] && UPDATE=(--update BENCHMARKS.md)
 log "load average now: $(cut -d' ' -f1-3 /proc/loadavg)"
 
 set +e
@@ -191,7 +201,7 @@ DRUPAL_SCIM__AUTH__SECRET="$SECRET" "$BENCH_BIN" run \
   --server-pid "$SCIM_PID" \
   --db-pid "$SERVER_PID" \
   --out "$OUT" \
-  "${UPDATE[@]}" "${QUICK[@]}" "${CREATES[@]}" \
+  "${UPDATE[@]}" "${QUICK[@]}" "${FOCUS[@]}" \
   --note "commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)$(git diff --quiet HEAD -- src Cargo.toml 2>/dev/null || echo ' (with uncommitted changes)')" \
   --note "drupal-scim settings=release build; DATABASE__POOL_MAX=$POOL_MAX; SERVER__WORKERS=${BENCH_WORKERS:-0} (0: one per core); log level info (to a file); mapping: drupal_mapping.toml + the fixture's 4 fields"
 rc=$?

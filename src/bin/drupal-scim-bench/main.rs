@@ -87,6 +87,14 @@ struct RunArgs {
     /// level) and the statement traces: for iterating on the write path in a minute.
     #[arg(long, value_name = "PER_LEVEL")]
     creates: Option<usize>,
+    /// Only the two lookup phases at 1,000 accounts (`--lookups` requests per level) and the
+    /// statement traces: for iterating on the read path.
+    #[arg(long, value_name = "PER_LEVEL", conflicts_with = "creates")]
+    lookups: Option<usize>,
+    /// Only the group phase (on 1,000 accounts created first), with the server's memory: for
+    /// iterating on the group write and its peak RSS.
+    #[arg(long, conflicts_with_all = ["creates", "lookups"])]
+    groups: bool,
     /// Lines describing the set-up, printed in the report (repeatable).
     #[arg(long = "note")]
     notes: Vec<String>,
@@ -858,6 +866,9 @@ async fn run(args: RunArgs) -> Result<(), String> {
     if let Some(n) = args.creates {
         counts.per_level = n.max(1);
     }
+    if let Some(n) = args.lookups {
+        counts.lookups = n.max(1);
+    }
     let token = drupal_scim::token::mint(&args.secret, "drupal-scim", "drupal-scim", "bench", None)
         .map_err(|e| e.to_string())?;
     let origin = args.origin.trim_end_matches('/').to_string();
@@ -892,7 +903,12 @@ async fn run(args: RunArgs) -> Result<(), String> {
     // --- 1,000 accounts: lookups and paging -------------------------------------
     let small = b.grow_to(counts.small).await?;
     b.rss.take_window();
-    if args.creates.is_none() {
+    if args.lookups.is_some() {
+        b.lookups(small, false, true).await;
+        b.lookups(small, true, false).await;
+        return focused(&mut b, &args, "--lookups").await;
+    }
+    if args.creates.is_none() && !args.groups {
         b.lookups(small, false, true).await;
         b.lookups(small, true, false).await;
         b.list(small, counts.walks_small).await;
@@ -908,9 +924,18 @@ async fn run(args: RunArgs) -> Result<(), String> {
         b.counts.per_level = saved;
     }
     let users = b.visible().await?;
+    if args.groups {
+        let size = counts.group_size as u64;
+        b.counts.per_level = counts.group_size;
+        let created = Arc::new(b.creates(users, "new", &[8]).await);
+        b.rows.pop();
+        b.rss.take_window();
+        b.group_adds(users + size, &created).await?;
+        return focused(&mut b, &args, "--groups").await;
+    }
     let created = Arc::new(b.creates(users, "new", &LEVELS).await);
     if args.creates.is_some() {
-        return creates_only(&mut b, &args).await;
+        return focused(&mut b, &args, "--creates").await;
     }
     let users = b.visible().await?;
     b.patches(users, &created).await;
@@ -998,14 +1023,16 @@ async fn run(args: RunArgs) -> Result<(), String> {
     Ok(())
 }
 
-/// The end of a `--creates` run: the create rows and the statement traces, printed and written
-/// to `--out` (never into BENCHMARKS.md).
-async fn creates_only(b: &mut Bench, args: &RunArgs) -> Result<(), String> {
+/// The end of a focused run (`--creates`, `--lookups`, `--groups`): its rows, the server's
+/// VmHWM and the statement traces, printed and written to `--out` (never into BENCHMARKS.md).
+async fn focused(b: &mut Bench, args: &RunArgs, mode: &str) -> Result<(), String> {
     let traces = statement_traces(b).await?;
     b.rss.stop();
+    let hwm = rss::status_kib(args.server_pid, "VmHWM").unwrap_or(0);
     let mut md = format!(
-        "_`scripts/bench.sh --creates`: the create phase only, {} per level; load average {} after._\n\n",
-        b.counts.per_level,
+        "_`scripts/bench.sh {mode}`: {:?}; server VmHWM {:.1} MiB; load average {} after._\n\n",
+        b.counts,
+        hwm as f64 / 1024.0,
         loadavg()
     );
     let _ = writeln!(md, "{}\n### Statements per request\n\n{traces}", results_table(&b.rows));
