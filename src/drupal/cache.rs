@@ -5,9 +5,9 @@
 //! A missing cache table means "nothing cached" (Drupal creates them lazily).
 
 use crate::drupal::error::ER_NO_SUCH_TABLE;
+use crate::drupal::listed;
 use crate::drupal::tables::Tables;
 use mysql_async::Conn;
-use mysql_async::prelude::*;
 
 /// What one committed write makes stale in Drupal's caches.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -44,7 +44,7 @@ impl Invalidation {
                 tables.t("cachetags")
             );
             let params: Vec<mysql_async::Value> = self.tags.iter().map(|t| t.as_str().into()).collect();
-            missing_is_empty(conn.exec_drop(sql, params).await, "cachetags")?;
+            missing_is_empty(listed::run(conn, sql, params).await, "cachetags")?;
         }
         for (bin, cids) in &self.cids {
             if cids.is_empty() {
@@ -54,7 +54,7 @@ impl Invalidation {
             let marks = vec!["?"; cids.len()].join(", ");
             let sql = format!("DELETE FROM {} WHERE `cid` IN ({marks})", tables.t(&table));
             let params: Vec<mysql_async::Value> = cids.iter().map(|c| c.as_str().into()).collect();
-            missing_is_empty(conn.exec_drop(sql, params).await, &table)?;
+            missing_is_empty(listed::run(conn, sql, params).await, &table)?;
         }
         Ok(())
     }

@@ -3,6 +3,7 @@
 //! (`user__roles` with deltas on 8+, `users_roles` pairs on Drupal 7).
 
 use crate::drupal::error::StoreError;
+use crate::drupal::listed;
 use crate::drupal::model::now;
 use crate::drupal::rows::{self, take};
 use crate::drupal::site::Site;
@@ -58,8 +59,7 @@ async fn resolve_accounts<Q: Queryable>(
             site.schema.value_langcode_sql(),
             site.schema.accounts_from(),
         );
-        let rows: Vec<Row> = q.exec(sql, params).await?;
-        for row in rows {
+        for row in listed::rows(q, sql, params).await? {
             out.push(account(site, row)?);
         }
     }
@@ -116,7 +116,9 @@ async fn lock_accounts<Q: Queryable>(q: &mut Q, site: &Site, uids: &[u32]) -> Re
             site.tables().t(site.schema.data_table()),
             marks(chunk.len())
         );
-        out.extend(rows::column::<u32, _>(q, sql, params, format_args!("{}.uid", site.schema.data_table())).await?);
+        for mut row in listed::rows(q, sql, params).await? {
+            out.insert(take(&mut row, 0, format_args!("{}.uid", site.schema.data_table()))?);
+        }
     }
     Ok(out)
 }
@@ -137,7 +139,9 @@ async fn holders<Q: Queryable>(q: &mut Q, site: &Site, role: &str, uids: &[u32])
             rows.owner,
             marks(chunk.len())
         );
-        out.extend(rows::column::<u32, _>(q, sql, params, RoleOwner(site)).await?);
+        for mut row in listed::rows(q, sql, params).await? {
+            out.insert(take(&mut row, 0, RoleOwner(site))?);
+        }
     }
     Ok(out)
 }
@@ -203,7 +207,7 @@ async fn delete_assignments<Q: Queryable>(
             rows.owner,
             marks(chunk.len())
         );
-        q.exec_drop(sql, params).await?;
+        listed::run(q, sql, params).await?;
     }
     Ok(())
 }
@@ -288,7 +292,7 @@ async fn touch<Q: Queryable>(q: &mut Q, site: &Site, uids: &[u32]) -> Result<(),
             site.tables().t(site.schema.data_table()),
             marks(chunk.len())
         );
-        q.exec_drop(sql, params).await?;
+        listed::run(q, sql, params).await?;
     }
     Ok(())
 }

@@ -13,6 +13,7 @@ pub mod columns;
 pub mod db;
 pub mod error;
 pub mod groups;
+pub mod listed;
 pub mod locks;
 pub mod membership;
 pub mod model;

@@ -6,6 +6,7 @@ use crate::drupal::after_commit;
 use crate::drupal::columns::Columns;
 use crate::drupal::db::{Db, retrying};
 use crate::drupal::error::StoreError;
+use crate::drupal::listed;
 use crate::drupal::locks::NamedLocks;
 use crate::drupal::membership;
 pub use crate::drupal::model::now;
@@ -781,7 +782,7 @@ pub async fn load<Q: Queryable>(conn: &mut Q, site: &Site, uids: &[u32]) -> Resu
     let marks = vec!["?"; uids.len()].join(", ");
     let sql =
         format!("SELECT {} FROM {} WHERE d.`uid` IN ({marks})", record_columns(site), site.schema.accounts_from());
-    let rows: Vec<Row> = conn.exec(sql, uids.to_vec()).await?;
+    let rows = listed::rows(conn, sql, uids.iter().map(|u| Value::from(*u)).collect()).await?;
     let mut by_uid: BTreeMap<u32, UserRecord> = BTreeMap::new();
     for row in rows {
         let record = record_from_row(site, row)?;
@@ -828,8 +829,8 @@ async fn add_values<Q: Queryable>(
         "SELECT {roles_part}, x.`{}`, {}, {}, {} FROM {} x WHERE x.`{}` IN ({marks}) AND {}",
         roles.owner, roles.language, roles.delta, roles.value, roles.table, roles.owner, roles.conditions
     ));
-    let params: Vec<u32> = (0..parts.len()).flat_map(|_| uids.iter().copied()).collect();
-    let read: Vec<Row> = conn.exec(parts.join(" UNION ALL "), params).await?;
+    let params: Vec<Value> = (0..parts.len()).flat_map(|_| uids.iter().map(|u| Value::from(*u))).collect();
+    let read = listed::rows(conn, parts.join(" UNION ALL "), params).await?;
     let mut rows: Vec<(usize, u32, String, u32, String)> = Vec::with_capacity(read.len());
     for mut row in read {
         let k: usize = take(&mut row, 0, "the part of a field and role read")?;

@@ -22,6 +22,7 @@ mod groups_support;
 mod helpers;
 mod injection;
 mod limits;
+mod listed;
 mod logs;
 mod multisite;
 mod multisite_cli;

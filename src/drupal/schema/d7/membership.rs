@@ -2,6 +2,7 @@
 
 use super::D7;
 use crate::drupal::error::StoreError;
+use crate::drupal::listed;
 use mysql_async::Value;
 use mysql_async::prelude::*;
 
@@ -22,7 +23,7 @@ impl D7 {
             self.tables.t("users_roles"),
             vec!["(?, ?)"; accounts.len()].join(", ")
         );
-        q.exec_drop(sql, params).await?;
+        listed::run(q, sql, params).await?;
         Ok(())
     }
 

@@ -3,10 +3,11 @@
 
 use super::Modern;
 use crate::drupal::error::StoreError;
+use crate::drupal::listed;
 use crate::drupal::rows::take;
 use crate::drupal::schema::fragments::marks;
+use mysql_async::Value;
 use mysql_async::prelude::*;
-use mysql_async::{Row, Value};
 use std::collections::BTreeMap;
 
 impl Modern {
@@ -24,7 +25,7 @@ impl Modern {
             marks(accounts.len())
         );
         let mut max: BTreeMap<u32, u32> = BTreeMap::new();
-        for mut row in q.exec::<Row, _, _>(sql, ids).await? {
+        for mut row in listed::rows(q, sql, ids).await? {
             max.insert(take(&mut row, 0, "user__roles.entity_id")?, take(&mut row, 1, "user__roles.delta")?);
         }
         let mut params: Vec<Value> = Vec::new();
@@ -36,7 +37,7 @@ impl Modern {
             "INSERT INTO {table} (`bundle`, `deleted`, `entity_id`, `revision_id`, `langcode`, `delta`, `roles_target_id`) VALUES {}",
             vec!["('user', 0, ?, ?, ?, ?, ?)"; accounts.len()].join(", ")
         );
-        q.exec_drop(sql, params).await?;
+        listed::run(q, sql, params).await?;
         Ok(())
     }
 
@@ -49,12 +50,14 @@ impl Modern {
         let table = self.tables.t("user__roles");
         let ids: Vec<Value> = uids.iter().map(|u| Value::from(*u)).collect();
         let m = marks(uids.len());
-        q.exec_drop(
+        listed::run(
+            q,
             format!("UPDATE {table} SET `delta` = `delta` + 1000000 WHERE `entity_id` IN ({m}) AND `deleted` = 0"),
             ids.clone(),
         )
         .await?;
-        q.exec_drop(
+        listed::run(
+            q,
             format!(
                 "UPDATE {table} r JOIN (SELECT a.`entity_id`, a.`langcode`, a.`delta`, COUNT(b.`delta`) AS `nd` \
                    FROM {table} a LEFT JOIN {table} b ON b.`entity_id` = a.`entity_id` AND b.`langcode` = a.`langcode` \
