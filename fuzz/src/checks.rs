@@ -85,7 +85,7 @@ pub fn check_path(input: &str) -> Option<path::AttrPath> {
 /// attribute and at most one element of a multi-valued attribute is primary (RFC 7643 §2.4).
 /// Returns `[user, group]`: whether the body applied to each sample.
 pub fn check_patch_body(body: &Value) -> [bool; 2] {
-    let Ok(ops) = patch::parse_request(body) else { return [false, false] };
+    let Ok(ops) = patch::parse_request(body.clone()) else { return [false, false] };
     [(sample_user(), &USER_RESOURCE, "userName"), (sample_group(), &GROUP_RESOURCE, "displayName")].map(
         |(sample, schema, required)| {
             let mut resource = sample;

@@ -104,7 +104,7 @@ pub async fn patch(
     let body = json_body(&req, payload, state.body_limit).await?;
     let (s, base, condition) = (state.clone(), state.base_url(&req), if_match(&req));
     let work =
-        async move { s.groups.patch(&id, &body, &base, asked.then_some(&projection), condition.as_deref()).await };
+        async move { s.groups.patch(&id, body, &base, asked.then_some(&projection), condition.as_deref()).await };
     match state.within(false, work).await? {
         Patched::NoContent => Ok(HttpResponse::NoContent().finish()),
         Patched::Resource(group) => Ok(located(StatusCode::OK, &group)),

@@ -71,7 +71,7 @@ pub async fn patch(
     let body = json_body(&req, payload, state.body_limit).await?;
     let (s, base, condition) = (state.clone(), state.base_url(&req), if_match(&req));
     let resource =
-        state.within(false, async move { s.users.patch(&id, &body, &base, condition.as_deref()).await }).await?;
+        state.within(false, async move { s.users.patch(&id, body, &base, condition.as_deref()).await }).await?;
     Ok(located(StatusCode::OK, &resource))
 }
 

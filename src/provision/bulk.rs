@@ -127,8 +127,8 @@ async fn execute(
         ("POST", ["Groups"]) => (201, Some(groups.create(&need_data()?, base, &none).await?)),
         ("PUT", ["Users", id]) => (200, Some(users.replace(id, &need_data()?, base, if_match).await?)),
         ("PUT", ["Groups", id]) => (200, Some(groups.replace(id, &need_data()?, base, &none, if_match).await?)),
-        ("PATCH", ["Users", id]) => (200, Some(users.patch(id, &need_data()?, base, if_match).await?)),
-        ("PATCH", ["Groups", id]) => match groups.patch(id, &need_data()?, base, Some(&none), if_match).await? {
+        ("PATCH", ["Users", id]) => (200, Some(users.patch(id, need_data()?, base, if_match).await?)),
+        ("PATCH", ["Groups", id]) => match groups.patch(id, need_data()?, base, Some(&none), if_match).await? {
             Patched::Resource(r) => (200, Some(r)),
             Patched::NoContent => (204, None),
         },

@@ -308,7 +308,7 @@ impl GroupService {
     pub async fn patch(
         &self,
         id: &str,
-        body: &Value,
+        body: Value,
         base: &str,
         projection: Option<&Projection>,
         if_match: Option<&str>,

@@ -290,7 +290,7 @@ impl UserService {
     }
 
     /// `PATCH /Users/{id}`: ops applied to the in-memory resource, then written in one transaction.
-    pub async fn patch(&self, id: &str, body: &Value, base: &str, if_match: Option<&str>) -> Result<Value, ScimError> {
+    pub async fn patch(&self, id: &str, body: Value, base: &str, if_match: Option<&str>) -> Result<Value, ScimError> {
         let ops = patch::parse_request(body)?;
         let current = self.current(id).await?;
         let mut resource = self.render_one(&current, base).await?;

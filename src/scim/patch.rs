@@ -61,14 +61,19 @@ pub struct PatchOp {
 // Parsing the request body
 
 /// Parses a PATCH request body into its operations (an empty `Operations` array is valid).
-pub fn parse_request(body: &Value) -> Result<Vec<PatchOp>, ScimError> {
-    let obj = body.as_object().ok_or_else(|| ScimError::invalid_syntax("PATCH body must be a JSON object"))?;
-    check_schemas(obj)?;
-    let ops = get_ci(obj, "Operations")
-        .ok_or_else(|| ScimError::invalid_syntax("PATCH body lacks \"Operations\""))?
-        .as_array()
-        .ok_or_else(|| ScimError::invalid_syntax("\"Operations\" must be an array"))?;
-    ops.iter().enumerate().map(|(i, op)| parse_op(op).map_err(|e| at_index(i, e))).collect()
+/// The body is taken, not borrowed: an operation's value moves into the op (a 1,000-member Add
+/// is not copied).
+pub fn parse_request(body: Value) -> Result<Vec<PatchOp>, ScimError> {
+    let Value::Object(mut obj) = body else {
+        return Err(ScimError::invalid_syntax("PATCH body must be a JSON object"));
+    };
+    check_schemas(&obj)?;
+    let ops = match remove_ci(&mut obj, "Operations") {
+        Some(Value::Array(ops)) => ops,
+        Some(_) => return Err(ScimError::invalid_syntax("\"Operations\" must be an array")),
+        None => return Err(ScimError::invalid_syntax("PATCH body lacks \"Operations\"")),
+    };
+    ops.into_iter().enumerate().map(|(i, op)| parse_op(op).map_err(|e| at_index(i, e))).collect()
 }
 
 /// `schemas` may be missing (lenient), but when present it must name the PatchOp message.
@@ -82,23 +87,25 @@ fn check_schemas(obj: &Map<String, Value>) -> Result<(), ScimError> {
     if ok { Ok(()) } else { Err(ScimError::invalid_syntax(format!("\"schemas\" must contain \"{PATCH_OP}\""))) }
 }
 
-fn parse_op(v: &Value) -> Result<PatchOp, ScimError> {
-    let obj = v.as_object().ok_or_else(|| ScimError::invalid_syntax("operation must be a JSON object"))?;
-    let op = match get_ci(obj, "op") {
+fn parse_op(v: Value) -> Result<PatchOp, ScimError> {
+    let Value::Object(mut obj) = v else {
+        return Err(ScimError::invalid_syntax("operation must be a JSON object"));
+    };
+    let op = match get_ci(&obj, "op") {
         Some(Value::String(name)) => {
             PatchOpKind::parse(name).ok_or_else(|| ScimError::invalid_syntax(format!("unknown op \"{name}\"")))?
         }
         Some(_) => return Err(ScimError::invalid_syntax("\"op\" must be a string")),
         None => return Err(ScimError::invalid_syntax("operation lacks \"op\"")),
     };
-    let path = match get_ci(obj, "path") {
+    let path = match get_ci(&obj, "path") {
         // An empty path is treated as absent: some clients send "" for path-less operations.
         None | Some(Value::Null) => None,
         Some(Value::String(s)) if s.trim().is_empty() => None,
         Some(Value::String(s)) => Some(parse_op_path(s)?),
         Some(_) => return Err(ScimError::invalid_syntax("\"path\" must be a string")),
     };
-    let value = get_ci(obj, "value").cloned();
+    let value = remove_ci(&mut obj, "value");
     match op {
         PatchOpKind::Remove if path.is_none() => Err(ScimError::no_target("remove needs a path")),
         PatchOpKind::Add | PatchOpKind::Replace if value.is_none() => {
@@ -873,7 +880,7 @@ mod tests {
     }
 
     fn run(resource: Value, ops: Value, schema: &ResourceSchema) -> Result<Value, ScimError> {
-        let ops = parse_request(&body(ops))?;
+        let ops = parse_request(body(ops))?;
         let mut r = resource;
         apply(&mut r, &ops, schema)?;
         Ok(r)
@@ -1122,7 +1129,7 @@ mod tests {
 
     #[test]
     fn empty_operations() {
-        assert_eq!(parse_request(&body(json!([]))).unwrap(), vec![]);
+        assert_eq!(parse_request(body(json!([]))).unwrap(), vec![]);
         let mut u = user();
         apply(&mut u, &[], &USER_RESOURCE).unwrap();
         assert_eq!(u, user());
@@ -1130,7 +1137,7 @@ mod tests {
 
     #[test]
     fn op_names_are_case_insensitive() {
-        let ops = parse_request(&json!({"schemas": [PATCH_OP], "operations": [
+        let ops = parse_request(json!({"schemas": [PATCH_OP], "operations": [
             {"op": "Add", "path": "title", "value": "a"},
             {"Op": "REPLACE", "Path": "title", "Value": "b"},
             {"op": "Remove", "path": "title"},
@@ -1142,8 +1149,8 @@ mod tests {
 
     #[test]
     fn schemas_may_be_missing_but_not_wrong() {
-        assert!(parse_request(&json!({"Operations": []})).is_ok());
-        let e = parse_request(&json!({"schemas": [USER_SCHEMA], "Operations": []})).unwrap_err();
+        assert!(parse_request(json!({"Operations": []})).is_ok());
+        let e = parse_request(json!({"schemas": [USER_SCHEMA], "Operations": []})).unwrap_err();
         assert_eq!(e.scim_type, Some(ScimType::InvalidSyntax));
     }
 
@@ -1158,14 +1165,14 @@ mod tests {
             body(json!([{"op": "add", "path": "title"}])),
             body(json!([{"op": "add", "path": 3, "value": "x"}])),
         ] {
-            let e = parse_request(&b).unwrap_err();
+            let e = parse_request(b.clone()).unwrap_err();
             assert_eq!(e.scim_type, Some(ScimType::InvalidSyntax), "{b}: {e}");
         }
     }
 
     #[test]
     fn unknown_op_names_its_index() {
-        let e = parse_request(&body(
+        let e = parse_request(body(
             json!([{"op": "add", "path": "title", "value": "x"}, {"op": "Upsert", "path": "title", "value": "x"}]),
         ))
         .unwrap_err();
@@ -1175,13 +1182,13 @@ mod tests {
 
     #[test]
     fn remove_without_path_is_no_target() {
-        let e = parse_request(&body(json!([{"op": "remove"}]))).unwrap_err();
+        let e = parse_request(body(json!([{"op": "remove"}]))).unwrap_err();
         assert_eq!((e.scim_type, e.detail.as_str()), (Some(ScimType::NoTarget), "Operations[0]: remove needs a path"));
     }
 
     #[test]
     fn bad_path_syntax_is_invalid_path() {
-        let e = parse_request(&body(json!([{"op": "add", "path": "emails[type eq", "value": "x"}]))).unwrap_err();
+        let e = parse_request(body(json!([{"op": "add", "path": "emails[type eq", "value": "x"}]))).unwrap_err();
         assert_eq!(e.scim_type, Some(ScimType::InvalidPath));
         assert!(e.detail.starts_with("Operations[0]: "));
     }
