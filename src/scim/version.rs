@@ -2,14 +2,47 @@
 //! `If-None-Match` comparisons.
 
 use crate::scim::error::ScimError;
-use serde_json::Value;
+use serde::{Serialize, Serializer};
+use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
+use std::fmt::Write;
 
 /// A weak ETag over some bytes: `W/"<16 hex digits>"`.
 pub fn weak_etag(bytes: &[u8]) -> String {
-    let digest = Sha256::digest(bytes);
-    let hex: String = digest.iter().take(8).map(|b| format!("{b:02x}")).collect();
-    format!("W/\"{hex}\"")
+    etag_of(Sha256::digest(bytes).as_slice())
+}
+
+fn etag_of(digest: &[u8]) -> String {
+    let mut tag = String::with_capacity(20);
+    tag.push_str("W/\"");
+    for b in digest.iter().take(8) {
+        let _ = write!(tag, "{b:02x}");
+    }
+    tag.push('"');
+    tag
+}
+
+/// A resource object's attributes other than `meta`, serialized exactly as `Value::to_string`
+/// serializes the object without it — read in place, not copied.
+struct Attributes<'a>(&'a Map<String, Value>);
+
+impl Serialize for Attributes<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_map(self.0.iter().filter(|(k, _)| k.as_str() != "meta"))
+    }
+}
+
+/// Feeds what is written into the digest.
+struct Digesting<'a>(&'a mut Sha256);
+
+impl std::io::Write for Digesting<'_> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.update(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
 }
 
 /// Put `meta.version` into a resource: the ETag of its attributes (meta left out, so the
@@ -21,16 +54,17 @@ pub fn stamp(resource: &mut Value) {
 /// [`stamp`] within a realm (a site of a multisite server): the same attributes in another
 /// realm get another version.
 pub fn stamp_in(resource: &mut Value, realm: &str) {
-    let mut attributes = resource.clone();
-    if let Some(obj) = attributes.as_object_mut() {
-        obj.remove("meta");
-    }
-    let mut text = attributes.to_string();
+    let mut digest = Sha256::new();
+    // Writing into a digest cannot fail, and a Value always serializes.
+    let _ = match resource.as_object() {
+        Some(obj) => serde_json::to_writer(Digesting(&mut digest), &Attributes(obj)),
+        None => serde_json::to_writer(Digesting(&mut digest), &*resource),
+    };
     if !realm.is_empty() {
-        text.push('\0');
-        text.push_str(realm);
+        digest.update(b"\0");
+        digest.update(realm.as_bytes());
     }
-    let version = weak_etag(text.as_bytes());
+    let version = etag_of(digest.finalize().as_slice());
     if let Some(meta) = resource.get_mut("meta").and_then(Value::as_object_mut) {
         meta.insert("version".into(), Value::from(version));
     }
@@ -79,6 +113,35 @@ mod tests {
         stamp_in(&mut law, "law");
         let versions = [of(&plain).unwrap(), of(&arts).unwrap(), of(&law).unwrap()];
         assert!(versions[0] != versions[1] && versions[1] != versions[2] && versions[0] != versions[2]);
+    }
+
+    /// The version as it was computed before stamping stopped copying the resource: the same
+    /// attributes keep the same version across the change (a client holding one gets no 412).
+    fn version_by_copy(resource: &Value, realm: &str) -> String {
+        let mut attributes = resource.clone();
+        attributes.as_object_mut().unwrap().remove("meta");
+        let mut text = attributes.to_string();
+        if !realm.is_empty() {
+            text.push('\0');
+            text.push_str(realm);
+        }
+        weak_etag(text.as_bytes())
+    }
+
+    #[test]
+    fn versions_are_those_of_the_attributes_serialized_without_meta() {
+        let resource = json!({
+            "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "id": "7", "active": true,
+            "userName": "a\"b\\c\u{e9}", "emails": [{"value": "a@example.com", "primary": true}],
+            "name": {"familyName": "Z", "givenName": null}, "zeta": 1.5, "meta": {"resourceType": "User"}
+        });
+        for realm in ["", "arts"] {
+            let mut stamped = resource.clone();
+            stamp_in(&mut stamped, realm);
+            assert_eq!(of(&stamped).unwrap(), version_by_copy(&resource, realm), "realm {realm:?}");
+        }
+        assert_eq!(weak_etag(b"x").len(), 20);
+        assert!(weak_etag(b"x").starts_with("W/\"") && weak_etag(b"x").ends_with('"'));
     }
 
     #[test]
