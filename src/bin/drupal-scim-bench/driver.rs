@@ -60,6 +60,20 @@ impl Sample {
     pub fn max_ms(&self) -> f64 {
         self.latencies_us.last().map_or(0.0, |v| *v as f64 / 1000.0)
     }
+
+    /// Two runs at the same concurrency as one: their requests, wall time and CPU added up.
+    pub fn merge(mut self, other: Sample) -> Sample {
+        self.latencies_us.extend(other.latencies_us);
+        self.latencies_us.sort_unstable();
+        self.failed += other.failed;
+        self.errors.extend(other.errors);
+        self.errors.truncate(5);
+        self.wall += other.wall;
+        self.cpu.server += other.cpu.server;
+        self.cpu.db += other.cpu.db;
+        self.cpu.client += other.cpu.client;
+        self
+    }
 }
 
 /// Run `n` requests with one worker per state (the concurrency is `states.len()`).

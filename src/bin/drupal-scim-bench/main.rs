@@ -318,36 +318,56 @@ impl Bench {
         }
     }
 
+    /// The creates of each level run in [`ROUNDS`] rounds, each a slice through the server and
+    /// then the same slice through the raw replica, so that both see the machine as it is in the
+    /// same minute: this machine's speed drifts by tens of percent within minutes, and the ratio
+    /// of two phases run one after the other measured the drift as much as the server.
     async fn creates(&mut self, users: u64, tag: &str, levels: &[usize]) -> Vec<(NewUser, String)> {
+        const ROUNDS: usize = 4;
         let mut created = Vec::new();
         for &c in levels {
             let n = self.counts.per_level;
             let ids: Arc<Mutex<Vec<Option<String>>>> = Arc::new(Mutex::new(vec![None; n]));
-            let ids2 = ids.clone();
             let http_tag = format!("{tag}c{c}");
-            let t = http_tag.clone();
-            let (http, _) = driver::run(self.users_clients(c), n, move |s: Scim, i| {
-                let user = NewUser::numbered(&t, i);
-                let ids = ids2.clone();
-                async move {
-                    let r = s.create_user(&user).await.map(|id| {
-                        ids.lock().unwrap()[i] = Some(id);
-                    });
-                    (s, r)
-                }
-            })
-            .await;
             let raw_tag = format!("{tag}raw{c}");
-            let conns = self.take_raw(c);
-            let (raw, conns) = driver::run(conns, n, move |mut conn: Conn, i| {
-                let user = NewUser::numbered(&raw_tag, i);
-                async move {
-                    let r = raw::create(&mut conn, &user).await.map(|_| ());
-                    (conn, r)
-                }
-            })
-            .await;
-            self.raw.extend(conns);
+            let rounds = ROUNDS.min(n);
+            let (mut http_all, mut raw_all): (Option<Sample>, Option<Sample>) = (None, None);
+            for round in 0..rounds {
+                let (from, to) = (n * round / rounds, n * (round + 1) / rounds);
+                let (ids2, t) = (ids.clone(), http_tag.clone());
+                let (http, _) = driver::run(self.users_clients(c), to - from, move |s: Scim, j| {
+                    let i = from + j;
+                    let user = NewUser::numbered(&t, i);
+                    let ids = ids2.clone();
+                    async move {
+                        let r = s.create_user(&user).await.map(|id| {
+                            ids.lock().unwrap()[i] = Some(id);
+                        });
+                        (s, r)
+                    }
+                })
+                .await;
+                let t = raw_tag.clone();
+                let conns = self.take_raw(c);
+                let (raw, conns) = driver::run(conns, to - from, move |mut conn: Conn, j| {
+                    let user = NewUser::numbered(&t, from + j);
+                    async move {
+                        let r = raw::create(&mut conn, &user).await.map(|_| ());
+                        (conn, r)
+                    }
+                })
+                .await;
+                self.raw.extend(conns);
+                http_all = Some(match http_all {
+                    Some(all) => all.merge(http),
+                    None => http,
+                });
+                raw_all = Some(match raw_all {
+                    Some(all) => all.merge(raw),
+                    None => raw,
+                });
+            }
+            let (Some(http), Some(raw)) = (http_all, raw_all) else { continue };
             self.record("POST /Users (create)", users, http, Some(raw));
             let ids = ids.lock().unwrap().clone();
             created.extend(
