@@ -140,32 +140,26 @@ pub fn mint(
     subject: &str,
     ttl_secs: Option<i64>,
 ) -> Result<String, TokenError> {
-    let keyring = Keyring {
+    bare(secret, issuer, audience, None).mint(subject, ttl_secs).map(|(t, _)| t)
+}
+
+/// Mint a token for one site of a multisite server with a bare secret (tests and tools).
+pub fn mint_for_site(secret: &str, site: &str, subject: &str) -> Result<String, TokenError> {
+    bare(secret, "drupal-scim", "drupal-scim", Some(site)).mint(subject, None).map(|(t, _)| t)
+}
+
+/// A keyring of one secret, no key id, nothing revoked.
+fn bare(secret: &str, issuer: &str, audience: &str, site: Option<&str>) -> Keyring {
+    Keyring {
         current_id: None,
         current: Secret::new(secret),
         previous: Vec::new(),
         revoked: HashSet::new(),
         issuer: issuer.into(),
         audience: audience.into(),
-        site: None,
+        site: site.map(str::to_string),
         validation: validation(issuer, audience),
-    };
-    keyring.mint(subject, ttl_secs).map(|(t, _)| t)
-}
-
-/// Mint a token for one site of a multisite server with a bare secret (tests and tools).
-pub fn mint_for_site(secret: &str, site: &str, subject: &str) -> Result<String, TokenError> {
-    let keyring = Keyring {
-        current_id: None,
-        current: Secret::new(secret),
-        previous: Vec::new(),
-        revoked: HashSet::new(),
-        issuer: "drupal-scim".into(),
-        audience: "drupal-scim".into(),
-        site: Some(site.into()),
-        validation: validation("drupal-scim", "drupal-scim"),
-    };
-    keyring.mint(subject, None).map(|(t, _)| t)
+    }
 }
 
 #[cfg(test)]
