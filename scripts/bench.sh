@@ -10,6 +10,8 @@
 #                               2000) and the statement traces; BENCHMARKS.md untouched
 #   scripts/bench.sh --groups   only the group phase (1,000-member PATCHes at c = 1, 8, 32) and the
 #                               server's VmHWM; BENCHMARKS.md untouched
+#   scripts/bench.sh --pages    only the paging phase at 1,000 accounts (every page of 100 at c = 1,
+#                               8, 32) and the server's VmHWM; BENCHMARKS.md untouched
 #   scripts/bench.sh --sync     the sync-out benchmark (issue #13, ~12 min): backfill, idle loop, lag;
 #                               rewrites BENCHMARKS.md's sync section (scripts/lib/bench_sync.sh)
 #   scripts/bench.sh --sites    many sites in one process (issue #14): 50 databases, the server
@@ -60,9 +62,10 @@ while [ $# -gt 0 ]; do
       FOCUS=(--lookups "$n")
       ;;
     --groups) FOCUS=(--groups) ;;
+    --pages) FOCUS=(--pages) ;;
     --sync) SYNC=1 ;;
     --sites) SITES=1 ;;
-    -h | --help) sed -n '2,33p' "$0"; exit 0 ;;
+    -h | --help) sed -n '2,35p' "$0"; exit 0 ;;
     *) die "unknown argument $1 (try --help)" ;;
   esac
   shift

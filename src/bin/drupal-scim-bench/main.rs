@@ -95,6 +95,10 @@ struct RunArgs {
     /// iterating on the group write and its peak RSS.
     #[arg(long, conflicts_with_all = ["creates", "lookups"])]
     groups: bool,
+    /// Only the paging phase at 1,000 accounts (every page of 100 at c = 1, 8 and 32), with the
+    /// server's memory: for iterating on a page's peak RSS.
+    #[arg(long, conflicts_with_all = ["creates", "lookups", "groups"])]
+    pages: bool,
     /// Lines describing the set-up, printed in the report (repeatable).
     #[arg(long = "note")]
     notes: Vec<String>,
@@ -928,6 +932,10 @@ async fn run(args: RunArgs) -> Result<(), String> {
         b.lookups(small, true, false).await;
         return focused(&mut b, &args, "--lookups").await;
     }
+    if args.pages {
+        b.list(small, counts.walks_small).await;
+        return focused(&mut b, &args, "--pages").await;
+    }
     if args.creates.is_none() && !args.groups {
         b.lookups(small, false, true).await;
         b.lookups(small, true, false).await;
@@ -1043,7 +1051,7 @@ async fn run(args: RunArgs) -> Result<(), String> {
     Ok(())
 }
 
-/// The end of a focused run (`--creates`, `--lookups`, `--groups`): its rows, the server's
+/// The end of a focused run (`--creates`, `--lookups`, `--groups`, `--pages`): its rows, the server's
 /// VmHWM and the statement traces, printed and written to `--out` (never into BENCHMARKS.md).
 async fn focused(b: &mut Bench, args: &RunArgs, mode: &str) -> Result<(), String> {
     let traces = statement_traces(b).await?;
