@@ -28,5 +28,10 @@ impl ResponseError for ScimError {
 
 /// A successful SCIM JSON answer.
 pub fn scim_json(status: StatusCode, body: &serde_json::Value) -> HttpResponse {
-    HttpResponse::build(status).content_type(SCIM_JSON).body(body.to_string())
+    scim_text(status, body.to_string())
+}
+
+/// A successful SCIM answer already serialised (a page of users, `scim::page`).
+pub fn scim_text(status: StatusCode, body: String) -> HttpResponse {
+    HttpResponse::build(status).content_type(SCIM_JSON).body(body)
 }

@@ -2,7 +2,7 @@
 
 use crate::http::app::AppState;
 use crate::http::body::json_body;
-use crate::http::error::scim_json;
+use crate::http::error::{scim_json, scim_text};
 use crate::scim::error::{ScimError, ScimType};
 use crate::scim::list::{ListQuery, list_response};
 use actix_web::http::StatusCode;
@@ -22,7 +22,7 @@ pub async fn users(
 ) -> Result<HttpResponse, ScimError> {
     let q = query(&state, &req, payload).await?;
     let (s, base) = (state.clone(), state.base_url(&req));
-    Ok(scim_json(StatusCode::OK, &state.within(false, async move { s.users.list(&q, &base).await }).await?))
+    Ok(scim_text(StatusCode::OK, state.within(false, async move { s.users.list(&q, &base).await }).await?))
 }
 
 /// `POST /Groups/.search`.
@@ -54,8 +54,8 @@ async fn root_search(state: &AppState, q: ListQuery, base: String) -> Result<Htt
     all_q.start_index = 1;
     // Count both sides first (count 0 reads no resources), then fetch the window needed.
     all_q.count = 0;
-    let users_total = total_or_skip(state.users.list(&all_q, &base).await)?;
-    let groups_total = total_or_skip(state.groups.list(&all_q, &base).await)?;
+    let users_total = total_or_skip(state.users.list_values(&all_q, &base).await.map(|(total, _)| total))?;
+    let groups_total = total_or_skip(state.groups.list(&all_q, &base).await.map(|list| total_of(&list)))?;
     if users_total.is_none() && groups_total.is_none() {
         return Err(ScimError::invalid_filter("the filter matches attributes of neither Users nor Groups"));
     }
@@ -65,7 +65,7 @@ async fn root_search(state: &AppState, q: ListQuery, base: String) -> Result<Htt
     if offset < users_total && q.count > 0 {
         let mut uq = q.clone();
         uq.count = q.count.min(users_total - offset);
-        resources.extend(page_of(state.users.list(&uq, &base).await?));
+        resources.extend(state.users.list_values(&uq, &base).await?.1);
     }
     let left = q.count.saturating_sub(resources.len() as u64);
     if left > 0 && groups_total > 0 {
@@ -77,9 +77,13 @@ async fn root_search(state: &AppState, q: ListQuery, base: String) -> Result<Htt
     Ok(scim_json(StatusCode::OK, &list_response(users_total + groups_total, q.start_index, resources)))
 }
 
-fn total_or_skip(result: Result<Value, ScimError>) -> Result<Option<u64>, ScimError> {
+fn total_of(list: &Value) -> u64 {
+    list["totalResults"].as_u64().unwrap_or(0)
+}
+
+fn total_or_skip(result: Result<u64, ScimError>) -> Result<Option<u64>, ScimError> {
     match result {
-        Ok(list) => Ok(Some(list["totalResults"].as_u64().unwrap_or(0))),
+        Ok(total) => Ok(Some(total)),
         Err(e) if e.scim_type == Some(ScimType::InvalidFilter) => Ok(None),
         Err(e) => Err(e),
     }

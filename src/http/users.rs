@@ -2,7 +2,7 @@
 
 use crate::http::app::AppState;
 use crate::http::body::json_body;
-use crate::http::error::scim_json;
+use crate::http::error::{scim_json, scim_text};
 use crate::provision::users::Deleted;
 use crate::scim::error::ScimError;
 use crate::scim::list::ListQuery;
@@ -18,7 +18,7 @@ pub async fn list(state: web::Data<AppState>, req: HttpRequest, query: Query) ->
     let q = ListQuery::parse(&query, state.page_limits)?;
     let (s, base) = (state.clone(), state.base_url(&req));
     let body = state.within(false, async move { s.users.list(&q, &base).await }).await?;
-    Ok(scim_json(StatusCode::OK, &body))
+    Ok(scim_text(StatusCode::OK, body))
 }
 
 /// `GET /Users/{id}`.

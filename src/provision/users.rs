@@ -12,7 +12,8 @@ use crate::mapping::users::{GroupRef, diff, from_resource, to_resource};
 use crate::scim::cursor::{CursorKey, scope};
 use crate::scim::error::ScimError;
 use crate::scim::error::ScimType;
-use crate::scim::list::{ListQuery, cursor_response, list_response};
+use crate::scim::list::ListQuery;
+use crate::scim::page::{PageWriter, Paging, Resources};
 use crate::scim::patch;
 use crate::scim::projection::Projection;
 use crate::scim::resource::from_body;
@@ -169,32 +170,56 @@ impl UserService {
         Err(ScimError::not_found(format!("User {id:?} not found")))
     }
 
-    /// `GET /Users`.
-    pub async fn list(&self, query: &ListQuery, base: &str) -> Result<Value, ScimError> {
+    /// `GET /Users`: the ListResponse as JSON text, each resource serialised as soon as it is
+    /// rendered (`scim::page`), so a page never holds all its resources as trees at once.
+    pub async fn list(&self, query: &ListQuery, base: &str) -> Result<String, ScimError> {
+        let mut page = PageWriter::new(usize::try_from(query.count).unwrap_or(0));
+        let (total, paging) = self.list_into(query, base, &mut page).await?;
+        Ok(page.finish(total, &paging))
+    }
+
+    /// A list's total and resources as values, for the root `/.search`, which merges the
+    /// Users' and the Groups' lists into one.
+    pub async fn list_values(&self, query: &ListQuery, base: &str) -> Result<(u64, Vec<Value>), ScimError> {
+        let mut resources = Vec::new();
+        let (total, _) = self.list_into(query, base, &mut resources).await?;
+        Ok((total, resources))
+    }
+
+    /// Render a list's resources one by one into `out`: its total and how it is paged.
+    async fn list_into<R: Resources + Send>(
+        &self,
+        query: &ListQuery,
+        base: &str,
+        out: &mut R,
+    ) -> Result<(u64, Paging), ScimError> {
         let filter = match &query.filter {
             Some(f) => user_query(&self.mapping, f)?,
             None => UserQuery::True,
         };
         let projection = Projection::new(&query.attributes, &query.excluded_attributes);
         if let Some(cursor) = &query.cursor {
-            return self.list_by_cursor(&filter, cursor, query, &projection, base).await;
+            return self.list_by_cursor(&filter, cursor, query, &projection, base, out).await;
         }
         let sort = user_sort(&self.mapping, query.sort_by.as_deref(), query.descending)?;
         let page = self.store.search(&filter, sort.as_ref(), query.offset(), query.count).await?;
         let groups =
             if Self::needs_groups(&page.records, &projection) { self.groups.list().await? } else { Vec::new() };
-        let resources = page.records.iter().map(|r| projection.apply(self.render(r, base, &groups))).collect();
-        Ok(list_response(page.total, query.start_index, resources))
+        for record in &page.records {
+            out.add(projection.apply(self.render(record, base, &groups)));
+        }
+        Ok((page.total, Paging::Index(query.start_index)))
     }
 
-    async fn list_by_cursor(
+    async fn list_by_cursor<R: Resources + Send>(
         &self,
         filter: &UserQuery,
         cursor: &str,
         query: &ListQuery,
         projection: &Projection,
         base: &str,
-    ) -> Result<Value, ScimError> {
+        out: &mut R,
+    ) -> Result<(u64, Paging), ScimError> {
         let scope = scope(&["Users", &query.filter.as_ref().map(|f| f.to_string()).unwrap_or_default()]);
         let now = crate::drupal::users::now();
         let after = if cursor.is_empty() {
@@ -220,8 +245,10 @@ impl UserService {
             }
             _ => None,
         };
-        let resources = page.records.iter().map(|r| projection.apply(self.render(r, base, &groups))).collect();
-        Ok(cursor_response(page.total, resources, next))
+        for record in &page.records {
+            out.add(projection.apply(self.render(record, base, &groups)));
+        }
+        Ok((page.total, Paging::Cursor(next)))
     }
 
     /// `GET /Users/{id}`.
