@@ -318,7 +318,9 @@ impl GroupService {
         let mut resource = self.render(&group, base, None);
         check_if_match(if_match, &resource)?;
         let mut write = GroupWrite::default();
-        for (i, op) in ops.iter().enumerate() {
+        // Each operation is consumed as it is read: a 1,000-member Add's values are dropped once
+        // its member ids are taken, not held through the database work below.
+        for (i, op) in ops.into_iter().enumerate() {
             let other = split_member_op(op, &mut write.members).map_err(|mut e| {
                 e.detail = format!("Operations[{i}]: {}", e.detail);
                 e
@@ -411,7 +413,7 @@ fn filter_ids(filter: &Filter, out: &mut Vec<String>) -> Result<(), ScimError> {
 
 /// Turn an op on `members` into a membership change; give back any other op (or the non-member
 /// part of a path-less op) for the in-memory group.
-fn split_member_op(op: &PatchOp, changes: &mut Vec<MemberChange>) -> Result<Option<PatchOp>, ScimError> {
+fn split_member_op(op: PatchOp, changes: &mut Vec<MemberChange>) -> Result<Option<PatchOp>, ScimError> {
     match &op.path {
         Some(path) if path.is("members") => {
             if path.sub.is_some() {
@@ -440,11 +442,10 @@ fn split_member_op(op: &PatchOp, changes: &mut Vec<MemberChange>) -> Result<Opti
             changes.push(change);
             Ok(None)
         }
-        Some(_) => Ok(Some(op.clone())),
+        Some(_) => Ok(Some(op)),
         None => {
-            let Some(Value::Object(obj)) = &op.value else { return Ok(Some(op.clone())) };
-            let mut rest = obj.clone();
-            let key = obj.keys().find(|k| k.eq_ignore_ascii_case("members")).cloned();
+            let Some(Value::Object(mut rest)) = op.value else { return Ok(Some(op)) };
+            let key = rest.keys().find(|k| k.eq_ignore_ascii_case("members")).cloned();
             if let Some(key) = key {
                 let members = rest.remove(&key);
                 let listed = member_ids(members.as_ref())?;
