@@ -2,6 +2,7 @@
 
 use crate::scim::error::ScimError;
 use crate::scim::error_body;
+use actix_web::body::MessageBody;
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
 
@@ -31,7 +32,7 @@ pub fn scim_json(status: StatusCode, body: &serde_json::Value) -> HttpResponse {
     scim_text(status, body.to_string())
 }
 
-/// A successful SCIM answer already serialised (a page of users, `scim::page`).
-pub fn scim_text(status: StatusCode, body: String) -> HttpResponse {
+/// A successful SCIM answer already serialised as JSON text (a page of users, `scim::page`).
+pub fn scim_text(status: StatusCode, body: impl MessageBody + 'static) -> HttpResponse {
     HttpResponse::build(status).content_type(SCIM_JSON).body(body)
 }

@@ -172,7 +172,7 @@ impl UserService {
 
     /// `GET /Users`: the ListResponse as JSON text, each resource serialised as soon as it is
     /// rendered (`scim::page`), so a page never holds all its resources as trees at once.
-    pub async fn list(&self, query: &ListQuery, base: &str) -> Result<String, ScimError> {
+    pub async fn list(&self, query: &ListQuery, base: &str) -> Result<Vec<u8>, ScimError> {
         let mut page = PageWriter::new(usize::try_from(query.count).unwrap_or(0));
         let (total, paging) = self.list_into(query, base, &mut page).await?;
         Ok(page.finish(total, &paging))
