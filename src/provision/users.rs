@@ -173,7 +173,7 @@ impl UserService {
     /// `GET /Users`: the ListResponse as JSON text, each resource serialised as soon as it is
     /// rendered (`scim::page`), so a page never holds all its resources as trees at once.
     pub async fn list(&self, query: &ListQuery, base: &str) -> Result<Vec<u8>, ScimError> {
-        let mut page = PageWriter::new(usize::try_from(query.count).unwrap_or(0));
+        let mut page = PageWriter::new();
         let (total, paging) = self.list_into(query, base, &mut page).await?;
         Ok(page.finish(total, &paging))
     }
@@ -205,6 +205,7 @@ impl UserService {
         let page = self.store.search(&filter, sort.as_ref(), query.offset(), query.count).await?;
         let groups =
             if Self::needs_groups(&page.records, &projection) { self.groups.list().await? } else { Vec::new() };
+        out.expect(page.records.len());
         for record in &page.records {
             out.add(projection.apply(self.render(record, base, &groups)));
         }
@@ -245,6 +246,7 @@ impl UserService {
             }
             _ => None,
         };
+        out.expect(page.records.len());
         for record in &page.records {
             out.add(projection.apply(self.render(record, base, &groups)));
         }

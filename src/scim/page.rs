@@ -15,10 +15,16 @@ use serde_json::Value;
 /// Where a list's resources go as they are rendered: a [`PageWriter`], or a `Vec` where the
 /// caller still needs the values (the root `/.search` merges two lists).
 pub trait Resources {
+    /// The page will hold `count` resources (known once its rows are read).
+    fn expect(&mut self, count: usize);
     fn add(&mut self, resource: Value);
 }
 
 impl Resources for Vec<Value> {
+    fn expect(&mut self, count: usize) {
+        self.reserve(count);
+    }
+
     fn add(&mut self, resource: Value) {
         self.push(resource);
     }
@@ -37,16 +43,22 @@ pub enum Paging {
 pub struct PageWriter {
     json: Vec<u8>,
     items: usize,
-    /// How many resources the page is expected to hold, to size the text after the first.
+    /// How many resources the page holds ([`Resources::expect`]), to size the text after the
+    /// first.
     expected: usize,
 }
 
+impl Default for PageWriter {
+    fn default() -> PageWriter {
+        PageWriter::new()
+    }
+}
+
 impl PageWriter {
-    /// A page expected to hold about `expected` resources (only used to size its buffer).
-    pub fn new(expected: usize) -> PageWriter {
+    pub fn new() -> PageWriter {
         let mut json = Vec::with_capacity(256);
         json.extend_from_slice(b"{\"Resources\":[");
-        PageWriter { json, items: 0, expected }
+        PageWriter { json, items: 0, expected: 0 }
     }
 
     /// Close the page: the whole ListResponse, as UTF-8 JSON text.
@@ -74,6 +86,10 @@ impl PageWriter {
 }
 
 impl Resources for PageWriter {
+    fn expect(&mut self, count: usize) {
+        self.expected = count;
+    }
+
     fn add(&mut self, resource: Value) {
         if self.items > 0 {
             self.json.push(b',');
@@ -111,7 +127,8 @@ mod tests {
     }
 
     fn written(items: &[Value], total: u64, paging: &Paging) -> String {
-        let mut page = PageWriter::new(items.len());
+        let mut page = PageWriter::new();
+        page.expect(items.len());
         for r in items {
             page.add(r.clone());
         }
