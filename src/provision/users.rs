@@ -142,6 +142,21 @@ impl UserService {
         Ok(self.render(record, base, &groups))
     }
 
+    /// Render a page's records, projected, into `out`, one at a time.
+    fn render_into<R: Resources>(
+        &self,
+        records: &[UserRecord],
+        base: &str,
+        groups: &[GroupRecord],
+        projection: &Projection,
+        out: &mut R,
+    ) {
+        out.expect(records.len());
+        for record in records {
+            out.add(projection.apply(self.render(record, base, groups)));
+        }
+    }
+
     /// Whether rendering these records needs the groups: only a group whose role an account
     /// holds shows in its `groups`, so accounts without roles (every new one) need no look.
     fn needs_groups(records: &[UserRecord], projection: &Projection) -> bool {
@@ -205,10 +220,7 @@ impl UserService {
         let page = self.store.search(&filter, sort.as_ref(), query.offset(), query.count).await?;
         let groups =
             if Self::needs_groups(&page.records, &projection) { self.groups.list().await? } else { Vec::new() };
-        out.expect(page.records.len());
-        for record in &page.records {
-            out.add(projection.apply(self.render(record, base, &groups)));
-        }
+        self.render_into(&page.records, base, &groups, &projection, out);
         Ok((page.total, Paging::Index(query.start_index)))
     }
 
@@ -246,10 +258,7 @@ impl UserService {
             }
             _ => None,
         };
-        out.expect(page.records.len());
-        for record in &page.records {
-            out.add(projection.apply(self.render(record, base, &groups)));
-        }
+        self.render_into(&page.records, base, &groups, projection, out);
         Ok((page.total, Paging::Cursor(next)))
     }
 
